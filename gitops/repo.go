@@ -1,0 +1,182 @@
+package gitops
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+)
+
+// Sentinel errors of gitops, matched with errors.Is.
+var (
+	// ErrNotRepository: the path is neither a git work tree (or a directory
+	// inside one) nor a bare repository.
+	ErrNotRepository = errors.New("not a git repository")
+	// ErrUnknownRef: a ref, tag, branch or sha names no commit.
+	ErrUnknownRef = errors.New("unknown revision")
+	// ErrAmbiguousRef: a name or short sha could mean more than one commit.
+	ErrAmbiguousRef = errors.New("ambiguous revision")
+	// ErrBadGlob: a tag glob is malformed (path.Match syntax).
+	ErrBadGlob = errors.New("bad tag glob")
+	// ErrUnknownRevision: a build revision is not a commit in the repository
+	// nor on any remote that was consulted.
+	ErrUnknownRevision = errors.New("revision not found")
+	// ErrAmbiguousRevision: an abbreviated build revision names more than
+	// one commit.
+	ErrAmbiguousRevision = errors.New("abbreviated revision is ambiguous")
+)
+
+// Commit is one git commit, as much of it as lkg needs.
+type Commit struct {
+	Hash string    // 40 hex
+	Tree string    // 40 hex, the root tree
+	Time time.Time // committer time
+}
+
+// Tag is one git tag peeled to its commit.
+type Tag struct {
+	Name   string // short name, without refs/tags/
+	Commit Commit
+	Time   time.Time // tagger date of an annotated tag, else the commit's date
+}
+
+// Repo is an opened repository. It is safe for concurrent use; the commit
+// table behind Lookup and reachability is built once, on first need.
+type Repo struct {
+	repo   *git.Repository
+	store  *filesystem.Storage
+	gitDir string
+	opts   options
+
+	tableMu sync.Mutex
+	table   *commitTable // nil until first needed; rebuilt after a fetch
+}
+
+type options struct {
+	noFetch  bool
+	cacheDir string
+	remotes  []string
+	timeout  time.Duration
+	noGraph  bool
+	noCache  bool
+}
+
+// Option configures Open.
+type Option func(*options)
+
+// WithNoFetch stops every network access: no ls-remote, no fetch (like
+// lkg's --no-fetch). The default is false: remotes are consulted.
+func WithNoFetch(noFetch bool) Option {
+	return func(o *options) { o.noFetch = noFetch }
+}
+
+// WithCacheDir sets the directory for lkg's on-disk commit table cache. The
+// default is $LKG_CACHE_DIR when set, else os.UserCacheDir()/lkg.
+func WithCacheDir(dir string) Option {
+	return func(o *options) { o.cacheDir = dir }
+}
+
+// WithRemotes adds remotes to consult beside the configured ones: each is a
+// configured remote's name or a URL (a fork given with --remote). The
+// default is none: only the configured remotes.
+func WithRemotes(remotes ...string) Option {
+	return func(o *options) { o.remotes = append(o.remotes, remotes...) }
+}
+
+// WithNetworkTimeout bounds each remote operation (ls-remote or fetch of one
+// remote). The default is 60 seconds.
+func WithNetworkTimeout(d time.Duration) Option {
+	return func(o *options) { o.timeout = d }
+}
+
+// WithCommitGraph says whether git's commit-graph file may be used to build
+// the commit table. The default is true; false forces the object-store
+// path (benchmarks and tests use it).
+func WithCommitGraph(use bool) Option {
+	return func(o *options) { o.noGraph = !use }
+}
+
+// WithTableCache says whether the commit table built from the object store
+// is cached on disk. The default is true.
+func WithTableCache(use bool) Option {
+	return func(o *options) { o.noCache = !use }
+}
+
+func defaultCacheDir() string {
+	if d := os.Getenv("LKG_CACHE_DIR"); d != "" {
+		return d
+	}
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "lkg")
+}
+
+// Open opens the repository at path: a work tree, any directory inside one,
+// or a bare repository. A path that is none of these gives ErrNotRepository.
+func Open(path string, opts ...Option) (*Repo, error) {
+	o := options{timeout: 60 * time.Second}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.cacheDir == "" {
+		o.cacheDir = defaultCacheDir()
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening %q: %w", path, err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("opening %q: %w: %w", path, ErrNotRepository, err)
+	}
+	// A bare repository first: go-git's .git detection walks up and would
+	// miss it, or find an enclosing work tree instead.
+	g, err := git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{EnableDotGitCommonDir: true})
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		g, err = git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	}
+	if err != nil {
+		if errors.Is(err, git.ErrRepositoryNotExists) {
+			return nil, fmt.Errorf("opening %q: %w", path, ErrNotRepository)
+		}
+		return nil, fmt.Errorf("opening %q: %w", path, err)
+	}
+	st, ok := g.Storer.(*filesystem.Storage)
+	if !ok {
+		return nil, fmt.Errorf("opening %q: %w: storage is not on disk", path, ErrNotRepository)
+	}
+	gitDir := st.Filesystem().Root()
+	if !filepath.IsAbs(gitDir) {
+		gitDir = filepath.Join(abs, gitDir)
+	}
+	// A linked work tree keeps its objects in the common dir; the journal
+	// and the commit table belong with the objects.
+	if b, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+		cd := string(trimSpace(b))
+		if !filepath.IsAbs(cd) {
+			cd = filepath.Join(gitDir, cd)
+		}
+		gitDir = filepath.Clean(cd)
+	}
+	return &Repo{repo: g, store: st, gitDir: gitDir, opts: o}, nil
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// GitDir is the absolute path of the repository's git directory (".git" of
+// a work tree, the repository itself when bare).
+func (r *Repo) GitDir() string { return r.gitDir }
+
+// Git is the underlying go-git repository, for the other parts of gitops.
+func (r *Repo) Git() *git.Repository { return r.repo }
