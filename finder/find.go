@@ -1,0 +1,729 @@
+package finder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultWorkers is how many Inspect calls Find runs at once when
+// Options.Workers is not set: enough to keep a registry busy (one Inspect is
+// two or three round trips) without tripping its rate limits.
+const DefaultWorkers = 16
+
+// reproducibleEpoch: creation times before it are pinned by reproducible
+// builders (ko, Jib and buildpacks use 1970 or 1980) and say nothing about
+// when a build was made.
+var reproducibleEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Options tune Find. The zero value scans with the defaults.
+type Options struct {
+	// TagPatterns extract revisions from tag names; nil means
+	// DefaultTagPatterns (see CompileTagPatterns).
+	TagPatterns []*regexp.Regexp
+	// VerifyAll inspects every tag instead of trusting revisions in tag
+	// names, for registries whose tag names cannot be trusted.
+	VerifyAll bool
+	// Workers bounds the Inspect calls in flight across all registries;
+	// zero or less means DefaultWorkers.
+	Workers int
+	// Progress, when set, is called once with (0, total) before the first
+	// inspection and then as each inspection completes. It is called from
+	// the goroutine that called Find, never concurrently.
+	Progress func(done, total int)
+}
+
+// RegistryError says a registry's tags could not be listed. Find returns it
+// (several are joined with errors.Join; use errors.As) so the caller can turn
+// an authorization failure, a missing repository or an unreachable host into
+// one clear line.
+type RegistryError struct {
+	Registry string // Registry.Name()
+	Err      error
+}
+
+// Error implements error.
+func (e *RegistryError) Error() string {
+	return fmt.Sprintf("listing tags of %s: %v", e.Registry, e.Err)
+}
+
+// Unwrap returns the registry's error, for errors.Is and errors.As.
+func (e *RegistryError) Unwrap() error { return e.Err }
+
+// Find matches the builds in regs and local against goods and ranks them
+// (DESIGN.md section 4). goods are the known-good candidates, newest first,
+// already filtered by the caller. local are images from the Docker engine,
+// already fully read.
+//
+// Find asks the registries as little as it can: one tag list per registry,
+// one batched Lookup for every revision named in a tag (and a second for
+// revisions found only in labels), and an Inspect only for tags that could
+// be the answer or whose names say nothing.
+//
+// When a registry's tags cannot be listed, Find still scans the others and
+// returns their Result together with a *RegistryError (several joined); the
+// caller decides whether that is fatal. When ctx is done, Find returns
+// ctx.Err() promptly, without waiting for inspections in flight.
+func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, local []Artifact, opts Options) (Result, error) {
+	s := &scan{
+		goods:   goods,
+		commits: commits,
+		pats:    opts.TagPatterns,
+		known:   map[string]Commit{},
+		failed:  map[string]error{},
+		warn:    map[string]struct{}{},
+	}
+	if s.pats == nil {
+		s.pats = defaultTagRegexps
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = DefaultWorkers
+	}
+
+	// 1. Tag lists, all registries at once: a slow registry should not
+	// delay the others.
+	lists, regErr := listTags(ctx, regs)
+	if err := ctx.Err(); err != nil {
+		return emptyResult(goods), err
+	}
+
+	// 2. One Lookup for every revision any tag name or local label records.
+	var names []tagName // every registry tag, parsed
+	for ri, list := range lists {
+		for _, t := range list {
+			if isSignatureTag(t) {
+				continue
+			}
+			n := s.parseTag(t)
+			n.reg = ri
+			names = append(names, n)
+			s.want(n.rev)
+		}
+	}
+	for _, a := range local {
+		for _, r := range artifactRevisions(a) {
+			if !r.junk {
+				hex, _ := StripDirty(r.value)
+				s.want(hex)
+			}
+		}
+		for _, t := range a.Tags {
+			s.want(s.parseTag(localTag(t)).rev)
+		}
+	}
+	if err := s.lookup(ctx); err != nil {
+		return emptyResult(goods), err
+	}
+
+	// 3. Choose what to inspect.
+	var jobs []inspectJob
+	unknownNames := map[[2]string][]string{} // (registry, revision) -> tags
+	for i, n := range names {
+		switch {
+		case n.rev == "":
+			jobs = append(jobs, inspectJob{name: i})
+		default:
+			c, st := s.resolve(n.rev)
+			switch {
+			case st == revResolved && s.fits(c):
+				jobs = append(jobs, inspectJob{name: i, pinned: true})
+			case opts.VerifyAll:
+				jobs = append(jobs, inspectJob{name: i, pinned: st == revResolved})
+			case st == revResolved:
+				// Another commit: the saving this scan exists for.
+			case st == revUnknown && n.strong:
+				k := [2]string{regs[n.reg].Name(), n.rev}
+				unknownNames[k] = append(unknownNames[k], n.tag)
+			default:
+				// A short name that does not resolve (a date, a build
+				// number) or is ambiguous says nothing: read the labels.
+				jobs = append(jobs, inspectJob{name: i})
+			}
+		}
+	}
+	for k, tags := range unknownNames {
+		slices.Sort(tags)
+		more := ""
+		if len(tags) > 1 {
+			more = fmt.Sprintf(" (and %d more)", len(tags)-1)
+		}
+		s.warnf("tag %s%s of %s records revision %s, which is not in the repository or its remotes", tags[0], more, k[0], k[1])
+	}
+
+	// 4. Inspect the candidates.
+	arts, err := s.inspect(ctx, regs, names, jobs, workers, opts.Progress)
+	if err != nil {
+		return emptyResult(goods), err
+	}
+
+	// 5. One piece of evidence per (registry, digest), then the local images.
+	evs := groupByDigest(regs, names, jobs, arts)
+	for _, a := range local {
+		evs = append(evs, &evidence{source: SourceDocker, image: a.Image, art: a, tags: sortedUnique(a.Tags, nil)})
+	}
+
+	// 6. Revisions recorded only in labels get a second batched Lookup.
+	for _, e := range evs {
+		for _, r := range artifactRevisions(e.art) {
+			if !r.junk {
+				hex, _ := StripDirty(r.value)
+				s.want(hex)
+			}
+		}
+		for _, t := range e.tags {
+			s.want(s.parseTag(localTag(t)).rev)
+		}
+	}
+	if err := s.lookup(ctx); err != nil {
+		return emptyResult(goods), err
+	}
+
+	// 7. Match.
+	builds := []Build{}
+	for _, e := range evs {
+		if b, ok := s.match(e); ok {
+			builds = append(builds, b)
+		}
+	}
+
+	// 8. Rank.
+	RankBuilds(builds, goods)
+
+	res := emptyResult(goods)
+	res.Builds = builds
+	if len(builds) > 0 {
+		res.Best = &res.Builds[0]
+	}
+	for w := range s.warn {
+		res.Warnings = append(res.Warnings, w)
+	}
+	slices.Sort(res.Warnings)
+	return res, regErr
+}
+
+// RankBuilds sorts builds best first: by the position of their GoodTag in
+// goods (newest good first; tags not in goods last), then match strength
+// (exact, tree, tag), then RankTime newest first (Created when RankTime is
+// zero), then image name and digest so equal builds keep a stable order.
+func RankBuilds(builds []Build, goods []Good) {
+	order := make(map[string]int, len(goods))
+	for i, g := range goods {
+		if _, dup := order[g.Tag]; !dup {
+			order[g.Tag] = i
+		}
+	}
+	goodIdx := func(b Build) int {
+		if i, ok := order[b.GoodTag]; ok {
+			return i
+		}
+		return len(goods)
+	}
+	rankTime := func(b Build) time.Time {
+		if b.RankTime.IsZero() {
+			return b.Created
+		}
+		return b.RankTime
+	}
+	sort.SliceStable(builds, func(i, j int) bool {
+		a, b := builds[i], builds[j]
+		if x, y := goodIdx(a), goodIdx(b); x != y {
+			return x < y
+		}
+		if x, y := matchStrength(a.Match), matchStrength(b.Match); x != y {
+			return x < y
+		}
+		if x, y := rankTime(a), rankTime(b); !x.Equal(y) {
+			return x.After(y)
+		}
+		if a.Image != b.Image {
+			return a.Image < b.Image
+		}
+		return a.Digest < b.Digest
+	})
+}
+
+// matchStrength orders match kinds, strongest (lowest) first.
+func matchStrength(m Match) int {
+	switch m {
+	case MatchExact:
+		return 0
+	case MatchTree:
+		return 1
+	case MatchTag:
+		return 2
+	case MatchContains:
+		return 3
+	}
+	return 4
+}
+
+// emptyResult is a Result whose slices are empty, not nil, so that JSON
+// prints [] rather than null.
+func emptyResult(goods []Good) Result {
+	g := make([]Good, len(goods))
+	copy(g, goods)
+	return Result{Good: g, Builds: []Build{}, Sources: []Source{}, Warnings: []string{}}
+}
+
+// listTags lists every registry's tags concurrently. A failing registry
+// leaves a nil list and contributes a *RegistryError.
+func listTags(ctx context.Context, regs []Registry) ([][]string, error) {
+	lists := make([][]string, len(regs))
+	errs := make([]error, len(regs))
+	var wg sync.WaitGroup
+	for i, r := range regs {
+		wg.Go(func() {
+			tags, err := r.Tags(ctx)
+			if err != nil {
+				errs[i] = &RegistryError{Registry: r.Name(), Err: err}
+				return
+			}
+			lists[i] = sortedUnique(tags, nil)
+		})
+	}
+	wg.Wait()
+	return lists, errors.Join(errs...)
+}
+
+// tagName is one tag and what its name says.
+type tagName struct {
+	reg    int    // index into the registries
+	tag    string // the tag as listed
+	rev    string // lower-case hex without DirtySuffix; "" when no pattern matched
+	dirty  bool
+	strong bool // the name is surely a revision (sha- prefix or 40 hex), so an unknown one is worth a warning
+}
+
+// inspectJob is one tag to inspect: an index into the parsed names.
+type inspectJob struct {
+	name   int
+	pinned bool
+}
+
+// evidence is everything known about one build before matching.
+type evidence struct {
+	source string   // SourceRegistry or SourceDocker
+	repo   string   // registry name; "" for local
+	image  string   // set for local images; registry images get repo:best tag
+	art    Artifact // the inspected artifact (first one at the digest)
+	tags   []string // sorted, unique
+}
+
+// revState is what Lookup said of one revision.
+type revState int
+
+const (
+	revResolved revState = iota
+	revUnknown
+	revAmbiguous
+)
+
+// scan holds the state of one Find.
+type scan struct {
+	goods   []Good
+	commits Commits
+	pats    []*regexp.Regexp
+	pending map[string]struct{} // revisions not yet asked for
+	known   map[string]Commit
+	failed  map[string]error
+	warn    map[string]struct{}
+}
+
+func (s *scan) warnf(format string, args ...any) {
+	s.warn[fmt.Sprintf(format, args...)] = struct{}{}
+}
+
+func (s *scan) parseTag(tag string) tagName {
+	n := tagName{tag: tag}
+	rev, ok := RevisionFromTag(tag, s.pats)
+	if !ok {
+		return n
+	}
+	n.rev, n.dirty = StripDirty(rev)
+	n.strong = len(n.rev) == fullRevisionLen || strings.HasPrefix(tag, "sha-")
+	return n
+}
+
+// want queues a revision for the next batched Lookup.
+func (s *scan) want(rev string) {
+	if rev == "" {
+		return
+	}
+	if _, ok := s.known[rev]; ok {
+		return
+	}
+	if _, ok := s.failed[rev]; ok {
+		return
+	}
+	if s.pending == nil {
+		s.pending = map[string]struct{}{}
+	}
+	s.pending[rev] = struct{}{}
+}
+
+// lookup asks Commits about every queued revision in one call.
+func (s *scan) lookup(ctx context.Context) error {
+	if len(s.pending) == 0 {
+		return nil
+	}
+	revs := make([]string, 0, len(s.pending))
+	for r := range s.pending {
+		revs = append(revs, r)
+	}
+	slices.Sort(revs)
+	s.pending = nil
+	found, failed := s.commits.Lookup(ctx, revs)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, r := range revs {
+		if c, ok := found[r]; ok && c.Hash != "" {
+			s.known[r] = c
+			continue
+		}
+		err := failed[r]
+		if err == nil {
+			err = ErrUnknownRevision
+		}
+		s.failed[r] = err
+	}
+	return nil
+}
+
+func (s *scan) resolve(rev string) (Commit, revState) {
+	if c, ok := s.known[rev]; ok {
+		return c, revResolved
+	}
+	if errors.Is(s.failed[rev], ErrAmbiguousRevision) {
+		return Commit{}, revAmbiguous
+	}
+	return Commit{}, revUnknown
+}
+
+// goodFor returns the first (newest) good c fits and how.
+func (s *scan) goodFor(c Commit) (int, Match, bool) {
+	for i, g := range s.goods {
+		if c.Hash == g.Commit {
+			return i, MatchExact, true
+		}
+		if c.Tree != "" && c.Tree == g.Tree {
+			return i, MatchTree, true
+		}
+	}
+	return 0, "", false
+}
+
+func (s *scan) fits(c Commit) bool {
+	_, _, ok := s.goodFor(c)
+	return ok
+}
+
+// inspect runs the jobs on a bounded pool and returns one artifact per job
+// (zero where the inspection failed, with a warning).
+func (s *scan) inspect(ctx context.Context, regs []Registry, names []tagName, jobs []inspectJob, workers int, progress func(int, int)) ([]*Artifact, error) {
+	arts := make([]*Artifact, len(jobs))
+	if progress != nil {
+		progress(0, len(jobs))
+	}
+	if len(jobs) == 0 {
+		return arts, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the feeder and the idle workers if we return early
+
+	type outcome struct {
+		job int
+		art Artifact
+		err error
+	}
+	// Buffered for every job so that workers never block on a Find that
+	// has already returned.
+	results := make(chan outcome, len(jobs))
+	queue := make(chan int)
+	go func() {
+		defer close(queue)
+		for j := range jobs {
+			select {
+			case queue <- j:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for range min(workers, len(jobs)) {
+		go func() {
+			for j := range queue {
+				if err := ctx.Err(); err != nil {
+					results <- outcome{job: j, err: err}
+					continue
+				}
+				n := names[jobs[j].name]
+				a, err := regs[n.reg].Inspect(ctx, n.tag, jobs[j].pinned)
+				results <- outcome{job: j, art: a, err: err}
+			}
+		}()
+	}
+	for done := 0; done < len(jobs); {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case o := <-results:
+			done++
+			n := names[jobs[o.job].name]
+			switch {
+			case o.err != nil && ctx.Err() != nil:
+				return nil, ctx.Err()
+			case o.err != nil:
+				s.warnf("skipped %s:%s: %v", regs[n.reg].Name(), n.tag, o.err)
+			default:
+				a := o.art
+				arts[o.job] = &a
+			}
+			if progress != nil {
+				progress(done, len(jobs))
+			}
+		}
+	}
+	return arts, nil
+}
+
+// groupByDigest makes one evidence per (registry, digest) of the inspected
+// artifacts, in the order of the jobs, with every tag seen at the digest.
+func groupByDigest(regs []Registry, names []tagName, jobs []inspectJob, arts []*Artifact) []*evidence {
+	type key struct {
+		reg    int
+		digest string
+	}
+	byKey := map[key]*evidence{}
+	var evs []*evidence
+	for j, a := range arts {
+		if a == nil {
+			continue
+		}
+		n := names[jobs[j].name]
+		k := key{n.reg, a.Digest}
+		if a.Digest == "" {
+			k.digest = "tag:" + n.tag // no digest to share: the tag is its own build
+		}
+		e, ok := byKey[k]
+		if !ok {
+			e = &evidence{source: SourceRegistry, repo: regs[n.reg].Name(), art: *a}
+			byKey[k] = e
+			evs = append(evs, e)
+		}
+		e.tags = append(e.tags, n.tag)
+		e.tags = append(e.tags, a.Tags...)
+	}
+	for _, e := range evs {
+		e.tags = sortedUnique(e.tags, nil)
+	}
+	return evs
+}
+
+// match decides the revision of one build (labels first, then tag names),
+// matches it against the goods and fills in a Build; ok is false when the
+// build matches no good. Every doubt on the way becomes a warning.
+func (s *scan) match(e *evidence) (Build, bool) {
+	label := e.image // for warnings until the best tag is known
+	switch {
+	case label != "":
+	case len(e.tags) > 0:
+		label = e.repo + ":" + e.tags[0]
+	default:
+		label = e.repo + "@" + e.art.Digest
+	}
+
+	// Revisions the labels record; junk is reported, never used.
+	var labelRev recorded
+	haveLabel := false
+	for _, r := range artifactRevisions(e.art) {
+		switch {
+		case r.junk:
+			s.warnf("image %s: %s has junk value %q, ignored", label, r.where, r.value)
+		case !haveLabel:
+			labelRev, haveLabel = r, true
+		}
+	}
+
+	// Revisions the tag names record, resolved first.
+	var names []tagName
+	for _, t := range e.tags {
+		if n := s.parseTag(localTag(t)); n.rev != "" {
+			n.tag = t
+			names = append(names, n)
+		}
+	}
+	slices.SortStableFunc(names, func(a, b tagName) int { return s.nameRank(a) - s.nameRank(b) })
+
+	var (
+		rev    string // hex as recorded
+		dirty  bool
+		commit Commit
+		found  bool // a revision is recorded somewhere
+	)
+	if haveLabel {
+		rev, dirty = StripDirty(labelRev.value)
+		found = true
+		c, st := s.resolve(rev)
+		for _, n := range names {
+			nc, nst := s.resolve(n.rev)
+			if nst == revResolved || (nst == revUnknown && n.strong) {
+				if !sameRevision(rev, c, st, n.rev, nc, nst) {
+					s.warnf("image %s: %s records revision %s but tag %s names %s; the label wins", label, labelRev.where, rev, n.tag, n.rev)
+					break
+				}
+			}
+		}
+		switch st {
+		case revUnknown:
+			s.warnf("image %s records revision %s (%s), which is not in the repository or its remotes; not matched", label, rev, labelRev.where)
+			return Build{}, false
+		case revAmbiguous:
+			s.warnf("image %s records abbreviated revision %s (%s), which names more than one commit; not matched", label, rev, labelRev.where)
+			return Build{}, false
+		}
+		commit = c
+	} else if len(names) > 0 {
+		n := names[0]
+		c, st := s.resolve(n.rev)
+		switch {
+		case st == revResolved:
+			rev, dirty, commit, found = n.rev, n.dirty, c, true
+		case st == revUnknown && n.strong:
+			s.warnf("image %s records revision %s in tag %s, which is not in the repository or its remotes; not matched", label, n.rev, n.tag)
+			return Build{}, false
+		case st == revAmbiguous:
+			s.warnf("image %s: tag %s names abbreviated revision %s, which names more than one commit; ignored", label, n.tag, n.rev)
+		}
+		// Otherwise a short name that did not resolve: it says nothing.
+	}
+
+	b := Build{
+		Source:    e.source,
+		Image:     e.image,
+		Digest:    e.art.Digest,
+		Tags:      e.tags,
+		Created:   e.art.Created,
+		Platforms: sortedUnique(e.art.Platforms, []string{}),
+		Repo:      e.repo,
+		Dirty:     dirty,
+	}
+	if b.Tags == nil {
+		b.Tags = []string{}
+	}
+
+	if found {
+		gi, m, ok := s.goodFor(commit)
+		if !ok {
+			return Build{}, false
+		}
+		b.Revision, b.Match, b.GoodTag = commit.Hash, m, s.goods[gi].Tag
+		b.Image = s.imageName(e, commit, b.GoodTag)
+		b.RankTime = b.Created
+		switch {
+		case b.Created.IsZero():
+			b.RankTime = commit.Time
+			s.warnf("image %s records no creation time; ranked by its commit time %s", b.Image, commit.Time.UTC().Format(time.RFC3339))
+		case b.Created.Before(reproducibleEpoch):
+			b.RankTime = commit.Time
+			s.warnf("image %s has creation time %s (pinned by a reproducible build); ranked by its commit time %s", b.Image, b.Created.UTC().Format(time.RFC3339), commit.Time.UTC().Format(time.RFC3339))
+		}
+		if dirty {
+			s.warnf("image %s was built from revision %s with uncommitted changes (-dirty); matched on the commit, but it may differ from good tag %s", b.Image, commit.Hash, b.GoodTag)
+		}
+		return b, true
+	}
+
+	// No revision anywhere: the weakest evidence, the tag name itself.
+	for _, g := range s.goods {
+		for _, t := range e.tags {
+			if localTag(t) == g.Tag {
+				b.Match, b.GoodTag = MatchTag, g.Tag
+				b.Image = s.imageName(e, Commit{}, g.Tag)
+				b.RankTime = b.Created
+				s.warnf("image %s matched good tag %s by tag name only: it records no revision", b.Image, g.Tag)
+				return b, true
+			}
+		}
+	}
+	return Build{}, false
+}
+
+// imageName names a registry build by its most telling tag: one whose name
+// records the matched commit, else the good tag's name, else the first.
+func (s *scan) imageName(e *evidence, c Commit, goodTag string) string {
+	if e.image != "" {
+		return e.image
+	}
+	best := ""
+	for _, t := range e.tags {
+		if n := s.parseTag(t); n.rev != "" && c.Hash != "" {
+			if nc, st := s.resolve(n.rev); st == revResolved && nc.Hash == c.Hash {
+				best = t
+				break
+			}
+		}
+	}
+	if best == "" && slices.Contains(e.tags, goodTag) {
+		best = goodTag
+	}
+	if best == "" && len(e.tags) > 0 {
+		best = e.tags[0]
+	}
+	if best == "" {
+		return e.repo + "@" + e.art.Digest
+	}
+	return e.repo + ":" + best
+}
+
+// nameRank orders the revisions tag names record by how much they tell:
+// resolved, then surely a revision but unknown (worth a warning), then
+// ambiguous, then a short name that did not resolve (says nothing).
+func (s *scan) nameRank(n tagName) int {
+	switch _, st := s.resolve(n.rev); {
+	case st == revResolved:
+		return 0
+	case st == revUnknown && n.strong:
+		return 1
+	case st == revAmbiguous:
+		return 2
+	}
+	return 3
+}
+
+// sameRevision says whether a label revision and a name revision agree:
+// the same commit when both resolve, else one a prefix of the other.
+func sameRevision(a string, ac Commit, ast revState, b string, bc Commit, bst revState) bool {
+	if ast == revResolved && bst == revResolved {
+		return ac.Hash == bc.Hash
+	}
+	return strings.HasPrefix(a, b) || strings.HasPrefix(b, a)
+}
+
+// localTag returns the tag part of a local image reference
+// ("host:5000/app:sha-abc" -> "sha-abc"); a bare tag is returned as is.
+func localTag(ref string) string {
+	ref, _, _ = strings.Cut(ref, "@")
+	if i := strings.LastIndexByte(ref, ':'); i >= 0 && !strings.Contains(ref[i+1:], "/") {
+		return ref[i+1:]
+	}
+	return ref
+}
+
+// sortedUnique returns a sorted copy of ss without duplicates; empty input
+// gives empty (which may be nil, to let callers choose).
+func sortedUnique(ss []string, empty []string) []string {
+	if len(ss) == 0 {
+		return empty
+	}
+	out := slices.Clone(ss)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
