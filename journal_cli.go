@@ -1,0 +1,68 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/lkg-dev/lkg/journal"
+)
+
+// fakeNowEnv makes the journal's clock deterministic for tests and demos:
+// LKG_FAKE_NOW=2026-11-20T14:00:00Z stamps the first event of an empty
+// journal with that time and every later event one minute after the newest
+// event already in the journal. The clock reads the journal, not the wall,
+// so separate lkg processes agree and golden reports stay stable.
+const fakeNowEnv = "LKG_FAKE_NOW"
+
+// openJournal opens the journal of the repository whose git dir is gitDir,
+// with the clock LKG_FAKE_NOW asks for.
+func openJournal(gitDir string) (*journal.Journal, error) {
+	var opts []journal.Option
+	if v := os.Getenv(fakeNowEnv); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return nil, usagef("reading %s=%q: %v. Use RFC 3339, like 2026-11-20T14:00:00Z", fakeNowEnv, v, err)
+		}
+		opts = append(opts, journal.WithSteppedClock(t, time.Minute))
+	}
+	j, err := journal.Open(gitDir, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("opening the incident journal: %w", err)
+	}
+	return j, nil
+}
+
+// appendEvent is the one way commands write the journal. It fills the
+// event's time and incident, and says on errOut when the event started a new
+// incident. When the journal cannot be written the event is printed on errOut
+// as its JSON line, so it is not lost (the user can paste it into the
+// journal later), and the error is returned; the caller decides whether a
+// failed journal write fails the command (a deploy that already moved the
+// tag must not pretend it did not).
+func appendEvent(gitDir string, errOut io.Writer, e journal.Event) (journal.Event, error) {
+	j, err := openJournal(gitDir)
+	if err == nil {
+		var started bool
+		e, started, err = j.Append(e)
+		if err == nil {
+			if started {
+				fmt.Fprintf(errOut, "lkg: started incident %s (close it with 'lkg incident close')\n", e.Incident)
+			}
+			return e, nil
+		}
+	}
+	if errors.Is(err, journal.ErrIncidentOpen) || errors.Is(err, journal.ErrNoIncident) {
+		return e, err
+	}
+	if e.Time.IsZero() {
+		e.Time = time.Now().UTC()
+	}
+	if line, merr := json.Marshal(e); merr == nil {
+		fmt.Fprintf(errOut, "lkg: could not write the incident journal; the event was:\n%s\n", line)
+	}
+	return e, fmt.Errorf("writing the incident journal: %w", err)
+}
