@@ -1,0 +1,500 @@
+package artifacts
+
+import (
+	"archive/tar"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/registry"
+	"github.com/docker/docker/client"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"golang.org/x/sync/errgroup"
+)
+
+// Errors of the Docker engine side, matched with errors.Is.
+var (
+	// ErrEngineUnavailable: no Docker engine answers at DOCKER_HOST (or the
+	// default socket). The message says how to start one.
+	ErrEngineUnavailable = errors.New("docker engine not reachable")
+	// ErrBuildFailed: the engine ran the build and it failed; the wrapping
+	// error carries the build's own message.
+	ErrBuildFailed = errors.New("docker build failed")
+	// ErrNoDockerfile: the build context has no Dockerfile at the given path.
+	ErrNoDockerfile = errors.New("dockerfile not found")
+	// ErrPushFailed: the engine accepted the push request but reported an
+	// error inside its progress stream (the HTTP status is 200 regardless).
+	ErrPushFailed = errors.New("docker push failed")
+)
+
+// Revision labels lkg writes on the images it builds (OCI image spec
+// annotation keys, used as labels as docker buildx does).
+const (
+	LabelRevision = "org.opencontainers.image.revision"
+	LabelSource   = "org.opencontainers.image.source"
+)
+
+// EngineOption configures NewEngine.
+type EngineOption func(*engineOptions)
+
+type engineOptions struct {
+	host     string
+	keychain authn.Keychain
+	jobs     int
+}
+
+// WithEngineHost sets the engine address ("unix:///path", "tcp://h:p").
+// The default is DOCKER_HOST, else the platform's default socket.
+func WithEngineHost(host string) EngineOption {
+	return func(o *engineOptions) { o.host = host }
+}
+
+// WithEngineKeychain sets where push credentials come from. The default is
+// authn.DefaultKeychain: the Docker config and its credential helpers.
+func WithEngineKeychain(k authn.Keychain) EngineOption {
+	return func(o *engineOptions) { o.keychain = k }
+}
+
+// WithEngineJobs bounds how many images Images inspects at once. The
+// default is 8.
+func WithEngineJobs(n int) EngineOption {
+	return func(o *engineOptions) { o.jobs = max(n, 1) }
+}
+
+// Engine is a connection to the local Docker engine.
+type Engine struct {
+	cli  *client.Client
+	opts engineOptions
+}
+
+// NewEngine connects to the Docker engine named by DOCKER_HOST (and the
+// other DOCKER_* variables), negotiating the API version down to what the
+// engine speaks (Debian's docker.io 20.10 speaks 1.41). It pings the engine
+// once: an engine that does not answer gives ErrEngineUnavailable.
+func NewEngine(ctx context.Context, opts ...EngineOption) (*Engine, error) {
+	o := engineOptions{keychain: authn.DefaultKeychain, jobs: 8}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	copts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	if o.host != "" {
+		copts = append(copts, client.WithHost(o.host))
+	}
+	cli, err := client.NewClientWithOpts(copts...)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the docker engine: %w: %w", ErrEngineUnavailable, err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ping, err := cli.Ping(pctx)
+	if err != nil {
+		cli.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("connecting to the docker engine at %s: %w: start dockerd (systemctl start docker) or set DOCKER_HOST to a running engine", cli.DaemonHost(), ErrEngineUnavailable)
+	}
+	cli.NegotiateAPIVersionPing(ping)
+	return &Engine{cli: cli, opts: o}, nil
+}
+
+// Close releases the engine connection.
+func (e *Engine) Close() error { return e.cli.Close() }
+
+// Host is the engine address in use.
+func (e *Engine) Host() string { return e.cli.DaemonHost() }
+
+// APIVersion is the negotiated engine API version.
+func (e *Engine) APIVersion() string { return e.cli.ClientVersion() }
+
+// Images lists the engine's images with the evidence the finder needs:
+// labels, tags, creation time and platform. Repo is always empty; Image is
+// the first "repo:tag" (or the short image ID for an untagged image);
+// Digest is the first repository digest when the image was pushed or
+// pulled, else the image ID; Tags are the tag parts of every name.
+func (e *Engine) Images(ctx context.Context) ([]Image, error) {
+	list, err := e.cli.ImageList(ctx, image.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("listing docker images: %w", e.classify(err))
+	}
+	out := make([]Image, len(list))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(e.opts.jobs)
+	for i, s := range list {
+		out[i] = summaryImage(s)
+		g.Go(func() error {
+			// The list has neither the platform nor a precise creation
+			// time; one inspect per image gives both.
+			ins, err := e.cli.ImageInspect(gctx, s.ID)
+			if err != nil {
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				return nil // removed meanwhile: keep what the list said
+			}
+			if t, err := time.Parse(time.RFC3339Nano, ins.Created); err == nil {
+				out[i].Created = t
+			}
+			if ins.Os != "" {
+				p := ins.Os + "/" + ins.Architecture
+				if ins.Variant != "" {
+					p += "/" + ins.Variant
+				}
+				out[i].Platforms = []string{p}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("inspecting docker images: %w", e.classify(err))
+	}
+	return out, nil
+}
+
+// summaryImage turns one image list entry into an Image.
+func summaryImage(s image.Summary) Image {
+	img := Image{
+		Digest:  s.ID,
+		Labels:  s.Labels,
+		Created: time.Unix(s.Created, 0).UTC(),
+	}
+	for _, rd := range s.RepoDigests {
+		if _, d, ok := strings.Cut(rd, "@"); ok && d != "" {
+			img.Digest = d
+			break
+		}
+	}
+	for _, rt := range s.RepoTags {
+		if rt == "<none>:<none>" {
+			continue
+		}
+		if img.Image == "" {
+			img.Image = rt
+		}
+		if i := strings.LastIndex(rt, ":"); i > strings.LastIndex(rt, "/") {
+			img.Tags = appendUnique(img.Tags, rt[i+1:])
+		}
+	}
+	if img.Image == "" {
+		img.Image = strings.TrimPrefix(s.ID, "sha256:")
+		if len(img.Image) > 12 {
+			img.Image = img.Image[:12]
+		}
+	}
+	sort.Strings(img.Tags)
+	return img
+}
+
+// Tag gives the local image source (a name or an image ID) the name
+// target ("host/repo:tag"), like `docker tag`.
+func (e *Engine) Tag(ctx context.Context, source, target string) error {
+	if err := e.cli.ImageTag(ctx, source, target); err != nil {
+		return fmt.Errorf("tagging %q as %q: %w", source, target, e.classify(err))
+	}
+	return nil
+}
+
+// Push pushes ref ("host/repo:tag") through the engine, like `docker
+// push`, and returns the manifest digest the registry stored. Progress
+// lines go to progress when it is not nil. An error reported inside the
+// engine's JSON stream (the HTTP answer is 200 either way) gives
+// ErrPushFailed with the engine's message.
+func (e *Engine) Push(ctx context.Context, ref string, progress io.Writer) (string, error) {
+	auth, err := e.registryAuth(ref)
+	if err != nil {
+		return "", fmt.Errorf("pushing %q: %w", ref, err)
+	}
+	rc, err := e.cli.ImagePush(ctx, ref, image.PushOptions{RegistryAuth: auth})
+	if err != nil {
+		return "", fmt.Errorf("pushing %q: %w", ref, e.classify(err))
+	}
+	defer rc.Close()
+	var digest string
+	err = readStream(rc, func(m *streamMessage) {
+		if m.Aux != nil {
+			var aux struct{ Digest string }
+			if json.Unmarshal(*m.Aux, &aux) == nil && aux.Digest != "" {
+				digest = aux.Digest
+			}
+		}
+		if progress != nil && m.Status != "" && m.Progress == "" {
+			if m.ID != "" {
+				fmt.Fprintf(progress, "%s: %s\n", m.ID, m.Status)
+			} else {
+				fmt.Fprintln(progress, m.Status)
+			}
+		}
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		var se *streamError
+		if errors.As(err, &se) {
+			return "", fmt.Errorf("pushing %q: %w: %s", ref, ErrPushFailed, se.msg)
+		}
+		return "", fmt.Errorf("pushing %q: %w", ref, err)
+	}
+	if digest == "" {
+		return "", fmt.Errorf("pushing %q: %w: the engine reported no digest", ref, ErrPushFailed)
+	}
+	return digest, nil
+}
+
+// registryAuth encodes the keychain's credentials for ref's registry the
+// way the engine's X-Registry-Auth header wants them.
+func (e *Engine) registryAuth(ref string) (string, error) {
+	var nopts []name.Option
+	if host, _, _ := strings.Cut(ref, "/"); isLoopback(hostOnly(host)) {
+		nopts = append(nopts, name.Insecure)
+	}
+	r, err := name.ParseReference(ref, nopts...)
+	if err != nil {
+		return "", fmt.Errorf("parsing %q: %w", ref, err)
+	}
+	a, err := e.opts.keychain.Resolve(r.Context().Registry)
+	if err != nil {
+		return "", fmt.Errorf("reading credentials for %s: %w", r.Context().RegistryStr(), err)
+	}
+	cfg, err := a.Authorization()
+	if err != nil {
+		return "", fmt.Errorf("reading credentials for %s: %w", r.Context().RegistryStr(), err)
+	}
+	if *cfg == (authn.AuthConfig{}) {
+		return "", nil
+	}
+	return registry.EncodeAuthConfig(registry.AuthConfig{
+		Username:      cfg.Username,
+		Password:      cfg.Password,
+		Auth:          cfg.Auth,
+		IdentityToken: cfg.IdentityToken,
+		RegistryToken: cfg.RegistryToken,
+		ServerAddress: r.Context().RegistryStr(),
+	})
+}
+
+// BuildRequest is one image build.
+type BuildRequest struct {
+	// ContextDir is the build context on disk.
+	ContextDir string
+	// Dockerfile is the Dockerfile's path relative to ContextDir (like
+	// `docker build -f`); "" means "Dockerfile". A path outside the context
+	// is allowed when absolute: it is sent inside the context archive.
+	Dockerfile string
+	// BuildArgs are --build-arg values.
+	BuildArgs map[string]string
+	// Labels are added to the image config (like --label).
+	Labels map[string]string
+	// Tags name the result ("host/repo:tag").
+	Tags []string
+	// Output receives the build's own output as it streams; nil drops it.
+	Output io.Writer
+}
+
+// Build builds an image from a context directory with the engine's classic
+// builder (no BuildKit session needed, so it works against any engine over
+// a plain socket) and returns the image ID. A failing build gives
+// ErrBuildFailed with the build's own message.
+func (e *Engine) Build(ctx context.Context, req BuildRequest) (string, error) {
+	dockerfile := req.Dockerfile
+	if dockerfile == "" {
+		dockerfile = "Dockerfile"
+	}
+	var extra *tarFile
+	if filepath.IsAbs(dockerfile) {
+		rel, err := filepath.Rel(req.ContextDir, dockerfile)
+		if err == nil && filepath.IsLocal(rel) {
+			dockerfile = rel
+		} else {
+			b, err := os.ReadFile(dockerfile)
+			if err != nil {
+				return "", fmt.Errorf("building: %w: %s", ErrNoDockerfile, dockerfile)
+			}
+			extra = &tarFile{name: ".lkg.Dockerfile", body: b}
+			dockerfile = extra.name
+		}
+	}
+	if extra == nil {
+		fi, err := os.Stat(filepath.Join(req.ContextDir, dockerfile))
+		if err != nil || !fi.Mode().IsRegular() {
+			return "", fmt.Errorf("building: %w: %s", ErrNoDockerfile, dockerfile)
+		}
+	}
+	args := make(map[string]*string, len(req.BuildArgs))
+	for k, v := range req.BuildArgs {
+		args[k] = &v
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(tarDir(ctx, req.ContextDir, extra, pw)) }()
+	defer pr.Close()
+	resp, err := e.cli.ImageBuild(ctx, pr, build.ImageBuildOptions{
+		Tags:        req.Tags,
+		Dockerfile:  filepath.ToSlash(dockerfile),
+		BuildArgs:   args,
+		Labels:      req.Labels,
+		Remove:      true,
+		ForceRemove: true,
+		Version:     build.BuilderV1,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", fmt.Errorf("building %s: %w", req.ContextDir, e.classify(err))
+	}
+	defer resp.Body.Close()
+	var id string
+	err = readStream(resp.Body, func(m *streamMessage) {
+		if m.Aux != nil {
+			var aux struct{ ID string }
+			if json.Unmarshal(*m.Aux, &aux) == nil && aux.ID != "" {
+				id = aux.ID
+			}
+		}
+		if req.Output != nil && m.Stream != "" {
+			io.WriteString(req.Output, m.Stream)
+		}
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		var se *streamError
+		if errors.As(err, &se) {
+			return "", fmt.Errorf("%w: %s", ErrBuildFailed, se.msg)
+		}
+		return "", fmt.Errorf("building %s: %w", req.ContextDir, err)
+	}
+	if id == "" {
+		return "", fmt.Errorf("%w: the engine reported no image ID", ErrBuildFailed)
+	}
+	return id, nil
+}
+
+// classify turns an unreachable engine into ErrEngineUnavailable.
+func (e *Engine) classify(err error) error {
+	if client.IsErrConnectionFailed(err) {
+		return fmt.Errorf("%w at %s: %w", ErrEngineUnavailable, e.cli.DaemonHost(), err)
+	}
+	return err
+}
+
+// streamMessage is one line of the engine's JSON progress stream (the
+// fields lkg reads of jsonmessage.JSONMessage).
+type streamMessage struct {
+	Stream      string                    `json:"stream"`
+	Status      string                    `json:"status"`
+	Progress    string                    `json:"progress"`
+	ID          string                    `json:"id"`
+	Error       string                    `json:"error"`
+	ErrorDetail *struct{ Message string } `json:"errorDetail"`
+	Aux         *json.RawMessage          `json:"aux"`
+}
+
+// streamError is an error the engine reported inside its stream.
+type streamError struct{ msg string }
+
+func (e *streamError) Error() string { return e.msg }
+
+// readStream decodes the engine's stream, calling fn for each message,
+// and stops at the first error message in it.
+func readStream(r io.Reader, fn func(*streamMessage)) error {
+	dec := json.NewDecoder(r)
+	for {
+		var m streamMessage
+		if err := dec.Decode(&m); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("reading the engine's answer: %w", err)
+		}
+		if m.ErrorDetail != nil && m.ErrorDetail.Message != "" {
+			return &streamError{msg: strings.TrimSpace(m.ErrorDetail.Message)}
+		}
+		if m.Error != "" {
+			return &streamError{msg: strings.TrimSpace(m.Error)}
+		}
+		fn(&m)
+	}
+}
+
+type tarFile struct {
+	name string
+	body []byte
+}
+
+// tarDir writes dir as an uncompressed tar (the engine's build context
+// format), keeping modes and symlinks, plus extra when not nil. Ownership
+// is zeroed so the build does not depend on who exported the tree.
+func tarDir(ctx context.Context, dir string, extra *tarFile, w io.Writer) error {
+	tw := tar.NewWriter(w)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil || rel == "." {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		var link string
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			if link, err = os.Readlink(p); err != nil {
+				return err
+			}
+		}
+		hdr, err := tar.FileInfoHeader(fi, link)
+		if err != nil {
+			return err
+		}
+		hdr.Name = filepath.ToSlash(rel)
+		if fi.IsDir() {
+			hdr.Name += "/"
+		}
+		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if !fi.Mode().IsRegular() {
+			return nil
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.Copy(tw, f)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if extra != nil {
+		hdr := &tar.Header{Name: path.Clean(extra.name), Mode: 0o644, Size: int64(len(extra.body)), Typeflag: tar.TypeReg}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if _, err := tw.Write(extra.body); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
