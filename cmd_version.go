@@ -1,0 +1,38 @@
+package main
+
+import (
+	"fmt"
+	"runtime/debug"
+)
+
+// version is set at link time: -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+// VersionCmd is `lkg version`.
+type VersionCmd struct{}
+
+// Run prints the version, and the VCS revision the binary was built from
+// when Go recorded one.
+func (c *VersionCmd) Run(std *IO) error {
+	v := version
+	rev := ""
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if v == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+			v = info.Main.Version
+		}
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				rev = s.Value
+			}
+		}
+	}
+	if v == "" {
+		v = "devel"
+	}
+	if rev != "" {
+		fmt.Fprintf(std.Out, "lkg %s (%s)\n", v, short(rev))
+	} else {
+		fmt.Fprintf(std.Out, "lkg %s\n", v)
+	}
+	return nil
+}

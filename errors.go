@@ -1,0 +1,44 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/lkg-dev/lkg/artifacts"
+	"github.com/lkg-dev/lkg/finder"
+	"github.com/lkg-dev/lkg/gitops"
+)
+
+// failure says, for an error a package returns, the exit code and what to
+// do next. The package's message says what failed; the hint says what to do.
+type failure struct {
+	err  error
+	code int
+	hint string
+}
+
+var failures = []failure{
+	{gitops.ErrNotRepository, exitUsage, "Run lkg inside the service's git repository, or pass -C DIR."},
+	{gitops.ErrUnknownRef, exitUsage, "Check the name with 'git rev-parse', or fetch it first."},
+	{gitops.ErrAmbiguousRef, exitUsage, "Give more of the hash, or the full ref name."},
+	{gitops.ErrBadGlob, exitUsage, "Fix the glob: * ? and [...] as in 'git tag -l'."},
+	{finder.ErrBadTagPattern, exitUsage, "A tag pattern is a Go regular expression with a (?P<rev>...) group."},
+	{errNothingGood, exitNotFound, ""},
+	{artifacts.ErrUnauthorized, exitFailure, "Log in with 'docker login HOST' (lkg uses the same credentials)."},
+	{artifacts.ErrRepoNotFound, exitFailure, "Check the --image repository name."},
+	{artifacts.ErrUnreachable, exitFailure, "Check the registry address and the network, then retry."},
+}
+
+// describe turns an error into the one line the user sees and the exit code.
+func describe(err error) (line string, code int) {
+	line, code = oneLine(err), exitCode(err, exitFailure)
+	for _, f := range failures {
+		if errors.Is(err, f.err) {
+			code = f.code
+			if f.hint != "" {
+				line += ". " + f.hint
+			}
+			break
+		}
+	}
+	return line, code
+}

@@ -1,0 +1,168 @@
+// Command lkg finds the newest build that matches a known-good production tag,
+// wherever a copy survives, and puts it back.
+//
+// The CLI is a thin shell: each command is a struct in cmd_<name>.go with a
+// Run method; git, registries and the decision live in gitops, artifacts and
+// finder.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+	"golang.org/x/term"
+)
+
+func main() { os.Exit(Main()) }
+
+// The exit codes of DESIGN.md section 5.
+const (
+	exitOK       = 0 // a build was found, or the command succeeded
+	exitFailure  = 1 // any other failure
+	exitUsage    = 2 // usage or configuration error
+	exitSources  = 3 // no build, but at least one source to rebuild from
+	exitNotFound = 4 // nothing found
+)
+
+// CLI is the whole command line.
+type CLI struct {
+	Globals
+
+	Find    FindCmd    `cmd:"" help:"Find the newest build of the known-good code, and the git refs it could be rebuilt from."`
+	Demo    DemoCmd    `cmd:"" help:"Stage a throwaway incident in a temp dir and run find on it."`
+	Version VersionCmd `cmd:"" help:"Print lkg's version."`
+}
+
+// Globals are the flags every command takes.
+type Globals struct {
+	Dir string `short:"C" name:"dir" placeholder:"DIR" default:"." help:"The git repository: a work tree (any directory in it) or a bare repo." env:"LKG_DIR"`
+
+	// config is .lkg.yaml at the repository root, once loaded.
+	config *config
+}
+
+// IO is where a command talks to the user.
+type IO struct {
+	In  io.Reader
+	Out io.Writer // results: the table, or exactly one JSON object
+	Err io.Writer // errors, warnings, progress
+
+	// ErrTerminal says stderr is a terminal: progress is drawn only then.
+	ErrTerminal bool
+	// InTerminal says stdin is a terminal someone could confirm on.
+	InTerminal bool
+}
+
+const description = `lkg finds the newest build that matches a known-good git tag, wherever a
+copy survives (image registries, the local Docker engine, remote branches,
+teammates' refs and forks), and puts it back.
+
+At 3 a.m., start with:
+
+  lkg find --image registry.example.com/team/app --good-tags 'v*' --bad HEAD
+
+Exit codes: 0 a build was found (or the command succeeded), 3 no build but a
+git ref to rebuild from, 4 nothing found, 2 usage or configuration error,
+1 any other failure.`
+
+// Main runs lkg with os.Args and returns the process exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	std := &IO{
+		In:          os.Stdin,
+		Out:         os.Stdout,
+		Err:         os.Stderr,
+		ErrTerminal: term.IsTerminal(int(os.Stderr.Fd())),
+		InTerminal:  term.IsTerminal(int(os.Stdin.Fd())),
+	}
+	return run(ctx, os.Args[1:], std)
+}
+
+// exitRequest is how kong's own exits (after --help) reach run.
+type exitRequest int
+
+func run(ctx context.Context, args []string, std *IO) (code int) {
+	var cli CLI
+	defer func() {
+		if r := recover(); r != nil {
+			req, ok := r.(exitRequest)
+			if !ok {
+				panic(r)
+			}
+			code = int(req)
+		}
+	}()
+	parser, err := kong.New(&cli,
+		kong.Name("lkg"),
+		kong.Description(description),
+		kong.Writers(std.Out, std.Err),
+		kong.Exit(func(code int) { panic(exitRequest(code)) }),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true, NoExpandSubcommands: true}),
+		kong.Resolvers(configResolver(&cli.Globals)),
+		kong.BindTo(ctx, (*context.Context)(nil)),
+		kong.Bind(std),
+	)
+	if err != nil {
+		panic(err) // the CLI struct itself is wrong: a programming error
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintf(std.Err, "lkg: %s\n", oneLine(err))
+		var perr *kong.ParseError
+		if errors.As(err, &perr) && perr.Context != nil && perr.Context.Selected() != nil {
+			fmt.Fprintf(std.Err, "Run 'lkg %s --help' for usage.\n", perr.Context.Selected().Path())
+		} else {
+			fmt.Fprintln(std.Err, "Run 'lkg --help' for usage.")
+		}
+		return exitUsage
+	}
+	if err := kctx.Run(&cli.Globals); err != nil {
+		var st status
+		if errors.As(err, &st) {
+			return int(st)
+		}
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			fmt.Fprintln(std.Err, "lkg: interrupted; nothing was changed after the last step shown.")
+			return 130
+		}
+		line, code := describe(err)
+		fmt.Fprintf(std.Err, "lkg: %s\n", line)
+		return code
+	}
+	return exitOK
+}
+
+// status ends a successful command with a non-zero exit code that carries
+// meaning (3: sources only, 4: nothing found); it prints nothing.
+type status int
+
+func (s status) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
+
+// ExitCode implements kong.ExitCoder.
+func (s status) ExitCode() int { return int(s) }
+
+// usageError is bad input: one line, exit 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+func (e usageError) ExitCode() int { return exitUsage }
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// exitCode is err's own exit code when it has one, else dflt.
+func exitCode(err error, dflt int) int {
+	var ec kong.ExitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	return dflt
+}

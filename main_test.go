@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// scriptCmds are the testscript suites' custom commands. Each file that
+// adds some (cmds_<topic>_test.go) registers them in an init func; each
+// command starts with a usage check.
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){}
+
+// requireIntegration is set by .ci/run: in CI a missing registry or engine
+// is a failure, never a skip.
+var requireIntegration = os.Getenv("LKG_REQUIRE_INTEGRATION") == "1"
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"lkg": func() { os.Exit(Main()) },
+	})
+}
+
+// passEnv are variables a script inherits from the test's environment:
+// where the engine and the tools are, and whether services are required.
+var passEnv = []string{"DOCKER_HOST", "LKG_REQUIRE_INTEGRATION", "LKG_DOCKER_REGISTRY"}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/scripts",
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		Cmds:                scriptCmds,
+		Condition:           scriptCondition,
+		Setup: func(env *testscript.Env) error {
+			home := filepath.Join(env.WorkDir, ".home")
+			if err := os.MkdirAll(home, 0o755); err != nil {
+				return err
+			}
+			env.Setenv("HOME", home)
+			env.Setenv("LKG_CACHE_DIR", filepath.Join(env.WorkDir, ".cache"))
+			// Git as a fresh user has it, with fixed names and no system config.
+			env.Setenv("GIT_CONFIG_NOSYSTEM", "1")
+			env.Setenv("GIT_CONFIG_GLOBAL", filepath.Join(home, ".gitconfig"))
+			env.Setenv("GIT_AUTHOR_NAME", "Ada Oncall")
+			env.Setenv("GIT_AUTHOR_EMAIL", "ada@example.com")
+			env.Setenv("GIT_COMMITTER_NAME", "Ada Oncall")
+			env.Setenv("GIT_COMMITTER_EMAIL", "ada@example.com")
+			for _, k := range passEnv {
+				if v, ok := os.LookupEnv(k); ok {
+					env.Setenv(k, v)
+				}
+			}
+			return nil
+		},
+	})
+}
+
+// scriptCondition answers [git], [docker-registry] and [docker-engine]
+// conditions. A missing service makes the suite skip, unless integration is
+// required, when it fails the script instead.
+func scriptCondition(cond string) (bool, error) {
+	switch cond {
+	case "git":
+		_, err := exec.LookPath("git")
+		return err == nil, nil
+	case "docker-registry":
+		_, err := exec.LookPath("docker-registry")
+		if err != nil && requireIntegration {
+			return false, err
+		}
+		return err == nil, nil
+	case "docker-engine":
+		ok := os.Getenv("DOCKER_HOST") != "" || fileExists("/var/run/docker.sock")
+		if !ok && requireIntegration {
+			return false, errNoEngine
+		}
+		return ok, nil
+	}
+	return false, fmt.Errorf("unknown condition %q", cond)
+}
+
+type constError string
+
+func (e constError) Error() string { return string(e) }
+
+const errNoEngine = constError("LKG_REQUIRE_INTEGRATION=1 but no Docker engine: set DOCKER_HOST (.ci/dockerd.sh start)")
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/lkg-dev/lkg/finder"
+)
+
+// writeJSON prints v as exactly one JSON object.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// maxAlternatives is how many builds and sources the table shows; --json
+// has them all.
+const maxAlternatives = 10
+
+// printFind writes the human answer: the best build first, then the
+// alternatives, the sources, the warnings, and the command to run next.
+func printFind(w io.Writer, res finder.Result, f FindFlags, g *Globals) {
+	now := time.Now()
+	for i, good := range res.Good {
+		label := "Known good:"
+		if i > 0 {
+			label = "Fallback:  "
+		}
+		fmt.Fprintf(w, "%s %s (commit %s, %s)\n", label, good.Tag, short(good.Commit), when(good.Time, now))
+	}
+	fmt.Fprintln(w)
+
+	switch {
+	case res.Best != nil:
+		b := res.Best
+		fmt.Fprintf(w, "Best build: %s\n", b.Image)
+		fmt.Fprintf(w, "  digest    %s\n", b.Digest)
+		fmt.Fprintf(w, "  match     %s (%s)\n", b.Match, matchMeaning(b.Match, b.GoodTag))
+		fmt.Fprintf(w, "  revision  %s\n", b.Revision)
+		fmt.Fprintf(w, "  created   %s\n", when(b.Created, now))
+		if len(b.Platforms) > 0 {
+			fmt.Fprintf(w, "  platforms %s\n", strings.Join(b.Platforms, ", "))
+		}
+		fmt.Fprintf(w, "  found in  %s\n", whereBuild(*b))
+	case len(f.Images) == 0 && !f.Docker:
+		fmt.Fprintln(w, "No image source given (--image REPO or --docker): showing git sources only.")
+	default:
+		fmt.Fprintln(w, "No build of the known-good code was found.")
+	}
+
+	if len(res.Builds) > 1 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Builds, best first:")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  #\tMATCH\tGOOD\tCREATED\tIMAGE\tDIGEST")
+		for i, b := range res.Builds {
+			if i == maxAlternatives {
+				fmt.Fprintf(tw, "  …\t%d more (--json lists all)\t\t\t\t\n", len(res.Builds)-i)
+				break
+			}
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", i+1, b.Match, b.GoodTag, age(b.Created, now), b.Image, shortDigest(b.Digest))
+		}
+		tw.Flush()
+	}
+
+	if len(res.Sources) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Git refs to rebuild from, best first:")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  #\tMATCH\tAHEAD\tREF\tWHERE\tCOMMIT")
+		for i, s := range res.Sources {
+			if i == maxAlternatives {
+				fmt.Fprintf(tw, "  …\t%d more (--json lists all)\t\t\t\t\n", len(res.Sources)-i)
+				break
+			}
+			fmt.Fprintf(tw, "  %d\t%s\t%d\t%s\t%s\t%s\n", i+1, s.Match, s.Ahead, s.Ref, whereSource(s), short(s.Commit))
+		}
+		tw.Flush()
+	}
+
+	if len(res.Warnings) > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "Warnings:")
+		for _, warning := range res.Warnings {
+			fmt.Fprintf(w, "  - %s\n", warning)
+		}
+	}
+
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Next: %s\n", nextCommand(res, f, g))
+}
+
+// nextCommand is the one command an on-call engineer should run next.
+func nextCommand(res finder.Result, f FindFlags, g *Globals) string {
+	to := "REGISTRY/REPO:PROD_TAG"
+	if cfg, _ := g.Config(); cfg != nil {
+		if v, ok := cfg.Section("to"); ok {
+			to = fmt.Sprint(v)
+		}
+	}
+	switch {
+	case res.Best != nil:
+		return fmt.Sprintf("lkg deploy --to %s --good %s%s --dry-run   (then again without --dry-run)", to, res.Best.GoodTag, imageFlags(f))
+	case len(res.Sources) > 0:
+		s := res.Sources[0]
+		return fmt.Sprintf("lkg deploy --rebuild --to %s --good %s --dry-run   (rebuilds the known-good code; %s holds it)", to, short(goodCommit(res, s.GoodTag)), s.Ref)
+	default:
+		return "widen the search: more --image repositories, --docker, a larger --depth, or an older --good REF"
+	}
+}
+
+func imageFlags(f FindFlags) string {
+	var b strings.Builder
+	for _, image := range f.Images {
+		fmt.Fprintf(&b, " --image %s", image)
+	}
+	if f.Docker {
+		b.WriteString(" --docker")
+	}
+	return b.String()
+}
+
+func goodCommit(res finder.Result, tag string) string {
+	for _, g := range res.Good {
+		if g.Tag == tag {
+			return g.Commit
+		}
+	}
+	return tag
+}
+
+func matchMeaning(m finder.Match, goodTag string) string {
+	switch m {
+	case finder.MatchExact:
+		return "built from the commit of " + goodTag
+	case finder.MatchTree:
+		return "built from a commit with the same source tree as " + goodTag
+	case finder.MatchTag:
+		return "no revision recorded; only its tag name equals " + goodTag
+	}
+	return string(m)
+}
+
+func whereBuild(b finder.Build) string {
+	if b.Source == finder.SourceDocker {
+		return "the local Docker engine"
+	}
+	return "registry " + b.Repo
+}
+
+// whereSource names where a ref lives: the local repo, a remote, or a
+// teammate's namespace on a remote (refs/heads/<name>/...).
+func whereSource(s finder.Source) string {
+	if s.Remote == "" {
+		return "local"
+	}
+	rest, ok := strings.CutPrefix(s.Ref, "refs/heads/")
+	if ok {
+		if owner, _, nested := strings.Cut(rest, "/"); nested {
+			return fmt.Sprintf("%s (%s's namespace)", s.Remote, owner)
+		}
+	}
+	return s.Remote
+}
+
+func shortDigest(d string) string {
+	if algo, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
+		return algo + ":" + hex[:12]
+	}
+	return d
+}
+
+// when is a time in UTC with its age.
+func when(t, now time.Time) string {
+	if t.IsZero() {
+		return "time unknown"
+	}
+	return fmt.Sprintf("%s, %s", t.UTC().Format("2006-01-02 15:04 MST"), age(t, now))
+}
+
+// oneLine folds an error message onto one line: stderr gets one line per error.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
+}
+
+// progress draws "label: done/total" on a terminal, at most ten times a second.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	label string
+	last  time.Time
+	drawn bool
+}
+
+func newProgress(w io.Writer, label string) *progress {
+	return &progress{w: w, label: label}
+}
+
+// Update is safe to call from many goroutines.
+func (p *progress) Update(done, total int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if now := time.Now(); done < total && now.Sub(p.last) < 100*time.Millisecond {
+		return
+	} else {
+		p.last = now
+	}
+	fmt.Fprintf(p.w, "\r\033[K%s: %d/%d", p.label, done, total)
+	p.drawn = true
+}
+
+// Done clears the progress line.
+func (p *progress) Done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
