@@ -55,6 +55,12 @@ type Repo struct {
 
 	tableMu sync.Mutex
 	table   *commitTable // nil until first needed; rebuilt after a fetch
+	// storeTable is the complete table when table came from a graph and a
+	// lookup missed.
+	storeTable *commitTable
+
+	warnMu   sync.Mutex
+	warnings []string
 }
 
 type options struct {

@@ -174,7 +174,7 @@ func TestTags(t *testing.T) {
 		globs []string
 		want  []string
 	}{
-		{[]string{"v*"}, []string{"v2", "v1"}}, // v2's tagger date is newest
+		{[]string{"v*"}, []string{"v2", "v1"}},         // v2's tagger date is newest
 		{[]string{"v1", "dup"}, []string{"v1", "dup"}}, // same date: name descending
 		{[]string{"x*"}, nil},
 		{nil, []string{"v2", "v1", "dup"}},

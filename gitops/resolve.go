@@ -367,6 +367,13 @@ func (r *Repo) matchPrefix(t *commitTable, prefix string) []plumbing.Hash {
 	for _, i := range t.findPrefix(prefix, 2) {
 		out = append(out, t.hashes[i])
 	}
+	if len(out) == 0 && t.fromGraph {
+		if st, err := r.storeTableFor(); err == nil {
+			for _, i := range st.findPrefix(prefix, 2) {
+				out = append(out, st.hashes[i])
+			}
+		}
+	}
 	return out
 }
 

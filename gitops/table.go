@@ -25,6 +25,10 @@ type commitTable struct {
 	// (a shallow clone, or a broken repository): ancestry through them
 	// cannot be proven.
 	missingParents int
+	// fromGraph says the table came from git's commit-graph plus the
+	// commits reachable from refs: unreachable commits may be missing, so
+	// a lookup that misses asks the object store.
+	fromGraph bool
 }
 
 // tableBuilder collects commits in any order, then sorts and links them.
@@ -152,6 +156,9 @@ func hasHexPrefix(h plumbing.Hash, prefix string) bool {
 func (t *commitTable) computeGenerations() {
 	n := len(t.hashes)
 	t.gens = make([]uint32, n)
+	// visiting guards against a parent cycle in a corrupt source: the
+	// edge that closes it is ignored rather than looping forever.
+	visiting := make([]bool, n)
 	stack := make([]uint32, 0, 64)
 	for start := 0; start < n; start++ {
 		if t.gens[start] != 0 {
@@ -164,21 +171,23 @@ func (t *commitTable) computeGenerations() {
 				stack = stack[:len(stack)-1]
 				continue
 			}
-			ready := true
+			if !visiting[c] {
+				visiting[c] = true
+				for _, p := range t.parentsOf(c) {
+					if t.gens[p] == 0 && !visiting[p] {
+						stack = append(stack, p)
+					}
+				}
+				continue
+			}
 			var g uint32
 			for _, p := range t.parentsOf(c) {
-				switch pg := t.gens[p]; {
-				case pg == 0:
-					ready = false
-					stack = append(stack, p)
-				case pg > g:
-					g = pg
+				if t.gens[p] > g {
+					g = t.gens[p]
 				}
 			}
-			if ready {
-				t.gens[c] = g + 1
-				stack = stack[:len(stack)-1]
-			}
+			t.gens[c] = g + 1
+			stack = stack[:len(stack)-1]
 		}
 	}
 	// Counting sort by generation: the order every descendant pass uses.
@@ -292,4 +301,16 @@ func (t *commitTable) countExcluding(tip int, stop []bool, scratch []uint32, epo
 		}
 	}
 	return n
+}
+
+// sameTree lists the commits whose root tree is tree: a scan, since no
+// index by tree is worth its memory for one question per run.
+func (t *commitTable) sameTree(tree plumbing.Hash) []int {
+	var out []int
+	for i := range t.trees {
+		if t.trees[i] == tree {
+			out = append(out, i)
+		}
+	}
+	return out
 }
