@@ -1,0 +1,327 @@
+package artifacts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// Errors of a copy, matched with errors.Is.
+var (
+	// ErrTargetMoved: right before the move, the target tag no longer
+	// pointed where it did when the copy was planned: someone else deployed
+	// meanwhile. Nothing was moved.
+	ErrTargetMoved = errors.New("target tag moved since the plan")
+	// ErrDigestMismatch: after the move, the target tag does not resolve to
+	// the digest that was put there (a registry rewriting manifests, or a
+	// concurrent push that won the race).
+	ErrDigestMismatch = errors.New("target does not resolve to the expected digest")
+)
+
+// CopyPlan is what Copy will do, as Plan found it. Nothing has changed
+// when a plan exists; Copy carries it out.
+type CopyPlan struct {
+	// Source is "host/repo@sha256:..." (a tag given to Plan is pinned to
+	// its digest, so the copy cannot pick up a later push).
+	Source string
+	// Target is "host/repo:tag".
+	Target string
+	// Digest is the manifest or index digest the target will resolve to.
+	Digest string
+	// MediaType is the source manifest's media type.
+	MediaType string
+	// Previous is the target's digest when planned; "" when the tag did not
+	// exist. Copy aborts with ErrTargetMoved if it changed.
+	Previous string
+	// SameRepo says source and target are one repository: the move is a
+	// single manifest PUT and everything else is already there.
+	SameRepo bool
+	// Referrers are the digests of manifests that refer to Digest (OCI
+	// referrers API, or its fallback tag), copied along to another
+	// repository.
+	Referrers []string
+	// CosignTags are cosign's "sha256-<hex>.sig", ".att" and ".sbom" tags
+	// for Digest found in the source repository, copied along.
+	CosignTags []string
+}
+
+// Copier copies images by digest between repositories and registries.
+// It is safe for concurrent use.
+type Copier struct {
+	puller *remote.Puller
+	pusher *remote.Pusher
+	ropts  []remote.Option
+}
+
+// NewCopier returns a Copier using the same keychain, transport, timeout
+// and retry options as NewRepository (WithKeychain, WithTransport,
+// WithTimeout, WithRetry, WithJobs, WithUserAgent). Only the default
+// timeout differs: 10 minutes per request, because one request here may
+// carry a whole layer.
+func NewCopier(opts ...Option) (*Copier, error) {
+	o := options{
+		keychain:  authn.DefaultKeychain,
+		userAgent: "lkg",
+		timeout:   10 * time.Minute,
+		attempts:  5,
+		initial:   500 * time.Millisecond,
+		maxWait:   30 * time.Second,
+		jobs:      4,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.transport == nil {
+		o.transport = remote.DefaultTransport.(*http.Transport).Clone()
+	}
+	rt := &retryTransport{
+		inner:    o.transport,
+		attempts: o.attempts,
+		initial:  o.initial,
+		maxWait:  o.maxWait,
+		timeout:  o.timeout,
+		sleep:    sleepCtx,
+	}
+	ropts := []remote.Option{
+		remote.WithTransport(rt),
+		remote.WithAuthFromKeychain(o.keychain),
+		remote.WithUserAgent(o.userAgent),
+		remote.WithJobs(o.jobs),
+		// Retries are rt's job, as in NewRepository.
+		remote.WithRetryStatusCodes(),
+		remote.WithRetryPredicate(func(error) bool { return false }),
+	}
+	puller, err := remote.NewPuller(ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("preparing registry client: %w", err)
+	}
+	pusher, err := remote.NewPusher(append(ropts, remote.Reuse(puller))...)
+	if err != nil {
+		return nil, fmt.Errorf("preparing registry client: %w", err)
+	}
+	return &Copier{puller: puller, pusher: pusher, ropts: ropts}, nil
+}
+
+// parseRef parses an image reference, over plain HTTP for a registry on
+// this machine, as NewRepository does.
+func parseRef(ref string) (name.Reference, error) {
+	var nopts []name.Option
+	if host, _, _ := strings.Cut(ref, "/"); isLoopback(hostOnly(host)) {
+		nopts = append(nopts, name.Insecure)
+	}
+	r, err := name.ParseReference(ref, nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("parsing %q: %w", ref, err)
+	}
+	return r, nil
+}
+
+// parseTarget parses "host/repo:tag"; a digest or a missing tag is refused,
+// since only a tag can be moved.
+func parseTarget(target string) (name.Tag, error) {
+	r, err := parseRef(target)
+	if err != nil {
+		return name.Tag{}, err
+	}
+	t, ok := r.(name.Tag)
+	if !ok || !strings.HasSuffix(target, ":"+t.TagStr()) {
+		return name.Tag{}, fmt.Errorf("parsing target %q: want host/repo:tag", target)
+	}
+	return t, nil
+}
+
+// TargetDigest is the digest the tag target ("host/repo:tag") resolves to,
+// or "" when the tag does not exist. It costs one HEAD.
+func (c *Copier) TargetDigest(ctx context.Context, target string) (string, error) {
+	t, err := parseTarget(target)
+	if err != nil {
+		return "", err
+	}
+	return c.headDigest(ctx, t)
+}
+
+func (c *Copier) headDigest(ctx context.Context, ref name.Reference) (string, error) {
+	desc, err := c.puller.Head(ctx, ref)
+	if err != nil {
+		var terr *transport.Error
+		if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+			return "", nil
+		}
+		return "", fmt.Errorf("reading %q: %w", ref, classifyErr(ctx, ref, err))
+	}
+	return desc.Digest.String(), nil
+}
+
+// cosignSuffixes are the tag suffixes cosign stores signatures,
+// attestations and SBOMs under, next to the image.
+var cosignSuffixes = []string{".sig", ".att", ".sbom"}
+
+var hexDigest = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
+// Plan resolves source ("host/repo:tag" or "host/repo@sha256:...") to its
+// digest, reads where target ("host/repo:tag") points now, and finds the
+// signatures and attestations that must come along. It changes nothing.
+func (c *Copier) Plan(ctx context.Context, source, target string) (*CopyPlan, error) {
+	src, err := parseRef(source)
+	if err != nil {
+		return nil, err
+	}
+	dst, err := parseTarget(target)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := c.puller.Head(ctx, src)
+	if err != nil {
+		return nil, fmt.Errorf("reading source %q: %w", source, classifyErr(ctx, src, err))
+	}
+	digest := desc.Digest.String()
+	if !hexDigest.MatchString(digest) {
+		return nil, fmt.Errorf("reading source %q: unsupported digest %s", source, digest)
+	}
+	prev, err := c.headDigest(ctx, dst)
+	if err != nil {
+		return nil, err
+	}
+	p := &CopyPlan{
+		Source:    src.Context().Name() + "@" + digest,
+		Target:    dst.Name(),
+		Digest:    digest,
+		MediaType: string(desc.MediaType),
+		Previous:  prev,
+		SameRepo:  src.Context().Name() == dst.Context().Name(),
+	}
+	if p.SameRepo {
+		return p, nil
+	}
+	srcDigest := src.Context().Digest(digest)
+	idx, err := remote.Referrers(srcDigest, append(c.ropts, remote.WithContext(ctx))...)
+	if err != nil {
+		return nil, fmt.Errorf("listing referrers of %q: %w", p.Source, classifyErr(ctx, src, err))
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("listing referrers of %q: %w: %w", p.Source, ErrMalformed, err)
+	}
+	for _, d := range im.Manifests {
+		p.Referrers = append(p.Referrers, d.Digest.String())
+	}
+	sort.Strings(p.Referrers)
+	tags, err := c.puller.List(ctx, src.Context())
+	if err != nil {
+		return nil, fmt.Errorf("listing tags of %q: %w", src.Context().Name(), classifyErr(ctx, src, err))
+	}
+	base := strings.Replace(digest, ":", "-", 1)
+	for _, t := range tags {
+		for _, s := range cosignSuffixes {
+			if t == base+s {
+				p.CosignTags = append(p.CosignTags, t)
+			}
+		}
+	}
+	sort.Strings(p.CosignTags)
+	return p, nil
+}
+
+// Copy carries out plan: it writes the image (or the whole index, every
+// platform), its referrers and its cosign tags into the target repository
+// by digest, then re-reads the target tag and aborts with ErrTargetMoved
+// if it no longer points at plan.Previous, then moves the tag with one
+// manifest PUT, then reads it back and requires plan.Digest. Until that
+// PUT the target tag is untouched, so a failure or a cancel before it
+// leaves the target where it was.
+func (c *Copier) Copy(ctx context.Context, plan *CopyPlan) error {
+	src, err := parseRef(plan.Source)
+	if err != nil {
+		return err
+	}
+	dst, err := parseTarget(plan.Target)
+	if err != nil {
+		return err
+	}
+	desc, err := c.puller.Get(ctx, src)
+	if err != nil {
+		return fmt.Errorf("reading source %q: %w", plan.Source, classifyErr(ctx, src, err))
+	}
+	if got := desc.Digest.String(); got != plan.Digest {
+		return fmt.Errorf("reading source %q: %w: got %s, planned %s", plan.Source, ErrDigestMismatch, got, plan.Digest)
+	}
+	if !plan.SameRepo {
+		// Blobs are mounted from the source repository when both live on
+		// one registry, streamed across otherwise.
+		if err := c.pusher.Push(ctx, dst.Context().Digest(plan.Digest), desc); err != nil {
+			return fmt.Errorf("copying %q to %q: %w", plan.Source, dst.Context().Name(), classifyErr(ctx, dst, err))
+		}
+		for _, r := range plan.Referrers {
+			if err := c.copyManifest(ctx, src.Context().Digest(r), dst.Context().Digest(r)); err != nil {
+				return err
+			}
+		}
+		for _, t := range plan.CosignTags {
+			if err := c.copyManifest(ctx, src.Context().Tag(t), dst.Context().Tag(t)); err != nil {
+				return err
+			}
+		}
+	}
+	cur, err := c.headDigest(ctx, dst)
+	if err != nil {
+		return err
+	}
+	if cur != plan.Previous {
+		return fmt.Errorf("moving %q: %w: it was %s when planned, now %s", plan.Target, ErrTargetMoved, orNone(plan.Previous), orNone(cur))
+	}
+	if err := c.pusher.Put(ctx, dst, desc); err != nil {
+		return fmt.Errorf("moving %q to %s: %w", plan.Target, plan.Digest, classifyErr(ctx, dst, err))
+	}
+	// The read-back must not be cancelled half-way: the caller records
+	// its answer, and Ctrl-C after the PUT should not hide where the tag is.
+	got, err := c.headDigest(context.WithoutCancel(ctx), dst)
+	if err != nil {
+		return fmt.Errorf("reading back %q: %w", plan.Target, err)
+	}
+	if got != plan.Digest {
+		return fmt.Errorf("reading back %q: %w: want %s, got %s", plan.Target, ErrDigestMismatch, plan.Digest, orNone(got))
+	}
+	return nil
+}
+
+// copyManifest copies one manifest (and what it refers to) from src to dst.
+func (c *Copier) copyManifest(ctx context.Context, src, dst name.Reference) error {
+	d, err := c.puller.Get(ctx, src)
+	if err != nil {
+		return fmt.Errorf("reading %q: %w", src, classifyErr(ctx, src, err))
+	}
+	if err := c.pusher.Push(ctx, dst, d); err != nil {
+		return fmt.Errorf("copying %q to %q: %w", src, dst, classifyErr(ctx, dst, err))
+	}
+	return nil
+}
+
+func orNone(d string) string {
+	if d == "" {
+		return "absent"
+	}
+	return d
+}
+
+// classifyErr wraps a registry error with the package's sentinels, as
+// Repository does for reads.
+func classifyErr(ctx context.Context, ref name.Reference, err error) error {
+	r := &Repository{name: ref.Context().Name(), repo: ref.Context()}
+	var terr *transport.Error
+	if errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound {
+		// A 404 on a manifest or blob during a copy is never "no such
+		// repository" for the target: the target may simply be new.
+		return fmt.Errorf("%w: %w", ErrTagNotFound, err)
+	}
+	return r.classify(ctx, err, false)
+}
