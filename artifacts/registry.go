@@ -1,0 +1,518 @@
+package artifacts
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// Image is what a registry says about one tag: the raw evidence the finder
+// matches on. It mirrors finder.Artifact field for field (artifacts does
+// not import finder), less Source, which is always "registry" here.
+type Image struct {
+	Repo        string            // "host/repo"
+	Image       string            // "host/repo:tag"
+	Digest      string            // the tag's manifest or index digest
+	Tags        []string          // the tag inspected
+	Labels      map[string]string // image config labels (of the chosen child, for an index)
+	Annotations map[string]string // index and manifest annotations; the index wins on conflict
+	Created     time.Time         // image config "created"; zero when absent or unreadable
+	Platforms   []string          // "os/arch[/variant]"; every platform of an index
+}
+
+// Errors a registry operation wraps, so the CLI can print one line and
+// pick an exit code with errors.Is. The wrapping error names the
+// repository or tag and, for ErrUnauthorized, the `docker login` to run.
+var (
+	// ErrUnauthorized: the registry answered 401 or 403.
+	ErrUnauthorized = errors.New("registry refused access")
+	// ErrRepoNotFound: the repository does not exist (404 on the tag list).
+	ErrRepoNotFound = errors.New("repository not found")
+	// ErrTagNotFound: the tag (or a manifest it refers to) is gone, for
+	// instance deleted between listing and inspecting.
+	ErrTagNotFound = errors.New("tag not found")
+	// ErrUnreachable: DNS, connection, TLS failure or a request timeout.
+	ErrUnreachable = errors.New("registry unreachable")
+	// ErrMalformed: a manifest, index or config that cannot be read, or of
+	// an unsupported media type. A warning about one build, not a failed scan.
+	ErrMalformed = errors.New("malformed image metadata")
+)
+
+// Option configures a Repository.
+type Option func(*options)
+
+type options struct {
+	keychain  authn.Keychain
+	transport http.RoundTripper
+	cacheDir  string
+	userAgent string
+	timeout   time.Duration
+	attempts  int
+	initial   time.Duration
+	maxWait   time.Duration
+	jobs      int
+}
+
+// WithKeychain sets where credentials come from. The default is
+// authn.DefaultKeychain: the Docker config and its credential helpers, the
+// same ones `docker login` fills.
+func WithKeychain(k authn.Keychain) Option {
+	return func(o *options) { o.keychain = k }
+}
+
+// WithTransport sets the HTTP transport under lkg's retries and timeouts.
+// The default is a clone of remote.DefaultTransport.
+func WithTransport(t http.RoundTripper) Option {
+	return func(o *options) { o.transport = t }
+}
+
+// WithCacheDir sets the on-disk metadata cache directory; "" disables the
+// cache. The default is DefaultCacheDir(): $LKG_CACHE_DIR, else
+// os.UserCacheDir()/lkg.
+func WithCacheDir(dir string) Option {
+	return func(o *options) { o.cacheDir = dir }
+}
+
+// WithUserAgent sets the User-Agent sent to the registry. The default is
+// "lkg".
+func WithUserAgent(ua string) Option {
+	return func(o *options) { o.userAgent = ua }
+}
+
+// WithTimeout bounds each request, body included; 0 means no bound. The
+// default is 30 seconds.
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) { o.timeout = d }
+}
+
+// WithRetry sets how 429 and 5xx answers are retried: attempts in total
+// (1 disables retries), the first backoff (doubled each time), and the
+// longest single wait, which also caps a registry's Retry-After. The
+// default is 5 attempts, 500 ms, 30 s.
+func WithRetry(attempts int, initial, maxWait time.Duration) Option {
+	return func(o *options) {
+		o.attempts = max(attempts, 1)
+		o.initial = initial
+		o.maxWait = maxWait
+	}
+}
+
+// WithJobs bounds how many config blobs one Repository downloads at once.
+// The default is 16, the finder's worker count.
+func WithJobs(n int) Option {
+	return func(o *options) { o.jobs = max(n, 1) }
+}
+
+// Repository is one image repository. It is safe for concurrent use: all
+// goroutines share one puller, so the registry's token is fetched once.
+type Repository struct {
+	name   string
+	repo   name.Repository
+	nopts  []name.Option
+	puller *remote.Puller
+	cache  *diskCache
+	rt     *retryTransport
+}
+
+// NewRepository returns the repository "host/repo" (no tag, no digest).
+// Registries on localhost, 127.0.0.1 and [::1] are spoken to over plain
+// HTTP, all others over TLS. Nothing is sent until the first call.
+func NewRepository(repo string, opts ...Option) (*Repository, error) {
+	o := options{
+		keychain:  authn.DefaultKeychain,
+		cacheDir:  DefaultCacheDir(),
+		userAgent: "lkg",
+		timeout:   30 * time.Second,
+		attempts:  5,
+		initial:   500 * time.Millisecond,
+		maxWait:   30 * time.Second,
+		jobs:      16,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.transport == nil {
+		t := remote.DefaultTransport.(*http.Transport).Clone()
+		// Enough idle connections for every worker to keep its own.
+		t.MaxIdleConnsPerHost = max(64, o.jobs*2)
+		o.transport = t
+	}
+
+	var nopts []name.Option
+	if host, _, _ := strings.Cut(repo, "/"); isLoopback(hostOnly(host)) {
+		nopts = append(nopts, name.Insecure)
+	}
+	ref, err := name.NewRepository(repo, nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("parsing repository %q: %w", repo, err)
+	}
+	rt := &retryTransport{
+		inner:    o.transport,
+		attempts: o.attempts,
+		initial:  o.initial,
+		maxWait:  o.maxWait,
+		timeout:  o.timeout,
+		sleep:    sleepCtx,
+	}
+	puller, err := remote.NewPuller(
+		remote.WithTransport(rt),
+		remote.WithAuthFromKeychain(o.keychain),
+		remote.WithUserAgent(o.userAgent),
+		remote.WithJobs(o.jobs),
+		// Retries are rt's job: go-containerregistry's own would retry
+		// again on top of it and ignores Retry-After and cancellation.
+		remote.WithRetryStatusCodes(),
+		remote.WithRetryPredicate(func(error) bool { return false }),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("preparing registry client for %q: %w", repo, err)
+	}
+	return &Repository{
+		name:   ref.Name(),
+		repo:   ref,
+		nopts:  nopts,
+		puller: puller,
+		cache:  newDiskCache(o.cacheDir),
+		rt:     rt,
+	}, nil
+}
+
+// hostOnly strips a port from "host:port" or "[v6]:port".
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
+}
+
+// Name is the repository as "host/repo".
+func (r *Repository) Name() string { return r.name }
+
+// Tags lists every tag of the repository, following the registry's Link
+// headers through all pages.
+func (r *Repository) Tags(ctx context.Context) ([]string, error) {
+	tags, err := r.puller.List(ctx, r.repo)
+	if err != nil {
+		return nil, fmt.Errorf("listing tags of %q: %w", r.name, r.classify(ctx, err, true))
+	}
+	return tags, nil
+}
+
+// Inspect reads one tag's manifest (or index) and config. A pinned tag
+// (its name carries a revision, so it is treated as immutable) is served
+// from the disk cache with no request at all once seen; any other tag costs
+// one HEAD to learn its digest, and its manifest and config come from the
+// cache by digest when present.
+func (r *Repository) Inspect(ctx context.Context, tag string, pinned bool) (Image, error) {
+	ref, err := name.NewTag(r.name+":"+tag, r.nopts...)
+	if err != nil {
+		return Image{}, fmt.Errorf("inspecting %q: %w: bad tag: %w", r.name+":"+tag, ErrMalformed, err)
+	}
+	img, err := r.inspect(ctx, ref, tag, pinned)
+	if err != nil {
+		return Image{}, fmt.Errorf("inspecting %q: %w", ref.String(), r.classify(ctx, err, false))
+	}
+	return img, nil
+}
+
+func (r *Repository) inspect(ctx context.Context, ref name.Tag, tag string, pinned bool) (Image, error) {
+	var digest string
+	var manifest []byte
+	if pinned {
+		if d, ok := r.cache.TagDigest(r.name, tag); ok {
+			if m, ok := r.cache.Blob(d); ok {
+				digest, manifest = d, m
+			}
+		}
+	} else {
+		desc, err := r.puller.Head(ctx, ref)
+		if err != nil {
+			return Image{}, err
+		}
+		if m, ok := r.cache.Blob(desc.Digest.String()); ok {
+			digest, manifest = desc.Digest.String(), m
+		}
+	}
+	if manifest == nil {
+		// By tag rather than by the HEAD's digest: go-containerregistry
+		// would reject a body that does not hash to the digest before we
+		// could call it malformed, and the tag may have moved since.
+		desc, err := r.puller.Get(ctx, ref)
+		if err != nil {
+			return Image{}, err
+		}
+		manifest = desc.Manifest
+		digest = digestOf(manifest)
+		_ = r.cache.PutBlob(digest, manifest)
+		if pinned {
+			_ = r.cache.PutTagDigest(r.name, tag, digest)
+		}
+	}
+	img := Image{
+		Repo:   r.name,
+		Image:  r.name + ":" + tag,
+		Digest: digest,
+		Tags:   []string{tag},
+	}
+	if err := r.describe(ctx, &img, manifest); err != nil {
+		return Image{}, err
+	}
+	return img, nil
+}
+
+// rawManifest is the union of an image manifest and an index, read
+// leniently: only the fields lkg needs.
+type rawManifest struct {
+	SchemaVersion int               `json:"schemaVersion"`
+	MediaType     types.MediaType   `json:"mediaType"`
+	Config        *v1.Descriptor    `json:"config"`
+	Manifests     []v1.Descriptor   `json:"manifests"`
+	Annotations   map[string]string `json:"annotations"`
+}
+
+// rawConfig is the part of an image config lkg reads. Created stays a
+// string so that a junk date costs the date, not the whole build.
+type rawConfig struct {
+	Created      string `json:"created"`
+	OS           string `json:"os"`
+	Architecture string `json:"architecture"`
+	Variant      string `json:"variant"`
+	Config       struct {
+		Labels map[string]string `json:"Labels"`
+	} `json:"config"`
+}
+
+func parseManifest(b []byte) (*rawManifest, bool, error) {
+	var m rawManifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, false, fmt.Errorf("%w: manifest: %w", ErrMalformed, err)
+	}
+	switch {
+	case m.MediaType == types.OCIImageIndex || m.MediaType == types.DockerManifestList:
+		return &m, true, nil
+	case m.MediaType == types.OCIManifestSchema1 || m.MediaType == types.DockerManifestSchema2:
+	case m.MediaType == "" && m.SchemaVersion == 2 && m.Manifests != nil:
+		return &m, true, nil // OCI allows an index without mediaType
+	case m.MediaType == "" && m.SchemaVersion == 2 && m.Config != nil:
+	default:
+		return nil, false, fmt.Errorf("%w: unsupported manifest media type %q (schema version %d)", ErrMalformed, m.MediaType, m.SchemaVersion)
+	}
+	if m.Config == nil {
+		return nil, false, fmt.Errorf("%w: image manifest without a config", ErrMalformed)
+	}
+	return &m, false, nil
+}
+
+// describe fills img from the tag's manifest bytes.
+func (r *Repository) describe(ctx context.Context, img *Image, manifest []byte) error {
+	m, isIndex, err := parseManifest(manifest)
+	if err != nil {
+		return err
+	}
+	if !isIndex {
+		img.Annotations = m.Annotations
+		cfg, err := r.config(ctx, m.Config.Digest.String())
+		if err != nil {
+			return err
+		}
+		fillFromConfig(img, cfg, true)
+		return nil
+	}
+
+	var child *v1.Descriptor
+	for i, d := range m.Manifests {
+		if !d.MediaType.IsImage() && d.MediaType != "" {
+			continue // nested index, attestation artifact, ...
+		}
+		p := platformString(d.Platform)
+		if p == "" || p == "unknown/unknown" {
+			continue // buildx attestation manifests
+		}
+		img.Platforms = appendUnique(img.Platforms, p)
+		if child == nil || p == "linux/amd64" && platformString(child.Platform) != "linux/amd64" {
+			child = &m.Manifests[i]
+		}
+	}
+	annotations := map[string]string{}
+	if child != nil {
+		cm, err := r.manifestByDigest(ctx, child.Digest.String())
+		if err != nil {
+			return err
+		}
+		sub, subIndex, err := parseManifest(cm)
+		if err != nil {
+			return err
+		}
+		if subIndex {
+			return fmt.Errorf("%w: index %s nests another index", ErrMalformed, img.Digest)
+		}
+		for k, v := range sub.Annotations {
+			annotations[k] = v
+		}
+		cfg, err := r.config(ctx, sub.Config.Digest.String())
+		if err != nil {
+			return err
+		}
+		fillFromConfig(img, cfg, false)
+	}
+	for k, v := range m.Annotations {
+		annotations[k] = v
+	}
+	if len(annotations) > 0 {
+		img.Annotations = annotations
+	}
+	return nil
+}
+
+func fillFromConfig(img *Image, cfg *rawConfig, platform bool) {
+	img.Labels = cfg.Config.Labels
+	if t, err := time.Parse(time.RFC3339Nano, cfg.Created); err == nil {
+		img.Created = t
+	}
+	if platform && cfg.OS != "" {
+		img.Platforms = []string{platformString(&v1.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant})}
+	}
+}
+
+// platformString is "os/arch[/variant]"; "" when unknown.
+func platformString(p *v1.Platform) string {
+	if p == nil || p.OS == "" {
+		return ""
+	}
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+// manifestByDigest returns a child manifest of an index, cached by digest.
+func (r *Repository) manifestByDigest(ctx context.Context, digest string) ([]byte, error) {
+	if b, ok := r.cache.Blob(digest); ok {
+		return b, nil
+	}
+	ref, err := name.NewDigest(r.name+"@"+digest, r.nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: child manifest digest %q: %w", ErrMalformed, digest, err)
+	}
+	desc, err := r.puller.Get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	_ = r.cache.PutBlob(digest, desc.Manifest)
+	return desc.Manifest, nil
+}
+
+// maxConfigSize bounds a config download; real configs are a few KiB.
+const maxConfigSize = 8 << 20
+
+// config returns the parsed image config, cached by digest and verified.
+func (r *Repository) config(ctx context.Context, digest string) (*rawConfig, error) {
+	b, ok := r.cache.Blob(digest)
+	if !ok {
+		ref, err := name.NewDigest(r.name+"@"+digest, r.nopts...)
+		if err != nil {
+			return nil, fmt.Errorf("%w: config digest %q: %w", ErrMalformed, digest, err)
+		}
+		layer, err := r.puller.Layer(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		rc, err := layer.Compressed()
+		if err != nil {
+			return nil, err
+		}
+		b, err = io.ReadAll(io.LimitReader(rc, maxConfigSize+1))
+		rc.Close()
+		if err != nil {
+			return nil, err
+		}
+		if len(b) > maxConfigSize {
+			return nil, fmt.Errorf("%w: config %s larger than %d bytes", ErrMalformed, digest, maxConfigSize)
+		}
+		if got := digestOf(b); got != digest {
+			return nil, fmt.Errorf("%w: config %s has digest %s", ErrMalformed, digest, got)
+		}
+		_ = r.cache.PutBlob(digest, b)
+	}
+	var cfg rawConfig
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return nil, fmt.Errorf("%w: config %s: %w", ErrMalformed, digest, err)
+	}
+	return &cfg, nil
+}
+
+// classify wraps err with the sentinel that says what went wrong. listing
+// tells a 404 on the tag list (no such repository) from one on a manifest.
+func (r *Repository) classify(ctx context.Context, err error, listing bool) error {
+	if ctx.Err() != nil || errors.Is(err, ErrMalformed) {
+		return err // the caller cancelled, or already classified
+	}
+	host := r.repo.RegistryStr()
+	var terr *transport.Error
+	if errors.As(err, &terr) {
+		switch terr.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
+			return fmt.Errorf("%w (HTTP %d): run `docker login %s`", ErrUnauthorized, terr.StatusCode, host)
+		case http.StatusNotFound:
+			if listing || hasCode(terr, transport.NameUnknownErrorCode) {
+				return fmt.Errorf("%w (HTTP 404): check the repository name", ErrRepoNotFound)
+			}
+			if hasCode(terr, transport.BlobUnknownErrorCode) {
+				return fmt.Errorf("%w: a blob it refers to is missing: %w", ErrMalformed, err)
+			}
+			return fmt.Errorf("%w: %w", ErrTagNotFound, err)
+		}
+		return err
+	}
+	var (
+		opErr    *net.OpError
+		dnsErr   *net.DNSError
+		tmoErr   *timeoutError
+		certErr  *tls.CertificateVerificationError
+		recErr   tls.RecordHeaderError
+		authErr  x509.UnknownAuthorityError
+		hostErr  x509.HostnameError
+		validErr x509.CertificateInvalidError
+	)
+	if errors.As(err, &opErr) || errors.As(err, &dnsErr) || errors.As(err, &tmoErr) ||
+		errors.As(err, &certErr) || errors.As(err, &recErr) || errors.As(err, &authErr) ||
+		errors.As(err, &hostErr) || errors.As(err, &validErr) ||
+		errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
+	}
+	return err
+}
+
+func hasCode(e *transport.Error, code transport.ErrorCode) bool {
+	for _, d := range e.Errors {
+		if d.Code == code {
+			return true
+		}
+	}
+	return false
+}

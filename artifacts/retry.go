@@ -1,0 +1,215 @@
+package artifacts
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// retryTransport is the bottom of every registry request: it gives each
+// attempt its own deadline, retries 429 and 5xx answers with exponential
+// backoff while honouring Retry-After (go-containerregistry's own retry
+// ignores that header and sleeps without watching the context), and refuses
+// plain HTTP to anything but a loopback registry.
+type retryTransport struct {
+	inner    http.RoundTripper
+	attempts int           // total tries, at least 1
+	initial  time.Duration // first backoff; doubles each retry
+	maxWait  time.Duration // cap on one wait, Retry-After included
+	timeout  time.Duration // one attempt, body included; 0 means none
+	// sleep waits d or until ctx ends; tests replace it to record waits.
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// retryStatus reports whether an answer is worth asking again: rate limits
+// and server-side failures, which registries behind load balancers produce
+// transiently.
+func retryStatus(code int) bool {
+	switch code {
+	case http.StatusTooManyRequests, http.StatusRequestTimeout,
+		http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" && !isLoopback(req.URL.Hostname()) {
+		// go-containerregistry falls back to plain HTTP for private
+		// (RFC 1918) addresses too; lkg promises TLS to every registry
+		// that is not on this machine.
+		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errPlainHTTP}
+	}
+	// Only requests without a body (or with a rewindable one) can be
+	// sent twice; everything lkg reads is a GET or a HEAD.
+	canRetry := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	ctx := req.Context()
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 && req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			req = req.Clone(ctx)
+			req.Body = body
+		}
+		resp, err := t.once(req)
+		last := attempt >= t.attempts || !canRetry
+		var wait time.Duration
+		switch {
+		case err != nil:
+			if ctx.Err() != nil || last || !transientNetError(err) {
+				return nil, err
+			}
+			wait = t.backoff(attempt)
+		case retryStatus(resp.StatusCode) && !last:
+			wait = t.backoff(attempt)
+			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+				wait = ra
+			}
+			// Drain a little so the connection can be reused.
+			_, _ = io.CopyN(io.Discard, resp.Body, 4096)
+			resp.Body.Close()
+		default:
+			return resp, nil
+		}
+		wait = min(wait, t.maxWait)
+		if err := t.sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// once sends one attempt under its own deadline. The deadline must outlive
+// RoundTrip (the caller still reads the body), so it is released when the
+// body is closed or fully read.
+func (t *retryTransport) once(req *http.Request) (*http.Response, error) {
+	if t.timeout <= 0 {
+		return t.inner.RoundTrip(req)
+	}
+	ctx, cancel := context.WithTimeoutCause(req.Context(), t.timeout, errRequestTimeout)
+	resp, err := t.inner.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		// net/http reports the context's cause, so look for either.
+		if (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errRequestTimeout)) && req.Context().Err() == nil {
+			err = &timeoutError{err: err}
+		}
+		return nil, err
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// backoff is the wait before retry number attempt (1-based): initial,
+// doubled each time, with up to 25 % jitter so that many workers hitting
+// the same rate limit do not come back in lockstep.
+func (t *retryTransport) backoff(attempt int) time.Duration {
+	d := t.initial << (attempt - 1)
+	if d <= 0 || d > t.maxWait {
+		d = t.maxWait
+	}
+	return d + time.Duration(rand.Int64N(int64(d)/4+1))
+}
+
+// sleepCtx waits d, returning early with the context's error on cancel.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
+// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP
+// date (RFC 9110 section 10.2.3).
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		if secs > int64(24*time.Hour/time.Second) {
+			secs = int64(24 * time.Hour / time.Second)
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	when, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(when.Sub(now), 0), true
+}
+
+// transientNetError reports connection failures that a second try may
+// cure (a reset or a dropped keep-alive connection), as opposed to a
+// refused connection or a DNS failure, which fail fast.
+func transientNetError(err error) bool {
+	var te *timeoutError
+	return errors.As(err, &te) ||
+		errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, io.EOF)
+}
+
+// isLoopback reports whether host (no port) is this machine: the only
+// registries lkg speaks plain HTTP to.
+func isLoopback(host string) bool {
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+var (
+	errPlainHTTP      = errors.New("refusing plain HTTP to a registry that is not on this machine")
+	errRequestTimeout = errors.New("registry request timed out")
+)
+
+// timeoutError marks a request that ran out of its own time (not the
+// caller's), so classification can call the registry unreachable.
+type timeoutError struct{ err error }
+
+func (e *timeoutError) Error() string { return errRequestTimeout.Error() + ": " + e.err.Error() }
+func (e *timeoutError) Unwrap() error { return e.err }
+func (e *timeoutError) Timeout() bool { return true }
+
+// cancelBody releases a request's deadline once its body is done with.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errRequestTimeout)) {
+		err = &timeoutError{err: err}
+	}
+	return n, err
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
