@@ -563,12 +563,12 @@ func (s *scan) match(e *evidence) (Build, bool) {
 	slices.SortStableFunc(names, func(a, b tagName) int { return s.nameRank(a) - s.nameRank(b) })
 
 	var (
-		rev    string // hex as recorded
 		dirty  bool
 		commit Commit
-		found  bool // a revision is recorded somewhere
+		found  bool // a usable revision is recorded somewhere
 	)
 	if haveLabel {
+		var rev string
 		rev, dirty = StripDirty(labelRev.value)
 		found = true
 		c, st := s.resolve(rev)
@@ -595,7 +595,7 @@ func (s *scan) match(e *evidence) (Build, bool) {
 		c, st := s.resolve(n.rev)
 		switch {
 		case st == revResolved:
-			rev, dirty, commit, found = n.rev, n.dirty, c, true
+			dirty, commit, found = n.dirty, c, true
 		case st == revUnknown && n.strong:
 			s.warnf("image %s records revision %s in tag %s, which is not in the repository or its remotes; not matched", label, n.rev, n.tag)
 			return Build{}, false

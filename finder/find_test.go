@@ -1,0 +1,693 @@
+package finder
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+const reg = "registry.test/app"
+
+var (
+	day = func(d int) time.Time { return time.Date(2026, 11, d, 12, 0, 0, 0, time.UTC) }
+
+	// v2 is the newest good tag, v1 the one before it.
+	cV2     = Commit{Hash: hashOf("v2"), Tree: hashOf("tree-v2"), Time: day(20)}
+	cV1     = Commit{Hash: hashOf("v1"), Tree: hashOf("tree-v1"), Time: day(10)}
+	cRebase = Commit{Hash: hashOf("v2 rebased"), Tree: cV2.Tree, Time: day(21)} // same code as v2
+	cOther  = Commit{Hash: hashOf("other"), Tree: hashOf("tree-other"), Time: day(22)}
+	// Two commits sharing a 7-digit prefix, so "abcdef1" is ambiguous.
+	cAmbig1 = Commit{Hash: "abcdef1" + hashOf("a1")[7:], Tree: hashOf("ta1"), Time: day(5)}
+	cAmbig2 = Commit{Hash: "abcdef1" + hashOf("a2")[7:], Tree: hashOf("ta2"), Time: day(6)}
+
+	goodV2 = Good{Tag: "v2", Commit: cV2.Hash, Tree: cV2.Tree, Time: day(20)}
+	goodV1 = Good{Tag: "v1", Commit: cV1.Hash, Tree: cV1.Tree, Time: day(10)}
+	goods  = []Good{goodV2, goodV1}
+
+	unknownRev = hashOf("not in any repository")
+)
+
+func commits() *fakeCommits {
+	return newFakeCommits(cV2, cV1, cRebase, cOther, cAmbig1, cAmbig2)
+}
+
+// registryOf builds a fake registry from artifacts; tags lists extra tags
+// with no artifact (Inspect fails on them).
+func registryOf(arts ...Artifact) *fakeRegistry {
+	r := &fakeRegistry{name: reg, arts: map[string]Artifact{}}
+	for _, a := range arts {
+		for _, t := range a.Tags {
+			r.tags = append(r.tags, t)
+			r.arts[t] = a
+		}
+	}
+	return r
+}
+
+// withTags puts one artifact under several tags (the same digest).
+func withTags(a Artifact, tags ...string) Artifact {
+	a.Tags = tags
+	return a
+}
+
+// brief is the part of a Build the table tests compare.
+type brief struct {
+	Image    string
+	Match    Match
+	GoodTag  string
+	Revision string
+	Tags     string // comma-joined
+	RankTime time.Time
+	Dirty    bool
+	Source   string
+}
+
+func briefs(bs []Build) []brief {
+	out := []brief{}
+	for _, b := range bs {
+		out = append(out, brief{b.Image, b.Match, b.GoodTag, b.Revision, strings.Join(b.Tags, ","), b.RankTime, b.Dirty, b.Source})
+	}
+	return out
+}
+
+func TestFind(t *testing.T) {
+	short := func(c Commit) string { return c.Hash[:7] }
+	tests := []struct {
+		name      string
+		arts      []Artifact
+		local     []Artifact
+		opts      Options
+		want      []brief
+		wantWarn  []string // each must be in exactly one warning; no others allowed
+		inspected []string // when set, exactly these tags were inspected
+	}{
+		{
+			name: "exact by label, pinned by name",
+			arts: []Artifact{art(reg, "sha-"+short(cV2), "b1", cV2.Hash, day(20))},
+			want: []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: day(20), Source: SourceRegistry}},
+		},
+		{
+			name: "exact by name only",
+			arts: []Artifact{art(reg, "sha-"+cV1.Hash, "b1", "", day(11))},
+			want: []brief{{Image: reg + ":sha-" + cV1.Hash, Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "sha-" + cV1.Hash, RankTime: day(11), Source: SourceRegistry}},
+		},
+		{
+			name: "tree match on a rebased commit",
+			arts: []Artifact{art(reg, "main-"+short(cRebase), "b1", cRebase.Hash, day(21))},
+			want: []brief{{Image: reg + ":main-" + short(cRebase), Match: MatchTree, GoodTag: "v2", Revision: cRebase.Hash, Tags: "main-" + short(cRebase), RankTime: day(21), Source: SourceRegistry}},
+		},
+		{
+			name:     "tag match when nothing records a revision",
+			arts:     []Artifact{art(reg, "v1", "b1", "", day(10))},
+			want:     []brief{{Image: reg + ":v1", Match: MatchTag, GoodTag: "v1", Tags: "v1", RankTime: day(10), Source: SourceRegistry}},
+			wantWarn: []string{"image " + reg + ":v1 matched good tag v1 by tag name only"},
+		},
+		{
+			name:     "1980 creation time ranks by commit time",
+			arts:     []Artifact{art(reg, "sha-"+short(cV2), "b1", cV2.Hash, time.Date(1980, 1, 1, 0, 0, 1, 0, time.UTC))},
+			want:     []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: cV2.Time, Source: SourceRegistry}},
+			wantWarn: []string{"has creation time 1980-01-01T00:00:01Z (pinned by a reproducible build); ranked by its commit time 2026-11-20T12:00:00Z"},
+		},
+		{
+			name:     "epoch creation time ranks by commit time",
+			arts:     []Artifact{art(reg, "sha-"+short(cV2), "b1", cV2.Hash, time.Unix(0, 0))},
+			want:     []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: cV2.Time, Source: SourceRegistry}},
+			wantWarn: []string{"has creation time 1970-01-01T00:00:00Z"},
+		},
+		{
+			name:     "no creation time ranks by commit time",
+			arts:     []Artifact{art(reg, "sha-"+short(cV2), "b1", cV2.Hash, time.Time{})},
+			want:     []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: cV2.Time, Source: SourceRegistry}},
+			wantWarn: []string{"records no creation time"},
+		},
+		{
+			name:     "dirty label",
+			arts:     []Artifact{art(reg, "sha-"+short(cV2)+"-dirty", "b1", cV2.Hash+"-dirty", day(20))},
+			want:     []brief{{Image: reg + ":sha-" + short(cV2) + "-dirty", Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2) + "-dirty", RankTime: day(20), Dirty: true, Source: SourceRegistry}},
+			wantWarn: []string{"built from revision " + cV2.Hash + " with uncommitted changes"},
+		},
+		{
+			name:     "dirty name, no label",
+			arts:     []Artifact{art(reg, "sha-"+short(cV1)+"-dirty", "b1", "", day(10))},
+			want:     []brief{{Image: reg + ":sha-" + short(cV1) + "-dirty", Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "sha-" + short(cV1) + "-dirty", RankTime: day(10), Dirty: true, Source: SourceRegistry}},
+			wantWarn: []string{"uncommitted changes (-dirty)"},
+		},
+		{
+			name: "label and name disagree: the label wins",
+			// The name says v1 (so it is inspected), the label says v2.
+			arts:     []Artifact{art(reg, "sha-"+short(cV1), "b1", cV2.Hash, day(20))},
+			want:     []brief{{Image: reg + ":sha-" + short(cV1), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV1), RankTime: day(20), Source: SourceRegistry}},
+			wantWarn: []string{"label " + LabelOCIRevision + " records revision " + cV2.Hash + " but tag sha-" + short(cV1) + " names " + short(cV1) + "; the label wins"},
+		},
+		{
+			name:     "label names a commit that is not a good one",
+			arts:     []Artifact{art(reg, "sha-"+short(cV1), "b1", cOther.Hash, day(20))},
+			want:     []brief{},
+			wantWarn: []string{"the label wins"},
+		},
+		{
+			name:      "unknown label revision is dropped with a warning",
+			arts:      []Artifact{art(reg, "latest", "b1", unknownRev, day(20))},
+			want:      []brief{},
+			wantWarn:  []string{"image " + reg + ":latest records revision " + unknownRev + " (label " + LabelOCIRevision + "), which is not in the repository or its remotes"},
+			inspected: []string{"latest"},
+		},
+		{
+			name:      "unknown sha- name is warned about once and not inspected",
+			arts:      []Artifact{art(reg, "sha-"+unknownRev, "b1", "", day(20)), art(reg, "sha-"+unknownRev+"-dirty", "b2", "", day(20))},
+			want:      []brief{},
+			wantWarn:  []string{"tag sha-" + unknownRev + " (and 1 more) of " + reg + " records revision " + unknownRev + ", which is not in the repository or its remotes"},
+			inspected: []string{},
+		},
+		{
+			name:      "unknown short sha- name is warned about too",
+			arts:      []Artifact{art(reg, "sha-"+unknownRev[:7], "b1", "", day(20))},
+			want:      []brief{},
+			wantWarn:  []string{"tag sha-" + unknownRev[:7] + " of " + reg + " records revision " + unknownRev[:7]},
+			inspected: []string{},
+		},
+		{
+			name:      "8-digit date tag is inspected, not warned about",
+			arts:      []Artifact{art(reg, "release-20261101", "b1", cV1.Hash, day(10))},
+			want:      []brief{{Image: reg + ":release-20261101", Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "release-20261101", RankTime: day(10), Source: SourceRegistry}},
+			inspected: []string{"release-20261101"},
+		},
+		{
+			name: "junk label is reported and a later good one used",
+			arts: []Artifact{func() Artifact {
+				a := art(reg, "latest", "b1", "", day(10))
+				a.Labels = map[string]string{LabelOCIRevision: "unknown", LabelVCSRef: cV1.Hash}
+				return a
+			}()},
+			want:     []brief{{Image: reg + ":latest", Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "latest", RankTime: day(10), Source: SourceRegistry}},
+			wantWarn: []string{`image ` + reg + `:latest: label ` + LabelOCIRevision + ` has junk value "unknown", ignored`},
+		},
+		{
+			name: "junk label alone: no revision, tag match still possible",
+			arts: []Artifact{func() Artifact {
+				a := art(reg, "v2", "b1", "", day(20))
+				a.Labels = map[string]string{LabelVCSRef: "HEAD"}
+				return a
+			}()},
+			want:     []brief{{Image: reg + ":v2", Match: MatchTag, GoodTag: "v2", Tags: "v2", RankTime: day(20), Source: SourceRegistry}},
+			wantWarn: []string{`has junk value "head"`, "by tag name only"},
+		},
+		{
+			name:      "ambiguous short name is inspected and ignored",
+			arts:      []Artifact{art(reg, "sha-abcdef1", "b1", "", day(10))},
+			want:      []brief{},
+			wantWarn:  []string{"tag sha-abcdef1 names abbreviated revision abcdef1, which names more than one commit"},
+			inspected: []string{"sha-abcdef1"},
+		},
+		{
+			name:      "ambiguous short name, label decides",
+			arts:      []Artifact{art(reg, "sha-abcdef1", "b1", cV1.Hash, day(10))},
+			want:      []brief{{Image: reg + ":sha-abcdef1", Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "sha-abcdef1", RankTime: day(10), Source: SourceRegistry}},
+			inspected: []string{"sha-abcdef1"},
+		},
+		{
+			name:     "ambiguous short label is dropped with a warning",
+			arts:     []Artifact{art(reg, "latest", "b1", "abcdef1", day(10))},
+			want:     []brief{},
+			wantWarn: []string{"records abbreviated revision abcdef1 (label " + LabelOCIRevision + "), which names more than one commit"},
+		},
+		{
+			name: "names of other commits are not inspected",
+			arts: []Artifact{
+				art(reg, "sha-"+short(cOther), "b1", cOther.Hash, day(22)),
+				art(reg, "sha-"+short(cV2), "b2", cV2.Hash, day(20)),
+			},
+			want:      []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: day(20), Source: SourceRegistry}},
+			inspected: []string{"sha-" + short(cV2)},
+		},
+		{
+			name: "VerifyAll inspects every tag and catches a lying name",
+			arts: []Artifact{
+				// The name says another commit, the label says v2.
+				art(reg, "sha-"+short(cOther), "b1", cV2.Hash, day(22)),
+				art(reg, "sha-"+unknownRev, "b2", "", day(20)),
+			},
+			opts: Options{VerifyAll: true},
+			want: []brief{{Image: reg + ":sha-" + short(cOther), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cOther), RankTime: day(22), Source: SourceRegistry}},
+			wantWarn: []string{
+				"the label wins",
+				"image " + reg + ":sha-" + unknownRev + " records revision " + unknownRev + " in tag sha-" + unknownRev + ", which is not in the repository or its remotes",
+			},
+			inspected: []string{"sha-" + short(cOther), "sha-" + unknownRev},
+		},
+		{
+			name: "an Inspect error is a warning and the scan goes on",
+			arts: []Artifact{
+				art(reg, "sha-"+short(cV2), "b1", cV2.Hash, day(20)),
+				art(reg, "sha-"+short(cV1), "b2", cV1.Hash, day(10)),
+			},
+			want:     []brief{{Image: reg + ":sha-" + short(cV1), Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "sha-" + short(cV1), RankTime: day(10), Source: SourceRegistry}},
+			wantWarn: []string{"skipped " + reg + ":sha-" + short(cV2) + ": malformed manifest"},
+		},
+		{
+			name: "one build per digest with every tag; image named by its revision tag",
+			arts: []Artifact{withTags(art(reg, "x", "b1", cV2.Hash, day(20)), "latest", "v2", "sha-"+short(cV2), "prod")},
+			want: []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "latest,prod,sha-" + short(cV2) + ",v2", RankTime: day(20), Source: SourceRegistry}},
+		},
+		{
+			name: "same digest, no revision tag: image named by the good tag",
+			arts: []Artifact{withTags(art(reg, "x", "b1", cV1.Hash, day(10)), "latest", "v1")},
+			want: []brief{{Image: reg + ":v1", Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "latest,v1", RankTime: day(10), Source: SourceRegistry}},
+		},
+		{
+			name: "cosign signature tags are not inspected",
+			arts: []Artifact{
+				art(reg, "sha-"+short(cV2), "b1", cV2.Hash, day(20)),
+				art(reg, "sha256-"+hashOf("b1")+hashOf("b1")[:24]+".sig", "sig", "", day(20)),
+			},
+			want:      []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: day(20), Source: SourceRegistry}},
+			inspected: []string{"sha-" + short(cV2)},
+		},
+		{
+			name: "ranking: newest good first, then strength, then time",
+			arts: []Artifact{
+				art(reg, "sha-"+short(cV1), "b1", cV1.Hash, day(25)),          // v1 exact, newest build
+				art(reg, "main-"+short(cRebase), "b2", cRebase.Hash, day(21)), // v2 tree
+				art(reg, "sha-"+short(cV2), "b3", cV2.Hash, day(20)),          // v2 exact, old
+				art(reg, "v2-"+short(cV2), "b4", cV2.Hash, day(23)),           // v2 exact, newer
+			},
+			want: []brief{
+				{Image: reg + ":v2-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "v2-" + short(cV2), RankTime: day(23), Source: SourceRegistry},
+				{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: day(20), Source: SourceRegistry},
+				{Image: reg + ":main-" + short(cRebase), Match: MatchTree, GoodTag: "v2", Revision: cRebase.Hash, Tags: "main-" + short(cRebase), RankTime: day(21), Source: SourceRegistry},
+				{Image: reg + ":sha-" + short(cV1), Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "sha-" + short(cV1), RankTime: day(25), Source: SourceRegistry},
+			},
+		},
+		{
+			name: "local images: labels, then names, then tag",
+			local: []Artifact{
+				{Source: SourceDocker, Image: "app:dev", Digest: "sha256:aaa", Tags: []string{"app:dev"}, Labels: map[string]string{LabelVCSRef: cV1.Hash}, Created: day(12)},
+				{Source: SourceDocker, Image: "localhost:5000/app:sha-" + short(cV2), Digest: "sha256:bbb", Tags: []string{"localhost:5000/app:sha-" + short(cV2)}, Created: day(20)},
+				{Source: SourceDocker, Image: "app:v1", Digest: "sha256:ccc", Tags: []string{"app:v1"}, Created: day(9)},
+				{Source: SourceDocker, Image: "app:other", Digest: "sha256:ddd", Tags: []string{"app:other"}, Labels: map[string]string{LabelOCIRevision: cOther.Hash}, Created: day(22)},
+			},
+			want: []brief{
+				{Image: "localhost:5000/app:sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "localhost:5000/app:sha-" + short(cV2), RankTime: day(20), Source: SourceDocker},
+				{Image: "app:dev", Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "app:dev", RankTime: day(12), Source: SourceDocker},
+				{Image: "app:v1", Match: MatchTag, GoodTag: "v1", Tags: "app:v1", RankTime: day(9), Source: SourceDocker},
+			},
+			wantWarn: []string{"image app:v1 matched good tag v1 by tag name only"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := registryOf(tt.arts...)
+			if tt.name == "an Inspect error is a warning and the scan goes on" {
+				r.inspectErr = map[string]error{"sha-" + short(cV2): errors.New("malformed manifest")}
+			}
+			regs := []Registry{r}
+			if len(tt.arts) == 0 {
+				regs = nil
+			}
+			res := mustFind(t, goods, commits(), regs, tt.local, tt.opts)
+
+			if got := briefs(res.Builds); !slices.Equal(got, tt.want) {
+				t.Errorf("builds:\n got %+v\nwant %+v", got, tt.want)
+			}
+			checkWarnings(t, res.Warnings, tt.wantWarn)
+			if tt.inspected != nil {
+				got := slices.Sorted(mapKeys(r.inspectedTags()))
+				want := slices.Sorted(slices.Values(tt.inspected))
+				if !slices.Equal(got, want) {
+					t.Errorf("inspected %q, want %q", got, want)
+				}
+			}
+			if len(res.Builds) > 0 && (res.Best == nil || res.Best.Image != res.Builds[0].Image) {
+				t.Errorf("Best = %+v, want the first build", res.Best)
+			}
+			if len(res.Builds) == 0 && res.Best != nil {
+				t.Errorf("Best = %+v, want nil", res.Best)
+			}
+		})
+	}
+}
+
+func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
+	return func(yield func(K) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// checkWarnings wants each substring in exactly one warning and no warning
+// left over.
+func checkWarnings(t *testing.T, got, want []string) {
+	t.Helper()
+	used := make([]bool, len(got))
+	for _, w := range want {
+		n := 0
+		for i, g := range got {
+			if strings.Contains(g, w) {
+				n++
+				used[i] = true
+			}
+		}
+		if n != 1 {
+			t.Errorf("warning %q found %d times in %q", w, n, got)
+		}
+	}
+	for i, g := range got {
+		if !used[i] {
+			t.Errorf("unexpected warning %q", g)
+		}
+	}
+	if !slices.IsSorted(got) {
+		t.Errorf("warnings not sorted: %q", got)
+	}
+}
+
+// TestFindInspectsOnlyCandidates: of 1000 sha- tags, only the 3 that could
+// match and the tags whose names say nothing are read, with one Lookup.
+func TestFindInspectsOnlyCandidates(t *testing.T) {
+	var all []Commit
+	r := &fakeRegistry{name: reg, arts: map[string]Artifact{}}
+	for i := range 1000 {
+		c := Commit{Hash: hashOf(fmt.Sprint("commit", i)), Tree: hashOf(fmt.Sprint("tree", i)), Time: day(1)}
+		all = append(all, c)
+		tag := "sha-" + c.Hash[:7]
+		r.tags = append(r.tags, tag)
+		r.arts[tag] = art(reg, tag, tag, c.Hash, day(1))
+	}
+	matching := []Commit{cV2, cRebase, cV1}
+	all = append(all, matching...)
+	var want []string
+	for i, c := range matching {
+		tag := "sha-" + c.Hash
+		r.tags = append(r.tags, tag)
+		r.arts[tag] = art(reg, tag, fmt.Sprint("m", i), c.Hash, day(20))
+		want = append(want, tag)
+	}
+	for _, tag := range []string{"latest", "prod", "v1", "release-20261101"} {
+		r.tags = append(r.tags, tag)
+		r.arts[tag] = art(reg, tag, tag, "", day(3))
+		want = append(want, tag)
+	}
+	cs := newFakeCommits(all...)
+
+	res := mustFind(t, goods, cs, []Registry{r}, nil, Options{})
+
+	got := slices.Sorted(mapKeys(r.inspectedTags()))
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("inspected %q, want %q", got, want)
+	}
+	if got, want := r.inspectCount(), len(want); got != want {
+		t.Errorf("Inspect called %d times, want %d", got, want)
+	}
+	for tag, pinned := range r.inspectedTags() {
+		if wantPinned := strings.HasPrefix(tag, "sha-"); pinned != wantPinned {
+			t.Errorf("tag %s inspected with pinned=%v, want %v", tag, pinned, wantPinned)
+		}
+	}
+	if got := cs.lookupCalls(); got != 1 {
+		t.Errorf("Lookup called %d times, want 1 (batched)", got)
+	}
+	if got := len(res.Builds); got != 4 { // 3 by revision, v1 by tag name
+		t.Errorf("got %d builds, want 4: %+v", got, briefs(res.Builds))
+	}
+}
+
+// TestFindSecondLookupForLabels: revisions only labels record are resolved
+// in one more batched call.
+func TestFindSecondLookupForLabels(t *testing.T) {
+	r := registryOf(
+		art(reg, "latest", "b1", cV2.Hash, day(20)),
+		art(reg, "prod", "b2", cV1.Hash, day(10)),
+		art(reg, "sha-"+cOther.Hash[:7], "b3", cOther.Hash, day(22)),
+	)
+	cs := commits()
+	res := mustFind(t, goods, cs, []Registry{r}, nil, Options{})
+	if got := cs.lookupCalls(); got != 2 {
+		t.Errorf("Lookup called %d times, want 2", got)
+	}
+	if got, want := cs.asked[1], []string{cV1.Hash, cV2.Hash}; !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+		t.Errorf("second Lookup asked %q, want %q", got, want)
+	}
+	if got := len(res.Builds); got != 2 {
+		t.Errorf("got %d builds, want 2", got)
+	}
+}
+
+func TestFindRegistryError(t *testing.T) {
+	good := registryOf(art(reg, "sha-"+cV2.Hash[:7], "b1", cV2.Hash, day(20)))
+	denied := &fakeRegistry{name: "registry.test/private", tagsErr: errors.New("401 Unauthorized")}
+	res, err := Find(context.Background(), goods, commits(), []Registry{denied, good}, nil, Options{})
+	var re *RegistryError
+	if !errors.As(err, &re) {
+		t.Fatalf("err = %v, want a *RegistryError", err)
+	}
+	if re.Registry != "registry.test/private" || !strings.Contains(err.Error(), "401 Unauthorized") {
+		t.Errorf("err = %v (registry %q), want it to name registry.test/private and the cause", err, re.Registry)
+	}
+	if len(res.Builds) != 1 {
+		t.Errorf("the other registry's builds are kept: got %d, want 1", len(res.Builds))
+	}
+}
+
+func TestFindCancel(t *testing.T) {
+	tests := []struct {
+		name string
+		hang bool // Inspect ignores ctx: Find must not wait for it
+	}{
+		{name: "inspect honours ctx"},
+		{name: "inspect ignores ctx", hang: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := registryOf(
+				art(reg, "latest", "b1", "", day(1)),
+				art(reg, "prod", "b2", "", day(1)),
+				art(reg, "v1", "b3", "", day(1)),
+			)
+			r.started = make(chan struct{}, len(r.tags))
+			r.block = !tt.hang
+			r.hang = tt.hang
+			r.release = make(chan struct{})
+			defer close(r.release)
+
+			ctx, cancel := context.WithCancel(context.Background())
+			go func() {
+				<-r.started
+				cancel()
+			}()
+			res, err := Find(ctx, goods, commits(), []Registry{r}, nil, Options{Workers: 2})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v, want context.Canceled", err)
+			}
+			if len(res.Builds) != 0 {
+				t.Errorf("builds after cancel: %+v", res.Builds)
+			}
+			// With 2 workers at most 2 inspections ever start.
+			if got := r.inspectCount(); got > 2 {
+				t.Errorf("%d inspections started after cancel, want at most 2", got)
+			}
+		})
+	}
+}
+
+func TestFindWorkersBound(t *testing.T) {
+	// Every Inspect blocks; with Workers 3 exactly 3 start before cancel.
+	var arts []Artifact
+	for i := range 10 {
+		arts = append(arts, art(reg, fmt.Sprint("t", i), fmt.Sprint("b", i), "", day(1)))
+	}
+	r := registryOf(arts...)
+	r.block = true
+	r.started = make(chan struct{}, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for range 3 {
+			<-r.started
+		}
+		cancel()
+	}()
+	_, err := Find(ctx, goods, commits(), []Registry{r}, nil, Options{Workers: 3})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if got := r.inspectCount(); got != 3 {
+		t.Errorf("%d inspections started, want 3 (the pool size)", got)
+	}
+}
+
+func TestFindProgress(t *testing.T) {
+	r := registryOf(
+		art(reg, "latest", "b1", "", day(1)),
+		art(reg, "prod", "b2", "", day(1)),
+		art(reg, "sha-"+cV2.Hash[:7], "b3", cV2.Hash, day(1)),
+		art(reg, "sha-"+cOther.Hash[:7], "b4", cOther.Hash, day(1)), // not inspected
+	)
+	var got [][2]int
+	mustFind(t, goods, commits(), []Registry{r}, nil, Options{Progress: func(done, total int) {
+		got = append(got, [2]int{done, total})
+	}})
+	want := [][2]int{{0, 3}, {1, 3}, {2, 3}, {3, 3}}
+	if !slices.Equal(got, want) {
+		t.Errorf("progress calls %v, want %v", got, want)
+	}
+}
+
+// TestFindEmptyJSON: an empty result prints [] and null, never null lists.
+func TestFindEmptyJSON(t *testing.T) {
+	res := mustFind(t, nil, commits(), nil, nil, Options{})
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"good":[],"best":null,"builds":[],"sources":[],"warnings":[]}`
+	if got := string(b); got != want {
+		t.Errorf("JSON = %s, want %s", got, want)
+	}
+}
+
+func TestRankBuilds(t *testing.T) {
+	epoch := time.Unix(0, 0)
+	tests := []struct {
+		name   string
+		builds []Build
+		want   []string // images in order
+	}{
+		{
+			name: "good order beats strength and time",
+			builds: []Build{
+				{Image: "old-good-exact", GoodTag: "v1", Match: MatchExact, RankTime: day(30)},
+				{Image: "new-good-tag", GoodTag: "v2", Match: MatchTag, RankTime: day(1)},
+			},
+			want: []string{"new-good-tag", "old-good-exact"},
+		},
+		{
+			name: "strength beats time",
+			builds: []Build{
+				{Image: "tag", GoodTag: "v2", Match: MatchTag, RankTime: day(30)},
+				{Image: "tree", GoodTag: "v2", Match: MatchTree, RankTime: day(20)},
+				{Image: "exact", GoodTag: "v2", Match: MatchExact, RankTime: day(10)},
+			},
+			want: []string{"exact", "tree", "tag"},
+		},
+		{
+			name: "newest first, then name",
+			builds: []Build{
+				{Image: "b", GoodTag: "v2", Match: MatchExact, RankTime: day(10)},
+				{Image: "a", GoodTag: "v2", Match: MatchExact, RankTime: day(10)},
+				{Image: "c", GoodTag: "v2", Match: MatchExact, RankTime: day(11)},
+			},
+			want: []string{"c", "a", "b"},
+		},
+		{
+			name: "Created when RankTime is unset",
+			builds: []Build{
+				{Image: "older", GoodTag: "v2", Match: MatchExact, Created: day(1)},
+				{Image: "newer", GoodTag: "v2", Match: MatchExact, Created: day(2)},
+				{Image: "epoch", GoodTag: "v2", Match: MatchExact, Created: epoch},
+			},
+			want: []string{"newer", "older", "epoch"},
+		},
+		{
+			name: "unknown good tag last",
+			builds: []Build{
+				{Image: "stray", GoodTag: "v0", Match: MatchExact, RankTime: day(30)},
+				{Image: "v1", GoodTag: "v1", Match: MatchTag, RankTime: day(1)},
+			},
+			want: []string{"v1", "stray"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			RankBuilds(tt.builds, goods)
+			var got []string
+			for _, b := range tt.builds {
+				got = append(got, b.Image)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("order %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLocalTag(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"app:v1", "v1"},
+		{"localhost:5000/app:sha-abc1234", "sha-abc1234"},
+		{"localhost:5000/app", "localhost:5000/app"},
+		{"app@sha256:abc", "app"},
+		{"v1", "v1"},
+	}
+	for _, tt := range tests {
+		if got := localTag(tt.in); got != tt.want {
+			t.Errorf("localTag(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkFind scans one registry of 20,000 tags (in memory, no sleeps)
+// against three goods: 19,990 name other commits, 10 could match.
+func BenchmarkFind(b *testing.B) {
+	const n = 20000
+	var cs []Commit
+	r := &fakeRegistry{name: reg, arts: map[string]Artifact{}}
+	for i := range n {
+		var c Commit
+		switch {
+		case i%2000 == 0: // 10 builds of the goods or their trees
+			c = []Commit{cV2, cRebase, cV1}[i/2000%3]
+		default:
+			c = Commit{Hash: hashOf(fmt.Sprint("c", i)), Tree: hashOf(fmt.Sprint("t", i)), Time: day(1)}
+			cs = append(cs, c)
+		}
+		tag := fmt.Sprintf("main-%d-%s", i, c.Hash[:12])
+		r.tags = append(r.tags, tag)
+		r.arts[tag] = art(reg, tag, tag, c.Hash, day(1+i%28))
+	}
+	cs = append(cs, cV2, cV1, cRebase)
+	commits := newFakeCommits(cs...)
+	// A map-backed Lookup: the fake's prefix scan would dominate.
+	byPrefix := map[string]Commit{}
+	for h, c := range commits.byHash {
+		byPrefix[h[:12]] = c
+		byPrefix[h] = c
+	}
+	fast := lookupFunc(func(revs []string) (map[string]Commit, map[string]error) {
+		found, failed := map[string]Commit{}, map[string]error{}
+		for _, r := range revs {
+			if c, ok := byPrefix[r]; ok {
+				found[r] = c
+			} else {
+				failed[r] = ErrUnknownRevision
+			}
+		}
+		return found, failed
+	})
+	for _, verify := range []bool{false, true} {
+		b.Run(fmt.Sprintf("verify-all=%v", verify), func(b *testing.B) {
+			before := r.inspectCount()
+			for b.Loop() {
+				res, err := Find(context.Background(), goods, fast, []Registry{r}, nil, Options{VerifyAll: verify})
+				if err != nil || len(res.Builds) != 10 {
+					b.Fatalf("Find: %d builds, err %v", len(res.Builds), err)
+				}
+			}
+			// The registry is the bottleneck: requests saved matter more than CPU.
+			b.ReportMetric(float64(r.inspectCount()-before)/float64(b.N), "inspects/op")
+		})
+	}
+}
+
+type lookupFunc func(revs []string) (map[string]Commit, map[string]error)
+
+func (f lookupFunc) Lookup(_ context.Context, revs []string) (map[string]Commit, map[string]error) {
+	return f(revs)
+}
