@@ -59,6 +59,8 @@ type Repo struct {
 	// lookup missed.
 	storeTable *commitTable
 
+	disc discovery // remotes consulted, once
+
 	warnMu   sync.Mutex
 	warnings []string
 }

@@ -380,9 +380,3 @@ func (r *Repo) matchPrefix(t *commitTable, prefix string) []plumbing.Hash {
 func (t *commitTable) commit(i int) Commit {
 	return Commit{Hash: t.hashes[i].String(), Tree: t.trees[i].String(), Time: time.Unix(t.times[i], 0).UTC()}
 }
-
-// fetchRevisions is filled in by the remote code; it reports whether
-// anything was fetched.
-func (r *Repo) fetchRevisions(ctx context.Context, revs []string) bool {
-	return false
-}

@@ -1,0 +1,187 @@
+package gitops
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// RefState is what gitops knows of one branch relative to one known-good
+// commit: the raw facts finder.ClassifySources ranks.
+type RefState struct {
+	Ref          string // full ref name where it lives: refs/heads/x locally or on the remote, refs/remotes/origin/x
+	Remote       string // remote name, or URL for --remote URL; empty for a local branch
+	Commit       string // tip, 40 hex
+	Tree         string // tip's root tree
+	ContainsGood bool   // the good commit is an ancestor of, or is, the tip
+	ContainsBad  bool   // the bad commit is an ancestor of, or is, the tip (false without a bad commit)
+	Ahead        int    // commits reachable from the tip but not from the good commit; counted for refs that contain the good commit or share its tree, else 0
+}
+
+// branchRef is one ref scanned as a possible source.
+type branchRef struct {
+	name   string
+	remote string
+	hash   plumbing.Hash
+}
+
+// RefStates answers, for every branch lkg can see, whether it holds the
+// good commit (and the bad one), its tip's tree and how far it is ahead.
+// Branches are the local ones, the remote-tracking ones and every
+// remote's advertised refs/heads/* (teammates' namespaces included, forks
+// added with WithRemotes), fetched into refs/lkg/<remote>/ when missing;
+// a remote that answered replaces its stale remote-tracking refs.
+// Reachability is one pass over the commit table per commit asked about,
+// whatever the number of refs. Warnings name remotes that could not be
+// reached and a shallow history; they never stop the scan.
+func (r *Repo) RefStates(ctx context.Context, good Commit, bad *Commit) ([]RefState, []string, error) {
+	d := r.discover(ctx)
+	warnings := append([]string(nil), d.warnings...)
+	refs, err := r.branchRefs(d)
+	if err != nil {
+		return nil, warnings, err
+	}
+	t, err := r.commitTableFor()
+	if err != nil {
+		return nil, warnings, err
+	}
+	warnings = append(warnings, r.takeWarnings()...)
+	if w := r.shallowWarning(t); w != "" {
+		warnings = append(warnings, w)
+	}
+	gi, ok := t.find(plumbing.NewHash(good.Hash))
+	if !ok {
+		return nil, warnings, fmt.Errorf("checking which branches hold %s: %w: not in the commit history", good.Hash, ErrUnknownRef)
+	}
+	desc := t.descendants(gi)
+	var descBad []bool
+	if bad != nil {
+		bi, ok := t.find(plumbing.NewHash(bad.Hash))
+		if !ok {
+			return nil, warnings, fmt.Errorf("checking which branches hold bad commit %s: %w: not in the commit history", bad.Hash, ErrUnknownRef)
+		}
+		descBad = t.descendants(bi)
+	}
+	goodTree := t.trees[gi]
+	var anc []bool
+	var scratch []uint32
+	var epoch uint32
+	out := make([]RefState, 0, len(refs))
+	unfetched := 0
+	for _, br := range refs {
+		ti, ok := t.find(br.hash)
+		if !ok {
+			unfetched++
+			continue
+		}
+		s := RefState{Ref: br.name, Remote: br.remote, Commit: br.hash.String(), Tree: t.trees[ti].String(), ContainsGood: desc[ti]}
+		if descBad != nil {
+			s.ContainsBad = descBad[ti]
+		}
+		if s.ContainsGood || t.trees[ti] == goodTree {
+			if anc == nil {
+				anc = t.ancestors(gi)
+				scratch = make([]uint32, t.len())
+			}
+			epoch++
+			s.Ahead = t.countExcluding(ti, anc, scratch, epoch)
+		}
+		out = append(out, s)
+	}
+	if unfetched > 0 {
+		warnings = append(warnings, fmt.Sprintf("%d remote branches were not fetched and are left out", unfetched))
+	}
+	return out, warnings, nil
+}
+
+// branchRefs lists the refs scanned as sources.
+func (r *Repo) branchRefs(d *discovery) ([]branchRef, error) {
+	listed := map[string]bool{}
+	var names []string
+	for _, rm := range d.remotes {
+		if rm.listed {
+			listed[rm.name] = true
+		}
+		names = append(names, rm.name)
+	}
+	// Longest remote name first: remote names may hold slashes.
+	sort.Slice(names, func(i, j int) bool { return len(names[i]) > len(names[j]) })
+	iter, err := r.repo.References()
+	if err != nil {
+		return nil, fmt.Errorf("listing refs: %w", err)
+	}
+	var out []branchRef
+	err = iter.ForEach(func(ref *plumbing.Reference) error {
+		if ref.Type() != plumbing.HashReference {
+			return nil // symbolic refs such as refs/remotes/origin/HEAD repeat a branch
+		}
+		name := ref.Name().String()
+		switch {
+		case strings.HasPrefix(name, "refs/heads/"):
+			out = append(out, branchRef{name: name, hash: ref.Hash()})
+		case strings.HasPrefix(name, "refs/remotes/"):
+			rest := strings.TrimPrefix(name, "refs/remotes/")
+			remote, _, _ := strings.Cut(rest, "/")
+			for _, n := range names {
+				if strings.HasPrefix(rest, n+"/") {
+					remote = n
+					break
+				}
+			}
+			if listed[remote] {
+				return nil // the remote's own answer is fresher
+			}
+			out = append(out, branchRef{name: name, remote: remote, hash: ref.Hash()})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing refs: %w", err)
+	}
+	for _, rm := range d.remotes {
+		for _, ref := range rm.refs {
+			if ref.Type() == plumbing.HashReference && strings.HasPrefix(ref.Name().String(), "refs/heads/") {
+				out = append(out, branchRef{name: ref.Name().String(), remote: rm.name, hash: ref.Hash()})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].remote != out[j].remote {
+			return out[i].remote < out[j].remote
+		}
+		return out[i].name < out[j].name
+	})
+	return out, nil
+}
+
+// shallowWarning says when ancestry cannot be proven: a shallow clone, or
+// parents missing from the object store.
+func (r *Repo) shallowWarning(t *commitTable) string {
+	if fi, err := os.Stat(filepath.Join(r.gitDir, "shallow")); err == nil && fi.Size() > 0 {
+		return "this is a shallow clone: ancestry cannot be proven beyond its oldest commits, so branches may be missed; run git fetch --unshallow"
+	}
+	if t.missingParents > 0 {
+		return fmt.Sprintf("%d parent commits are missing from the repository: ancestry cannot be proven past them; run git fetch --unshallow or git fsck", t.missingParents)
+	}
+	return ""
+}
+
+// SameTree lists the commits whose root tree is tree (40 hex), newest
+// first: rebases, cherry-picks and squashes of identical source.
+func (r *Repo) SameTree(tree string) ([]Commit, error) {
+	t, err := r.commitTableFor()
+	if err != nil {
+		return nil, err
+	}
+	var out []Commit
+	for _, i := range t.sameTree(plumbing.NewHash(tree)) {
+		out = append(out, t.commit(i))
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
+	return out, nil
+}
