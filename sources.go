@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/lkg-dev/lkg/finder"
+	"github.com/lkg-dev/lkg/gitops"
+)
+
+// findSources lists the git refs each known-good commit can be rebuilt
+// from, newest good first (finder.MergeSources keeps a ref once, under the
+// newest good it relates to). Remote discovery and fetching happen once,
+// inside the first RefStates call; every later good costs one pass over
+// the commit table. Warnings (unreachable remotes, a shallow clone,
+// branches left out because they hold the bad deploy) come back deduped.
+func findSources(ctx context.Context, repo *gitops.Repo, goods []finder.Good, bad *finder.Commit) ([]finder.Source, []string, error) {
+	var badCommit *gitops.Commit
+	if bad != nil {
+		badCommit = &gitops.Commit{Hash: bad.Hash, Tree: bad.Tree, Time: bad.Time}
+	}
+	var warnings []string
+	seen := map[string]bool{}
+	warn := func(w string) {
+		if !seen[w] {
+			seen[w] = true
+			warnings = append(warnings, w)
+		}
+	}
+	perGood := make([][]finder.Source, 0, len(goods))
+	for _, g := range goods {
+		states, ws, err := repo.RefStates(ctx, gitops.Commit{Hash: g.Commit, Tree: g.Tree, Time: g.Time}, badCommit)
+		for _, w := range ws {
+			warn(w)
+		}
+		if err != nil {
+			return nil, warnings, fmt.Errorf("finding branches that hold %s: %w", g.Tag, err)
+		}
+		fs := make([]finder.RefState, len(states))
+		for i, s := range states {
+			fs[i] = finder.RefState{
+				Ref: s.Ref, Remote: s.Remote, Commit: s.Commit, Tree: s.Tree,
+				ContainsGood: s.ContainsGood, ContainsBad: s.ContainsBad, Ahead: s.Ahead,
+			}
+		}
+		sources, excluded := finder.ClassifySources(g, fs, bad != nil)
+		if excluded > 0 {
+			warn(fmt.Sprintf("%d branch(es) holding %s left out: they also hold the bad deploy %.12s", excluded, g.Tag, bad.Hash))
+		}
+		perGood = append(perGood, sources)
+	}
+	return finder.MergeSources(perGood), warnings, nil
+}
