@@ -691,3 +691,46 @@ type lookupFunc func(revs []string) (map[string]Commit, map[string]error)
 func (f lookupFunc) Lookup(_ context.Context, revs []string) (map[string]Commit, map[string]error) {
 	return f(revs)
 }
+
+// TestFindOneLookupAcrossSources: names from every registry and the local
+// images' labels and names go to Lookup in a single batch.
+func TestFindOneLookupAcrossSources(t *testing.T) {
+	a := registryOf(art(reg, "sha-"+cV2.Hash[:7], "b1", cV2.Hash[:7], day(20)))
+	b := registryOf(art("registry.test/mirror", "sha-"+cV1.Hash, "b2", cV1.Hash, day(10)))
+	b.name = "registry.test/mirror"
+	local := []Artifact{{Source: SourceDocker, Image: "app:dev", Digest: "sha256:l", Tags: []string{"app:dev"}, Labels: map[string]string{LabelOCIRevision: cRebase.Hash}, Created: day(21)}}
+	cs := commits()
+	res := mustFind(t, goods, cs, []Registry{a, b}, local, Options{})
+	if got := cs.lookupCalls(); got != 1 {
+		t.Errorf("Lookup called %d times, want 1; asked %q", got, cs.asked)
+	}
+	var got []string
+	for _, b := range res.Builds {
+		got = append(got, b.Image+" "+string(b.Match)+" "+b.GoodTag)
+	}
+	want := []string{
+		reg + ":sha-" + cV2.Hash[:7] + " exact v2",
+		"app:dev tree v2",
+		"registry.test/mirror:sha-" + cV1.Hash + " exact v1",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("builds %q, want %q", got, want)
+	}
+}
+
+// TestFindFirstGoodWins: a build fits the newest good it can, even when it
+// is an exact match for an older one (two tags of the same code).
+func TestFindFirstGoodWins(t *testing.T) {
+	sameCode := []Good{
+		{Tag: "v2.0.1", Commit: cRebase.Hash, Tree: cRebase.Tree, Time: day(21)},
+		{Tag: "v2.0.0", Commit: cV2.Hash, Tree: cV2.Tree, Time: day(20)},
+	}
+	r := registryOf(art(reg, "sha-"+cV2.Hash[:7], "b1", cV2.Hash, day(20)))
+	res := mustFind(t, sameCode, commits(), []Registry{r}, nil, Options{})
+	if len(res.Builds) != 1 {
+		t.Fatalf("got %d builds, want 1", len(res.Builds))
+	}
+	if got, want := res.Builds[0].GoodTag+" "+string(res.Builds[0].Match), "v2.0.1 tree"; got != want {
+		t.Errorf("matched %q, want %q", got, want)
+	}
+}
