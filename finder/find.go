@@ -401,10 +401,21 @@ func (s *scan) resolve(rev string) (Commit, revState) {
 	if c, ok := s.known[rev]; ok {
 		return c, revResolved
 	}
-	if errors.Is(s.failed[rev], ErrAmbiguousRevision) {
+	if isAmbiguous(s.failed[rev]) {
 		return Commit{}, revAmbiguous
 	}
 	return Commit{}, revUnknown
+}
+
+// isAmbiguous reports whether a Lookup error says the revision is
+// ambiguous. gitops cannot import finder, so it has its own sentinel with the
+// same text; an adapter that forgets to translate it must not turn an
+// ambiguous short sha into "not in the repository" (which skips the tag).
+func isAmbiguous(err error) bool {
+	if err == nil {
+		return false
+	}
+	return errors.Is(err, ErrAmbiguousRevision) || strings.Contains(err.Error(), ErrAmbiguousRevision.Error())
 }
 
 // goodFor returns the first (newest) good c fits and how.

@@ -734,3 +734,21 @@ func TestFindFirstGoodWins(t *testing.T) {
 		t.Errorf("matched %q, want %q", got, want)
 	}
 }
+
+func TestIsAmbiguous(t *testing.T) {
+	foreign := errors.New("abbreviated revision is ambiguous") // gitops' own sentinel
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{fmt.Errorf("looking up %q: %w", "abc1234", ErrAmbiguousRevision), true},
+		{fmt.Errorf("looking up %q: %w", "abc1234", foreign), true},
+		{fmt.Errorf("looking up %q: %w", "abc1234", ErrUnknownRevision), false},
+	}
+	for _, tt := range tests {
+		if got := isAmbiguous(tt.err); got != tt.want {
+			t.Errorf("isAmbiguous(%v) = %v, want %v", tt.err, got, tt.want)
+		}
+	}
+}
