@@ -233,13 +233,17 @@ func (r *Repository) Inspect(ctx context.Context, tag string, pinned bool) (Imag
 func (r *Repository) inspect(ctx context.Context, ref name.Tag, tag string, pinned bool) (Image, error) {
 	var digest string
 	var manifest []byte
-	if pinned {
-		if d, ok := r.cache.TagDigest(r.name, tag); ok {
-			if m, ok := r.cache.Blob(d); ok {
-				digest, manifest = d, m
-			}
+	// The tag file is the truth for a pinned tag; for a moving one it only
+	// says the tag was seen before, so its manifest is likely cached and a
+	// HEAD can confirm the digest. A moving tag never seen goes straight to
+	// GET: a HEAD first would only add a request to every cold run.
+	seen, ok := r.cache.TagDigest(r.name, tag)
+	switch {
+	case ok && pinned:
+		if m, ok := r.cache.Blob(seen); ok {
+			digest, manifest = seen, m
 		}
-	} else {
+	case ok:
 		desc, err := r.puller.Head(ctx, ref)
 		if err != nil {
 			return Image{}, err
@@ -259,7 +263,7 @@ func (r *Repository) inspect(ctx context.Context, ref name.Tag, tag string, pinn
 		manifest = desc.Manifest
 		digest = digestOf(manifest)
 		_ = r.cache.PutBlob(digest, manifest)
-		if pinned {
+		if digest != seen {
 			_ = r.cache.PutTagDigest(r.name, tag, digest)
 		}
 	}

@@ -181,9 +181,15 @@ func TestInspectCache(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			reg.ResetRequests()
 			cold, err := newRepo(t, reg, cache).Inspect(ctx, tt.tag, tt.pinned)
 			if err != nil {
 				t.Fatal(err)
+			}
+			for _, req := range reg.Requests() {
+				if strings.HasPrefix(req, "HEAD ") {
+					t.Errorf("cold run sent %q: a tag never seen needs no HEAD", req)
+				}
 			}
 			reg.ResetRequests()
 			warm, err := newRepo(t, reg, cache).Inspect(ctx, tt.tag, tt.pinned)
