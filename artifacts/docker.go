@@ -197,6 +197,25 @@ func summaryImage(s image.Summary) Image {
 	return img
 }
 
+// ImageID is the ID ("sha256:...") of the local image ref (a name, a
+// "name@digest" or an ID).
+func (e *Engine) ImageID(ctx context.Context, ref string) (string, error) {
+	ins, err := e.cli.ImageInspect(ctx, ref)
+	if err != nil {
+		return "", fmt.Errorf("inspecting %q: %w", ref, e.classify(err))
+	}
+	return ins.ID, nil
+}
+
+// Remove deletes the local image ref, like `docker rmi --force`: given an
+// image ID, every name of that image goes with it.
+func (e *Engine) Remove(ctx context.Context, ref string) error {
+	if _, err := e.cli.ImageRemove(ctx, ref, image.RemoveOptions{Force: true, PruneChildren: true}); err != nil {
+		return fmt.Errorf("removing %q: %w", ref, e.classify(err))
+	}
+	return nil
+}
+
 // Tag gives the local image source (a name or an image ID) the name
 // target ("host/repo:tag"), like `docker tag`.
 func (e *Engine) Tag(ctx context.Context, source, target string) error {
