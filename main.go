@@ -35,6 +35,8 @@ type CLI struct {
 	Globals
 
 	Find    FindCmd    `cmd:"" help:"Find the newest build of the known-good code, and the git refs it could be rebuilt from."`
+	Deploy  DeployCmd  `cmd:"" help:"Put the known-good build back under a production tag (copy by digest, push, or rebuild)."`
+	Undo    UndoCmd    `cmd:"" help:"Put a production tag back where it was before the last deploy."`
 	Demo    DemoCmd    `cmd:"" help:"Stage a throwaway incident in a temp dir and run find on it."`
 	Version VersionCmd `cmd:"" help:"Print lkg's version."`
 }
