@@ -121,7 +121,17 @@ func (f *FindFlags) find(ctx context.Context, g *Globals, std *IO) (finder.Resul
 	}
 	res, err := finder.Find(ctx, goods, commits{repo}, regs, local, opts)
 	if err != nil {
-		return finder.Result{}, repo, err
+		failed := registryFailures(err)
+		if len(failed) == 0 || len(failed) == len(regs) && !f.Docker {
+			return finder.Result{}, repo, registryError(err, failed)
+		}
+		// Some registries answered: their builds are worth showing at 3 a.m.,
+		// with the failure said on stderr and in the warnings.
+		for _, rf := range failed {
+			line, _ := describe(rf.Err)
+			fmt.Fprintf(std.Err, "lkg: warning: %s\n", line)
+			res.Warnings = append(res.Warnings, fmt.Sprintf("registry %s was not scanned: %s", rf.Registry, oneLine(rf.Err)))
+		}
 	}
 	if skipped > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d known-good tag(s) skipped: at or after the bad deploy %s", skipped, f.Bad))
@@ -250,7 +260,47 @@ func (c commits) Lookup(ctx context.Context, revs []string) (map[string]finder.C
 	for rev, cm := range found {
 		out[rev] = finder.Commit{Hash: cm.Hash, Tree: cm.Tree, Time: cm.Time}
 	}
+	// The finder tells unknown from ambiguous by its own sentinels.
+	for rev, err := range errs {
+		switch {
+		case errors.Is(err, gitops.ErrAmbiguousRevision):
+			errs[rev] = fmt.Errorf("%w: %w", finder.ErrAmbiguousRevision, err)
+		case errors.Is(err, gitops.ErrUnknownRevision):
+			errs[rev] = fmt.Errorf("%w: %w", finder.ErrUnknownRevision, err)
+		}
+	}
 	return out, errs
+}
+
+// registryFailures are the registries Find could not list.
+func registryFailures(err error) []*finder.RegistryError {
+	var out []*finder.RegistryError
+	var walk func(error)
+	walk = func(err error) {
+		var re *finder.RegistryError
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range joined.Unwrap() {
+				walk(e)
+			}
+		} else if errors.As(err, &re) {
+			out = append(out, re)
+		}
+	}
+	walk(err)
+	return out
+}
+
+// registryError is the error find fails with when no registry answered:
+// each registry's own error, which already names the registry.
+func registryError(err error, failed []*finder.RegistryError) error {
+	if len(failed) == 0 {
+		return err
+	}
+	errs := make([]error, 0, len(failed))
+	for _, rf := range failed {
+		errs = append(errs, rf.Err)
+	}
+	return errors.Join(errs...)
 }
 
 // short is a commit hash as people read it.

@@ -111,9 +111,15 @@ func configResolver(g *Globals) kong.Resolver {
 			}
 		}
 		if g.config == nil {
+			if g.configErr != nil {
+				return nil, nil
+			}
 			cfg, err := loadConfig(dirFlag(kctx, g))
 			if err != nil {
-				return nil, err
+				// Reported by run after parsing, as itself rather than
+				// as a problem with whichever flag asked first.
+				g.configErr = err
+				return nil, nil
 			}
 			g.config = cfg
 		}

@@ -47,6 +47,8 @@ type Globals struct {
 
 	// config is .lkg.yaml at the repository root, once loaded.
 	config *config
+	// configErr is why .lkg.yaml could not be loaded while parsing flags.
+	configErr error
 }
 
 // IO is where a command talks to the user.
@@ -115,6 +117,11 @@ func run(ctx context.Context, args []string, std *IO) (code int) {
 		panic(err) // the CLI struct itself is wrong: a programming error
 	}
 	kctx, err := parser.Parse(args)
+	if cerr := cli.Globals.configErr; cerr != nil {
+		line, code := describe(cerr)
+		fmt.Fprintf(std.Err, "lkg: %s\n", line)
+		return code
+	}
 	if err != nil {
 		fmt.Fprintf(std.Err, "lkg: %s\n", oneLine(err))
 		var perr *kong.ParseError
