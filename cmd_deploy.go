@@ -496,8 +496,13 @@ func (d *deployment) failed(err error) error {
 	err = explain(err, d.target)
 	var de *deployError
 	if errors.As(err, &de) {
-		de.hint = strings.TrimSuffix(de.hint, fmt.Sprintf("%s was not changed", d.target))
-		de.hint = strings.TrimSpace(de.hint + strings.TrimPrefix(where, "; "))
+		// Where the target is now replaces the generic "was not changed".
+		hint := strings.TrimSuffix(de.hint, fmt.Sprintf("%s was not changed", d.target))
+		hint = strings.TrimSuffix(strings.TrimSpace(hint), ".")
+		if hint != "" {
+			hint += ". "
+		}
+		de.hint = hint + strings.TrimPrefix(where, "; ")
 		return de
 	}
 	return fmt.Errorf("%w%s", err, where)
