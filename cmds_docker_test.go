@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"flag"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/lkg-dev/lkg/artifacts"
@@ -15,6 +18,7 @@ import (
 func init() {
 	scriptCmds["docker-image"] = cmdDockerImage
 	scriptCmds["cosign-tag"] = cmdCosignTag
+	scriptCmds["http-status"] = cmdHTTPStatus
 }
 
 const dockerImageUsage = "docker-image [-label K=V]... [-seed S] [-file NAME] NAME:TAG"
@@ -76,4 +80,28 @@ func cmdCosignTag(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: cosign-tag NAME sha256:HEX")
 	}
 	ts.Setenv(args[0], strings.Replace(args[1], ":", "-", 1))
+}
+
+// cmdHTTPStatus serves CODE to every request on 127.0.0.1 and sets $NAME
+// to its URL: the service --verify-url polls. It stops when the script ends.
+//
+//	http-status NAME CODE
+func cmdHTTPStatus(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: http-status NAME CODE")
+	}
+	code, err := strconv.Atoi(args[1])
+	if err != nil || code < 100 || code > 599 {
+		ts.Fatalf("usage: http-status NAME CODE: %q is not an HTTP status", args[1])
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ts.Fatalf("http-status: %v", err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(code)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	ts.Defer(func() { srv.Close() })
+	ts.Setenv(args[0], "http://"+ln.Addr().String()+"/healthz")
 }
