@@ -300,3 +300,24 @@ func TestCopyErrors(t *testing.T) {
 		})
 	}
 }
+
+// An interrupted copy (Ctrl-C) leaves the target where it was.
+func TestCopyCancelled(t *testing.T) {
+	reg := copyRegistry(t)
+	src, dst := reg.Addr+"/cancel/app:v1", reg.Addr+"/cancelprod/app:prod"
+	copyPush(t, src, fixture.ImageSpec{Seed: "good", Layers: 2})
+	before := copyPush(t, dst, fixture.ImageSpec{Seed: "bad"})
+	c := mustCopier(t)
+	plan, err := c.Plan(context.Background(), src, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := c.Copy(ctx, plan); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if got := headDigest(t, dst); got != before {
+		t.Errorf("target at %s, want %s untouched", got, before)
+	}
+}

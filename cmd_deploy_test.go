@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lkg-dev/lkg/artifacts"
+	"github.com/lkg-dev/lkg/gitops"
+)
+
+func TestCheckTarget(t *testing.T) {
+	tests := []struct {
+		to string
+		ok bool
+	}{
+		{"registry.example.com/team/app:prod", true},
+		{"127.0.0.1:5000/app:live", true},
+		{"localhost:5000/a/b/c:v1.2.3", true},
+		{"127.0.0.1:5000/app", false},           // no tag: the port is not one
+		{"app:prod", false},                     // no registry host
+		{"r.example/app@sha256:abcd", false},    // a digest cannot be moved
+		{"r.example/app:", false},               // empty tag
+		{"r.example/app:prod@sha256:00", false}, // tag and digest
+		{"", false},
+	}
+	for _, tt := range tests {
+		err := checkTarget(tt.to)
+		if got := err == nil; got != tt.ok {
+			t.Errorf("checkTarget(%q) = %v, want ok=%v", tt.to, err, tt.ok)
+		}
+		if err != nil && exitCode(err, exitFailure) != exitUsage {
+			t.Errorf("checkTarget(%q): exit code %d, want %d", tt.to, exitCode(err, exitFailure), exitUsage)
+		}
+	}
+}
+
+func TestParseBuildArgs(t *testing.T) {
+	tests := []struct {
+		args    []string
+		want    map[string]string
+		wantErr bool
+	}{
+		{nil, map[string]string{}, false},
+		{[]string{"A=1", "B=x=y", "C="}, map[string]string{"A": "1", "B": "x=y", "C": ""}, false},
+		{[]string{"NOVALUE"}, nil, true},
+		{[]string{"=v"}, nil, true},
+	}
+	for _, tt := range tests {
+		got, err := parseBuildArgs(tt.args)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("parseBuildArgs(%q) err = %v, want error %v", tt.args, err, tt.wantErr)
+			continue
+		}
+		if len(got) != len(tt.want) {
+			t.Errorf("parseBuildArgs(%q) = %v, want %v", tt.args, got, tt.want)
+		}
+		for k, v := range tt.want {
+			if got[k] != v {
+				t.Errorf("parseBuildArgs(%q)[%q] = %q, want %q", tt.args, k, got[k], v)
+			}
+		}
+	}
+}
+
+func TestRepoOf(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"r.example/team/app:prod", "r.example/team/app"},
+		{"127.0.0.1:5000/app:live", "127.0.0.1:5000/app"},
+		{"127.0.0.1:5000/app", "127.0.0.1:5000/app"},
+	}
+	for _, tt := range tests {
+		if got := repoOf(tt.in); got != tt.want {
+			t.Errorf("repoOf(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestSourceURL(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not installed")
+	}
+	tests := []struct {
+		origin string // "" for no origin remote
+		want   string
+	}{
+		{"", ""},
+		{"https://ada:s3cret@git.example.com/shop/api.git", "https://git.example.com/shop/api.git"},
+		{"ssh://git@git.example.com/shop/api.git", "ssh://git.example.com/shop/api.git"},
+		{"git@git.example.com:shop/api.git", "git@git.example.com:shop/api.git"},
+	}
+	for _, tt := range tests {
+		dir := t.TempDir()
+		run := func(args ...string) {
+			t.Helper()
+			cmd := exec.Command("git", args...)
+			cmd.Dir = dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("git %v: %v\n%s", args, err, out)
+			}
+		}
+		run("init", "-q")
+		if tt.origin != "" {
+			run("remote", "add", "origin", tt.origin)
+		}
+		repo, err := gitops.Open(filepath.Join(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sourceURL(repo); got != tt.want {
+			t.Errorf("origin %q: sourceURL = %q, want %q", tt.origin, got, tt.want)
+		}
+	}
+}
+
+func TestExplain(t *testing.T) {
+	plain := errors.New("boom")
+	tests := []struct {
+		name     string
+		err      error
+		wantHint string // "" when the error must come back unchanged
+	}{
+		{"nil", nil, ""},
+		{"plain", plain, ""},
+		{"cancelled", context.Canceled, ""},
+		{"moved", fmt.Errorf("moving: %w", artifacts.ErrTargetMoved), "Someone else deployed meanwhile"},
+		{"no dockerfile", fmt.Errorf("x: %w", artifacts.ErrNoDockerfile), "--dockerfile PATH"},
+		{"build", fmt.Errorf("x: %w", artifacts.ErrBuildFailed), "r/app:prod was not changed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := explain(tt.err, "r/app:prod")
+			if tt.wantHint == "" {
+				if got != tt.err {
+					t.Errorf("explain = %v, want %v unchanged", got, tt.err)
+				}
+				return
+			}
+			if !errors.Is(got, tt.err) {
+				t.Errorf("explain = %v, does not wrap %v", got, tt.err)
+			}
+			if !strings.Contains(got.Error(), tt.wantHint) {
+				t.Errorf("explain = %q, want hint %q", got, tt.wantHint)
+			}
+			if c := exitCode(got, 0); c != exitFailure {
+				t.Errorf("exit code %d, want %d", c, exitFailure)
+			}
+		})
+	}
+}
