@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -15,6 +18,73 @@ func init() {
 	scriptCmds["gitrev"] = cmdGitrev
 	scriptCmds["json"] = cmdJSON
 	scriptCmds["exits"] = cmdExits
+	scriptCmds["silent-server"] = cmdSilentServer
+	scriptCmds["await-connection"] = cmdAwaitConnection
+}
+
+// silentServers maps a silent server's $NAME (per script) to a channel
+// closed at its first connection.
+var silentServers sync.Map
+
+// cmdAwaitConnection waits until something has connected to the silent
+// server $NAME: the command under test is then surely blocked on it.
+//
+//	await-connection NAME
+func cmdAwaitConnection(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: await-connection NAME")
+	}
+	v, ok := silentServers.Load(ts.Getenv(args[0]))
+	if !ok {
+		ts.Fatalf("no silent-server %s", args[0])
+	}
+	select {
+	case <-v.(chan struct{}):
+	case <-time.After(time.Minute):
+		ts.Fatalf("nothing connected to %s within a minute", args[0])
+	}
+}
+
+// cmdSilentServer starts a TCP server on 127.0.0.1 that accepts connections
+// and never answers, like a registry behind a hung load balancer, and sets
+// $NAME to its address. The script's end stops it.
+//
+//	silent-server NAME
+func cmdSilentServer(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 || neg {
+		ts.Fatalf("usage: silent-server NAME")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		ts.Fatalf("listening: %v", err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	first := make(chan struct{})
+	silentServers.Store(l.Addr().String(), first)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			if len(conns) == 0 {
+				close(first)
+			}
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	ts.Defer(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	ts.Setenv(args[0], l.Addr().String())
 }
 
 // cmdExits runs a command that must end with exactly the given exit code,
