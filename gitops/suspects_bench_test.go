@@ -1,0 +1,40 @@
+package gitops
+
+import (
+	"context"
+	"os"
+	"testing"
+)
+
+// BenchmarkSuspects times Suspects over good..bad of the repository named
+// by LKG_BENCH_SUSPECTS_REPO (bench/suspects.sh makes one:
+// bench/out/suspects-10000.git), else over the small test fixture.
+func BenchmarkSuspects(b *testing.B) {
+	dir, good, bad := os.Getenv("LKG_BENCH_SUSPECTS_REPO"), "good", "bad"
+	if dir == "" {
+		r := newSuspectsRepo(b)
+		r.write("a.txt", lines(200, "a"))
+		r.commit("initial")
+		r.git("tag", "good")
+		for i := 0; i < 50; i++ {
+			r.write("a.txt", lines(200+i, "a"))
+			r.write("b.txt", lines(i, "b"))
+			r.commit("change (#1)")
+		}
+		r.git("tag", "bad")
+		dir = r.dir
+	}
+	repo, err := Open(dir, WithNoFetch(true), WithCacheDir(b.TempDir()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, err := repo.Suspects(context.Background(), good, bad)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(s.Changes.Commits), "commits")
+		b.ReportMetric(float64(s.Changes.Files), "files")
+	}
+}

@@ -1,0 +1,511 @@
+package gitops
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"sync"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+)
+
+// suspectsRenamePairs bounds inexact rename detection in one unit (added
+// files times deleted files), as git's diff.renameLimit does; past it only
+// renames with identical content are found.
+const suspectsRenamePairs = 10000
+
+// suspectsTreeCacheEntries bounds the decoded-tree cache.
+const suspectsTreeCacheEntries = 200000
+
+// suspectsBlobCacheLines bounds the cache of hashed blobs (8 bytes a
+// line: 32 MiB).
+const suspectsBlobCacheLines = 4 << 20
+
+type suspectsEntry struct {
+	name string
+	mode filemode.FileMode
+	hash plumbing.Hash
+}
+
+type suspectsChange struct {
+	path, oldPath    string
+	oldMode, newMode filemode.FileMode
+	oldHash, newHash plumbing.Hash // zero on the side the file is absent
+	old, new         *suspectsBlob // once read; nil for an absent side or a submodule
+}
+
+// suspectsBlob is what the counts need of a blob: its hashed lines, or that
+// it is binary.
+type suspectsBlob struct {
+	lines  []uint64
+	binary bool
+}
+
+func (b *suspectsBlob) isBinary() bool { return b != nil && b.binary }
+
+func (b *suspectsBlob) hashes() []uint64 {
+	if b == nil {
+		return nil
+	}
+	return b.lines
+}
+
+// suspectsCache holds what the workers decoded, shared between them: a
+// file's new blob in one unit is its old blob in a later unit, which may run
+// on another worker.
+type suspectsCache struct {
+	mu          sync.Mutex
+	trees       map[plumbing.Hash][]suspectsEntry
+	treeEntries int
+	blobs       map[plumbing.Hash]*suspectsBlob
+	blobLines   int
+}
+
+func newSuspectsCache() *suspectsCache {
+	return &suspectsCache{trees: map[plumbing.Hash][]suspectsEntry{}, blobs: map[plumbing.Hash]*suspectsBlob{}}
+}
+
+func (c *suspectsCache) tree(h plumbing.Hash) ([]suspectsEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	es, ok := c.trees[h]
+	return es, ok
+}
+
+func (c *suspectsCache) putTree(h plumbing.Hash, es []suspectsEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.treeEntries > suspectsTreeCacheEntries {
+		c.trees, c.treeEntries = map[plumbing.Hash][]suspectsEntry{}, 0
+	}
+	c.trees[h] = es
+	c.treeEntries += len(es) + 1
+}
+
+func (c *suspectsCache) blob(h plumbing.Hash) (*suspectsBlob, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.blobs[h]
+	return b, ok
+}
+
+func (c *suspectsCache) putBlob(h plumbing.Hash, b *suspectsBlob) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.blobLines > suspectsBlobCacheLines {
+		c.blobs, c.blobLines = map[plumbing.Hash]*suspectsBlob{}, 0
+	}
+	c.blobs[h] = b
+	c.blobLines += len(b.lines) + 1
+}
+
+// suspectsDiffer diffs units with one private object store handle.
+type suspectsDiffer struct {
+	st    *filesystem.Storage
+	pr    *suspectsPackReader
+	risk  suspectsRiskMatcher
+	cache *suspectsCache
+	cats  map[string][]string
+}
+
+func newSuspectsDiffer(st *filesystem.Storage, pr *suspectsPackReader, risk suspectsRiskMatcher, cache *suspectsCache) *suspectsDiffer {
+	return &suspectsDiffer{st: st, pr: pr, risk: risk, cache: cache, cats: map[string][]string{}}
+}
+
+// categories caches the risk categories of a path: the same paths change
+// again and again over a range.
+func (d *suspectsDiffer) categories(p string) []string {
+	if c, ok := d.cats[p]; ok {
+		return c
+	}
+	if len(d.cats) > 100000 {
+		d.cats = map[string][]string{}
+	}
+	c := d.risk.categories(p)
+	d.cats[p] = c
+	return c
+}
+
+func (d *suspectsDiffer) diffUnit(u *suspectsUnitWork) error {
+	var changes []*suspectsChange
+	if err := d.diffTrees(u.oldTree, u.newTree, "", &changes); err != nil {
+		return fmt.Errorf("diffing unit %s: %w", u.unit.Commit, err)
+	}
+	for _, c := range changes {
+		if err := d.read(c); err != nil {
+			u.warnings = append(u.warnings, fmt.Sprintf("unit %s, %s: %v; counted as binary", u.unit.Commit[:12], c.path, err))
+			c.old, c.new = &suspectsBlob{binary: true}, &suspectsBlob{binary: true}
+		}
+	}
+	changes = d.renames(u, changes)
+	risks := map[string]bool{}
+	for _, c := range changes {
+		f := SuspectFile{Path: c.path}
+		switch {
+		case c.oldPath != "":
+			f.Status, f.OldPath = FileRenamed, c.oldPath
+		case c.oldHash.IsZero():
+			f.Status = FileAdded
+		case c.newHash.IsZero():
+			f.Status = FileDeleted
+		default:
+			f.Status = FileModified
+		}
+		f.Submodule = c.oldMode == filemode.Submodule || c.newMode == filemode.Submodule
+		f.Binary = !f.Submodule && (c.old.isBinary() || c.new.isBinary())
+		if !f.Submodule && !f.Binary {
+			f.Added, f.Deleted = suspectsCountHashed(c.old.hashes(), c.new.hashes())
+		}
+		cats := d.categories(c.path)
+		if c.oldPath != "" {
+			cats = append([]string(nil), cats...)
+			for _, k := range d.categories(c.oldPath) {
+				if !suspectsHas(cats, k) {
+					cats = append(cats, k)
+				}
+			}
+		}
+		f.Risks = cats
+		for _, k := range cats {
+			risks[k] = true
+		}
+		u.unit.Added += f.Added
+		u.unit.Deleted += f.Deleted
+		u.unit.Files = append(u.unit.Files, f)
+		c.old, c.new = nil, nil
+	}
+	sort.Slice(u.unit.Files, func(i, j int) bool { return u.unit.Files[i].Path < u.unit.Files[j].Path })
+	for _, r := range d.risk.rules {
+		if risks[r.Category] {
+			u.unit.Risks = append(u.unit.Risks, r.Category)
+		}
+	}
+	return nil
+}
+
+func suspectsHas(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// diffTrees appends the file changes between trees a and b (either may be
+// zero: empty), descending only into subtrees whose hashes differ.
+func (d *suspectsDiffer) diffTrees(a, b plumbing.Hash, prefix string, out *[]*suspectsChange) error {
+	if a == b {
+		return nil
+	}
+	ea, err := d.entries(a)
+	if err != nil {
+		return err
+	}
+	eb, err := d.entries(b)
+	if err != nil {
+		return err
+	}
+	i, j := 0, 0
+	for i < len(ea) || j < len(eb) {
+		cmp := 0
+		if i < len(ea) && j < len(eb) {
+			cmp = suspectsCompareEntries(ea[i], eb[j])
+		}
+		switch {
+		case j >= len(eb) || (i < len(ea) && cmp < 0):
+			if err := d.side(ea[i], prefix, true, out); err != nil {
+				return err
+			}
+			i++
+		case i >= len(ea) || cmp > 0:
+			if err := d.side(eb[j], prefix, false, out); err != nil {
+				return err
+			}
+			j++
+		default:
+			x, y := ea[i], eb[j]
+			i++
+			j++
+			if x.hash == y.hash && x.mode == y.mode {
+				continue
+			}
+			if x.mode == filemode.Dir {
+				if err := d.diffTrees(x.hash, y.hash, prefix+x.name+"/", out); err != nil {
+					return err
+				}
+				continue
+			}
+			*out = append(*out, &suspectsChange{path: prefix + x.name,
+				oldMode: x.mode, newMode: y.mode, oldHash: x.hash, newHash: y.hash})
+		}
+	}
+	return nil
+}
+
+// side records an entry present on one side only: a whole subtree added or
+// deleted, or one file.
+func (d *suspectsDiffer) side(e suspectsEntry, prefix string, deleted bool, out *[]*suspectsChange) error {
+	if e.mode == filemode.Dir {
+		if deleted {
+			return d.diffTrees(e.hash, plumbing.ZeroHash, prefix+e.name+"/", out)
+		}
+		return d.diffTrees(plumbing.ZeroHash, e.hash, prefix+e.name+"/", out)
+	}
+	c := &suspectsChange{path: prefix + e.name}
+	if deleted {
+		c.oldMode, c.oldHash = e.mode, e.hash
+	} else {
+		c.newMode, c.newHash = e.mode, e.hash
+	}
+	*out = append(*out, c)
+	return nil
+}
+
+func (d *suspectsDiffer) entries(h plumbing.Hash) ([]suspectsEntry, error) {
+	if h.IsZero() {
+		return nil, nil
+	}
+	if es, ok := d.cache.tree(h); ok {
+		return es, nil
+	}
+	if typ, data, err := d.pr.read(h); err == nil && typ == 2 {
+		if es, err := suspectsParseTree(data); err == nil {
+			d.sortAndCache(h, es)
+			return es, nil
+		}
+	}
+	t, err := object.GetTree(d.st, h)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		return nil, fmt.Errorf("reading tree %s: %w", h, errSuspectsMissing)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading tree %s: %w", h, err)
+	}
+	es := make([]suspectsEntry, len(t.Entries))
+	for i, e := range t.Entries {
+		es[i] = suspectsEntry{name: e.Name, mode: e.Mode, hash: e.Hash}
+	}
+	d.sortAndCache(h, es)
+	return es, nil
+}
+
+func (d *suspectsDiffer) sortAndCache(h plumbing.Hash, es []suspectsEntry) {
+	// git writes trees in this order; a tree from elsewhere may not be.
+	less := func(i, j int) bool { return suspectsCompareEntries(es[i], es[j]) < 0 }
+	if !sort.SliceIsSorted(es, less) {
+		sort.Slice(es, less)
+	}
+	d.cache.putTree(h, es)
+}
+
+// read loads a change's blobs (submodules have none).
+func (d *suspectsDiffer) read(c *suspectsChange) error {
+	var err error
+	if !c.oldHash.IsZero() && c.oldMode != filemode.Submodule {
+		if c.old, err = d.blob(c.oldHash); err != nil {
+			return err
+		}
+	}
+	if !c.newHash.IsZero() && c.newMode != filemode.Submodule {
+		if c.new, err = d.blob(c.newHash); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// blob reads and hashes a blob, once per worker while the cache lasts.
+func (d *suspectsDiffer) blob(h plumbing.Hash) (*suspectsBlob, error) {
+	if b, ok := d.cache.blob(h); ok {
+		return b, nil
+	}
+	data, err := d.readBlob(h)
+	if err != nil {
+		return nil, err
+	}
+	b := &suspectsBlob{binary: suspectsIsBinary(data)}
+	if !b.binary {
+		b.lines = suspectsHashLines(data)
+	}
+	d.cache.putBlob(h, b)
+	return b, nil
+}
+
+func (d *suspectsDiffer) readBlob(h plumbing.Hash) ([]byte, error) {
+	if typ, data, err := d.pr.read(h); err == nil && typ == 3 {
+		return data, nil
+	}
+	o, err := d.st.EncodedObject(plumbing.BlobObject, h)
+	if errors.Is(err, plumbing.ErrObjectNotFound) {
+		return nil, fmt.Errorf("reading blob %s: %w", h, errSuspectsMissing)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading blob %s: %w", h, err)
+	}
+	rd, err := o.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("reading blob %s: %w", h, err)
+	}
+	defer rd.Close()
+	buf := make([]byte, o.Size())
+	if _, err := io.ReadFull(rd, buf); err != nil {
+		return nil, fmt.Errorf("reading blob %s: %w", h, err)
+	}
+	return buf, nil
+}
+
+// renames pairs deleted with added files: identical content first, then,
+// like git's default, content at least half the same (by lines here).
+func (d *suspectsDiffer) renames(u *suspectsUnitWork, changes []*suspectsChange) []*suspectsChange {
+	var adds, dels []*suspectsChange
+	for _, c := range changes {
+		if c.oldMode == filemode.Submodule || c.newMode == filemode.Submodule {
+			continue
+		}
+		if c.oldHash.IsZero() {
+			adds = append(adds, c)
+		} else if c.newHash.IsZero() {
+			dels = append(dels, c)
+		}
+	}
+	if len(adds) == 0 || len(dels) == 0 {
+		return changes
+	}
+	gone := map[*suspectsChange]bool{}
+	pair := func(del, add *suspectsChange) {
+		add.oldPath, add.oldHash, add.oldMode, add.old = del.path, del.oldHash, del.oldMode, del.old
+		gone[del] = true
+	}
+	byHash := map[plumbing.Hash][]*suspectsChange{}
+	for _, c := range dels {
+		byHash[c.oldHash] = append(byHash[c.oldHash], c)
+	}
+	var restAdds []*suspectsChange
+	for _, a := range adds {
+		if ds := byHash[a.newHash]; len(ds) > 0 {
+			pair(ds[0], a)
+			byHash[a.newHash] = ds[1:]
+			continue
+		}
+		restAdds = append(restAdds, a)
+	}
+	var restDels []*suspectsChange
+	for _, c := range dels {
+		if !gone[c] && !c.old.isBinary() {
+			restDels = append(restDels, c)
+		}
+	}
+	var textAdds []*suspectsChange
+	for _, a := range restAdds {
+		if !a.new.isBinary() {
+			textAdds = append(textAdds, a)
+		}
+	}
+	if len(textAdds) > 0 && len(restDels) > 0 {
+		if len(textAdds)*len(restDels) > suspectsRenamePairs {
+			u.warnings = append(u.warnings, fmt.Sprintf("unit %s: %d added × %d deleted files is too many to look for edited renames; only identical renames are shown",
+				u.unit.Commit[:12], len(textAdds), len(restDels)))
+		} else {
+			d.similarRenames(textAdds, restDels, pair)
+		}
+	}
+	out := changes[:0]
+	for _, c := range changes {
+		if !gone[c] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (d *suspectsDiffer) similarRenames(adds, dels []*suspectsChange, pair func(del, add *suspectsChange)) {
+	type candidate struct {
+		del, add *suspectsChange
+		score    float64
+	}
+	counts := func(b *suspectsBlob) (map[uint64]int, int) {
+		hs := b.hashes()
+		m := make(map[uint64]int, len(hs))
+		for _, h := range hs {
+			m[h]++
+		}
+		return m, len(hs)
+	}
+	delSets := make([]map[uint64]int, len(dels))
+	delLens := make([]int, len(dels))
+	for i, c := range dels {
+		delSets[i], delLens[i] = counts(c.old)
+	}
+	var cands []candidate
+	for _, a := range adds {
+		hs := a.new.hashes()
+		for i, del := range dels {
+			n := max(len(hs), delLens[i])
+			if n == 0 || min(len(hs), delLens[i])*2 < n {
+				continue // cannot reach half
+			}
+			left := make(map[uint64]int, len(delSets[i]))
+			for k, v := range delSets[i] {
+				left[k] = v
+			}
+			common := 0
+			for _, h := range hs {
+				if left[h] > 0 {
+					left[h]--
+					common++
+				}
+			}
+			if score := float64(common) / float64(n); score >= 0.5 {
+				cands = append(cands, candidate{del, a, score})
+			}
+		}
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
+	usedDel, usedAdd := map[*suspectsChange]bool{}, map[*suspectsChange]bool{}
+	for _, c := range cands {
+		if usedDel[c.del] || usedAdd[c.add] {
+			continue
+		}
+		usedDel[c.del], usedAdd[c.add] = true, true
+		pair(c.del, c.add)
+	}
+}
+
+// suspectsCompareEntries orders tree entries as git does: by name, a
+// directory's name compared as if it ended in "/".
+func suspectsCompareEntries(a, b suspectsEntry) int {
+	n := min(len(a.name), len(b.name))
+	for i := 0; i < n; i++ {
+		if a.name[i] != b.name[i] {
+			if a.name[i] < b.name[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	ca, cb := suspectsEntryByte(a, n), suspectsEntryByte(b, n)
+	switch {
+	case ca < cb:
+		return -1
+	case ca > cb:
+		return 1
+	}
+	return 0
+}
+
+// suspectsEntryByte is the entry's sort-name byte at i, past its name: "/"
+// for a directory, then nothing (0).
+func suspectsEntryByte(e suspectsEntry, i int) int {
+	if i < len(e.name) {
+		return int(e.name[i])
+	}
+	if i == len(e.name) && e.mode == filemode.Dir {
+		return '/'
+	}
+	return 0
+}

@@ -1,0 +1,149 @@
+package gitops
+
+import (
+	"bytes"
+	"hash/maphash"
+)
+
+// suspectsMaxD bounds the Myers search for one file. Past it (a rewrite of a
+// large file) the counts come from comparing the two sides' lines as
+// multisets: exact for pure additions and deletions, a lower bound for moved
+// lines, and linear in the file's size however different the sides are.
+const suspectsMaxD = 4096
+
+var suspectsSeed = maphash.MakeSeed()
+
+// suspectsLineCounts counts the lines added and deleted between a and b,
+// like `git diff --numstat` (a last line without a newline differs from the
+// same line with one). It trims the common head and tail, hashes the
+// remaining lines, and runs Myers' O(ND) search for the edit distance D only:
+// with N old and M new lines, deleted = (D - (M-N)) / 2 and added = D -
+// deleted, so no edit script is ever built.
+func suspectsLineCounts(a, b []byte) (added, deleted int) {
+	// Trim the common prefix, back to a line boundary.
+	p := 0
+	for p < len(a) && p < len(b) && a[p] == b[p] {
+		p++
+	}
+	if p == len(a) && p == len(b) {
+		return 0, 0
+	}
+	p = bytes.LastIndexByte(a[:p], '\n') + 1
+	a, b = a[p:], b[p:]
+	// Trim the common suffix, forward to a line start: the byte before the
+	// shared tail must end a line on both sides (or be the start).
+	s := 0
+	for s < len(a) && s < len(b) && a[len(a)-1-s] == b[len(b)-1-s] {
+		s++
+	}
+	for s > 0 {
+		ia, ib := len(a)-s, len(b)-s
+		if (ia == 0 || a[ia-1] == '\n') && (ib == 0 || b[ib-1] == '\n') {
+			break
+		}
+		s--
+	}
+	a, b = a[:len(a)-s], b[:len(b)-s]
+	return suspectsCountHashed(suspectsHashLines(a), suspectsHashLines(b))
+}
+
+// suspectsCountHashed is suspectsLineCounts over lines already hashed (a
+// worker keeps each blob's hashes, since a file's new side in one unit is
+// its old side in the next).
+func suspectsCountHashed(x, y []uint64) (added, deleted int) {
+	for len(x) > 0 && len(y) > 0 && x[0] == y[0] {
+		x, y = x[1:], y[1:]
+	}
+	for len(x) > 0 && len(y) > 0 && x[len(x)-1] == y[len(y)-1] {
+		x, y = x[:len(x)-1], y[:len(y)-1]
+	}
+	if len(x) == 0 || len(y) == 0 {
+		return len(y), len(x)
+	}
+	d, ok := suspectsMyersD(x, y, suspectsMaxD)
+	if !ok {
+		return suspectsMultisetCounts(x, y)
+	}
+	n, m := len(x), len(y)
+	deleted = (d - (m - n)) / 2
+	return d - deleted, deleted
+}
+
+// suspectsHashLines hashes each line, its newline included.
+func suspectsHashLines(b []byte) []uint64 {
+	if len(b) == 0 {
+		return nil
+	}
+	out := make([]uint64, 0, bytes.Count(b, []byte{'\n'})+1)
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		var line []byte
+		if i < 0 {
+			line, b = b, nil
+		} else {
+			line, b = b[:i+1], b[i+1:]
+		}
+		out = append(out, maphash.Bytes(suspectsSeed, line))
+	}
+	return out
+}
+
+// suspectsMyersD is the length of the shortest edit script between x and y
+// (insertions plus deletions), or false when it exceeds maxD.
+func suspectsMyersD(x, y []uint64, maxD int) (int, bool) {
+	n, m := len(x), len(y)
+	max := n + m
+	if maxD > max {
+		maxD = max
+	}
+	off := maxD + 1
+	v := make([]int, 2*maxD+3)
+	for d := 0; d <= maxD; d++ {
+		for k := -d; k <= d; k += 2 {
+			var i int
+			if k == -d || (k != d && v[off+k-1] < v[off+k+1]) {
+				i = v[off+k+1] // down: an insertion
+			} else {
+				i = v[off+k-1] + 1 // right: a deletion
+			}
+			j := i - k
+			for i < n && j < m && x[i] == y[j] {
+				i++
+				j++
+			}
+			v[off+k] = i
+			if i >= n && j >= m {
+				return d, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// suspectsMultisetCounts counts lines of y not matched by an equal line of
+// x (added) and the reverse (deleted), ignoring order.
+func suspectsMultisetCounts(x, y []uint64) (added, deleted int) {
+	seen := make(map[uint64]int, len(x))
+	for _, h := range x {
+		seen[h]++
+	}
+	for _, h := range y {
+		if seen[h] > 0 {
+			seen[h]--
+		} else {
+			added++
+		}
+	}
+	for _, c := range seen {
+		deleted += c
+	}
+	return added, deleted
+}
+
+// suspectsIsBinary uses git's rule: a NUL byte in the first 8000 bytes.
+func suspectsIsBinary(b []byte) bool {
+	if len(b) > 8000 {
+		b = b[:8000]
+	}
+	return bytes.IndexByte(b, 0) >= 0
+}

@@ -1,0 +1,30 @@
+//go:build unix
+
+package gitops
+
+import (
+	"os"
+	"syscall"
+)
+
+// suspectsMap maps a pack file read-only: packs can be gigabytes, and the
+// diff workers share one mapping.
+func suspectsMap(path string) ([]byte, func(), error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.Size() == 0 {
+		return nil, func() {}, nil
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, nil, err
+	}
+	return data, func() { _ = syscall.Munmap(data) }, nil
+}

@@ -1,0 +1,371 @@
+package gitops
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+)
+
+// suspectsPacks reads objects straight from the repository's pack files.
+// go-git's reader hashes every object it caches and goes through a scanner
+// per object; on a 10,000-commit range that is most of the time. This one
+// maps each pack, finds an object with a binary search in the .idx, inflates
+// it and applies deltas, nothing more. Anything it cannot do (loose objects,
+// a pack it cannot parse) is left to go-git by the caller.
+type suspectsPacks struct {
+	packs []*suspectsPack
+}
+
+type suspectsPack struct {
+	idx   []byte // the whole .idx file
+	n     int
+	names []byte // n sorted 20-byte hashes, inside idx
+	offs  []byte // n 4-byte offsets, inside idx
+	large []byte // 8-byte offsets, inside idx
+	data  []byte // the whole .pack, mapped
+	unmap func()
+}
+
+var errSuspectsNotInPacks = errors.New("object not in a pack")
+
+// openSuspectsPacks maps every pack of the object store; a pack that fails
+// to open is skipped (go-git will be asked for its objects).
+func openSuspectsPacks(gitDir string) *suspectsPacks {
+	ps := &suspectsPacks{}
+	idxs, _ := filepath.Glob(filepath.Join(gitDir, "objects", "pack", "pack-*.idx"))
+	for _, idx := range idxs {
+		if p, err := openSuspectsPack(idx); err == nil {
+			ps.packs = append(ps.packs, p)
+		}
+	}
+	return ps
+}
+
+func (ps *suspectsPacks) close() {
+	for _, p := range ps.packs {
+		p.unmap()
+	}
+}
+
+func openSuspectsPack(idxPath string) (*suspectsPack, error) {
+	idx, err := os.ReadFile(idxPath)
+	if err != nil {
+		return nil, err
+	}
+	if len(idx) < 8+256*4 || !bytes.Equal(idx[:4], []byte{0xff, 't', 'O', 'c'}) || binary.BigEndian.Uint32(idx[4:]) != 2 {
+		return nil, errors.New("not a version 2 pack index")
+	}
+	n := int(binary.BigEndian.Uint32(idx[8+255*4:]))
+	namesAt := 8 + 256*4
+	offsAt := namesAt + n*20 + n*4 // names, then CRCs
+	largeAt := offsAt + n*4
+	if len(idx) < largeAt+40 {
+		return nil, errors.New("pack index is truncated")
+	}
+	data, unmap, err := suspectsMap(idxPath[:len(idxPath)-len(".idx")] + ".pack")
+	if err != nil {
+		return nil, err
+	}
+	if len(data) < 12+20 || !bytes.Equal(data[:4], []byte("PACK")) {
+		unmap()
+		return nil, errors.New("not a pack file")
+	}
+	return &suspectsPack{idx: idx, n: n, names: idx[namesAt : namesAt+n*20],
+		offs: idx[offsAt:largeAt], large: idx[largeAt : len(idx)-40], data: data, unmap: unmap}, nil
+}
+
+// find returns the object's offset in the pack.
+func (p *suspectsPack) find(h plumbing.Hash) (uint64, bool) {
+	lo := 0
+	if h[0] > 0 {
+		lo = int(binary.BigEndian.Uint32(p.idx[8+(int(h[0])-1)*4:]))
+	}
+	hi := int(binary.BigEndian.Uint32(p.idx[8+int(h[0])*4:]))
+	if hi > p.n || lo > hi {
+		return 0, false
+	}
+	i := lo + sort.Search(hi-lo, func(i int) bool {
+		return bytes.Compare(p.names[(lo+i)*20:(lo+i)*20+20], h[:]) >= 0
+	})
+	if i >= hi || !bytes.Equal(p.names[i*20:i*20+20], h[:]) {
+		return 0, false
+	}
+	off := uint64(binary.BigEndian.Uint32(p.offs[i*4:]))
+	if off&0x80000000 != 0 {
+		j := int(off&0x7fffffff) * 8
+		if j+8 > len(p.large) {
+			return 0, false
+		}
+		off = binary.BigEndian.Uint64(p.large[j:])
+	}
+	return off, true
+}
+
+// suspectsPackReader is one worker's reader: its own inflater and delta
+// base cache over the shared mapped packs.
+type suspectsPackReader struct {
+	ps        *suspectsPacks
+	zr        io.ReadCloser
+	src       bytes.Reader
+	bases     map[suspectsPackKey]suspectsBase
+	baseBytes int
+	deltaBuf  []byte
+}
+
+type suspectsBase struct {
+	typ  int
+	data []byte
+}
+
+type suspectsPackKey struct {
+	pack *suspectsPack
+	off  uint64
+}
+
+// suspectsBaseCacheBytes bounds a reader's delta base cache.
+const suspectsBaseCacheBytes = 64 << 20
+
+func (ps *suspectsPacks) reader() *suspectsPackReader {
+	return &suspectsPackReader{ps: ps, bases: map[suspectsPackKey]suspectsBase{}}
+}
+
+// read returns the object's type (pack numbering: 1 commit, 2 tree, 3
+// blob, 4 tag) and content.
+func (r *suspectsPackReader) read(h plumbing.Hash) (int, []byte, error) {
+	for _, p := range r.ps.packs {
+		if off, ok := p.find(h); ok {
+			return r.at(p, off, 0)
+		}
+	}
+	return 0, nil, errSuspectsNotInPacks
+}
+
+func (r *suspectsPackReader) at(p *suspectsPack, off uint64, depth int) (int, []byte, error) {
+	if depth > 10000 {
+		return 0, nil, errors.New("delta chain too deep")
+	}
+	d := p.data
+	if off >= uint64(len(d)) {
+		return 0, nil, fmt.Errorf("offset %d past the end of the pack", off)
+	}
+	pos := int(off)
+	c := d[pos]
+	pos++
+	typ := int(c>>4) & 7
+	size := uint64(c & 15)
+	for shift := 4; c&0x80 != 0; shift += 7 {
+		if pos >= len(d) || shift > 60 {
+			return 0, nil, errors.New("bad object header")
+		}
+		c = d[pos]
+		pos++
+		size |= uint64(c&0x7f) << shift
+	}
+	switch typ {
+	case 1, 2, 3, 4:
+		out, err := r.inflate(d[pos:], size)
+		return typ, out, err
+	case 6, 7:
+		var baseTyp int
+		var base []byte
+		var err error
+		if typ == 6 {
+			if pos >= len(d) {
+				return 0, nil, errors.New("bad delta offset")
+			}
+			c = d[pos]
+			pos++
+			rel := uint64(c & 0x7f)
+			for c&0x80 != 0 {
+				if pos >= len(d) {
+					return 0, nil, errors.New("bad delta offset")
+				}
+				c = d[pos]
+				pos++
+				rel = ((rel + 1) << 7) | uint64(c&0x7f)
+			}
+			if rel > off {
+				return 0, nil, errors.New("delta base before the pack start")
+			}
+			baseTyp, base, err = r.base(p, off-rel, depth)
+		} else {
+			if pos+20 > len(d) {
+				return 0, nil, errors.New("truncated delta base")
+			}
+			var bh plumbing.Hash
+			copy(bh[:], d[pos:pos+20])
+			pos += 20
+			baseTyp, base, err = r.read(bh)
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		// The delta is dropped once applied: inflate it into a reused buffer.
+		delta, err := r.inflateInto(&r.deltaBuf, d[pos:], size)
+		if err != nil {
+			return 0, nil, err
+		}
+		out, err := suspectsApplyDelta(base, delta)
+		return baseTyp, out, err
+	}
+	return 0, nil, fmt.Errorf("unknown pack object type %d", typ)
+}
+
+// base reads a delta base through the cache: chains share bases.
+func (r *suspectsPackReader) base(p *suspectsPack, off uint64, depth int) (int, []byte, error) {
+	k := suspectsPackKey{p, off}
+	if b, ok := r.bases[k]; ok {
+		return b.typ, b.data, nil
+	}
+	typ, b, err := r.at(p, off, depth+1)
+	if err != nil {
+		return 0, nil, err
+	}
+	if r.baseBytes+len(b) > suspectsBaseCacheBytes {
+		r.bases, r.baseBytes = map[suspectsPackKey]suspectsBase{}, 0
+	}
+	// Objects are never modified once read, so the cache can share b.
+	r.bases[k] = suspectsBase{typ, b}
+	r.baseBytes += len(b)
+	return typ, b, nil
+}
+
+func (r *suspectsPackReader) inflate(src []byte, size uint64) ([]byte, error) {
+	var out []byte
+	return r.inflateInto(&out, src, size)
+}
+
+// inflateInto inflates size bytes from src into *buf, growing it as needed.
+func (r *suspectsPackReader) inflateInto(buf *[]byte, src []byte, size uint64) ([]byte, error) {
+	if size > 1<<34 {
+		return nil, errors.New("object too large")
+	}
+	r.src.Reset(src)
+	if r.zr == nil {
+		zr, err := zlib.NewReader(&r.src)
+		if err != nil {
+			return nil, err
+		}
+		r.zr = zr
+	} else if err := r.zr.(zlib.Resetter).Reset(&r.src, nil); err != nil {
+		return nil, err
+	}
+	if uint64(cap(*buf)) < size {
+		*buf = make([]byte, size)
+	}
+	out := (*buf)[:size]
+	if _, err := io.ReadFull(r.zr, out); err != nil {
+		return nil, fmt.Errorf("inflating: %w", err)
+	}
+	return out, nil
+}
+
+// suspectsApplyDelta applies a git delta (gitformat-pack(5)) to base.
+func suspectsApplyDelta(base, delta []byte) ([]byte, error) {
+	varint := func() (uint64, bool) {
+		var v uint64
+		for shift := 0; shift < 64; shift += 7 {
+			if len(delta) == 0 {
+				return 0, false
+			}
+			c := delta[0]
+			delta = delta[1:]
+			v |= uint64(c&0x7f) << shift
+			if c&0x80 == 0 {
+				return v, true
+			}
+		}
+		return 0, false
+	}
+	srcSize, ok1 := varint()
+	dstSize, ok2 := varint()
+	if !ok1 || !ok2 || srcSize != uint64(len(base)) || dstSize > 1<<34 {
+		return nil, errors.New("bad delta header")
+	}
+	out := make([]byte, 0, dstSize)
+	for len(delta) > 0 {
+		op := delta[0]
+		delta = delta[1:]
+		if op&0x80 != 0 {
+			var off, n uint64
+			for i := 0; i < 4; i++ {
+				if op&(1<<i) != 0 {
+					if len(delta) == 0 {
+						return nil, errors.New("truncated delta")
+					}
+					off |= uint64(delta[0]) << (8 * i)
+					delta = delta[1:]
+				}
+			}
+			for i := 0; i < 3; i++ {
+				if op&(0x10<<i) != 0 {
+					if len(delta) == 0 {
+						return nil, errors.New("truncated delta")
+					}
+					n |= uint64(delta[0]) << (8 * i)
+					delta = delta[1:]
+				}
+			}
+			if n == 0 {
+				n = 0x10000
+			}
+			if off+n > uint64(len(base)) {
+				return nil, errors.New("delta copies past its base")
+			}
+			out = append(out, base[off:off+n]...)
+		} else if op != 0 {
+			if int(op) > len(delta) {
+				return nil, errors.New("truncated delta")
+			}
+			out = append(out, delta[:op]...)
+			delta = delta[op:]
+		} else {
+			return nil, errors.New("delta opcode 0")
+		}
+	}
+	if uint64(len(out)) != dstSize {
+		return nil, errors.New("delta result has the wrong size")
+	}
+	return out, nil
+}
+
+// suspectsParseTree parses a raw tree object: "<octal mode> <name>\0<20
+// byte hash>" entries. Names are cut from one string of the whole tree.
+func suspectsParseTree(raw []byte) ([]suspectsEntry, error) {
+	data := string(raw)
+	out := make([]suspectsEntry, 0, len(data)/40)
+	for len(data) > 0 {
+		sp := strings.IndexByte(data, ' ')
+		if sp <= 0 {
+			return nil, errors.New("bad tree entry mode")
+		}
+		var mode uint32
+		for i := 0; i < sp; i++ {
+			c := data[i]
+			if c < '0' || c > '7' {
+				return nil, errors.New("bad tree entry mode")
+			}
+			mode = mode<<3 | uint32(c-'0')
+		}
+		data = data[sp+1:]
+		nul := strings.IndexByte(data, 0)
+		if nul < 0 || nul+21 > len(data) {
+			return nil, errors.New("truncated tree entry")
+		}
+		e := suspectsEntry{name: data[:nul], mode: filemode.FileMode(mode)}
+		copy(e.hash[:], data[nul+1:nul+21])
+		data = data[nul+21:]
+		out = append(out, e)
+	}
+	return out, nil
+}

@@ -1,0 +1,455 @@
+package gitops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+)
+
+// suspectsRepo is a scratch repository driven through the git CLI with a
+// fixed identity and a clock that ticks a minute per commit.
+type suspectsRepo struct {
+	tb   testing.TB
+	dir  string
+	tick int
+}
+
+func newSuspectsRepo(tb testing.TB) *suspectsRepo {
+	tb.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		tb.Skip("git not on PATH")
+	}
+	r := &suspectsRepo{tb: tb, dir: tb.TempDir(), tick: 1763640000}
+	r.git("init", "-q", "-b", "main")
+	return r
+}
+
+func (r *suspectsRepo) git(args ...string) string {
+	r.tb.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = r.dir
+	date := "@" + strconv.Itoa(r.tick) + " +0000"
+	cmd.Env = append(os.Environ(),
+		"GIT_AUTHOR_NAME=Ann", "GIT_AUTHOR_EMAIL=ann@example.com",
+		"GIT_COMMITTER_NAME=Ann", "GIT_COMMITTER_EMAIL=ann@example.com",
+		"GIT_AUTHOR_DATE="+date, "GIT_COMMITTER_DATE="+date,
+		"GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_SYSTEM=/dev/null")
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			r.tb.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, ee.Stderr)
+		}
+		r.tb.Fatalf("git %s: %v", strings.Join(args, " "), err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func (r *suspectsRepo) write(path, content string) {
+	r.tb.Helper()
+	p := filepath.Join(r.dir, path)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		r.tb.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		r.tb.Fatal(err)
+	}
+}
+
+func (r *suspectsRepo) commit(msg string) string {
+	r.tb.Helper()
+	r.tick += 60
+	r.git("add", "-A")
+	r.git("commit", "-q", "--allow-empty", "-m", msg)
+	return r.git("rev-parse", "HEAD")
+}
+
+func (r *suspectsRepo) merge(branch, msg string) string {
+	r.tb.Helper()
+	r.tick += 60
+	r.git("merge", "-q", "--no-ff", "-m", msg, branch)
+	return r.git("rev-parse", "HEAD")
+}
+
+func lines(n int, tag string) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "%s line %d\n", tag, i)
+	}
+	return b.String()
+}
+
+// buildSuspectsFixture: v1, then on main a merged pull request of two
+// commits, a squashed one, a direct Dockerfile edit, a rename with an edit,
+// a binary file and a deletion; bad is the tip. A hotfix branch off v1 is
+// the diverged case.
+func buildSuspectsFixture(t *testing.T) (*suspectsRepo, map[string]string) {
+	r := newSuspectsRepo(t)
+	c := map[string]string{}
+	r.write("app/main.go", lines(40, "main"))
+	r.write("app/old_name.go", lines(30, "old"))
+	r.write("go.mod", "module x\n\ngo 1.22\n")
+	r.write("Dockerfile", "FROM scratch\nCOPY app /app\n")
+	r.write("gone.txt", "bye\n")
+	c["v1"] = r.commit("initial")
+	r.git("tag", "v1")
+
+	r.git("checkout", "-q", "-b", "topic")
+	r.write("db/migrations/0002_add.sql", "ALTER TABLE t ADD c int;\n")
+	r.commit("add a column")
+	r.write("go.mod", "module x\n\ngo 1.22\n\nrequire y v1.0.0\n")
+	c["topic"] = r.commit("bump y")
+	r.git("checkout", "-q", "main")
+	c["merge"] = r.merge("topic", "Merge pull request #12 from team/topic\n\nColumns.")
+
+	r.write("app/main.go", strings.Replace(lines(40, "main"), "main line 7\n", "changed 7\nextra\n", 1))
+	r.write("config/flags.yaml", "new_checkout: true\n")
+	c["squash"] = r.commit("Turn on new checkout (#13)")
+
+	r.write("Dockerfile", "FROM scratch\nCOPY app /srv/app\n")
+	c["direct"] = r.commit("Move the app")
+
+	if err := os.Remove(filepath.Join(r.dir, "app/old_name.go")); err != nil {
+		t.Fatal(err)
+	}
+	r.write("app/new_name.go", strings.Replace(lines(30, "old"), "old line 3\n", "new line 3\n", 1))
+	r.write("logo.png", "\x89PNG\r\n\x00\x00binary")
+	if err := os.Remove(filepath.Join(r.dir, "gone.txt")); err != nil {
+		t.Fatal(err)
+	}
+	c["rename"] = r.commit("Rename, add a logo, drop gone.txt")
+	r.git("tag", "bad")
+
+	r.git("checkout", "-q", "-b", "hotfix", "v1")
+	r.write("app/main.go", lines(41, "main"))
+	c["hotfix"] = r.commit("Hotfix (#14)")
+	r.git("checkout", "-q", "main")
+	return r, c
+}
+
+func mustSuspects(t *testing.T, dir, good, bad string, opts ...SuspectsOption) *Suspects {
+	t.Helper()
+	repo, err := Open(dir, WithNoFetch(true), WithCacheDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := repo.Suspects(context.Background(), good, bad, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSuspectsUnits(t *testing.T) {
+	r, c := buildSuspectsFixture(t)
+	s := mustSuspects(t, r.dir, "v1", "bad")
+	if s.Diverged {
+		t.Errorf("Diverged = true for an ancestor")
+	}
+	type unit struct {
+		commit, kind string
+		pr, commits  int
+		risks        string
+	}
+	var got []unit
+	for _, u := range s.Changes.Units {
+		got = append(got, unit{u.Commit, u.Kind, u.PR, len(u.Commits), strings.Join(u.Risks, ",")})
+	}
+	want := []unit{
+		{c["rename"], UnitCommit, 0, 1, ""},
+		{c["direct"], UnitCommit, 0, 1, "build"},
+		{c["squash"], UnitSquash, 13, 1, "config"},
+		{c["merge"], UnitMerge, 12, 3, "migration,dependency"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("units:\n got  %+v\n want %+v", got, want)
+	}
+	if got, want := s.Changes.Commits, 6; got != want {
+		t.Errorf("Commits = %d, want %d", got, want)
+	}
+	for _, u := range s.Changes.Units {
+		if len(u.Authors) != 0 || u.Commits[0].Author != "" {
+			t.Errorf("unit %s names authors without WithAuthors", u.Commit[:7])
+		}
+	}
+}
+
+// TestSuspectsMatchesGit compares every unit's files and line counts with
+// `git diff --numstat -M` from the unit's first parent.
+func TestSuspectsMatchesGit(t *testing.T) {
+	r, _ := buildSuspectsFixture(t)
+	t.Run("loose", func(t *testing.T) { checkSuspectsAgainstGit(t, r) })
+	// Packed with deltas, the objects come through suspectsPacks.
+	r.git("repack", "-adfq", "--depth=50", "--window=50")
+	t.Run("packed", func(t *testing.T) { checkSuspectsAgainstGit(t, r) })
+}
+
+func checkSuspectsAgainstGit(t *testing.T, r *suspectsRepo) {
+	s := mustSuspects(t, r.dir, "v1", "bad")
+	if len(s.Changes.Units) != 4 {
+		t.Errorf("%d units, want 4", len(s.Changes.Units))
+	}
+	for _, u := range s.Changes.Units {
+		out := r.git("diff", "--numstat", "-M", "-z", u.Commit+"^", u.Commit)
+		want := parseNumstatZ(t, out)
+		var got []string
+		for _, f := range u.Files {
+			a, d := strconv.Itoa(f.Added), strconv.Itoa(f.Deleted)
+			if f.Binary {
+				a, d = "-", "-"
+			}
+			name := f.Path
+			if f.OldPath != "" {
+				name = f.OldPath + " => " + f.Path
+			}
+			got = append(got, a+" "+d+" "+name)
+		}
+		sort.Strings(got)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("unit %s (%s):\n got  %q\n want %q", u.Commit[:7], u.Subject, got, want)
+		}
+	}
+}
+
+func parseNumstatZ(t *testing.T, out string) []string {
+	t.Helper()
+	var res []string
+	fields := strings.Split(out, "\x00")
+	for i := 0; i < len(fields); i++ {
+		f := strings.TrimPrefix(fields[i], "\n")
+		if f == "" {
+			continue
+		}
+		parts := strings.SplitN(f, "\t", 3)
+		if len(parts) != 3 {
+			t.Fatalf("numstat: %q", f)
+		}
+		name := parts[2]
+		if name == "" { // a rename: old and new follow
+			name = fields[i+1] + " => " + fields[i+2]
+			i += 2
+		}
+		res = append(res, parts[0]+" "+parts[1]+" "+name)
+	}
+	sort.Strings(res)
+	return res
+}
+
+func TestSuspectsFileDetails(t *testing.T) {
+	r, c := buildSuspectsFixture(t)
+	s := mustSuspects(t, r.dir, c["direct"], c["rename"])
+	if len(s.Changes.Units) != 1 {
+		t.Fatalf("%d units, want 1", len(s.Changes.Units))
+	}
+	var got []string
+	for _, f := range s.Changes.Units[0].Files {
+		got = append(got, fmt.Sprintf("%s %s<-%s +%d -%d bin=%v", f.Status, f.Path, f.OldPath, f.Added, f.Deleted, f.Binary))
+	}
+	want := []string{
+		"renamed app/new_name.go<-app/old_name.go +1 -1 bin=false",
+		"deleted gone.txt<- +0 -1 bin=false",
+		"added logo.png<- +0 -0 bin=true",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("files:\n got  %q\n want %q", got, want)
+	}
+}
+
+func TestSuspectsDiverged(t *testing.T) {
+	r, c := buildSuspectsFixture(t)
+	s := mustSuspects(t, r.dir, "hotfix", "bad")
+	if !s.Diverged {
+		t.Fatal("Diverged = false; hotfix is not an ancestor of bad")
+	}
+	if got, want := s.MergeBase, []string{c["v1"]}; !reflect.DeepEqual(got, want) {
+		t.Errorf("MergeBase = %v, want %v", got, want)
+	}
+	if s.GoodOnly == nil || len(s.GoodOnly.Units) != 1 || s.GoodOnly.Units[0].Commit != c["hotfix"] || s.GoodOnly.Units[0].PR != 14 {
+		t.Errorf("GoodOnly = %+v, want the hotfix unit", s.GoodOnly)
+	}
+	if got, want := len(s.Changes.Units), 4; got != want {
+		t.Errorf("bad side: %d units, want %d", got, want)
+	}
+	if s.Changes.From != c["v1"] {
+		t.Errorf("Changes.From = %s, want the merge base %s", s.Changes.From, c["v1"])
+	}
+
+	// Swapped arguments: bad is an ancestor of good.
+	s = mustSuspects(t, r.dir, "bad", "v1")
+	if !s.Diverged || len(s.Changes.Units) != 0 || s.GoodOnly == nil || len(s.GoodOnly.Units) != 4 {
+		t.Errorf("swapped: Diverged=%v, %d bad-side units, good side %+v; want diverged, 0, 4 units", s.Diverged, len(s.Changes.Units), s.GoodOnly)
+	}
+	if got, want := s.MergeBase, []string{c["v1"]}; !reflect.DeepEqual(got, want) {
+		t.Errorf("swapped: MergeBase = %v, want %v", got, want)
+	}
+}
+
+func TestSuspectsEmptyAndErrors(t *testing.T) {
+	r, _ := buildSuspectsFixture(t)
+	s := mustSuspects(t, r.dir, "bad", "bad")
+	if s.Diverged || len(s.Changes.Units) != 0 || s.Changes.Commits != 0 {
+		t.Errorf("good == bad: %+v, want an empty range", s.Changes)
+	}
+	repo, err := Open(r.dir, WithNoFetch(true), WithCacheDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Suspects(context.Background(), "nope", "bad"); !errors.Is(err, ErrUnknownRef) {
+		t.Errorf("unknown good: err = %v, want ErrUnknownRef", err)
+	}
+}
+
+func TestSuspectsAuthors(t *testing.T) {
+	r, _ := buildSuspectsFixture(t)
+	s := mustSuspects(t, r.dir, "v1", "bad", WithAuthors(true))
+	for _, u := range s.Changes.Units {
+		if !reflect.DeepEqual(u.Authors, []string{"Ann"}) {
+			t.Errorf("unit %s: authors %v, want [Ann]", u.Commit[:7], u.Authors)
+		}
+	}
+}
+
+func TestSuspectsRiskRulesFromConfig(t *testing.T) {
+	r, _ := buildSuspectsFixture(t)
+	rules, err := RiskRulesFromConfig(map[string]any{
+		"build":   []any{},                // off
+		"payment": []any{"app/main.go"},   // new
+		"config":  []any{"config/*.yaml"}, // replaced
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := mustSuspects(t, r.dir, "v1", "bad", WithRiskRules(rules))
+	got := map[string]int{}
+	for k, v := range s.Changes.Risks {
+		got[k] = v
+	}
+	want := map[string]int{"migration": 1, "dependency": 1, "config": 1, "payment": 1}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("risks = %v, want %v", got, want)
+	}
+	for _, bad := range []any{"x", map[string]any{"a": 3}, map[string]any{"a": []any{"["}}} {
+		if _, err := RiskRulesFromConfig(bad); err == nil {
+			t.Errorf("RiskRulesFromConfig(%v): no error", bad)
+		}
+	}
+}
+
+func TestSuspectsGlob(t *testing.T) {
+	tests := []struct {
+		pattern, path string
+		want          bool
+	}{
+		{"*.sql", "db/x/0001.sql", true},
+		{"go.sum", "sub/go.sum", true},
+		{"**/migrations/**", "migrations/1.sql", true},
+		{"**/migrations/**", "a/b/migrations/c/1.sql", true},
+		{"**/migrations/**", "a/migrations", false},
+		{".github/workflows/**", ".github/workflows/ci.yml", true},
+		{".github/workflows/**", "x/.github/workflows/ci.yml", false},
+		{"Dockerfile.*", "build/Dockerfile.prod", true},
+		{"Dockerfile", "Dockerfile.prod", false},
+		{"config/*.yaml", "config/flags.yaml", true},
+		{"config/*.yaml", "config/a/flags.yaml", false},
+	}
+	for _, tt := range tests {
+		if got := suspectsGlob(tt.pattern, tt.path); got != tt.want {
+			t.Errorf("suspectsGlob(%q, %q) = %v, want %v", tt.pattern, tt.path, got, tt.want)
+		}
+	}
+}
+
+func TestSuspectsLineCounts(t *testing.T) {
+	tests := []struct {
+		name, a, b     string
+		added, deleted int
+	}{
+		{"same", "a\nb\n", "a\nb\n", 0, 0},
+		{"empty to text", "", "a\nb\n", 2, 0},
+		{"text to empty", "a\nb\nc", "", 0, 3},
+		{"one changed", "a\nb\nc\n", "a\nB\nc\n", 1, 1},
+		{"newline at end added", "a\nb", "a\nb\n", 1, 1},
+		{"insert in the middle", "a\nc\n", "a\nb\nc\n", 1, 0},
+		{"shared tail inside a line", "xa\n", "ya\n", 1, 1},
+		{"swap", "a\nb\n", "b\na\n", 1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, d := suspectsLineCounts([]byte(tt.a), []byte(tt.b))
+			if a != tt.added || d != tt.deleted {
+				t.Errorf("got +%d -%d, want +%d -%d", a, d, tt.added, tt.deleted)
+			}
+		})
+	}
+}
+
+// TestSuspectsLineCountsAgainstGit compares random edits with `git diff
+// --no-index --numstat`.
+func TestSuspectsLineCountsAgainstGit(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not on PATH")
+	}
+	rnd := rand.New(rand.NewSource(1))
+	dir := t.TempDir()
+	for i := 0; i < 30; i++ {
+		var a, b []string
+		for j := 0; j < 20+rnd.Intn(200); j++ {
+			a = append(a, fmt.Sprintf("l%d", rnd.Intn(15)))
+		}
+		for _, l := range a {
+			switch rnd.Intn(6) {
+			case 0: // drop
+			case 1:
+				b = append(b, l, fmt.Sprintf("n%d", rnd.Intn(15)))
+			case 2:
+				b = append(b, fmt.Sprintf("l%d", rnd.Intn(15)))
+			default:
+				b = append(b, l)
+			}
+		}
+		as, bs := strings.Join(a, "\n")+"\n", strings.Join(b, "\n")+"\n"
+		pa, pb := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+		os.WriteFile(pa, []byte(as), 0o644)
+		os.WriteFile(pb, []byte(bs), 0o644)
+		out, _ := exec.Command("git", "diff", "--no-index", "--numstat", pa, pb).Output()
+		var wa, wd int
+		fmt.Sscanf(string(out), "%d\t%d", &wa, &wd)
+		ga, gd := suspectsLineCounts([]byte(as), []byte(bs))
+		if ga != wa || gd != wd {
+			t.Errorf("case %d: got +%d -%d, git says +%d -%d", i, ga, gd, wa, wd)
+		}
+	}
+}
+
+func TestSuspectsCompareEntries(t *testing.T) {
+	dir, file := filemode.Dir, filemode.Regular
+	es := []suspectsEntry{
+		{name: "a", mode: file}, {name: "a-b", mode: file}, {name: "a.c", mode: file},
+		{name: "a", mode: dir}, {name: "a0", mode: file}, {name: "b", mode: dir},
+	}
+	for i := range es {
+		for j := range es {
+			got := suspectsCompareEntries(es[i], es[j])
+			want := 0
+			if i < j {
+				want = -1
+			} else if i > j {
+				want = 1
+			}
+			if got != want {
+				t.Errorf("compare(%s %v, %s %v) = %d, want %d", es[i].name, es[i].mode, es[j].name, es[j].mode, got, want)
+			}
+		}
+	}
+}
