@@ -71,6 +71,7 @@ func (r *Repo) RefStates(ctx context.Context, good Commit, bad *Commit) ([]RefSt
 	var anc []bool
 	var scratch []uint32
 	var epoch uint32
+	var counter *aheadCounter
 	out := make([]RefState, 0, len(refs))
 	unfetched := 0
 	for _, br := range refs {
@@ -83,7 +84,15 @@ func (r *Repo) RefStates(ctx context.Context, good Commit, bad *Commit) ([]RefSt
 		if descBad != nil {
 			s.ContainsBad = descBad[ti]
 		}
-		if s.ContainsGood || t.trees[ti] == goodTree {
+		switch {
+		case s.ContainsGood:
+			if counter == nil {
+				counter = newAheadCounter(t, gi, desc)
+			}
+			s.Ahead = counter.ahead(ti)
+		case t.trees[ti] == goodTree:
+			// A copy of the good code on another history: rare, so a
+			// plain walk down to the good commit's ancestors is fine.
 			if anc == nil {
 				anc = t.ancestors(gi)
 				scratch = make([]uint32, t.len())

@@ -314,3 +314,156 @@ func (t *commitTable) sameTree(tree plumbing.Hash) []int {
 	}
 	return out
 }
+
+// aheadCounter counts, for tips that contain the good commit g, the
+// commits reachable from the tip but not from g, without a walk per tip:
+// ahead(c) = ahead(b) + 1 + |commits only the other parents bring|, where
+// b is a parent of c that contains g. ahead is memoized along the chain
+// of such parents, and a merge's extra commits come from one
+// generation-ordered paint-down (git's merge-base technique) that stops as
+// soon as nothing is left that only the other parents reach: the cost is
+// the size of the merged topic, not of the history.
+type aheadCounter struct {
+	t     *commitTable
+	desc  []bool  // contains g
+	memo  []int32 // -1: not computed
+	flags []uint8 // paint-down colours, valid when stamp == epoch
+	stamp []uint32
+	epoch uint32
+	queue genQueue
+	chain []uint32
+}
+
+func newAheadCounter(t *commitTable, g int, desc []bool) *aheadCounter {
+	a := &aheadCounter{t: t, desc: desc, memo: make([]int32, t.len()), flags: make([]uint8, t.len()), stamp: make([]uint32, t.len())}
+	for i := range a.memo {
+		a.memo[i] = -1
+	}
+	a.memo[g] = 0
+	a.queue.t = t
+	return a
+}
+
+// base is the first parent of c that contains g; c contains g and is not
+// g, so one exists.
+func (a *aheadCounter) base(c uint32) uint32 {
+	for _, p := range a.t.parentsOf(c) {
+		if a.desc[p] {
+			return p
+		}
+	}
+	panic("gitops: aheadCounter on a commit that does not contain the good commit")
+}
+
+func (a *aheadCounter) ahead(tip int) int {
+	a.chain = a.chain[:0]
+	c := uint32(tip)
+	for a.memo[c] < 0 {
+		a.chain = append(a.chain, c)
+		c = a.base(c)
+	}
+	for i := len(a.chain) - 1; i >= 0; i-- {
+		c := a.chain[i]
+		b := a.base(c)
+		a.memo[c] = a.memo[b] + 1 + int32(a.onlyOthers(c, b))
+	}
+	return int(a.memo[tip])
+}
+
+const (
+	paintBase  = 1
+	paintOther = 2
+)
+
+// onlyOthers counts commits reachable from c's parents other than b but
+// not from b.
+func (a *aheadCounter) onlyOthers(c, b uint32) int {
+	ps := a.t.parentsOf(c)
+	if len(ps) < 2 {
+		return 0
+	}
+	a.epoch++
+	a.queue.items = a.queue.items[:0]
+	pending := 0 // queued commits painted by the other parents only
+	paint := func(p uint32, f uint8) {
+		if a.stamp[p] != a.epoch {
+			a.stamp[p] = a.epoch
+			a.flags[p] = f
+			a.queue.push(p)
+			if f == paintOther {
+				pending++
+			}
+			return
+		}
+		old := a.flags[p]
+		a.flags[p] |= f
+		if old == paintOther && a.flags[p] != paintOther {
+			pending--
+		}
+	}
+	paint(b, paintBase)
+	for _, p := range ps {
+		if p != b {
+			paint(p, paintOther)
+		}
+	}
+	n := 0
+	for pending > 0 && len(a.queue.items) > 0 {
+		x := a.queue.pop()
+		f := a.flags[x]
+		if f == paintOther {
+			n++
+			pending--
+		}
+		for _, p := range a.t.parentsOf(x) {
+			paint(p, f)
+		}
+	}
+	return n
+}
+
+// genQueue is a max-heap of commits by generation: a commit is popped
+// only after every commit that can reach it.
+type genQueue struct {
+	t     *commitTable
+	items []uint32
+}
+
+func (q *genQueue) less(i, j int) bool { return q.t.gens[q.items[i]] > q.t.gens[q.items[j]] }
+
+func (q *genQueue) push(x uint32) {
+	q.items = append(q.items, x)
+	i := len(q.items) - 1
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !q.less(i, parent) {
+			break
+		}
+		q.items[i], q.items[parent] = q.items[parent], q.items[i]
+		i = parent
+	}
+}
+
+func (q *genQueue) pop() uint32 {
+	top := q.items[0]
+	last := len(q.items) - 1
+	q.items[0] = q.items[last]
+	q.items = q.items[:last]
+	i := 0
+	for {
+		l, r := 2*i+1, 2*i+2
+		m := i
+		if l < last && q.less(l, m) {
+			m = l
+		}
+		if r < last && q.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		q.items[i], q.items[m] = q.items[m], q.items[i]
+		i = m
+	}
+	return top
+}

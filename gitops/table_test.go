@@ -124,6 +124,7 @@ func checkTableAgainstGit(t *testing.T, dir string, r *Repo) {
 		desc := tab.descendants(gi)
 		anc := tab.ancestors(gi)
 		scratch := make([]uint32, tab.len())
+		counter := newAheadCounter(tab, gi, desc)
 		var got []string
 		for ei, ref := range refs {
 			tip := tips[ref]
@@ -138,6 +139,11 @@ func checkTableAgainstGit(t *testing.T, dir string, r *Repo) {
 			wantAhead := gitRun(t, dir, "rev-list", "--count", tip, "^"+g)
 			if gotAhead := tab.countExcluding(ti, anc, scratch, uint32(ei+1)); fmt.Sprint(gotAhead) != wantAhead {
 				t.Errorf("ahead of %s over %s = %d, git says %s", ref, g[:8], gotAhead, wantAhead)
+			}
+			if desc[ti] {
+				if gotAhead := counter.ahead(ti); fmt.Sprint(gotAhead) != wantAhead {
+					t.Errorf("aheadCounter of %s over %s = %d, git says %s", ref, g[:8], gotAhead, wantAhead)
+				}
 			}
 			// Pairwise ancestry against merge-base.
 			err := exec.Command("git", "-C", dir, "merge-base", "--is-ancestor", g, tip).Run()
@@ -294,5 +300,36 @@ func TestTableCache(t *testing.T) {
 	t4, err := r4.commitTableFor()
 	if err != nil || t4.len() != t3.len() {
 		t.Errorf("corrupt cache: table of %d commits, err %v; want %d", t4.len(), err, t3.len())
+	}
+}
+
+// TestAheadCounter checks the memoized counter against the plain walk
+// (itself checked against git rev-list --count above) for every commit
+// that contains each of several good commits.
+func TestAheadCounter(t *testing.T) {
+	dir, _ := newGenRepo(t, 11, 600)
+	r, err := Open(dir, WithCacheDir(t.TempDir()), WithNoFetch(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := r.commitTableFor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scratch := make([]uint32, tab.len())
+	epoch := uint32(0)
+	for g := 0; g < tab.len(); g += 37 {
+		desc := tab.descendants(g)
+		anc := tab.ancestors(g)
+		counter := newAheadCounter(tab, g, desc)
+		for c := 0; c < tab.len(); c++ {
+			if !desc[c] {
+				continue
+			}
+			epoch++
+			if got, want := counter.ahead(c), tab.countExcluding(c, anc, scratch, epoch); got != want {
+				t.Fatalf("ahead(%s) over %s = %d, want %d", tab.hashes[c], tab.hashes[g], got, want)
+			}
+		}
 	}
 }
