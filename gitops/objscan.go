@@ -122,7 +122,16 @@ func scanPack(idxPath, packPath string, b *tableBuilder) ([]plumbing.Hash, error
 	end := uint64(fi.Size()) - 20
 	br := bufio.NewReaderSize(f, 1<<20)
 	pos := uint64(0)
-	types := make(map[uint64]byte, len(entries)) // offset → resolved base type
+	// types[i] is entry i's resolved type (0: not known yet); entries are
+	// in offset order, so a delta's base is found by binary search.
+	types := make([]byte, len(entries))
+	at := func(off uint64) int {
+		i := sort.Search(len(entries), func(i int) bool { return entries[i].offset >= off })
+		if i < len(entries) && entries[i].offset == off {
+			return i
+		}
+		return -1
+	}
 	type refDelta struct {
 		hash plumbing.Hash
 		base plumbing.Hash
@@ -172,11 +181,12 @@ func scanPack(idxPath, packPath string, b *tableBuilder) ([]plumbing.Hash, error
 				pos++
 				rel = ((rel + 1) << 7) | uint64(c&0x7f)
 			}
-			bt, ok := types[e.offset-rel]
-			if !ok {
+			bi := at(e.offset - rel)
+			if bi < 0 || types[bi] == 0 {
 				return nil, fmt.Errorf("delta %s has no base at offset %d", e.hash, e.offset-rel)
 			}
-			types[e.offset] = bt
+			bt := types[bi]
+			types[i] = bt
 			if bt == packCommit {
 				deferred = append(deferred, e.hash)
 			}
@@ -194,8 +204,8 @@ func scanPack(idxPath, packPath string, b *tableBuilder) ([]plumbing.Hash, error
 				}
 			}
 			if bo, ok := byHash[base]; ok {
-				if bt, ok := types[bo]; ok {
-					types[e.offset] = bt
+				if bt := types[at(bo)]; bt != 0 {
+					types[i] = bt
 					if bt == packCommit {
 						deferred = append(deferred, e.hash)
 					}
@@ -205,7 +215,7 @@ func scanPack(idxPath, packPath string, b *tableBuilder) ([]plumbing.Hash, error
 			refDeltas = append(refDeltas, refDelta{e.hash, base})
 			continue
 		}
-		types[e.offset] = typ
+		types[i] = typ
 		if typ != packCommit {
 			continue
 		}
@@ -250,12 +260,12 @@ func scanPack(idxPath, packPath string, b *tableBuilder) ([]plumbing.Hash, error
 				progress = true
 				continue
 			}
-			bt, ok := types[bo]
-			if !ok {
+			bt := types[at(bo)]
+			if bt == 0 {
 				rest = append(rest, d)
 				continue
 			}
-			types[byHash[d.hash]] = bt
+			types[at(byHash[d.hash])] = bt
 			if bt == packCommit {
 				deferred = append(deferred, d.hash)
 			}

@@ -192,6 +192,36 @@ func TestCommitTableAgainstGit(t *testing.T) {
 			c := gitRun(t, dir, "commit-tree", tree, "-p", "b1", "-p", "b2", "-m", "loose merge")
 			gitRun(t, dir, "update-ref", "refs/heads/loose", c)
 		}, false},
+		{"no graph, deltified commits and ref deltas", func(t *testing.T, dir string) {
+			// Long, nearly identical messages make git store commits as
+			// deltas; without offset deltas they are ref deltas.
+			long := strings.Repeat("the same long explanation of a change\n", 100)
+			parent := gitRun(t, dir, "rev-parse", "b2")
+			tree := gitRun(t, dir, "rev-parse", "b2^{tree}")
+			for i := 0; i < 20; i++ {
+				cmd := exec.Command("git", "commit-tree", tree, "-p", parent)
+				cmd.Dir = dir
+				cmd.Stdin = strings.NewReader(fmt.Sprintf("change %d\n\n%s", i, long))
+				out, err := cmd.Output()
+				if err != nil {
+					t.Fatal(err)
+				}
+				parent = strings.TrimSpace(string(out))
+			}
+			gitRun(t, dir, "update-ref", "refs/heads/long", parent)
+			gitRun(t, dir, "-c", "repack.useDeltaBaseOffset=false", "repack", "-adfq")
+			packs, _ := filepath.Glob(filepath.Join(dir, "objects/pack/*.idx"))
+			out := gitRun(t, dir, "verify-pack", "-v", packs[0])
+			deltas := 0
+			for _, line := range strings.Split(out, "\n") {
+				if f := strings.Fields(line); len(f) == 7 && f[1] == "commit" {
+					deltas++
+				}
+			}
+			if deltas == 0 {
+				t.Fatal("no deltified commit in the pack")
+			}
+		}, false},
 		{"graph", func(t *testing.T, dir string) {
 			gitRun(t, dir, "commit-graph", "write", "--reachable")
 		}, true},
