@@ -57,7 +57,7 @@ func (g *gen0) commit(ref string, from int, merges []int, rng *rand.Rand, files 
 
 func gen(w *bufio.Writer, rng *rand.Rand, commits, refs, tags, files int) {
 	g := &gen0{w: w, when: 1600000000}
-	var all []int  // every commit mark, in order
+	var all []int   // every commit mark, in order
 	var mains []int // marks on main
 	head := 0
 	// The main line grows by merges of short topic branches (two to
