@@ -40,7 +40,15 @@ func (c *UndoCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	if err != nil {
 		return err
 	}
-	last, err := lastDeploy(repo.GitDir(), c.To)
+	copier, err := artifacts.NewCopier()
+	if err != nil {
+		return err
+	}
+	now, err := copier.TargetDigest(ctx, c.To)
+	if err != nil {
+		return explain(err, c.To)
+	}
+	last, err := lastDeploy(repo.GitDir(), c.To, now)
 	if err != nil {
 		return err
 	}
@@ -50,10 +58,6 @@ func (c *UndoCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 			hint: "A registry cannot drop a tag without its manifest; deploy the build you want with 'lkg deploy --good REF'",
 			code: exitFailure,
 		}
-	}
-	copier, err := artifacts.NewCopier()
-	if err != nil {
-		return err
 	}
 	expect := last.Digest
 	d := &deployment{
@@ -65,7 +69,7 @@ func (c *UndoCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 		report: deployReport{Method: methodCopy, Build: repoOf(c.To) + "@" + last.Previous},
 	}
 	// Undoing twice is a no-op, not an error: the tag is where undo puts it.
-	if now, err := copier.TargetDigest(ctx, c.To); err == nil && now == last.Previous {
+	if now == last.Previous {
 		d.report.Target, d.report.Previous, d.report.Digest, d.report.Status = c.To, now, now, statusUnchanged
 		d.report.Referrers, d.report.CosignTags = []string{}, []string{}
 		return d.finish(fmt.Sprintf("%s is already at %s, where it was before the last deploy; nothing to do.", c.To, now))
@@ -73,8 +77,10 @@ func (c *UndoCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	return d.run(ctx)
 }
 
-// lastDeploy is the newest deploy event to target whose status is done.
-func lastDeploy(gitDir, target string) (journal.DeployData, error) {
+// lastDeploy is the newest deploy event to target whose status is done, or
+// the newest one of all when it never got past planned (lkg was killed)
+// and the target is no longer where it was planned from (now).
+func lastDeploy(gitDir, target, now string) (journal.DeployData, error) {
 	j, err := openJournal(gitDir)
 	if err != nil {
 		return journal.DeployData{}, err
@@ -83,18 +89,28 @@ func lastDeploy(gitDir, target string) (journal.DeployData, error) {
 	if err != nil {
 		return journal.DeployData{}, fmt.Errorf("reading the incident journal: %w", err)
 	}
+	newest := true
 	for i := len(events) - 1; i >= 0; i-- {
 		e := events[i]
 		if e.Kind != journal.KindDeploy {
 			continue
 		}
 		var d journal.DeployData
-		if err := e.DecodeData(&d); err != nil {
+		if err := e.DecodeData(&d); err != nil || d.Target != target {
 			continue
 		}
-		if d.Target == target && d.Status == statusDone {
+		switch {
+		case d.Status == statusDone:
+			return d, nil
+		case newest && d.Status == statusPlanned && d.Digest != "" && now != d.Previous:
+			// A deploy that was killed between planning and recording its
+			// outcome, after the tag left where it was: its previous digest
+			// is on record, and the compare and swap against its planned
+			// digest refuses if something else moved the tag. Killed
+			// before the move, it changed nothing and is passed over.
 			return d, nil
 		}
+		newest = false
 	}
 	return journal.DeployData{}, &deployError{
 		err:  fmt.Errorf("the incident journal records no successful deploy to %s: %w", target, errNoDeploy),
