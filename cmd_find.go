@@ -18,13 +18,13 @@ type FindFlags struct {
 	Good        string   `placeholder:"REF" help:"The known-good commit-ish (tag, branch, sha, short sha). Wins over --good-tags." env:"LKG_GOOD" config:"good"`
 	GoodTags    []string `name:"good-tags" placeholder:"GLOB" help:"Known-good tags are those matching GLOB, newest first (default: every tag)." env:"LKG_GOOD_TAGS" config:"good_tags"`
 	Bad         string   `placeholder:"REF" help:"The broken deploy: tags at it, or after it, are skipped." env:"LKG_BAD"`
-	Depth       int      `default:"5" placeholder:"N" help:"Fall back through at most N known-good tags." env:"LKG_DEPTH" config:"depth"`
+	Depth       int      `default:"5" placeholder:"N" help:"Fall back through at most N known-good tags (default: ${default})." env:"LKG_DEPTH" config:"depth"`
 	Images      []string `name:"image" placeholder:"REPO" help:"Image repository to scan, as HOST/REPO (repeatable)." env:"LKG_IMAGES" config:"images"`
 	Docker      bool     `help:"Also look at images in the local Docker engine." env:"LKG_DOCKER" config:"docker"`
 	Remotes     []string `name:"remote" placeholder:"NAME|URL" help:"Extra git remote or fork URL to look for branches on (repeatable)." env:"LKG_REMOTES" config:"remotes"`
 	NoFetch     bool     `name:"no-fetch" help:"Contact no git remote: use only what the repository already has." env:"LKG_NO_FETCH"`
 	VerifyAll   bool     `name:"verify-all" help:"Read every tag's image config instead of trusting revisions in tag names." env:"LKG_VERIFY_ALL" config:"verify_all"`
-	TagPatterns []string `name:"tag-pattern" placeholder:"REGEX" help:"Regular expression with a named group (?P<rev>...) that reads a revision from an image tag (repeatable; replaces the defaults)." env:"LKG_TAG_PATTERNS" config:"tag_patterns"`
+	TagPatterns []string `name:"tag-pattern" sep:"none" placeholder:"REGEX" help:"Regular expression with a named group (?P<rev>...) that reads a revision from an image tag (repeatable, not comma-separated; replaces the defaults)." env:"LKG_TAG_PATTERNS" config:"tag_patterns"`
 }
 
 // FindCmd is `lkg find`.

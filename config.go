@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/alecthomas/kong"
 	"go.yaml.in/yaml/v3"
@@ -147,16 +146,17 @@ func dirFlag(kctx *kong.Context, g *Globals) string {
 	return "."
 }
 
-// configValue turns a YAML value into what kong's mappers accept: lists
-// become comma-separated strings, as on the command line.
+// configValue turns a YAML value into what kong's mappers accept. Lists
+// stay lists of strings, so an element may hold a comma (a tag pattern's
+// {7,40}) without being split.
 func configValue(v any) any {
 	switch v := v.(type) {
 	case []any:
-		parts := make([]string, 0, len(v))
+		parts := make([]any, 0, len(v))
 		for _, e := range v {
 			parts = append(parts, fmt.Sprint(e))
 		}
-		return strings.Join(parts, ",")
+		return parts
 	case int:
 		return strconv.Itoa(v)
 	case bool, string:

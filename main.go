@@ -39,6 +39,12 @@ type CLI struct {
 	Undo    UndoCmd    `cmd:"" help:"Put a production tag back where it was before the last deploy."`
 	Demo    DemoCmd    `cmd:"" help:"Stage a throwaway incident in a temp dir and run find on it."`
 	Version VersionCmd `cmd:"" help:"Print lkg's version."`
+
+	Suspects SuspectsCmd `cmd:"" help:"List what changed between the known-good and the bad deploy, by pull request, with risky files flagged."`
+	Incident IncidentCmd `cmd:"" help:"Start or close an incident in the journal."`
+	Note     NoteCmd     `cmd:"" help:"Add a note to the incident (starts one when none is open)."`
+	Journal  JournalCmd  `cmd:"" help:"List the incident's events, oldest first."`
+	Report   ReportCmd   `cmd:"" help:"Write the incident up in Markdown, with the time to restore."`
 }
 
 // Globals are the flags every command takes.
@@ -69,7 +75,7 @@ teammates' refs and forks), and puts it back.
 
 At 3 a.m., start with:
 
-  lkg find --image registry.example.com/team/app --good-tags 'v*' --bad HEAD
+  lkg find --image registry.example.com/team/app --good-tags 'v*' --bad v3.14.0
 
 Exit codes: 0 a build was found (or the command succeeded), 3 no build but a
 git ref to rebuild from, 4 nothing found, 2 usage or configuration error,
