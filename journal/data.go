@@ -32,6 +32,31 @@ type VerifyData struct {
 	ElapsedMS int64  `json:"elapsed_ms"`
 }
 
+// SuspectsData is the Data of a suspects event: the summary `lkg report`
+// shows, not the whole list.
+type SuspectsData struct {
+	Good     string         `json:"good"`     // as given, e.g. "v3.13.1"
+	Bad      string         `json:"bad"`      // as given
+	From     string         `json:"from"`     // commit the changes are counted from: good, or the merge base
+	To       string         `json:"to"`       // the bad commit
+	Diverged bool           `json:"diverged"` // good is not an ancestor of bad
+	Commits  int            `json:"commits"`
+	Units    int            `json:"units"`
+	Files    int            `json:"files"`
+	Added    int            `json:"added"`
+	Deleted  int            `json:"deleted"`
+	Risks    map[string]int `json:"risks,omitempty"` // category → units
+	Risky    []SuspectUnit  `json:"risky,omitempty"` // units touching a risk category, newest first
+}
+
+// SuspectUnit is one unit in SuspectsData.
+type SuspectUnit struct {
+	Commit  string   `json:"commit"`
+	PR      int      `json:"pr,omitempty"`
+	Subject string   `json:"subject"`
+	Risks   []string `json:"risks"`
+}
+
 // NewEvent builds an event of kind with message and data (any value that
 // encodes to a JSON object, typically FindData, DeployData or VerifyData;
 // nil for none).

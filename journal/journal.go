@@ -17,11 +17,12 @@ import (
 const (
 	KindIncidentStart = "incident-start" // Message: the incident's title
 	KindIncidentClose = "incident-close"
-	KindFind          = "find"   // Data: FindData
-	KindDeploy        = "deploy" // Data: DeployData
-	KindUndo          = "undo"   // Data: DeployData
-	KindVerify        = "verify" // Data: VerifyData
-	KindNote          = "note"   // Message: the note
+	KindFind          = "find"     // Data: FindData
+	KindDeploy        = "deploy"   // Data: DeployData
+	KindUndo          = "undo"     // Data: DeployData
+	KindVerify        = "verify"   // Data: VerifyData
+	KindNote          = "note"     // Message: the note
+	KindSuspects      = "suspects" // Data: SuspectsData
 )
 
 // Sentinel errors of the journal, matched with errors.Is.
@@ -174,7 +175,7 @@ func (j *Journal) Append(e Event) (Event, bool, error) {
 		if st.open == "" {
 			id := st.newID(e.Time)
 			out = append(out, Event{Time: e.Time, Kind: KindIncidentStart, Incident: id,
-				Message: "started by lkg " + e.Kind})
+				Message: "opened by lkg " + e.Kind})
 			st.open = id
 			started = true
 		}
@@ -229,6 +230,16 @@ func (j *Journal) now(last time.Time) time.Time {
 		return last.Add(j.opts.step).UTC()
 	}
 	return j.opts.clock().UTC().Truncate(time.Millisecond)
+}
+
+// Current is the open incident's ID, or "" when none is open. Commands that
+// should add to an incident but never start one (suspects) ask first.
+func (j *Journal) Current() (string, error) {
+	events, _, err := j.Events()
+	if err != nil {
+		return "", err
+	}
+	return stateOf(events).open, nil
 }
 
 // Events reads the journal, oldest first. Lines that do not parse (a torn

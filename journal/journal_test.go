@@ -223,7 +223,7 @@ func TestTornLineIsSkippedAndClosedOff(t *testing.T) {
 	for _, e := range events {
 		got = append(got, e.Kind+"="+e.Message)
 	}
-	want := "incident-start=started by lkg note note=before note=after"
+	want := "incident-start=opened by lkg note note=before note=after"
 	if strings.Join(got, " ") != want {
 		t.Errorf("events = %q, want %q", strings.Join(got, " "), want)
 	}
@@ -468,7 +468,7 @@ func TestIncidents(t *testing.T) {
 	}
 	want := []string{
 		`20261120-1400 "checkout 500s" 14:00-14:02 open=false n=3`,
-		`20261120-1403 "started by lkg note" 14:03-00:00 open=true n=2`,
+		`20261120-1403 "opened by lkg note" 14:03-00:00 open=true n=2`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("incidents:\n got  %q\n want %q", got, want)

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lkg-dev/lkg/journal"
+)
+
+// IncidentCmd is `lkg incident start|close`.
+type IncidentCmd struct {
+	Start IncidentStartCmd `cmd:"" help:"Open an incident in the journal; later steps are recorded under it."`
+	Close IncidentCloseCmd `cmd:"" help:"Close the open incident."`
+}
+
+// IncidentStartCmd is `lkg incident start [TITLE]`.
+type IncidentStartCmd struct {
+	Title []string `arg:"" optional:"" help:"What is broken, in a few words (e.g. checkout returns 500)."`
+}
+
+// Run opens the incident.
+func (c *IncidentStartCmd) Run(g *Globals, std *IO) error {
+	_, gitDir, err := journalOf(g)
+	if err != nil {
+		return err
+	}
+	e, err := appendEvent(gitDir, std.Err, journal.Event{Kind: journal.KindIncidentStart, Message: strings.Join(c.Title, " ")})
+	if errors.Is(err, journal.ErrIncidentOpen) {
+		return fmt.Errorf("%w. Add to it with 'lkg note TEXT', or close it with 'lkg incident close' first", err)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(std.Out, "Started incident %s at %s.\n", e.Incident, e.Time.UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(std.Out, "lkg find, deploy, undo and note now record here; close it with: lkg incident close\n")
+	return nil
+}
+
+// IncidentCloseCmd is `lkg incident close [MESSAGE]`.
+type IncidentCloseCmd struct {
+	Message []string `arg:"" optional:"" help:"How it ended (e.g. restored by redeploying v3.13.1)."`
+}
+
+// Run closes the open incident.
+func (c *IncidentCloseCmd) Run(g *Globals, std *IO) error {
+	j, gitDir, err := journalOf(g)
+	if err != nil {
+		return err
+	}
+	e, err := appendEvent(gitDir, std.Err, journal.Event{Kind: journal.KindIncidentClose, Message: strings.Join(c.Message, " ")})
+	if errors.Is(err, journal.ErrNoIncident) {
+		return fmt.Errorf("%w to close. 'lkg journal' shows past incidents", err)
+	}
+	if err != nil {
+		return err
+	}
+	open := ""
+	if events, _, err := j.Events(); err == nil {
+		if in, err := pickIncident(events, e.Incident); err == nil {
+			open = fmt.Sprintf(" after %s", roundDuration(e.Time.Sub(in.Start)))
+		}
+	}
+	fmt.Fprintf(std.Out, "Closed incident %s%s. Write it up with: lkg report --incident %s\n", e.Incident, open, e.Incident)
+	return nil
+}
+
+// roundDuration prints a duration the way people say it: 1h23m, 7m, 42s.
+func roundDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	case d < time.Hour:
+		return strings.TrimSuffix(d.Round(time.Second).String(), "0s")
+	default:
+		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+	}
+}

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"github.com/lkg-dev/lkg/gitops"
+	"github.com/lkg-dev/lkg/journal"
+)
+
+// SuspectsCmd is `lkg suspects`.
+type SuspectsCmd struct {
+	Good    string `required:"" placeholder:"REF" help:"The known-good commit-ish (tag, branch, sha)." env:"LKG_GOOD"`
+	Bad     string `required:"" placeholder:"REF" help:"The broken deploy's commit-ish." env:"LKG_BAD"`
+	Authors bool   `help:"Show who made each change (off by default: the list is about changes, not people)."`
+	Files   int    `default:"20" placeholder:"N" help:"Show at most N files per change in the table (--json has all)."`
+	JSON    bool   `name:"json" help:"Print exactly one JSON object instead of the table."`
+}
+
+// Help is the long text of `lkg suspects --help`.
+func (c *SuspectsCmd) Help() string {
+	return `Lists what changed between the known-good and the bad deploy, the way a team
+reviews it: one entry per merged pull request ("Merge pull request #N"), squashed
+pull request ("... (#N)") or direct commit on the bad side's first-parent line,
+each with its files and added/deleted line counts (like git diff --numstat).
+
+Files are flagged by risk category: migration, dependency, infra, build, config.
+Change the patterns in .lkg.yaml; a category named there replaces the default,
+an empty list turns it off, a new name adds one:
+
+  risk:
+    migration: ["db/migrate/**", "*.sql"]
+    payments: ["services/payments/**"]
+    config: []
+
+When good is not an ancestor of bad (a hotfix branch, swapped arguments), both
+sides are listed from their merge base. Inside an open incident the summary is
+added to the journal, for lkg report.`
+}
+
+// Run lists the suspects.
+func (c *SuspectsCmd) Run(ctx context.Context, g *Globals, std *IO) error {
+	if c.Files < 0 {
+		return usagef("--files must be at least 0, not %d", c.Files)
+	}
+	cfg, err := g.Config()
+	if err != nil {
+		return err
+	}
+	raw, _ := cfg.Section("risk")
+	rules, err := gitops.RiskRulesFromConfig(raw)
+	if err != nil {
+		return usagef("%v in %s. Give each category a list of globs, like: risk: {migration: [\"db/**\"]}", err, cfg.path)
+	}
+	repo, err := gitops.Open(g.Dir, gitops.WithNoFetch(true))
+	if err != nil {
+		return err
+	}
+	// One pass over many objects, then exit: trading memory for less GC
+	// time is the right call for this command.
+	debug.SetGCPercent(400)
+	s, err := repo.Suspects(ctx, c.Good, c.Bad, gitops.WithAuthors(c.Authors), gitops.WithRiskRules(rules))
+	if err != nil {
+		return err
+	}
+	recordSuspects(repo.GitDir(), std, s)
+	if c.JSON {
+		return writeJSON(std.Out, s)
+	}
+	printSuspects(std.Out, s, rules, c.Files)
+	for _, w := range s.Warnings {
+		fmt.Fprintf(std.Err, "lkg: warning: %s\n", w)
+	}
+	return nil
+}
+
+// recordSuspects adds the summary to the open incident, if there is one: a
+// suspects list alone is investigation, not an incident, so it never starts
+// one. A journal that cannot be read or written only costs a warning.
+func recordSuspects(gitDir string, std *IO, s *gitops.Suspects) {
+	j, err := openJournal(gitDir)
+	if err != nil {
+		return
+	}
+	if id, err := j.Current(); err != nil || id == "" {
+		return
+	}
+	data := journal.SuspectsData{
+		Good: s.Good.Ref, Bad: s.Bad.Ref, From: s.Changes.From, To: s.Changes.To, Diverged: s.Diverged,
+		Commits: s.Changes.Commits, Units: len(s.Changes.Units), Files: s.Changes.Files,
+		Added: s.Changes.Added, Deleted: s.Changes.Deleted, Risks: s.Changes.Risks,
+	}
+	for _, u := range s.Changes.Units {
+		if len(u.Risks) > 0 {
+			data.Risky = append(data.Risky, journal.SuspectUnit{Commit: u.Commit, PR: u.PR, Subject: u.Subject, Risks: u.Risks})
+		}
+	}
+	e, err := journal.NewEvent(journal.KindSuspects, "", data)
+	if err == nil {
+		_, err = appendEvent(gitDir, std.Err, e)
+	}
+	if err != nil {
+		fmt.Fprintf(std.Err, "lkg: warning: %s\n", oneLine(err))
+	}
+}
+
+func printSuspects(w io.Writer, s *gitops.Suspects, rules []gitops.RiskRule, maxFiles int) {
+	good := fmt.Sprintf("%s (%s)", s.Good.Ref, short(s.Good.Commit))
+	bad := fmt.Sprintf("%s (%s)", s.Bad.Ref, short(s.Bad.Commit))
+	switch {
+	case s.Good.Commit == s.Bad.Commit:
+		fmt.Fprintf(w, "No changes: %s and %s are the same commit.\n", s.Good.Ref, bad)
+		return
+	case s.Diverged:
+		base := "no common history"
+		if len(s.MergeBase) > 0 {
+			base = "merge base " + short(s.MergeBase[0])
+		}
+		fmt.Fprintf(w, "Good %s is not an ancestor of bad %s: they diverged (%s).\n", good, bad, base)
+		fmt.Fprintf(w, "Both sides are listed from the merge base.\n\n")
+		fmt.Fprintf(w, "Only on bad %s:\n", s.Bad.Ref)
+		printSuspectsRange(w, s.Changes, rules, maxFiles)
+		if s.GoodOnly != nil {
+			fmt.Fprintf(w, "\nOnly on good %s (missing from the bad deploy):\n", s.Good.Ref)
+			printSuspectsRange(w, *s.GoodOnly, rules, maxFiles)
+		}
+	default:
+		fmt.Fprintf(w, "Changes from good %s to bad %s:\n", good, bad)
+		printSuspectsRange(w, s.Changes, rules, maxFiles)
+	}
+}
+
+func printSuspectsRange(w io.Writer, rg gitops.SuspectsRange, rules []gitops.RiskRule, maxFiles int) {
+	if len(rg.Units) == 0 {
+		fmt.Fprintf(w, "  nothing: no commits in this range.\n")
+		return
+	}
+	fmt.Fprintf(w, "  %s, %s, %s, +%d -%d\n", plural(len(rg.Units), "change"), plural(rg.Commits, "commit"),
+		plural(rg.Files, "file"), rg.Added, rg.Deleted)
+	if risky := riskSummary(rg.Risks, rules); risky != "" {
+		fmt.Fprintf(w, "  risky: %s\n", risky)
+	}
+	for _, u := range rg.Units {
+		fmt.Fprintf(w, "\n  %s  %s  %s\n", short(u.Commit), unitLabel(u), u.Subject)
+		extra := fmt.Sprintf("%s, +%d -%d", plural(len(u.Files), "file"), u.Added, u.Deleted)
+		if len(u.Commits) > 1 {
+			extra = plural(len(u.Commits), "commit") + ", " + extra
+		}
+		if len(u.Risks) > 0 {
+			extra += "  [" + strings.Join(u.Risks, ", ") + "]"
+		}
+		fmt.Fprintf(w, "           %s\n", extra)
+		if len(u.Authors) > 0 {
+			fmt.Fprintf(w, "           by %s\n", strings.Join(u.Authors, ", "))
+		}
+		for i, f := range u.Files {
+			if i == maxFiles {
+				fmt.Fprintf(w, "           ... %d more (--files N, or --json)\n", len(u.Files)-maxFiles)
+				break
+			}
+			fmt.Fprintf(w, "           %s\n", fileLine(f))
+		}
+	}
+}
+
+func unitLabel(u gitops.SuspectUnit) string {
+	switch {
+	case u.PR != 0:
+		return fmt.Sprintf("PR #%d", u.PR)
+	case u.Kind == gitops.UnitMerge:
+		return "merge"
+	}
+	return "commit"
+}
+
+func fileLine(f gitops.SuspectFile) string {
+	counts := fmt.Sprintf("+%d -%d", f.Added, f.Deleted)
+	switch {
+	case f.Submodule:
+		counts = "submodule"
+	case f.Binary:
+		counts = "binary"
+	}
+	name := f.Path
+	if f.OldPath != "" {
+		name = f.OldPath + " -> " + f.Path
+	}
+	line := fmt.Sprintf("%-8s  %-12s  %s", f.Status, counts, name)
+	if len(f.Risks) > 0 {
+		line += "  [" + strings.Join(f.Risks, ", ") + "]"
+	}
+	return line
+}
+
+// riskSummary is "migration 1, dependency 2" in the rules' order, then any
+// other category alphabetically.
+func riskSummary(risks map[string]int, rules []gitops.RiskRule) string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, r := range rules {
+		if n := risks[r.Category]; n > 0 && !seen[r.Category] {
+			seen[r.Category] = true
+			parts = append(parts, fmt.Sprintf("%s %d", r.Category, n))
+		}
+	}
+	var rest []string
+	for k, n := range risks {
+		if !seen[k] && n > 0 {
+			rest = append(rest, fmt.Sprintf("%s %d", k, n))
+		}
+	}
+	sort.Strings(rest)
+	return strings.Join(append(parts, rest...), ", ")
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
