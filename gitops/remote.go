@@ -149,7 +149,7 @@ func (r *Repo) listRemote(ctx context.Context, rm *remoteInfo) error {
 	}
 	refs, err := list(nil)
 	if isAuthError(err) {
-		if auth := credentialFill(ctx, rm.url); auth != nil {
+		if auth := credentialFill(ctx, r.gitDir, rm.url); auth != nil {
 			rm.auth = auth
 			refs, err = list(auth)
 		}
@@ -169,6 +169,7 @@ func isAuthError(err error) bool {
 // remoteError turns a transport failure into one warning line naming the
 // remote and what to do.
 func remoteError(rm *remoteInfo, what string, err error) error {
+	why := strings.Join(strings.Fields(err.Error()), " ") // one line
 	label := fmt.Sprintf("remote %q", rm.name)
 	if rm.name != rm.url {
 		label = fmt.Sprintf("remote %q (%s)", rm.name, rm.url)
@@ -179,13 +180,13 @@ func remoteError(rm *remoteInfo, what string, err error) error {
 		if strings.HasPrefix(rm.url, "ssh://") || strings.Contains(rm.url, "@") && !strings.Contains(rm.url, "://") {
 			hint = "add your key to ssh-agent (ssh-add) and check ~/.ssh/known_hosts"
 		}
-		return fmt.Errorf("%s %s: authentication failed: %v; %s; skipped", what, label, err, hint)
+		return fmt.Errorf("%s %s: authentication failed (%s); %s; skipped", what, label, why, hint)
 	case errors.Is(err, transport.ErrRepositoryNotFound):
 		return fmt.Errorf("%s %s: repository not found; skipped", what, label)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s %s: timed out; skipped", what, label)
 	}
-	return fmt.Errorf("%s %s: %v; skipped", what, label, err)
+	return fmt.Errorf("%s %s: %s; skipped", what, label, why)
 }
 
 // fetchSpecs fetches into refs/lkg only: no tags (go-git would otherwise
@@ -208,6 +209,9 @@ func (r *Repo) fetchSpecs(ctx context.Context, rm *remoteInfo, specs []config.Re
 // pull-request and merge-request refs. It reports whether anything was
 // fetched.
 func (r *Repo) fetchRevisions(ctx context.Context, revs []string) bool {
+	// Concurrent lookups must not fetch into the same refs at once.
+	r.fetchMu.Lock()
+	defer r.fetchMu.Unlock()
 	d := r.discover(ctx)
 	fetched := false
 	for _, rm := range d.remotes {
@@ -287,7 +291,7 @@ func pullNamespace(name string) string {
 // and password, the way git itself does for https; go-git does not call
 // helpers. Prompts are disabled: lkg must not hang at 3 a.m. on a
 // terminal question from a background helper.
-func credentialFill(ctx context.Context, url string) transport.AuthMethod {
+func credentialFill(ctx context.Context, gitDir, url string) transport.AuthMethod {
 	if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
 		return nil
 	}
@@ -295,6 +299,7 @@ func credentialFill(ctx context.Context, url string) transport.AuthMethod {
 		return nil
 	}
 	cmd := exec.CommandContext(ctx, "git", "credential", "fill")
+	cmd.Dir = gitDir // the repository's own credential config applies
 	cmd.Stdin = strings.NewReader("url=" + url + "\n\n")
 	cmd.Env = append(cmd.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "SSH_ASKPASS=")
 	out, err := cmd.Output()

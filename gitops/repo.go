@@ -59,7 +59,8 @@ type Repo struct {
 	// lookup missed.
 	storeTable *commitTable
 
-	disc discovery // remotes consulted, once
+	disc    discovery  // remotes consulted, once
+	fetchMu sync.Mutex // serializes fetches of build revisions
 
 	warnMu   sync.Mutex
 	warnings []string
