@@ -48,8 +48,6 @@ func (b *tableBuilder) add(h, tree plumbing.Hash, t int64, parents []plumbing.Ha
 	b.phashes = append(b.phashes, parents...)
 }
 
-func (b *tableBuilder) len() int { return len(b.hashes) }
-
 // build sorts, drops duplicates (a commit may sit in two packs, or in a
 // graph and in the object store) and links parents.
 func (b *tableBuilder) build() *commitTable {
