@@ -110,10 +110,10 @@ func writeReport(w io.Writer, in journal.Incident) {
 	r, restored := restoreOf(in)
 	switch {
 	case restored && r.verified:
-		fmt.Fprintf(w, "- **Time to restore:** %s (start %s to the verified deploy of `%s` at %s)\n",
-			roundDuration(r.at.Sub(in.Start)), clock(in.Start), r.deploy.Target, clock(r.at))
+		fmt.Fprintf(w, "- **Time to restore:** %s (from the start at %s to %s, when the deploy of `%s` at %s was verified)\n",
+			roundDuration(r.at.Sub(in.Start)), clock(in.Start), clock(r.at), r.deploy.Target, clock(r.deployAt))
 	case restored:
-		fmt.Fprintf(w, "- **Time to restore:** %s (start %s to the deploy of `%s` at %s; no verification was recorded)\n",
+		fmt.Fprintf(w, "- **Time to restore:** %s (from the start at %s to the deploy of `%s` at %s; no verification was recorded)\n",
 			roundDuration(r.at.Sub(in.Start)), clock(in.Start), r.deploy.Target, clock(r.at))
 	case r.failedVerify:
 		fmt.Fprintf(w, "- **Time to restore:** not restored: the deploy of `%s` at %s failed verification\n", r.deploy.Target, clock(r.deployAt))

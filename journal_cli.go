@@ -153,7 +153,11 @@ func summarize(e journal.Event) string {
 			good = " of " + d.GoodTag
 		}
 		if d.Best != "" {
-			return fmt.Sprintf("found %s%s (%s, %s)", d.Best, good, plural(d.Builds, "build"), plural(d.Sources, "source"))
+			best := d.Best
+			if image, digest, ok := strings.Cut(best, "@"); ok {
+				best = image + "@" + digestShort(digest)
+			}
+			return fmt.Sprintf("found %s%s (%s, %s)", best, good, plural(d.Builds, "build"), plural(d.Sources, "source"))
 		}
 		return fmt.Sprintf("no build%s found (%s to rebuild from)", good, plural(d.Sources, "source"))
 	case journal.KindDeploy, journal.KindUndo:
@@ -161,9 +165,9 @@ func summarize(e journal.Event) string {
 		if e.DecodeData(&d) != nil {
 			break
 		}
-		s := fmt.Sprintf("%s %s: %s -> %s", e.Kind, d.Status, d.Target, orNone(d.Digest))
+		s := fmt.Sprintf("%s %s: %s -> %s", e.Kind, d.Status, d.Target, orNone(digestShort(d.Digest)))
 		if d.Previous != "" {
-			s += " (was " + d.Previous + ")"
+			s += " (was " + digestShort(d.Previous) + ")"
 		}
 		if d.Method != "" {
 			s += " by " + d.Method
@@ -193,6 +197,16 @@ func summarize(e journal.Event) string {
 		return e.Kind + ": " + e.Message
 	}
 	return e.Kind
+}
+
+// digestShort cuts "sha256:<64 hex>" to 12 hex digits for one-line
+// summaries; the report's tables keep whole digests.
+func digestShort(d string) string {
+	algo, hex, ok := strings.Cut(d, ":")
+	if !ok || len(hex) <= 12 {
+		return d
+	}
+	return algo + ":" + hex[:12]
 }
 
 func orNone(s string) string {
