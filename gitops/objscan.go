@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -32,18 +33,20 @@ const (
 // resolves every delta, which costs seconds on a big repository. The rare
 // deltified commit is read through go-git.
 func scanObjectStore(objectsDir string, st *filesystem.Storage, b *tableBuilder) error {
-	packs, _ := filepath.Glob(filepath.Join(objectsDir, "pack", "pack-*.idx"))
 	var deferred []plumbing.Hash
-	for _, idx := range packs {
-		packPath := idx[:len(idx)-len(".idx")] + ".pack"
-		d, err := scanPack(idx, packPath, b)
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", filepath.Base(packPath), err)
+	for _, dir := range objectDirs(objectsDir) {
+		packs, _ := filepath.Glob(filepath.Join(dir, "pack", "pack-*.idx"))
+		for _, idx := range packs {
+			packPath := idx[:len(idx)-len(".idx")] + ".pack"
+			d, err := scanPack(idx, packPath, b)
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", packPath, err)
+			}
+			deferred = append(deferred, d...)
 		}
-		deferred = append(deferred, d...)
-	}
-	if err := scanLoose(objectsDir, b); err != nil {
-		return err
+		if err := scanLoose(dir, b); err != nil {
+			return err
+		}
 	}
 	for _, h := range deferred {
 		// Deltas whose base lives in another pack may be anything.
@@ -61,6 +64,27 @@ func scanObjectStore(objectsDir string, st *filesystem.Storage, b *tableBuilder)
 		b.add(c.Hash, c.TreeHash, c.Committer.When.Unix(), c.ParentHashes)
 	}
 	return nil
+}
+
+// objectDirs is objectsDir followed by its alternates (clones made with
+// --reference or --shared keep most commits there), one level deep.
+func objectDirs(objectsDir string) []string {
+	dirs := []string{objectsDir}
+	data, err := os.ReadFile(filepath.Join(objectsDir, "info", "alternates"))
+	if err != nil {
+		return dirs
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if !filepath.IsAbs(line) {
+			line = filepath.Join(objectsDir, line)
+		}
+		dirs = append(dirs, filepath.Clean(line))
+	}
+	return dirs
 }
 
 type packEntry struct {

@@ -222,6 +222,20 @@ func TestCommitTableAgainstGit(t *testing.T) {
 				t.Fatal("no deltified commit in the pack")
 			}
 		}, false},
+		{"no graph, alternates", func(t *testing.T, dir string) {
+			// The repository under test borrows its objects: move them to
+			// another store and point objects/info/alternates at it.
+			other := filepath.Join(t.TempDir(), "objects")
+			if err := os.Rename(filepath.Join(dir, "objects"), other); err != nil {
+				t.Fatal(err)
+			}
+			os.MkdirAll(filepath.Join(dir, "objects", "info"), 0o755)
+			os.MkdirAll(filepath.Join(dir, "objects", "pack"), 0o755)
+			os.WriteFile(filepath.Join(dir, "objects", "info", "alternates"), []byte(other+"\n"), 0o644)
+			tree := gitRun(t, dir, "rev-parse", "b1^{tree}")
+			c := gitRun(t, dir, "commit-tree", tree, "-p", "b1", "-m", "local, on top of borrowed history")
+			gitRun(t, dir, "update-ref", "refs/heads/b1", c)
+		}, false},
 		{"graph", func(t *testing.T, dir string) {
 			gitRun(t, dir, "commit-graph", "write", "--reachable")
 		}, true},

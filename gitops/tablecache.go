@@ -22,21 +22,24 @@ const tableCacheMagic = "lkg-commit-table-1\n"
 // fetch, gc or commit changes it.
 func objectStoreKey(objectsDir string) (string, error) {
 	h := sha256.New()
-	packs, err := filepath.Glob(filepath.Join(objectsDir, "pack", "pack-*.pack"))
-	if err != nil {
-		return "", err
-	}
-	sort.Strings(packs)
-	for _, p := range packs {
-		fmt.Fprintln(h, filepath.Base(p))
-	}
-	loose, err := looseObjects(objectsDir)
-	if err != nil {
-		return "", err
-	}
-	fmt.Fprintln(h, "loose", len(loose))
-	for _, l := range loose {
-		fmt.Fprintln(h, l)
+	for _, dir := range objectDirs(objectsDir) {
+		fmt.Fprintln(h, "objects", dir)
+		packs, err := filepath.Glob(filepath.Join(dir, "pack", "pack-*.pack"))
+		if err != nil {
+			return "", err
+		}
+		sort.Strings(packs)
+		for _, p := range packs {
+			fmt.Fprintln(h, filepath.Base(p))
+		}
+		loose, err := looseObjects(dir)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintln(h, "loose", len(loose))
+		for _, l := range loose {
+			fmt.Fprintln(h, l)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32], nil
 }
