@@ -125,7 +125,7 @@ type Repository struct {
 	repo   name.Repository
 	nopts  []name.Option
 	puller *remote.Puller
-	cache  *diskCache
+	cache  *repoCache
 	rt     *retryTransport
 }
 
@@ -187,7 +187,7 @@ func NewRepository(repo string, opts ...Option) (*Repository, error) {
 		repo:   ref,
 		nopts:  nopts,
 		puller: puller,
-		cache:  newDiskCache(o.cacheDir),
+		cache:  newRepoCache(o.cacheDir, ref.Name()),
 		rt:     rt,
 	}, nil
 }
@@ -215,9 +215,10 @@ func (r *Repository) Tags(ctx context.Context) ([]string, error) {
 
 // Inspect reads one tag's manifest (or index) and config. A pinned tag
 // (its name carries a revision, so it is treated as immutable) is served
-// from the disk cache with no request at all once seen; any other tag costs
-// one HEAD to learn its digest, and its manifest and config come from the
-// cache by digest when present.
+// from the disk cache with no request at all once seen; any other tag seen
+// before costs one HEAD to learn its digest, and its manifest and config
+// come from the cache by digest when present. A tag never seen costs a GET
+// of its manifest (and of one child manifest, for an index) and its config.
 func (r *Repository) Inspect(ctx context.Context, tag string, pinned bool) (Image, error) {
 	ref, err := name.NewTag(r.name+":"+tag, r.nopts...)
 	if err != nil {
@@ -237,7 +238,7 @@ func (r *Repository) inspect(ctx context.Context, ref name.Tag, tag string, pinn
 	// says the tag was seen before, so its manifest is likely cached and a
 	// HEAD can confirm the digest. A moving tag never seen goes straight to
 	// GET: a HEAD first would only add a request to every cold run.
-	seen, ok := r.cache.TagDigest(r.name, tag)
+	seen, ok := r.cache.TagDigest(tag)
 	switch {
 	case ok && pinned:
 		if m, ok := r.cache.Blob(seen); ok {
@@ -264,7 +265,7 @@ func (r *Repository) inspect(ctx context.Context, ref name.Tag, tag string, pinn
 		digest = digestOf(manifest)
 		_ = r.cache.PutBlob(digest, manifest)
 		if digest != seen {
-			_ = r.cache.PutTagDigest(r.name, tag, digest)
+			_ = r.cache.PutTagDigest(tag, digest)
 		}
 	}
 	img := Image{

@@ -1,6 +1,7 @@
 package artifacts
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -215,20 +216,22 @@ func TestInspectCorruptCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var blobs []string
-	err = filepath.WalkDir(filepath.Join(cache, "registry-v1", "blobs"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			blobs = append(blobs, p)
-		}
-		return err
-	})
-	if err != nil || len(blobs) != 2 { // manifest and config
-		t.Fatalf("cached blobs = %v (%v), want 2", blobs, err)
+	// Forge the cached label: same length, so the framing survives and
+	// the record's checks (CRC, then digest) must catch it.
+	packs, err := filepath.Glob(filepath.Join(cache, "registry-v2", "*.pack"))
+	if err != nil || len(packs) != 1 {
+		t.Fatalf("packs = %v (%v), want 1", packs, err)
 	}
-	for _, b := range blobs {
-		if err := os.WriteFile(b, []byte(`{"config":{"Labels":{"l":"forged"}}}`), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	b, err := os.ReadFile(packs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := bytes.Replace(b, []byte(`"l":"1"`), []byte(`"l":"9"`), 1)
+	if bytes.Equal(forged, b) {
+		t.Fatal("label not found in the pack")
+	}
+	if err := os.WriteFile(packs[0], forged, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	reg.ResetRequests()
 	got, err := newRepo(t, reg, cache).Inspect(ctx, "sha-abcdef0", true)
