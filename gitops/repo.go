@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -167,20 +168,13 @@ func Open(path string, opts ...Option) (*Repo, error) {
 	// A linked work tree keeps its objects in the common dir; the journal
 	// and the commit table belong with the objects.
 	if b, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
-		cd := string(trimSpace(b))
+		cd := strings.TrimSpace(string(b))
 		if !filepath.IsAbs(cd) {
 			cd = filepath.Join(gitDir, cd)
 		}
 		gitDir = filepath.Clean(cd)
 	}
 	return &Repo{repo: g, store: st, gitDir: gitDir, opts: o}, nil
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // GitDir is the absolute path of the repository's git directory (".git" of

@@ -115,11 +115,8 @@ func (r *Repo) resolveBase(base string) (*object.Commit, error) {
 	var found *object.Commit
 	var foundRef string
 	for _, name := range candidates {
-		if !strings.HasPrefix(name, "refs/") && name != base {
-			continue
-		}
-		if !strings.HasPrefix(name, "refs/") && !strings.Contains(name, "HEAD") {
-			continue // bare names other than HEADs are not refs
+		if name == base && !strings.HasPrefix(base, "refs/") && !strings.HasSuffix(base, "HEAD") {
+			continue // outside refs/, only FETCH_HEAD, ORIG_HEAD and the like are refs
 		}
 		ref, err := r.repo.Reference(plumbing.ReferenceName(name), true)
 		if err != nil {
