@@ -93,10 +93,13 @@ func TestOpen(t *testing.T) {
 	}
 	bare := filepath.Join(t.TempDir(), "b.git")
 	gitRun(t, s.dir, "clone", "-q", "--bare", s.dir, bare)
+	wt := filepath.Join(t.TempDir(), "wt")
+	gitRun(t, s.dir, "worktree", "add", "-q", "--detach", wt, "v1")
 	for _, tc := range []struct{ path, wantDir string }{
 		{s.dir, filepath.Join(s.dir, ".git")},
 		{sub, filepath.Join(s.dir, ".git")},
 		{bare, bare},
+		{wt, filepath.Join(s.dir, ".git")}, // a linked work tree: the common dir
 	} {
 		r, err := Open(tc.path)
 		if err != nil {
@@ -104,6 +107,14 @@ func TestOpen(t *testing.T) {
 		}
 		if got := r.GitDir(); got != tc.wantDir {
 			t.Errorf("Open(%q).GitDir() = %q, want %q", tc.path, got, tc.wantDir)
+		}
+		if _, err := r.Resolve("v2"); err != nil {
+			t.Errorf("Open(%q).Resolve(v2): %v", tc.path, err)
+		}
+	}
+	if c, err := Open(wt); err == nil {
+		if got, err := c.Resolve("HEAD"); err != nil || got.Hash != s.c1 {
+			t.Errorf("detached HEAD of the work tree = %v, %v; want %s", got.Hash, err, s.c1)
 		}
 	}
 	if _, err := Open(t.TempDir()); !errors.Is(err, ErrNotRepository) {
