@@ -62,7 +62,7 @@ func (c *SuspectsCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	}
 	// One pass over many objects, then exit: trading memory for less GC
 	// time is the right call for this command.
-	debug.SetGCPercent(400)
+	debug.SetGCPercent(200)
 	s, err := repo.Suspects(ctx, c.Good, c.Bad, gitops.WithAuthors(c.Authors), gitops.WithRiskRules(rules))
 	if err != nil {
 		return err

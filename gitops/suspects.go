@@ -163,7 +163,9 @@ func (r *Repo) Suspects(ctx context.Context, good, bad string, opts ...SuspectsO
 
 	st := r.suspectsStorage()
 	defer st.Close()
-	w := newSuspectsWalk(st)
+	packs := openSuspectsPacks(r.gitDir)
+	defer packs.close()
+	w := newSuspectsWalk(st, packs.reader())
 	gh, bh := plumbing.NewHash(g.Hash), plumbing.NewHash(b.Hash)
 	if err := w.paint(ctx, gh, bh); err != nil {
 		return nil, fmt.Errorf("walking %s..%s: %w", good, bad, err)
@@ -187,7 +189,7 @@ func (r *Repo) Suspects(ctx context.Context, good, bad string, opts ...SuspectsO
 	}
 
 	all := append(append([]*suspectsUnitWork{}, badUnits...), goodUnits...)
-	if err := r.suspectsDiffAll(ctx, all, o); err != nil {
+	if err := r.suspectsDiffAll(ctx, packs, all, o); err != nil {
 		return nil, err
 	}
 	for _, u := range all {
@@ -229,7 +231,7 @@ const suspectsChunk = 64
 
 // suspectsDiffAll diffs every unit, spreading chunks of units over the
 // workers.
-func (r *Repo) suspectsDiffAll(ctx context.Context, units []*suspectsUnitWork, o suspectsOptions) error {
+func (r *Repo) suspectsDiffAll(ctx context.Context, packs *suspectsPacks, units []*suspectsUnitWork, o suspectsOptions) error {
 	next := make(chan []*suspectsUnitWork)
 	var wg sync.WaitGroup
 	var once sync.Once
@@ -238,8 +240,6 @@ func (r *Repo) suspectsDiffAll(ctx context.Context, units []*suspectsUnitWork, o
 	defer cancel(nil)
 	rm := suspectsRiskMatcher{rules: o.rules}
 	shared := newSuspectsCache()
-	packs := openSuspectsPacks(r.gitDir)
-	defer packs.close()
 	workers := min(o.workers, (len(units)+suspectsChunk-1)/suspectsChunk)
 	for i := 0; i < workers; i++ {
 		wg.Add(1)

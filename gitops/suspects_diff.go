@@ -19,7 +19,7 @@ import (
 const suspectsRenamePairs = 10000
 
 // suspectsTreeCacheEntries bounds the decoded-tree cache.
-const suspectsTreeCacheEntries = 200000
+const suspectsTreeCacheEntries = 400000
 
 // suspectsBlobCacheLines bounds the cache of hashed blobs (8 bytes a
 // line: 32 MiB).
@@ -56,13 +56,15 @@ func (b *suspectsBlob) hashes() []uint64 {
 
 // suspectsCache holds what the workers decoded, shared between them: a
 // file's new blob in one unit is its old blob in a later unit, which may run
-// on another worker.
+// on another worker. Each map has two generations: when the young one is
+// full it becomes the old one and the oldest entries are dropped, a cheap
+// approximation of least-recently-used.
 type suspectsCache struct {
-	mu          sync.Mutex
-	trees       map[plumbing.Hash][]suspectsEntry
-	treeEntries int
-	blobs       map[plumbing.Hash]*suspectsBlob
-	blobLines   int
+	mu              sync.Mutex
+	trees, oldTrees map[plumbing.Hash][]suspectsEntry
+	treeEntries     int
+	blobs, oldBlobs map[plumbing.Hash]*suspectsBlob
+	blobLines       int
 }
 
 func newSuspectsCache() *suspectsCache {
@@ -72,15 +74,25 @@ func newSuspectsCache() *suspectsCache {
 func (c *suspectsCache) tree(h plumbing.Hash) ([]suspectsEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	es, ok := c.trees[h]
+	if es, ok := c.trees[h]; ok {
+		return es, true
+	}
+	es, ok := c.oldTrees[h]
+	if ok {
+		c.putTreeLocked(h, es)
+	}
 	return es, ok
 }
 
 func (c *suspectsCache) putTree(h plumbing.Hash, es []suspectsEntry) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.treeEntries > suspectsTreeCacheEntries {
-		c.trees, c.treeEntries = map[plumbing.Hash][]suspectsEntry{}, 0
+	c.putTreeLocked(h, es)
+}
+
+func (c *suspectsCache) putTreeLocked(h plumbing.Hash, es []suspectsEntry) {
+	if c.treeEntries > suspectsTreeCacheEntries/2 {
+		c.oldTrees, c.trees, c.treeEntries = c.trees, map[plumbing.Hash][]suspectsEntry{}, 0
 	}
 	c.trees[h] = es
 	c.treeEntries += len(es) + 1
@@ -89,15 +101,25 @@ func (c *suspectsCache) putTree(h plumbing.Hash, es []suspectsEntry) {
 func (c *suspectsCache) blob(h plumbing.Hash) (*suspectsBlob, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	b, ok := c.blobs[h]
+	if b, ok := c.blobs[h]; ok {
+		return b, true
+	}
+	b, ok := c.oldBlobs[h]
+	if ok {
+		c.putBlobLocked(h, b)
+	}
 	return b, ok
 }
 
 func (c *suspectsCache) putBlob(h plumbing.Hash, b *suspectsBlob) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.blobLines > suspectsBlobCacheLines {
-		c.blobs, c.blobLines = map[plumbing.Hash]*suspectsBlob{}, 0
+	c.putBlobLocked(h, b)
+}
+
+func (c *suspectsCache) putBlobLocked(h plumbing.Hash, b *suspectsBlob) {
+	if c.blobLines > suspectsBlobCacheLines/2 {
+		c.oldBlobs, c.blobs, c.blobLines = c.blobs, map[plumbing.Hash]*suspectsBlob{}, 0
 	}
 	c.blobs[h] = b
 	c.blobLines += len(b.lines) + 1

@@ -133,7 +133,7 @@ type suspectsPackKey struct {
 }
 
 // suspectsBaseCacheBytes bounds a reader's delta base cache.
-const suspectsBaseCacheBytes = 64 << 20
+const suspectsBaseCacheBytes = 32 << 20
 
 func (ps *suspectsPacks) reader() *suspectsPackReader {
 	return &suspectsPackReader{ps: ps, bases: map[suspectsPackKey]suspectsBase{}}

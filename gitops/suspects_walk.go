@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"container/heap"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -35,14 +36,75 @@ type suspectsNode struct {
 // ranges and their boundary, never the whole history.
 type suspectsWalk struct {
 	st        storer.EncodedObjectStorer
+	pr        *suspectsPackReader // nil: go-git only
 	nodes     map[plumbing.Hash]*suspectsNode
 	queue     suspectsQueue
 	exclusive int // queued nodes not yet common
 	warnings  []string
 }
 
-func newSuspectsWalk(st storer.EncodedObjectStorer) *suspectsWalk {
-	return &suspectsWalk{st: st, nodes: map[plumbing.Hash]*suspectsNode{}}
+func newSuspectsWalk(st storer.EncodedObjectStorer, pr *suspectsPackReader) *suspectsWalk {
+	return &suspectsWalk{st: st, pr: pr, nodes: map[plumbing.Hash]*suspectsNode{}}
+}
+
+// commit reads a commit from the packs, or through go-git when it is loose
+// or does not parse.
+func (w *suspectsWalk) commit(h plumbing.Hash) (*object.Commit, error) {
+	if w.pr != nil {
+		if typ, data, err := w.pr.read(h); err == nil && typ == 1 {
+			if c, ok := suspectsParseCommit(h, data); ok {
+				return c, nil
+			}
+		}
+	}
+	return object.GetCommit(w.st, h)
+}
+
+// suspectsParseCommit reads the headers the walk and the units use: tree,
+// parents, author, committer, and the message. It skips go-git's decoder,
+// which hashes the object again.
+func suspectsParseCommit(h plumbing.Hash, data []byte) (*object.Commit, bool) {
+	c := &object.Commit{Hash: h}
+	haveTree := false
+	for len(data) > 0 {
+		nl := bytes.IndexByte(data, '\n')
+		if nl < 0 {
+			return nil, false
+		}
+		line := data[:nl]
+		data = data[nl+1:]
+		if len(line) == 0 {
+			c.Message = string(data)
+			return c, haveTree
+		}
+		key, val, _ := bytes.Cut(line, []byte{' '})
+		switch string(key) {
+		case "tree":
+			if !suspectsParseHash(val, &c.TreeHash) {
+				return nil, false
+			}
+			haveTree = true
+		case "parent":
+			var p plumbing.Hash
+			if !suspectsParseHash(val, &p) {
+				return nil, false
+			}
+			c.ParentHashes = append(c.ParentHashes, p)
+		case "author":
+			c.Author.Decode(val)
+		case "committer":
+			c.Committer.Decode(val)
+		}
+	}
+	return c, haveTree
+}
+
+func suspectsParseHash(s []byte, h *plumbing.Hash) bool {
+	if len(s) != 40 {
+		return false
+	}
+	_, err := hex.Decode(h[:], s)
+	return err == nil
 }
 
 func (w *suspectsWalk) paint(ctx context.Context, good, bad plumbing.Hash) error {
@@ -76,7 +138,7 @@ func (w *suspectsWalk) push(h plumbing.Hash, flags uint8) error {
 	n := w.nodes[h]
 	if n == nil {
 		n = &suspectsNode{hash: h}
-		c, err := object.GetCommit(w.st, h)
+		c, err := w.commit(h)
 		switch {
 		case errors.Is(err, plumbing.ErrObjectNotFound):
 			w.warnings = append(w.warnings, fmt.Sprintf("commit %s is missing (shallow clone?); the range stops there", h))
