@@ -169,7 +169,13 @@ func scanPack(idxPath, packPath string, b *tableBuilder) ([]plumbing.Hash, error
 		if e.offset < pos {
 			return nil, errors.New("overlapping pack entries")
 		}
-		if _, err := br.Discard(int(e.offset - pos)); err != nil {
+		if gap := e.offset - pos; gap > 4<<20 {
+			// A big blob: seek past it rather than read it.
+			if _, err := f.Seek(int64(e.offset), io.SeekStart); err != nil {
+				return nil, fmt.Errorf("seeking to object %s: %w", e.hash, err)
+			}
+			br.Reset(f)
+		} else if _, err := br.Discard(int(gap)); err != nil {
 			return nil, fmt.Errorf("seeking to object %s: %w", e.hash, err)
 		}
 		pos = e.offset

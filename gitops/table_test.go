@@ -222,6 +222,26 @@ func TestCommitTableAgainstGit(t *testing.T) {
 				t.Fatal("no deltified commit in the pack")
 			}
 		}, false},
+		{"no graph, big blobs", func(t *testing.T, dir string) {
+			// Blobs larger than the read buffer are skipped by seeking.
+			blob := make([]byte, 9<<20)
+			rand.New(rand.NewSource(2)).Read(blob)
+			p := filepath.Join(t.TempDir(), "big")
+			os.WriteFile(p, blob, 0o644)
+			bh := gitRun(t, dir, "hash-object", "-w", p)
+			cmd := exec.Command("git", "mktree")
+			cmd.Dir = dir
+			cmd.Stdin = strings.NewReader("100644 blob " + bh + "\tbig.bin\n")
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := gitRun(t, dir, "commit-tree", strings.TrimSpace(string(out)), "-p", "b2", "-m", "big")
+			gitRun(t, dir, "update-ref", "refs/heads/big", c)
+			c2 := gitRun(t, dir, "commit-tree", strings.TrimSpace(string(out)), "-p", c, "-m", "after big")
+			gitRun(t, dir, "update-ref", "refs/heads/big2", c2)
+			gitRun(t, dir, "repack", "-adq")
+		}, false},
 		{"no graph, alternates", func(t *testing.T, dir string) {
 			// The repository under test borrows its objects: move them to
 			// another store and point objects/info/alternates at it.
