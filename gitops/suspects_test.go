@@ -453,3 +453,69 @@ func TestSuspectsCompareEntries(t *testing.T) {
 		}
 	}
 }
+
+// TestSuspectsOddTrees covers a file that becomes a directory, a directory
+// deleted whole, a mode-only change, a submodule, and a root commit.
+func TestSuspectsOddTrees(t *testing.T) {
+	r := newSuspectsRepo(t)
+	r.write("x", "file\n")
+	r.write("d/f", lines(3, "f"))
+	r.write("d/e/g", lines(2, "g"))
+	r.write("run.sh", "echo hi\n")
+	root := r.commit("root")
+	if err := os.Remove(filepath.Join(r.dir, "x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(r.dir, "d")); err != nil {
+		t.Fatal(err)
+	}
+	r.write("x/y", "now a dir\n")
+	if err := os.Chmod(filepath.Join(r.dir, "run.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r.git("add", "-A")
+	r.git("update-index", "--add", "--cacheinfo", "160000,"+root+",vendor/lib")
+	r.tick += 60
+	r.git("commit", "-q", "-m", "reshape") // not r.commit: add -A would drop the gitlink
+	tip := r.git("rev-parse", "HEAD")
+
+	s := mustSuspects(t, r.dir, root, tip)
+	if len(s.Changes.Units) != 1 {
+		t.Fatalf("%d units, want 1", len(s.Changes.Units))
+	}
+	var got []string
+	for _, f := range s.Changes.Units[0].Files {
+		got = append(got, fmt.Sprintf("%s %s +%d -%d sub=%v", f.Status, f.Path, f.Added, f.Deleted, f.Submodule))
+	}
+	want := []string{
+		"deleted d/e/g +0 -2 sub=false",
+		"deleted d/f +0 -3 sub=false",
+		"modified run.sh +0 -0 sub=false",
+		"added vendor/lib +0 -0 sub=true",
+		"deleted x +0 -1 sub=false",
+		"added x/y +1 -0 sub=false",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("files:\n got  %q\n want %q", got, want)
+	}
+
+	// From nothing (the root commit's own changes): good is the root, bad
+	// the root: empty; an unrelated history shares no merge base.
+	r.git("checkout", "-q", "--orphan", "other")
+	r.git("rm", "-rfq", ".")
+	r.write("z", "z\n")
+	other := r.commit("unrelated root")
+	s = mustSuspects(t, r.dir, other, tip)
+	if !s.Diverged || len(s.MergeBase) != 0 {
+		t.Errorf("unrelated: Diverged=%v MergeBase=%v, want diverged with no base", s.Diverged, s.MergeBase)
+	}
+	if got, want := len(s.Changes.Units), 2; got != want {
+		t.Errorf("unrelated: %d bad-side units, want %d", got, want)
+	}
+	if last := s.Changes.Units[len(s.Changes.Units)-1]; len(last.Files) != 4 || last.Files[0].Status != FileAdded {
+		t.Errorf("the root unit: %+v, want its 4 files added", last.Files)
+	}
+	if len(s.Warnings) == 0 || !strings.Contains(s.Warnings[0], "share no history") {
+		t.Errorf("warnings = %q, want one saying they share no history", s.Warnings)
+	}
+}
