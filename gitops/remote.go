@@ -30,6 +30,8 @@ type remoteInfo struct {
 	listed bool   // ls-remote succeeded
 	refs   []*plumbing.Reference
 	auth   transport.AuthMethod
+	// pullsFetched: every pull and merge request ref was fetched already.
+	pullsFetched bool
 }
 
 // discovery is the once-per-Repo result of consulting the remotes.
@@ -242,10 +244,12 @@ func (r *Repo) fetchRevisions(ctx context.Context, revs []string) bool {
 				}
 			}
 		}
-		if len(unmatched) > 0 {
+		if len(unmatched) > 0 && !rm.pullsFetched {
+			// Once per run: after it every pull ref's history is here.
 			for _, ns := range hasPulls {
 				specs = append(specs, config.RefSpec("+refs/"+ns+"/*:refs/lkg/"+rm.ns+"/"+ns+"/*"))
 			}
+			rm.pullsFetched = len(hasPulls) > 0
 		}
 		if len(specs) == 0 {
 			continue
