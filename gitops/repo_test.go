@@ -264,3 +264,39 @@ func TestLookup(t *testing.T) {
 		t.Errorf("Lookup commit = %+v, wrong tree or time", c)
 	}
 }
+
+// TestLookupBeyondGraph: with a commit-graph the table holds what refs
+// reach; a build revision that no ref reaches (a dangling commit, one left
+// by an earlier fetch) is still found in the object store.
+func TestLookupBeyondGraph(t *testing.T) {
+	s := newSmallRepo(t)
+	gitRun(t, s.dir, "commit-graph", "write", "--reachable")
+	tree := gitRun(t, s.dir, "rev-parse", s.c2+"^{tree}")
+	dangling := gitRun(t, s.dir, "commit-tree", tree, "-p", s.c1, "-m", "no ref points here")
+	r, err := Open(s.dir, WithNoFetch(true), WithCacheDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := r.commitTableFor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tab.fromGraph {
+		t.Fatalf("table not from the commit-graph: %q", r.takeWarnings())
+	}
+	tests := []struct{ rev, want string }{
+		{dangling[:8], dangling},
+		{dangling, dangling},
+		{s.c3[:8], s.c3},
+	}
+	var revs []string
+	for _, tc := range tests {
+		revs = append(revs, tc.rev)
+	}
+	found, errs := r.Lookup(context.Background(), revs)
+	for _, tc := range tests {
+		if got := found[tc.rev]; got.Hash != tc.want || got.Tree == "" {
+			t.Errorf("Lookup(%q) = %+v (%v), want %s", tc.rev, got, errs[tc.rev], tc.want)
+		}
+	}
+}
