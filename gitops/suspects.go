@@ -156,9 +156,10 @@ func (r *Repo) Suspects(ctx context.Context, good, bad string, opts ...SuspectsO
 		return nil, fmt.Errorf("resolving the bad revision: %w", err)
 	}
 	s := &Suspects{
-		Good:     SuspectsRef{Ref: good, Commit: g.Hash},
-		Bad:      SuspectsRef{Ref: bad, Commit: b.Hash},
-		Warnings: []string{},
+		Good:      SuspectsRef{Ref: good, Commit: g.Hash},
+		Bad:       SuspectsRef{Ref: bad, Commit: b.Hash},
+		MergeBase: []string{},
+		Warnings:  []string{},
 	}
 
 	st := r.suspectsStorage()
@@ -177,7 +178,7 @@ func (r *Repo) Suspects(ctx context.Context, good, bad string, opts ...SuspectsO
 	var goodUnits []*suspectsUnitWork
 	if w.count(suspectsGoodOnly) > 0 {
 		s.Diverged = true
-		s.MergeBase = r.suspectsBestBases(w.mergeBases())
+		s.MergeBase = append(s.MergeBase, r.suspectsBestBases(w.mergeBases())...)
 		if len(s.MergeBase) > 0 {
 			s.Changes.From = s.MergeBase[0]
 		} else {
