@@ -82,6 +82,7 @@ func printFind(w io.Writer, res finder.Result, f FindFlags, g *Globals) {
 			fmt.Fprintf(tw, "  %d\t%s\t%d\t%s\t%s\t%s\n", i+1, s.Match, s.Ahead, s.Ref, whereSource(s), short(s.Commit))
 		}
 		tw.Flush()
+		fmt.Fprintf(w, "  By hand: %s\n", rebuildHint(res.Sources[0]))
 	}
 
 	if len(res.Warnings) > 0 {
@@ -109,7 +110,7 @@ func nextCommand(res finder.Result, f FindFlags, g *Globals) string {
 		return fmt.Sprintf("lkg deploy --to %s --good %s%s --dry-run   (then again without --dry-run)", to, res.Best.GoodTag, imageFlags(f))
 	case len(res.Sources) > 0:
 		s := res.Sources[0]
-		return fmt.Sprintf("lkg deploy --rebuild --to %s --good %s --dry-run   (rebuilds the known-good code; %s holds it)", to, short(goodCommit(res, s.GoodTag)), s.Ref)
+		return fmt.Sprintf("lkg deploy --rebuild --to %s --good %s --dry-run   (rebuilds the known-good code; %s holds it)", to, s.GoodTag, s.Ref)
 	default:
 		return "widen the search: more --image repositories, --docker, a larger --depth, or an older --good REF"
 	}
@@ -124,15 +125,6 @@ func imageFlags(f FindFlags) string {
 		b.WriteString(" --docker")
 	}
 	return b.String()
-}
-
-func goodCommit(res finder.Result, tag string) string {
-	for _, g := range res.Good {
-		if g.Tag == tag {
-			return g.Commit
-		}
-	}
-	return tag
 }
 
 func matchMeaning(m finder.Match, goodTag string) string {
@@ -161,12 +153,32 @@ func whereSource(s finder.Source) string {
 		return "local"
 	}
 	rest, ok := strings.CutPrefix(s.Ref, "refs/heads/")
+	if !ok {
+		rest, ok = strings.CutPrefix(s.Ref, "refs/remotes/"+s.Remote+"/")
+	}
 	if ok {
-		if owner, _, nested := strings.Cut(rest, "/"); nested {
-			return fmt.Sprintf("%s (%s's namespace)", s.Remote, owner)
+		if owner, _, nested := strings.Cut(rest, "/"); nested && !sharedPrefixes[owner] && owner != s.Remote {
+			return fmt.Sprintf("%s (%s's branch)", s.Remote, owner)
 		}
 	}
 	return s.Remote
+}
+
+// sharedPrefixes are first path components of branch names that teams
+// share (release/1.4), as opposed to a person's namespace (alice/fix).
+var sharedPrefixes = map[string]bool{
+	"release": true, "releases": true, "hotfix": true, "hotfixes": true,
+	"feature": true, "features": true, "feat": true, "fix": true, "bugfix": true,
+	"bug": true, "chore": true, "support": true, "deploy": true, "prod": true,
+	"production": true, "staging": true, "dev": true, "develop": true,
+	"dependabot": true, "renovate": true, "revert": true, "pr": true, "ci": true,
+}
+
+// rebuildHint says how to get a source's code by hand: its commit is in the
+// repository (find fetched it under refs/lkg/), so a worktree needs no
+// network and leaves the user's own checkout alone.
+func rebuildHint(s finder.Source) string {
+	return fmt.Sprintf("git worktree add --detach ../lkg-restore %s   (the code of %s, beside your checkout)", short(s.Commit), s.Ref)
 }
 
 func shortDigest(d string) string {
