@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/suspects.sh: time `lkg suspects` over a 10,000-commit range with
-# about 50,000 changed files, beside `git log --stat` on the same range.
+# over 50,000 changed files, beside `git log --stat` on the same range.
 #
 #   bench/suspects.sh            # build the repo once under bench/out/, then time
 #   COMMITS=2000 bench/suspects.sh   # a smaller range
@@ -9,7 +9,7 @@
 # The repository is made with git fast-import from a deterministic generator
 # (python3): pull requests of 4 commits merged with "Merge pull request #N",
 # every third one squashed into a single "(#N)" commit instead, each commit
-# editing about 6 files of ~60 lines (a few dependency manifests, migrations
+# editing 6 or 7 files of ~60 lines (a few dependency manifests, migrations
 # and Dockerfiles among them), then repacked with deltas as a real clone is.
 # Tags: good (before the range) and bad (its end).
 set -euo pipefail
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 COMMITS=${COMMITS:-10000}
 RUNS=${RUNS:-3}
 OUT=bench/out
-REPO=$OUT/suspects-$COMMITS.git
+REPO=$OUT/suspects-$COMMITS-v2.git
 mkdir -p "$OUT"
 
 if [ ! -f "$REPO/.done" ]; then
@@ -75,7 +75,7 @@ def edit(p):
     marks[p] = blob(content[p])
     return p
 def change():
-    ps = set(rnd.sample(paths, 6))
+    ps = set(rnd.sample(paths, 6 + (rnd.random() < 0.3)))
     return [(p, marks[p]) for p in sorted(edit(p) for p in ps)]
 n, pr = 0, 0
 while n < commits:
@@ -126,3 +126,9 @@ timeit "git log --stat good..bad" git -C "$REPO" log --stat good..bad
 timeit "git log --numstat -m --first-parent" git -C "$REPO" log --numstat -m --first-parent good..bad
 timeit "lkg suspects --json" "$OUT/lkg" -C "$REPO" suspects --good good --bad bad --json
 timeit "lkg suspects (table)" "$OUT/lkg" -C "$REPO" suspects --good good --bad bad
+
+# CPU time too: on a shared machine wall time depends on the neighbours.
+if [ -x /usr/bin/time ]; then
+	/usr/bin/time -f 'cpu: git log --stat          %U s user %S s sys, %M KB max RSS' git -C "$REPO" log --stat good..bad >/dev/null
+	/usr/bin/time -f 'cpu: lkg suspects --json     %U s user %S s sys, %M KB max RSS' "$OUT/lkg" -C "$REPO" suspects --good good --bad bad --json >/dev/null
+fi
