@@ -401,9 +401,13 @@ func TestTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	waits := recordSleeps(r)
 	_, err = r.Tags(context.Background())
 	if !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("error = %v, want ErrUnreachable", err)
+	}
+	if len(*waits) != 0 {
+		t.Errorf("a timeout was retried (waits %v); it should fail fast", *waits)
 	}
 }
 

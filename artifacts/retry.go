@@ -161,11 +161,11 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 
 // transientNetError reports connection failures that a second try may
 // cure (a reset or a dropped keep-alive connection), as opposed to a
-// refused connection or a DNS failure, which fail fast.
+// refused connection, a DNS failure or a timeout, which fail fast: a
+// registry that did not answer within the timeout will not be retried for
+// minutes while someone waits at 3 a.m.
 func transientNetError(err error) bool {
-	var te *timeoutError
-	return errors.As(err, &te) ||
-		errors.Is(err, syscall.ECONNRESET) ||
+	return errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, io.EOF)
 }
