@@ -8,7 +8,7 @@ import (
 
 // BenchmarkSuspects times Suspects over good..bad of the repository named
 // by LKG_BENCH_SUSPECTS_REPO (bench/suspects.sh makes one:
-// bench/out/suspects-10000.git), else over the small test fixture.
+// bench/out/suspects-10000-v2.git), else over a small generated repo.
 func BenchmarkSuspects(b *testing.B) {
 	dir, good, bad := os.Getenv("LKG_BENCH_SUSPECTS_REPO"), "good", "bad"
 	if dir == "" {
