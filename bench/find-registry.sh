@@ -154,16 +154,20 @@ best=$(jq -r '.best.image // "none"' "$WORK/find-cold.out" 2>/dev/null || echo "
 bestv=$(jq -r '.best.image // "none"' "$WORK/verify-all-cold.out" 2>/dev/null || echo "?")
 echo
 echo "lkg find over $NTAGS tags ($IMAGES images, $COMMITS commits), docker-registry on loopback, $(nproc) cores"
-printf '%-44s %9s %9s\n' "what" "seconds" "peak RSS"
-printf '%-44s %9.2f %6s MB\n' "lkg find, cold cache" "${SECS[find-cold]}" "${RSS[find-cold]}"
-printf '%-44s %9.2f %6s MB\n' "lkg find, warm cache" "${SECS[find-warm]}" "${RSS[find-warm]}"
-printf '%-44s %9.2f %6s MB\n' "lkg find --verify-all, cold cache" "${SECS[verify-all-cold]}" "${RSS[verify-all-cold]}"
-printf '%-44s %9.2f %6s MB\n' "lkg find --verify-all, warm cache" "${SECS[verify-all-warm]}" "${RSS[verify-all-warm]}"
-printf '%-44s %9.2f %6s MB\n' "plain full scan ($WORKERS workers, manifest+config GET)" "${SECS[fullscan]}" "${RSS[fullscan]}"
+printf '%-60s %9s %9s\n' "what" "seconds" "peak RSS"
+printf '%-60s %9.2f %6s MB\n' "lkg find, cold cache" "${SECS[find-cold]}" "${RSS[find-cold]}"
+printf '%-60s %9.2f %6s MB\n' "lkg find, warm cache" "${SECS[find-warm]}" "${RSS[find-warm]}"
+printf '%-60s %9.2f %6s MB\n' "lkg find --verify-all, cold cache" "${SECS[verify-all-cold]}" "${RSS[verify-all-cold]}"
+printf '%-60s %9.2f %6s MB\n' "lkg find --verify-all, warm cache" "${SECS[verify-all-warm]}" "${RSS[verify-all-warm]}"
+printf '%-60s %9.2f %6s MB\n' "plain full scan ($WORKERS workers, manifest+config GET)" "${SECS[fullscan]}" "${RSS[fullscan]}"
 if [ "$SAMPLE" -lt "$NTAGS" ]; then
-	printf '%-44s %9s %9s\n' "skopeo inspect loop (extrapolated from $SAMPLE tags: ${SECS[skopeo-sample]} s)" "$SKOPEO_TOTAL" "-"
+	printf '%-60s %9s %9s\n' "skopeo inspect loop (extrapolated from $SAMPLE tags: ${SECS[skopeo-sample]} s)" "$SKOPEO_TOTAL" "-"
 else
-	printf '%-44s %9.2f %6s MB\n' "skopeo inspect loop (every tag)" "${SECS[skopeo-sample]}" "${RSS[skopeo-sample]}"
+	printf '%-60s %9.2f %6s MB\n' "skopeo inspect loop (every tag)" "${SECS[skopeo-sample]}" "${RSS[skopeo-sample]}"
 fi
 echo "best build (cold): $best; with --verify-all: $bestv"
-awk -v s="$SKOPEO_TOTAL" -v c="${SECS[find-cold]}" 'BEGIN { if (c > 0) printf "cold find is %.0fx faster than the skopeo loop\n", s / c }'
+awk -v s="$SKOPEO_TOTAL" -v c="${SECS[find-cold]}" -v w="${SECS[find-warm]}" -v r1="${RSS[find-cold]}" -v r2="${RSS[verify-all-cold]}" \
+	-v v="${SECS[verify-all-cold]}" -v f="${SECS[fullscan]}" 'BEGIN {
+	if (c == 0) exit
+	printf "goals: cold %.0fx faster than skopeo (want >= 100); warm %.2f s (want < 0.3); peak RSS %s/%s MB (want < 200); --verify-all %.2f s vs full scan %.2f s (want <=)\n", s / c, w, r1, r2, v, f
+}'
