@@ -120,6 +120,7 @@ type suspectsPackReader struct {
 	bases     map[suspectsPackKey]suspectsBase
 	baseBytes int
 	deltaBuf  []byte
+	scratch   []byte
 }
 
 type suspectsBase struct {
@@ -140,19 +141,34 @@ func (ps *suspectsPacks) reader() *suspectsPackReader {
 }
 
 // read returns the object's type (pack numbering: 1 commit, 2 tree, 3
-// blob, 4 tag) and content.
+// blob, 4 tag) and content. The content lives in the reader's scratch
+// buffer: it is valid only until the next read. Every caller parses or
+// hashes it at once, and reusing the buffer halves what a diff allocates.
 func (r *suspectsPackReader) read(h plumbing.Hash) (int, []byte, error) {
-	for _, p := range r.ps.packs {
-		if off, ok := p.find(h); ok {
-			return r.at(p, off, 0)
-		}
+	p, off, ok := r.locate(h)
+	if !ok {
+		return 0, nil, errSuspectsNotInPacks
 	}
-	return 0, nil, errSuspectsNotInPacks
+	return r.at(p, off, 0, &r.scratch)
 }
 
-func (r *suspectsPackReader) at(p *suspectsPack, off uint64, depth int) (int, []byte, error) {
+func (r *suspectsPackReader) locate(h plumbing.Hash) (*suspectsPack, uint64, bool) {
+	for _, p := range r.ps.packs {
+		if off, ok := p.find(h); ok {
+			return p, off, true
+		}
+	}
+	return nil, 0, false
+}
+
+// at reads the object at off. With dst, the content is built in *dst
+// (grown as needed); without, in a new slice the caller may keep.
+func (r *suspectsPackReader) at(p *suspectsPack, off uint64, depth int, dst *[]byte) (int, []byte, error) {
 	if depth > 10000 {
 		return 0, nil, errors.New("delta chain too deep")
+	}
+	if dst == nil {
+		dst = new([]byte)
 	}
 	d := p.data
 	if off >= uint64(len(d)) {
@@ -173,7 +189,7 @@ func (r *suspectsPackReader) at(p *suspectsPack, off uint64, depth int) (int, []
 	}
 	switch typ {
 	case 1, 2, 3, 4:
-		out, err := r.inflate(d[pos:], size)
+		out, err := r.inflateInto(dst, d[pos:], size)
 		return typ, out, err
 	case 6, 7:
 		var baseTyp int
@@ -205,7 +221,11 @@ func (r *suspectsPackReader) at(p *suspectsPack, off uint64, depth int) (int, []
 			var bh plumbing.Hash
 			copy(bh[:], d[pos:pos+20])
 			pos += 20
-			baseTyp, base, err = r.read(bh)
+			bp, boff, ok := r.locate(bh)
+			if !ok {
+				return 0, nil, errSuspectsNotInPacks
+			}
+			baseTyp, base, err = r.base(bp, boff, depth)
 		}
 		if err != nil {
 			return 0, nil, err
@@ -215,7 +235,10 @@ func (r *suspectsPackReader) at(p *suspectsPack, off uint64, depth int) (int, []
 		if err != nil {
 			return 0, nil, err
 		}
-		out, err := suspectsApplyDelta(base, delta)
+		out, err := suspectsApplyDelta((*dst)[:0], base, delta)
+		if err == nil {
+			*dst = out
+		}
 		return baseTyp, out, err
 	}
 	return 0, nil, fmt.Errorf("unknown pack object type %d", typ)
@@ -227,7 +250,7 @@ func (r *suspectsPackReader) base(p *suspectsPack, off uint64, depth int) (int, 
 	if b, ok := r.bases[k]; ok {
 		return b.typ, b.data, nil
 	}
-	typ, b, err := r.at(p, off, depth+1)
+	typ, b, err := r.at(p, off, depth+1, nil)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -238,11 +261,6 @@ func (r *suspectsPackReader) base(p *suspectsPack, off uint64, depth int) (int, 
 	r.bases[k] = suspectsBase{typ, b}
 	r.baseBytes += len(b)
 	return typ, b, nil
-}
-
-func (r *suspectsPackReader) inflate(src []byte, size uint64) ([]byte, error) {
-	var out []byte
-	return r.inflateInto(&out, src, size)
 }
 
 // inflateInto inflates size bytes from src into *buf, growing it as needed.
@@ -270,8 +288,9 @@ func (r *suspectsPackReader) inflateInto(buf *[]byte, src []byte, size uint64) (
 	return out, nil
 }
 
-// suspectsApplyDelta applies a git delta (gitformat-pack(5)) to base.
-func suspectsApplyDelta(base, delta []byte) ([]byte, error) {
+// suspectsApplyDelta applies a git delta (gitformat-pack(5)) to base,
+// appending the result to dst (which it reuses when large enough).
+func suspectsApplyDelta(dst, base, delta []byte) ([]byte, error) {
 	varint := func() (uint64, bool) {
 		var v uint64
 		for shift := 0; shift < 64; shift += 7 {
@@ -292,7 +311,10 @@ func suspectsApplyDelta(base, delta []byte) ([]byte, error) {
 	if !ok1 || !ok2 || srcSize != uint64(len(base)) || dstSize > 1<<34 {
 		return nil, errors.New("bad delta header")
 	}
-	out := make([]byte, 0, dstSize)
+	out := dst[:0]
+	if uint64(cap(out)) < dstSize {
+		out = make([]byte, 0, dstSize)
+	}
 	for len(delta) > 0 {
 		op := delta[0]
 		delta = delta[1:]
