@@ -142,7 +142,7 @@ func printSuspectsRange(w io.Writer, rg gitops.SuspectsRange, rules []gitops.Ris
 	fmt.Fprintf(w, "  %s, %s, %s, +%d -%d\n", plural(len(rg.Units), "change"), plural(rg.Commits, "commit"),
 		plural(rg.Files, "file"), rg.Added, rg.Deleted)
 	if risky := riskSummary(rg.Risks, rules); risky != "" {
-		fmt.Fprintf(w, "  risky: %s\n", risky)
+		fmt.Fprintf(w, "  changes touching risky files: %s\n", risky)
 	}
 	for _, u := range rg.Units {
 		fmt.Fprintf(w, "\n  %s  %s  %s\n", short(u.Commit), unitLabel(u), u.Subject)
