@@ -26,7 +26,9 @@ func (c *SuspectsCmd) Help() string {
 	return `Lists what changed between the known-good and the bad deploy, the way a team
 reviews it: one entry per merged pull request ("Merge pull request #N"), squashed
 pull request ("... (#N)") or direct commit on the bad side's first-parent line,
-each with its files and added/deleted line counts (like git diff --numstat).
+each with its files and added/deleted line counts (like git diff --numstat; the
+counts come from a minimal line diff, so on heavily edited files git's heuristics
+may count a few lines more).
 
 Files are flagged by risk category: migration, dependency, infra, build, config.
 Change the patterns in .lkg.yaml; a category named there replaces the default,

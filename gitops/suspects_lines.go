@@ -5,10 +5,11 @@ import (
 	"hash/maphash"
 )
 
-// suspectsMaxD bounds the Myers search for one file. Past it (a rewrite of a
-// large file) the counts come from comparing the two sides' lines as
-// multisets: exact for pure additions and deletions, a lower bound for moved
-// lines, and linear in the file's size however different the sides are.
+// suspectsMaxD bounds the Myers search for one file (suspectsMyersWork
+// bounds it further for long files). Past it the counts come from comparing
+// the two sides' lines as multisets: exact for pure additions and
+// deletions, a lower bound for moved lines, and linear in the file's size
+// however different the sides are.
 const suspectsMaxD = 4096
 
 var suspectsSeed = maphash.MakeSeed()
@@ -17,8 +18,8 @@ var suspectsSeed = maphash.MakeSeed()
 // like `git diff --numstat` (a last line without a newline differs from the
 // same line with one). It trims the common head and tail, hashes the
 // remaining lines, and runs Myers' O(ND) search for the edit distance D only:
-// with N old and M new lines, deleted = (D - (M-N)) / 2 and added = D -
-// deleted, so no edit script is ever built.
+// the longest common subsequence is (N+M-D)/2, so added = M-LCS and
+// deleted = N-LCS, and no edit script is ever built.
 func suspectsLineCounts(a, b []byte) (added, deleted int) {
 	// Trim the common prefix, back to a line boundary.
 	p := 0
@@ -60,13 +61,58 @@ func suspectsCountHashed(x, y []uint64) (added, deleted int) {
 	if len(x) == 0 || len(y) == 0 {
 		return len(y), len(x)
 	}
-	d, ok := suspectsMyersD(x, y, suspectsMaxD)
-	if !ok {
-		return suspectsMultisetCounts(x, y)
-	}
 	n, m := len(x), len(y)
-	deleted = (d - (m - n)) / 2
-	return d - deleted, deleted
+	// A line that appears on one side only can be in no common
+	// subsequence: dropping such lines leaves the longest common
+	// subsequence, and so the counts, unchanged, and shrinks a rewrite
+	// (a regenerated or vendored file) to the lines that could match.
+	if n+m > suspectsFilterMin {
+		x, y = suspectsDropUnique(x, y)
+		if len(x) == 0 || len(y) == 0 {
+			return m, n
+		}
+	}
+	// Bound the O((N+M)D) search by work, not by D alone.
+	maxD := min(suspectsMaxD, max(64, suspectsMyersWork/(len(x)+len(y))))
+	d, ok := suspectsMyersD(x, y, maxD)
+	if !ok {
+		return suspectsMultisetCounts(x, y, n, m)
+	}
+	lcs := (len(x) + len(y) - d) / 2
+	return m - lcs, n - lcs
+}
+
+// suspectsFilterMin is the size (old plus new lines) above which unique
+// lines are dropped before the search; below it the map costs more than it
+// saves.
+const suspectsFilterMin = 256
+
+// suspectsMyersWork bounds one file's Myers search, in diagonal steps.
+const suspectsMyersWork = 64 << 20
+
+// suspectsDropUnique removes from each side the lines the other side lacks.
+func suspectsDropUnique(x, y []uint64) ([]uint64, []uint64) {
+	inX := make(map[uint64]struct{}, len(x))
+	for _, h := range x {
+		inX[h] = struct{}{}
+	}
+	inY := make(map[uint64]struct{}, len(y))
+	for _, h := range y {
+		inY[h] = struct{}{}
+	}
+	fx := make([]uint64, 0, len(x))
+	for _, h := range x {
+		if _, ok := inY[h]; ok {
+			fx = append(fx, h)
+		}
+	}
+	fy := make([]uint64, 0, len(y))
+	for _, h := range y {
+		if _, ok := inX[h]; ok {
+			fy = append(fy, h)
+		}
+	}
+	return fx, fy
 }
 
 // suspectsHashLines hashes each line, its newline included.
@@ -120,24 +166,23 @@ func suspectsMyersD(x, y []uint64, maxD int) (int, bool) {
 	return 0, false
 }
 
-// suspectsMultisetCounts counts lines of y not matched by an equal line of
-// x (added) and the reverse (deleted), ignoring order.
-func suspectsMultisetCounts(x, y []uint64) (added, deleted int) {
+// suspectsMultisetCounts is the fallback past the search bound: x and y
+// (what is left of n old and m new lines) are matched as multisets,
+// ignoring order. Exact for pure additions and deletions, it undercounts
+// moved lines.
+func suspectsMultisetCounts(x, y []uint64, n, m int) (added, deleted int) {
 	seen := make(map[uint64]int, len(x))
 	for _, h := range x {
 		seen[h]++
 	}
+	common := 0
 	for _, h := range y {
 		if seen[h] > 0 {
 			seen[h]--
-		} else {
-			added++
+			common++
 		}
 	}
-	for _, c := range seen {
-		deleted += c
-	}
-	return added, deleted
+	return m - common, n - common
 }
 
 // suspectsIsBinary uses git's rule: a NUL byte in the first 8000 bytes.

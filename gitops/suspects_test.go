@@ -405,18 +405,24 @@ func TestSuspectsLineCountsAgainstGit(t *testing.T) {
 	}
 	rnd := rand.New(rand.NewSource(1))
 	dir := t.TempDir()
-	for i := 0; i < 30; i++ {
+	for i := 0; i < 40; i++ {
+		// Few distinct lines (many equal lines to match), or many (lines
+		// unique to one side, which the counter drops before the search).
+		alphabet := 15
+		if i%2 == 1 {
+			alphabet = 400
+		}
 		var a, b []string
-		for j := 0; j < 20+rnd.Intn(200); j++ {
-			a = append(a, fmt.Sprintf("l%d", rnd.Intn(15)))
+		for j := 0; j < 20+rnd.Intn(600); j++ {
+			a = append(a, fmt.Sprintf("l%d", rnd.Intn(alphabet)))
 		}
 		for _, l := range a {
 			switch rnd.Intn(6) {
 			case 0: // drop
 			case 1:
-				b = append(b, l, fmt.Sprintf("n%d", rnd.Intn(15)))
+				b = append(b, l, fmt.Sprintf("n%d", rnd.Intn(alphabet)))
 			case 2:
-				b = append(b, fmt.Sprintf("l%d", rnd.Intn(15)))
+				b = append(b, fmt.Sprintf("l%d", rnd.Intn(alphabet)))
 			default:
 				b = append(b, l)
 			}
