@@ -121,11 +121,19 @@ func writeReport(w io.Writer, in journal.Incident) {
 		fmt.Fprintf(w, "- **Time to restore:** not restored: no deploy finished\n")
 	}
 	if restored {
-		fmt.Fprintf(w, "- **Restored with:** `%s` at `%s`", r.deploy.Build, r.deploy.Digest)
-		if r.deploy.Method != "" {
-			fmt.Fprintf(w, " (%s)", r.deploy.Method)
+		var with []string
+		if r.deploy.Build != "" {
+			with = append(with, "`"+r.deploy.Build+"`")
 		}
-		fmt.Fprintln(w)
+		if r.deploy.Digest != "" {
+			with = append(with, "at `"+r.deploy.Digest+"`")
+		}
+		if r.deploy.Method != "" {
+			with = append(with, "("+r.deploy.Method+")")
+		}
+		if len(with) > 0 {
+			fmt.Fprintf(w, "- **Restored with:** %s\n", strings.Join(with, " "))
+		}
 	}
 
 	fmt.Fprintf(w, "\n## Timeline\n\n| Time (UTC) | Event | What happened |\n| --- | --- | --- |\n")
