@@ -234,8 +234,8 @@ func (r *Repository) Inspect(ctx context.Context, tag string, pinned bool) (Imag
 func (r *Repository) inspect(ctx context.Context, ref name.Tag, tag string, pinned bool) (Image, error) {
 	var digest string
 	var manifest []byte
-	// The tag file is the truth for a pinned tag; for a moving one it only
-	// says the tag was seen before, so its manifest is likely cached and a
+	// The cached tag record is the truth for a pinned tag; for a moving one it
+	// only says the tag was seen before, so its manifest is likely cached and a
 	// HEAD can confirm the digest. A moving tag never seen goes straight to
 	// GET: a HEAD first would only add a request to every cold run.
 	seen, ok := r.cache.TagDigest(tag)
