@@ -225,7 +225,7 @@ func (r *Repo) suspectsStorage() *filesystem.Storage {
 		filesystem.Options{KeepDescriptors: true})
 }
 
-// suspectsChunk is how many consecutive units a worker diffs in a row,
+// suspectsChunk is at most how many consecutive units a worker diffs in a row,
 // oldest first: a file's new blob in one unit is its old blob in a later
 // one, and the worker's caches then hold it.
 const suspectsChunk = 64
@@ -241,7 +241,9 @@ func (r *Repo) suspectsDiffAll(ctx context.Context, packs *suspectsPacks, units 
 	defer cancel(nil)
 	rm := suspectsRiskMatcher{rules: o.rules}
 	shared := newSuspectsCache()
-	workers := min(o.workers, (len(units)+suspectsChunk-1)/suspectsChunk)
+	// Smaller chunks for a short range, so every worker gets some.
+	chunk := min(suspectsChunk, max(1, len(units)/(4*o.workers)))
+	workers := min(o.workers, (len(units)+chunk-1)/chunk)
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
 		go func() {
@@ -265,9 +267,9 @@ func (r *Repo) suspectsDiffAll(ctx context.Context, packs *suspectsPacks, units 
 	// Hand out the oldest chunks first so neighbouring chunks run at about
 	// the same time on different workers.
 feed:
-	for end := len(units); end > 0; end -= suspectsChunk {
+	for end := len(units); end > 0; end -= chunk {
 		select {
-		case next <- units[max(0, end-suspectsChunk):end]:
+		case next <- units[max(0, end-chunk):end]:
 		case <-ctx.Done():
 			break feed
 		}
