@@ -504,10 +504,24 @@ func (r *Repository) classify(ctx context.Context, err error, listing bool) erro
 		hostErr  x509.HostnameError
 		validErr x509.CertificateInvalidError
 	)
-	if errors.As(err, &opErr) || errors.As(err, &dnsErr) || errors.As(err, &tmoErr) ||
-		errors.As(err, &certErr) || errors.As(err, &recErr) || errors.As(err, &authErr) ||
-		errors.As(err, &hostErr) || errors.As(err, &validErr) ||
-		errors.Is(err, context.DeadlineExceeded) {
+	// Name the network failure itself: the full error repeats the URL,
+	// twice for a loopback registry (go-containerregistry tries https,
+	// then http), which the caller's message already names.
+	switch {
+	case errors.As(err, &tmoErr):
+		return fmt.Errorf("%w: no answer within %s: %w", ErrUnreachable, r.rt.timeout, context.DeadlineExceeded)
+	case errors.As(err, &certErr):
+		// Before the dial errors: for a private address the https
+		// attempt's certificate is the story, not our refusal of http.
+		return fmt.Errorf("%w: %w", ErrUnreachable, certErr)
+	case errors.As(err, &recErr) || errors.As(err, &authErr) ||
+		errors.As(err, &hostErr) || errors.As(err, &validErr):
+		return fmt.Errorf("%w: %w", ErrUnreachable, err)
+	case errors.As(err, &dnsErr):
+		return fmt.Errorf("%w: %w", ErrUnreachable, dnsErr)
+	case errors.As(err, &opErr):
+		return fmt.Errorf("%w: %w", ErrUnreachable, opErr)
+	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	return err
