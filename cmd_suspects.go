@@ -56,7 +56,7 @@ func (c *SuspectsCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	raw, _ := cfg.Section("risk")
 	rules, err := gitops.RiskRulesFromConfig(raw)
 	if err != nil {
-		return usagef("%v in %s. Give each category a list of globs, like: risk: {migration: [\"db/**\"]}", err, cfg.path)
+		return usagef("%v in .lkg.yaml. Give each category a list of globs, like: risk: {migration: [\"db/**\"]}", err)
 	}
 	repo, err := gitops.Open(g.Dir, gitops.WithNoFetch(true))
 	if err != nil {
