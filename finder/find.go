@@ -14,8 +14,10 @@ import (
 
 // DefaultWorkers is how many Inspect calls Find runs at once when
 // Options.Workers is not set: enough to keep a registry busy (one Inspect is
-// two or three round trips) without tripping its rate limits.
-const DefaultWorkers = 16
+// two or three round trips) without tripping its rate limits. Measured
+// against Debian's distribution registry on loopback (bench/find-registry.sh),
+// 32 read 2,000 tags 4-5% faster than 16; 64 gained nothing more.
+const DefaultWorkers = 32
 
 // reproducibleEpoch: creation times before it are pinned by reproducible
 // builders (ko, Jib and buildpacks use 1970 or 1980) and say nothing about
