@@ -23,7 +23,7 @@ var failures = []failure{
 	{gitops.ErrBadGlob, exitUsage, "Fix the glob: * ? and [...] as in 'git tag -l'."},
 	{finder.ErrBadTagPattern, exitUsage, "A tag pattern is a Go regular expression with a (?P<rev>...) group."},
 	{errNothingGood, exitNotFound, ""},
-	{artifacts.ErrUnauthorized, exitFailure, "Log in with 'docker login HOST' (lkg uses the same credentials)."},
+	{artifacts.ErrUnauthorized, exitFailure, ""}, // its message names the docker login to run
 	{artifacts.ErrRepoNotFound, exitFailure, "Check the --image repository name."},
 	{artifacts.ErrUnreachable, exitFailure, "Check the registry address and the network, then retry."},
 }
