@@ -6,6 +6,7 @@
 #   IMAGES=500 bench/find-registry.sh       # a smaller repository
 #   SKOPEO_SAMPLE=0 bench/find-registry.sh  # time skopeo on every tag (minutes)
 #   KEEP=1 bench/find-registry.sh           # keep the work dir and registry data
+#   ROUNDS=5 bench/find-registry.sh         # more timed rounds (medians are shown)
 #
 # It makes a git repository of COMMITS commits with git fast-import, starts
 # Debian's distribution registry (docker-registry) on 127.0.0.1 with its own
@@ -28,6 +29,7 @@ IMAGES=${IMAGES:-2000}
 COMMITS=${COMMITS:-$(( IMAGES * 9 / 10 ))}
 SKOPEO_SAMPLE=${SKOPEO_SAMPLE:-100}
 WORKERS=${WORKERS:-16}
+ROUNDS=${ROUNDS:-3}
 
 for tool in docker-registry skopeo git /usr/bin/time curl; do
 	command -v "$tool" >/dev/null || { echo "find-registry.sh: $tool not found (apt-get install -y docker-registry skopeo git time curl)" >&2; exit 2; }
@@ -116,7 +118,14 @@ timed() {
 	wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$WORK/$name.time")
 	SECS[$name]=$(echo "$wall" | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
 	RSS[$name]=$(awk '/Maximum resident set size/ { printf "%.0f", $NF / 1024 }' "$WORK/$name.time")
+	ALL[$name]="${ALL[$name]:-} ${SECS[$name]}"
 	printf '%-22s %8.2f s  %5s MB\n' "$name" "${SECS[$name]}" "${RSS[$name]}" >&2
+}
+
+# median NAME: sets SECS[NAME] to the median of its timed rounds.
+declare -A ALL
+median() {
+	SECS[$1]=$(echo "${ALL[$1]}" | tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
 }
 
 FIND=("$WORK/lkg" find -C "$REPO" --good v1.0.0 --image "$ADDR/app" --no-fetch --json)
@@ -126,18 +135,28 @@ FIND=("$WORK/lkg" find -C "$REPO" --good v1.0.0 --image "$ADDR/app" --no-fetch -
 # registry.
 echo "--- warming the registry up (untimed full scan)" >&2
 "$WORK/fullscan" -repo "$ADDR/app" -workers "$WORKERS" >/dev/null
-echo "--- timing ($NTAGS tags)" >&2
+# ROUNDS rounds, each from empty caches, lkg and the full scan taking turns;
+# the table shows each command's median: the registry is the bottleneck and
+# a single run swings by a few percent either way.
+echo "--- timing ($NTAGS tags, $ROUNDS rounds)" >&2
 for k in find-cold find-warm verify-all-cold verify-all-warm; do SECS[$k]=0; RSS[$k]=-; done
+for round in $(seq "$ROUNDS"); do
+	if [ -x "$WORK/lkg" ]; then
+		rm -rf "$WORK/cache" "$WORK/cache-verify"
+		export LKG_CACHE_DIR=$WORK/cache
+		timed find-cold "${FIND[@]}"
+		timed find-warm "${FIND[@]}"
+		export LKG_CACHE_DIR=$WORK/cache-verify
+		timed verify-all-cold "${FIND[@]}" --verify-all
+		timed verify-all-warm "${FIND[@]}" --verify-all
+		unset LKG_CACHE_DIR
+	fi
+	timed fullscan "$WORK/fullscan" -repo "$ADDR/app" -workers "$WORKERS"
+done
 if [ -x "$WORK/lkg" ]; then
-	export LKG_CACHE_DIR=$WORK/cache
-	timed find-cold "${FIND[@]}"
-	timed find-warm "${FIND[@]}"
-	export LKG_CACHE_DIR=$WORK/cache-verify
-	timed verify-all-cold "${FIND[@]}" --verify-all
-	timed verify-all-warm "${FIND[@]}" --verify-all
-	unset LKG_CACHE_DIR
+	for k in find-cold find-warm verify-all-cold verify-all-warm; do median "$k"; done
 fi
-timed fullscan "$WORK/fullscan" -repo "$ADDR/app" -workers "$WORKERS"
+median fullscan
 
 if [ "$SKOPEO_SAMPLE" -gt 0 ] && [ "$SKOPEO_SAMPLE" -lt "$NTAGS" ]; then
 	SAMPLE=$SKOPEO_SAMPLE
@@ -160,7 +179,7 @@ best=$(jq -r '.best.image // "none"' "$WORK/find-cold.out" 2>/dev/null || echo "
 bestv=$(jq -r '.best.image // "none"' "$WORK/verify-all-cold.out" 2>/dev/null || echo "?")
 echo
 echo "lkg find over $NTAGS tags ($IMAGES images, $COMMITS commits), docker-registry on loopback, $(nproc) cores"
-printf '%-60s %9s %9s\n' "what" "seconds" "peak RSS"
+printf '%-60s %9s %9s\n' "what (median of $ROUNDS rounds)" "seconds" "peak RSS"
 printf '%-60s %9.2f %6s MB\n' "lkg find, cold cache" "${SECS[find-cold]}" "${RSS[find-cold]}"
 printf '%-60s %9.2f %6s MB\n' "lkg find, warm cache" "${SECS[find-warm]}" "${RSS[find-warm]}"
 printf '%-60s %9.2f %6s MB\n' "lkg find --verify-all, cold cache" "${SECS[verify-all-cold]}" "${RSS[verify-all-cold]}"
