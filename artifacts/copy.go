@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -69,38 +68,7 @@ type Copier struct {
 // timeout differs: 10 minutes per request, because one request here may
 // carry a whole layer.
 func NewCopier(opts ...Option) (*Copier, error) {
-	o := options{
-		keychain:  authn.DefaultKeychain,
-		userAgent: "lkg",
-		timeout:   10 * time.Minute,
-		attempts:  5,
-		initial:   500 * time.Millisecond,
-		maxWait:   30 * time.Second,
-		jobs:      4,
-	}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if o.transport == nil {
-		o.transport = remote.DefaultTransport.(*http.Transport).Clone()
-	}
-	rt := &retryTransport{
-		inner:    o.transport,
-		attempts: o.attempts,
-		initial:  o.initial,
-		maxWait:  o.maxWait,
-		timeout:  o.timeout,
-		sleep:    sleepCtx,
-	}
-	ropts := []remote.Option{
-		remote.WithTransport(rt),
-		remote.WithAuthFromKeychain(o.keychain),
-		remote.WithUserAgent(o.userAgent),
-		remote.WithJobs(o.jobs),
-		// Retries are rt's job, as in NewRepository.
-		remote.WithRetryStatusCodes(),
-		remote.WithRetryPredicate(func(error) bool { return false }),
-	}
+	_, ropts := newOptions(opts, 10*time.Minute, 4).remote()
 	puller, err := remote.NewPuller(ropts...)
 	if err != nil {
 		return nil, fmt.Errorf("preparing registry client: %w", err)

@@ -68,6 +68,54 @@ type options struct {
 	jobs      int
 }
 
+// newOptions applies opts over the defaults NewRepository and NewCopier
+// share; only the per-request timeout and the parallelism differ.
+func newOptions(opts []Option, timeout time.Duration, jobs int) options {
+	o := options{
+		keychain:  authn.DefaultKeychain,
+		cacheDir:  DefaultCacheDir(),
+		userAgent: "lkg",
+		timeout:   timeout,
+		attempts:  5,
+		initial:   500 * time.Millisecond,
+		maxWait:   30 * time.Second,
+		jobs:      jobs,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.transport == nil {
+		t := remote.DefaultTransport.(*http.Transport).Clone()
+		// Enough idle connections for every worker to keep its own.
+		t.MaxIdleConnsPerHost = max(64, o.jobs*2)
+		o.transport = t
+	}
+	return o
+}
+
+// remote is lkg's retrying transport over o's, and the go-containerregistry
+// options that use it with o's keychain.
+func (o options) remote() (*retryTransport, []remote.Option) {
+	rt := &retryTransport{
+		inner:    o.transport,
+		attempts: o.attempts,
+		initial:  o.initial,
+		maxWait:  o.maxWait,
+		timeout:  o.timeout,
+		sleep:    sleepCtx,
+	}
+	return rt, []remote.Option{
+		remote.WithTransport(rt),
+		remote.WithAuthFromKeychain(o.keychain),
+		remote.WithUserAgent(o.userAgent),
+		remote.WithJobs(o.jobs),
+		// Retries are rt's job: go-containerregistry's own would retry
+		// again on top of it and ignores Retry-After and cancellation.
+		remote.WithRetryStatusCodes(),
+		remote.WithRetryPredicate(func(error) bool { return false }),
+	}
+}
+
 // WithKeychain sets where credentials come from. The default is
 // authn.DefaultKeychain: the Docker config and its credential helpers, the
 // same ones `docker login` fills.
@@ -133,26 +181,7 @@ type Repository struct {
 // Registries on localhost, 127.0.0.1 and [::1] are spoken to over plain
 // HTTP, all others over TLS. Nothing is sent until the first call.
 func NewRepository(repo string, opts ...Option) (*Repository, error) {
-	o := options{
-		keychain:  authn.DefaultKeychain,
-		cacheDir:  DefaultCacheDir(),
-		userAgent: "lkg",
-		timeout:   30 * time.Second,
-		attempts:  5,
-		initial:   500 * time.Millisecond,
-		maxWait:   30 * time.Second,
-		jobs:      16,
-	}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	if o.transport == nil {
-		t := remote.DefaultTransport.(*http.Transport).Clone()
-		// Enough idle connections for every worker to keep its own.
-		t.MaxIdleConnsPerHost = max(64, o.jobs*2)
-		o.transport = t
-	}
-
+	o := newOptions(opts, 30*time.Second, 16)
 	var nopts []name.Option
 	if host, _, _ := strings.Cut(repo, "/"); isLoopback(hostOnly(host)) {
 		nopts = append(nopts, name.Insecure)
@@ -161,24 +190,8 @@ func NewRepository(repo string, opts ...Option) (*Repository, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parsing repository %q: %w", repo, err)
 	}
-	rt := &retryTransport{
-		inner:    o.transport,
-		attempts: o.attempts,
-		initial:  o.initial,
-		maxWait:  o.maxWait,
-		timeout:  o.timeout,
-		sleep:    sleepCtx,
-	}
-	puller, err := remote.NewPuller(
-		remote.WithTransport(rt),
-		remote.WithAuthFromKeychain(o.keychain),
-		remote.WithUserAgent(o.userAgent),
-		remote.WithJobs(o.jobs),
-		// Retries are rt's job: go-containerregistry's own would retry
-		// again on top of it and ignores Retry-After and cancellation.
-		remote.WithRetryStatusCodes(),
-		remote.WithRetryPredicate(func(error) bool { return false }),
-	)
+	rt, ropts := o.remote()
+	puller, err := remote.NewPuller(ropts...)
 	if err != nil {
 		return nil, fmt.Errorf("preparing registry client for %q: %w", repo, err)
 	}
