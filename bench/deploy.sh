@@ -20,6 +20,7 @@
 # every target ends at the source digest (docker may re-compress; it says so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 LAYERS=${LAYERS:-5}
 LAYER_MB=${LAYER_MB:-10}
@@ -43,27 +44,7 @@ echo "--- building lkg" >&2
 if [ -n "${LKG:-}" ]; then cp "$LKG" "$WORK/lkg"; else go build -o "$WORK/lkg" .; fi
 
 echo "--- starting docker-registry" >&2
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-ADDR=127.0.0.1:$PORT
-cat > "$WORK/registry.yml" <<YML
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $WORK/registry
-  cache:
-    blobdescriptor: inmemory
-http:
-  addr: $ADDR
-  secret: lkg-bench
-YML
-docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
-REGPID=$!
-for _ in $(seq 100); do curl -fsS "http://$ADDR/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fsS "http://$ADDR/v2/" >/dev/null
+start_registry "$WORK"
 
 echo "--- a git repository with the known-good tag" >&2
 REPO=$WORK/repo

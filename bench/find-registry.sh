@@ -24,6 +24,7 @@
 # extrapolated; the output says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 IMAGES=${IMAGES:-2000}
 COMMITS=${COMMITS:-$(( IMAGES * 9 / 10 ))}
@@ -78,29 +79,7 @@ git -C "$REPO" tag -a -m "release v1.0.0" v1.0.0 "$GOOD"
 git -C "$REPO" checkout -q main
 
 echo "--- starting docker-registry" >&2
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-ADDR=127.0.0.1:$PORT
-cat > "$WORK/registry.yml" <<EOF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $WORK/registry
-  delete:
-    enabled: true
-  cache:
-    blobdescriptor: inmemory
-http:
-  addr: $ADDR
-  secret: lkg-bench
-EOF
-docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
-REGPID=$!
-for _ in $(seq 100); do curl -fsS "http://$ADDR/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
-curl -fsS "http://$ADDR/v2/" >/dev/null
+start_registry "$WORK"
 
 echo "--- pushing $IMAGES images to $ADDR/app" >&2
 "$WORK/pushimages" -repo "$ADDR/app" -revs "$WORK/revs.txt" -n "$IMAGES" -workers 16

@@ -1,0 +1,32 @@
+# bench/lib.sh: what the bench scripts share. Source it; it defines
+# functions only.
+
+# start_registry DIR: starts Debian's distribution registry on a free
+# 127.0.0.1 port with its storage under DIR, waits until it answers, and
+# sets ADDR (host:port) and REGPID. The caller's cleanup kills REGPID.
+start_registry() {
+	local dir=$1 port
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	ADDR=127.0.0.1:$port
+	cat > "$dir/registry.yml" <<YML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $dir/registry
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: $ADDR
+  secret: lkg-bench
+YML
+	docker-registry serve "$dir/registry.yml" >"$dir/registry.log" 2>&1 &
+	REGPID=$!
+	for _ in $(seq 100); do curl -fsS "http://$ADDR/v2/" >/dev/null 2>&1 && return 0; sleep 0.1; done
+	curl -fsS "http://$ADDR/v2/" >/dev/null
+}
