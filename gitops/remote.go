@@ -91,6 +91,11 @@ func (r *Repo) discover(ctx context.Context) *discovery {
 		}
 		var wg sync.WaitGroup
 		var mu sync.Mutex
+		// Listing runs in parallel; fetching does not: go-git's object
+		// store and refs take one writer at a time, and two fetches at once
+		// lost refs now and then. After discover, fetchRevisions is the only
+		// writer, serialized by fetchMu.
+		var fetching sync.Mutex
 		sem := make(chan struct{}, 4)
 		for _, rm := range d.remotes {
 			wg.Add(1)
@@ -104,6 +109,8 @@ func (r *Repo) discover(ctx context.Context) *discovery {
 					mu.Unlock()
 					return
 				}
+				fetching.Lock()
+				defer fetching.Unlock()
 				var specs []config.RefSpec
 				missing := 0
 				for _, ref := range rm.refs {
