@@ -91,7 +91,7 @@ func (f *FindFlags) find(ctx context.Context, g *Globals, std *IO) (finder.Resul
 	if err != nil {
 		return finder.Result{}, nil, usageError{err}
 	}
-	repo, err := gitops.Open(g.Dir, f.gitOptions()...)
+	repo, err := g.openRepo(f.gitOptions()...)
 	if err != nil {
 		return finder.Result{}, nil, err
 	}
@@ -101,7 +101,7 @@ func (f *FindFlags) find(ctx context.Context, g *Globals, std *IO) (finder.Resul
 	}
 	regs := make([]finder.Registry, 0, len(f.Images))
 	for _, image := range f.Images {
-		r, err := artifacts.NewRepository(image)
+		r, err := artifacts.NewRepository(image, artifacts.WithCacheDir(g.cacheDir()))
 		if err != nil {
 			return finder.Result{}, repo, usageError{err}
 		}

@@ -58,7 +58,7 @@ func (c *SuspectsCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	if err != nil {
 		return usagef("%v in .lkg.yaml. Give each category a list of globs, like: risk: {migration: [\"db/**\"]}", err)
 	}
-	repo, err := gitops.Open(g.Dir, gitops.WithNoFetch(true))
+	repo, err := g.openRepo(gitops.WithNoFetch(true))
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/lkg-dev/lkg/artifacts"
-	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/journal"
 )
 
@@ -36,7 +35,7 @@ func (c *UndoCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	if !c.DryRun && !c.Yes && !std.InTerminal {
 		return usagef("refusing to undo %s without --yes: no terminal to confirm on. See the plan with --dry-run, then run again with --yes", c.To)
 	}
-	repo, err := gitops.Open(g.Dir)
+	repo, err := g.openRepo()
 	if err != nil {
 		return err
 	}

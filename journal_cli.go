@@ -74,7 +74,7 @@ func appendEvent(gitDir string, errOut io.Writer, e journal.Event) (journal.Even
 
 // journalOf opens the journal of the repository -C names.
 func journalOf(g *Globals) (*journal.Journal, string, error) {
-	repo, err := gitops.Open(g.Dir, gitops.WithNoFetch(true))
+	repo, err := g.openRepo(gitops.WithNoFetch(true))
 	if err != nil {
 		return nil, "", err
 	}

@@ -13,9 +13,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/alecthomas/kong"
+	"github.com/lkg-dev/lkg/gitops"
 	"golang.org/x/term"
 )
 
@@ -49,12 +51,31 @@ type CLI struct {
 
 // Globals are the flags every command takes.
 type Globals struct {
-	Dir string `short:"C" name:"dir" placeholder:"DIR" default:"." help:"The git repository: a work tree (any directory in it) or a bare repo." env:"LKG_DIR"`
+	Dir      string `short:"C" name:"dir" placeholder:"DIR" default:"." help:"The git repository: a work tree (any directory in it) or a bare repo." env:"LKG_DIR"`
+	CacheDir string `name:"cache-dir" placeholder:"DIR" help:"Where registry metadata and commit tables are cached (default: the user cache dir's lkg/). Empty it for a cold run." env:"LKG_CACHE_DIR"`
 
 	// config is .lkg.yaml at the repository root, once loaded.
 	config *config
 	// configErr is why .lkg.yaml could not be loaded while parsing flags.
 	configErr error
+}
+
+// cacheDir is --cache-dir, else the user cache dir's lkg/; "" (no cache)
+// when neither is known.
+func (g *Globals) cacheDir() string {
+	if g.CacheDir != "" {
+		return g.CacheDir
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "lkg")
+}
+
+// openRepo opens -C's repository with lkg's commit-table cache.
+func (g *Globals) openRepo(opts ...gitops.Option) (*gitops.Repo, error) {
+	return gitops.Open(g.Dir, append(opts, gitops.WithCacheDir(g.cacheDir()))...)
 }
 
 // IO is where a command talks to the user.

@@ -14,17 +14,10 @@ import (
 	"sync"
 )
 
-// CacheDirEnv names the environment variable that overrides the default
-// cache directory. Set it to an empty directory for a cold run.
-const CacheDirEnv = "LKG_CACHE_DIR"
-
 // DefaultCacheDir is where registry metadata is cached unless WithCacheDir
-// says otherwise: $LKG_CACHE_DIR when set, else os.UserCacheDir()/lkg.
-// It returns "" (no cache) when neither can be determined.
+// says otherwise: os.UserCacheDir()/lkg, or "" (no cache) when that cannot
+// be determined.
 func DefaultCacheDir() string {
-	if dir, ok := os.LookupEnv(CacheDirEnv); ok {
-		return dir
-	}
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		return ""

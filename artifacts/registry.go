@@ -130,8 +130,7 @@ func WithTransport(t http.RoundTripper) Option {
 }
 
 // WithCacheDir sets the on-disk metadata cache directory; "" disables the
-// cache. The default is DefaultCacheDir(): $LKG_CACHE_DIR, else
-// os.UserCacheDir()/lkg.
+// cache. The default is DefaultCacheDir(), os.UserCacheDir()/lkg.
 func WithCacheDir(dir string) Option {
 	return func(o *options) { o.cacheDir = dir }
 }

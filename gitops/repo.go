@@ -86,7 +86,7 @@ func WithNoFetch(noFetch bool) Option {
 }
 
 // WithCacheDir sets the directory for lkg's on-disk commit table cache. The
-// default is $LKG_CACHE_DIR when set, else os.UserCacheDir()/lkg.
+// default is os.UserCacheDir()/lkg.
 func WithCacheDir(dir string) Option {
 	return func(o *options) { o.cacheDir = dir }
 }
@@ -118,9 +118,6 @@ func WithTableCache(use bool) Option {
 }
 
 func defaultCacheDir() string {
-	if d := os.Getenv("LKG_CACHE_DIR"); d != "" {
-		return d
-	}
 	d, err := os.UserCacheDir()
 	if err != nil {
 		return ""

@@ -22,7 +22,7 @@ func main() {
 	dir := flag.String("C", ".", "repository")
 	good := flag.String("good", "", "the good revision")
 	graph := flag.Bool("graph", true, "use git's commit-graph when present")
-	cache := flag.String("cache", "", "commit table cache dir (default: $LKG_CACHE_DIR or the user cache dir)")
+	cache := flag.String("cache", "", "commit table cache dir (default: the user cache dir)")
 	profile := flag.String("cpuprofile", "", "write a CPU profile here")
 	flag.Parse()
 	if *profile != "" {
