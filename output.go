@@ -55,33 +55,17 @@ func printFind(w io.Writer, res finder.Result, f FindFlags, g *Globals) {
 	}
 
 	if len(res.Builds) > 1 {
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, "Builds, best first:")
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  #\tMATCH\tGOOD\tCREATED\tIMAGE\tDIGEST")
-		for i, b := range res.Builds {
-			if i == maxAlternatives {
-				fmt.Fprintf(tw, "  …\t%d more (--json lists all)\t\t\t\t\n", len(res.Builds)-i)
-				break
-			}
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", i+1, b.Match, b.GoodTag, age(b.Created, now), b.Image, shortDigest(b.Digest))
-		}
-		tw.Flush()
+		writeTable(w, "Builds, best first:", "MATCH\tGOOD\tCREATED\tIMAGE\tDIGEST", len(res.Builds), func(i int) string {
+			b := res.Builds[i]
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", b.Match, b.GoodTag, age(b.Created, now), b.Image, shortDigest(b.Digest))
+		})
 	}
 
 	if len(res.Sources) > 0 {
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, "Git refs to rebuild from, best first:")
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  #\tMATCH\tAHEAD\tREF\tWHERE\tCOMMIT")
-		for i, s := range res.Sources {
-			if i == maxAlternatives {
-				fmt.Fprintf(tw, "  …\t%d more (--json lists all)\t\t\t\t\n", len(res.Sources)-i)
-				break
-			}
-			fmt.Fprintf(tw, "  %d\t%s\t%d\t%s\t%s\t%s\n", i+1, s.Match, s.Ahead, s.Ref, whereSource(s), short(s.Commit))
-		}
-		tw.Flush()
+		writeTable(w, "Git refs to rebuild from, best first:", "MATCH\tAHEAD\tREF\tWHERE\tCOMMIT", len(res.Sources), func(i int) string {
+			s := res.Sources[i]
+			return fmt.Sprintf("%s\t%d\t%s\t%s\t%s", s.Match, s.Ahead, s.Ref, whereSource(s), short(s.Commit))
+		})
 		fmt.Fprintf(w, "  By hand: %s\n", rebuildHint(res.Sources[0]))
 	}
 
@@ -95,6 +79,23 @@ func printFind(w io.Writer, res finder.Result, f FindFlags, g *Globals) {
 
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Next: %s\n", nextCommand(res, f, g))
+}
+
+// writeTable writes a numbered table of at most maxAlternatives rows, after
+// a blank line and its title; --json has every row.
+func writeTable(w io.Writer, title, header string, n int, row func(i int) string) {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, title)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  #\t%s\n", header)
+	for i := range n {
+		if i == maxAlternatives {
+			fmt.Fprintf(tw, "  …\t%d more (--json lists all)\n", n-i)
+			break
+		}
+		fmt.Fprintf(tw, "  %d\t%s\n", i+1, row(i))
+	}
+	tw.Flush()
 }
 
 // nextCommand is the one command an on-call engineer should run next.
