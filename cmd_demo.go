@@ -29,6 +29,7 @@ production, an in-process image registry holding the team's labelled builds, and
 release branch. Then runs, for real:
 
   lkg find -C <repo> --image <registry>/shop/api --good-tags 'v*' --bad v1.5.0
+  lkg deploy -C <repo> --bad v1.5.0 --dry-run
 
 Nothing outside a temp dir is touched; the registry lives only as long as the demo.`
 }
@@ -75,6 +76,7 @@ func (c *DemoCmd) Run(ctx context.Context, std *IO) error {
 		{"sha-" + commits["v1.4.1"][:7], commits["v1.4.1"], demoTime(4)},
 		{"sha-" + commits["v1.5.0"][:7], commits["v1.5.0"], demoTime(6)},
 		{"latest", commits["v1.5.0"], demoTime(6)},
+		{"prod", commits["v1.5.0"], demoTime(6)}, // production runs the bad deploy
 	} {
 		spec := fixture.ImageSpec{
 			Labels: map[string]string{
@@ -108,6 +110,15 @@ $ lkg find -C %s --image %s --good-tags 'v*' --bad v1.5.0
 		args = append(args, "--json")
 	}
 	if code := run(ctx, args, std); code != exitOK {
+		return status(code)
+	}
+	if c.JSON {
+		return nil
+	}
+
+	// The next step, planned but not taken: the demo changes nothing.
+	fmt.Fprintf(std.Err, "\n$ lkg deploy -C %s --bad v1.5.0 --dry-run   (images, good tags and --to come from .lkg.yaml)\n\n", repoDir)
+	if code := run(ctx, []string{"deploy", "-C", repoDir, "--bad", "v1.5.0", "--no-fetch", "--dry-run"}, std); code != exitOK {
 		return status(code)
 	}
 	return nil

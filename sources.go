@@ -28,6 +28,7 @@ func findSources(ctx context.Context, repo *gitops.Repo, goods []finder.Good, ba
 		}
 	}
 	perGood := make([][]finder.Source, 0, len(goods))
+	saidExcluded := false
 	for _, g := range goods {
 		states, ws, err := repo.RefStates(ctx, gitops.Commit{Hash: g.Commit, Tree: g.Tree, Time: g.Time}, badCommit)
 		for _, w := range ws {
@@ -44,7 +45,10 @@ func findSources(ctx context.Context, repo *gitops.Repo, goods []finder.Good, ba
 			}
 		}
 		sources, excluded := finder.ClassifySources(g, fs, bad != nil)
-		if excluded > 0 {
+		// Said once, for the newest good commit that had any: the branches
+		// holding an older good commit are mostly the same ones again.
+		if excluded > 0 && !saidExcluded {
+			saidExcluded = true
 			warn(fmt.Sprintf("%d branch(es) holding %s left out: they also hold the bad deploy %.12s", excluded, g.Tag, bad.Hash))
 		}
 		perGood = append(perGood, sources)
