@@ -56,73 +56,65 @@ func (b *suspectsBlob) hashes() []uint64 {
 
 // suspectsCache holds what the workers decoded, shared between them: a
 // file's new blob in one unit is its old blob in a later unit, which may run
-// on another worker. Each map has two generations: when the young one is
-// full it becomes the old one and the oldest entries are dropped, a cheap
-// approximation of least-recently-used.
+// on another worker.
 type suspectsCache struct {
-	mu              sync.Mutex
-	trees, oldTrees map[plumbing.Hash][]suspectsEntry
-	treeEntries     int
-	blobs, oldBlobs map[plumbing.Hash]*suspectsBlob
-	blobLines       int
+	trees *suspectsGenCache[[]suspectsEntry]
+	blobs *suspectsGenCache[*suspectsBlob]
 }
 
 func newSuspectsCache() *suspectsCache {
-	return &suspectsCache{trees: map[plumbing.Hash][]suspectsEntry{}, blobs: map[plumbing.Hash]*suspectsBlob{}}
+	return &suspectsCache{
+		trees: newSuspectsGenCache(suspectsTreeCacheEntries, func(es []suspectsEntry) int { return len(es) + 1 }),
+		blobs: newSuspectsGenCache(suspectsBlobCacheLines, func(b *suspectsBlob) int { return len(b.lines) + 1 }),
+	}
 }
 
-func (c *suspectsCache) tree(h plumbing.Hash) ([]suspectsEntry, bool) {
+func (c *suspectsCache) tree(h plumbing.Hash) ([]suspectsEntry, bool) { return c.trees.get(h) }
+func (c *suspectsCache) putTree(h plumbing.Hash, es []suspectsEntry)  { c.trees.put(h, es) }
+func (c *suspectsCache) blob(h plumbing.Hash) (*suspectsBlob, bool)   { return c.blobs.get(h) }
+func (c *suspectsCache) putBlob(h plumbing.Hash, b *suspectsBlob)     { c.blobs.put(h, b) }
+
+// suspectsGenCache is a map with two generations, safe for the workers to
+// share: when the young one holds half the limit (by size) it becomes the
+// old one and the oldest entries are dropped, a cheap approximation of
+// least-recently-used. A hit in the old generation moves the entry young.
+type suspectsGenCache[V any] struct {
+	mu         sync.Mutex
+	young, old map[plumbing.Hash]V
+	used       int
+	limit      int
+	size       func(V) int
+}
+
+func newSuspectsGenCache[V any](limit int, size func(V) int) *suspectsGenCache[V] {
+	return &suspectsGenCache[V]{young: map[plumbing.Hash]V{}, limit: limit, size: size}
+}
+
+func (c *suspectsGenCache[V]) get(h plumbing.Hash) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if es, ok := c.trees[h]; ok {
-		return es, true
+	if v, ok := c.young[h]; ok {
+		return v, true
 	}
-	es, ok := c.oldTrees[h]
+	v, ok := c.old[h]
 	if ok {
-		c.putTreeLocked(h, es)
+		c.putLocked(h, v)
 	}
-	return es, ok
+	return v, ok
 }
 
-func (c *suspectsCache) putTree(h plumbing.Hash, es []suspectsEntry) {
+func (c *suspectsGenCache[V]) put(h plumbing.Hash, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.putTreeLocked(h, es)
+	c.putLocked(h, v)
 }
 
-func (c *suspectsCache) putTreeLocked(h plumbing.Hash, es []suspectsEntry) {
-	if c.treeEntries > suspectsTreeCacheEntries/2 {
-		c.oldTrees, c.trees, c.treeEntries = c.trees, map[plumbing.Hash][]suspectsEntry{}, 0
+func (c *suspectsGenCache[V]) putLocked(h plumbing.Hash, v V) {
+	if c.used > c.limit/2 {
+		c.old, c.young, c.used = c.young, map[plumbing.Hash]V{}, 0
 	}
-	c.trees[h] = es
-	c.treeEntries += len(es) + 1
-}
-
-func (c *suspectsCache) blob(h plumbing.Hash) (*suspectsBlob, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if b, ok := c.blobs[h]; ok {
-		return b, true
-	}
-	b, ok := c.oldBlobs[h]
-	if ok {
-		c.putBlobLocked(h, b)
-	}
-	return b, ok
-}
-
-func (c *suspectsCache) putBlob(h plumbing.Hash, b *suspectsBlob) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.putBlobLocked(h, b)
-}
-
-func (c *suspectsCache) putBlobLocked(h plumbing.Hash, b *suspectsBlob) {
-	if c.blobLines > suspectsBlobCacheLines/2 {
-		c.oldBlobs, c.blobs, c.blobLines = c.blobs, map[plumbing.Hash]*suspectsBlob{}, 0
-	}
-	c.blobs[h] = b
-	c.blobLines += len(b.lines) + 1
+	c.young[h] = v
+	c.used += c.size(v)
 }
 
 // suspectsDiffer diffs units with one private object store handle.
