@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/lkg-dev/lkg/journal"
+	"github.com/lkg-dev/lkg/report"
 )
 
 // IncidentCmd is `lkg incident start|close`.
@@ -59,21 +59,9 @@ func (c *IncidentCloseCmd) Run(g *Globals, std *IO) error {
 	open := ""
 	if events, _, err := j.Events(); err == nil {
 		if in, err := pickIncident(events, e.Incident); err == nil {
-			open = fmt.Sprintf(" after %s", roundDuration(e.Time.Sub(in.Start)))
+			open = fmt.Sprintf(" after %s", report.RoundDuration(e.Time.Sub(in.Start)))
 		}
 	}
 	fmt.Fprintf(std.Out, "Closed incident %s%s. Write it up with: lkg report --incident %s\n", e.Incident, open, e.Incident)
 	return nil
-}
-
-// roundDuration prints a duration the way people say it: 1h23m, 7m, 42s.
-func roundDuration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return d.Round(time.Second).String()
-	case d < time.Hour:
-		return strings.TrimSuffix(d.Round(time.Second).String(), "0s")
-	default:
-		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/lkg-dev/lkg/artifacts"
+	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/gitops"
 )
@@ -23,6 +24,7 @@ var failures = []failure{
 	{gitops.ErrBadGlob, exitUsage, "Fix the glob: * ? and [...] as in 'git tag -l'."},
 	{finder.ErrBadTagPattern, exitUsage, "A tag pattern is a Go regular expression with a (?P<rev>...) group."},
 	{errNothingGood, exitNotFound, ""},
+	{deploy.ErrNothingGood, exitNotFound, ""},
 	{artifacts.ErrUnauthorized, exitFailure, ""}, // its message names the docker login to run
 	{artifacts.ErrRepoNotFound, exitFailure, "Check the --image repository name."},
 	{artifacts.ErrUnreachable, exitFailure, "Check the registry address and the network, then retry."},

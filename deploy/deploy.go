@@ -1,4 +1,4 @@
-package main
+package deploy
 
 import (
 	"bufio"
@@ -36,90 +36,101 @@ const (
 	statusUnchanged = "unchanged" // the target was already at the digest
 )
 
-// DeployCmd is `lkg deploy`.
-type DeployCmd struct {
-	FindFlags
-	To            string        `required:"" placeholder:"HOST/REPO:TAG" help:"The image tag production runs, to put the known-good build under." env:"LKG_TO" config:"to"`
-	Rebuild       bool          `help:"Build from the known-good commit even when a build exists."`
-	DryRun        bool          `name:"dry-run" help:"Print the plan and change nothing."`
-	Yes           bool          `short:"y" help:"Do not ask for confirmation (required when stdin is not a terminal)."`
-	Context       string        `name:"context" default:"." placeholder:"PATH" help:"Build context for a rebuild, relative to the repository root."`
-	Dockerfile    string        `name:"dockerfile" placeholder:"PATH" help:"Dockerfile for a rebuild, relative to the repository root (default: Dockerfile in the context)."`
-	BuildArgs     []string      `name:"build-arg" sep:"none" placeholder:"K=V" help:"Build argument for a rebuild (repeatable)."`
-	VerifyURL     string        `name:"verify-url" placeholder:"URL" help:"After the move, poll URL until it answers 2xx, and journal the result."`
-	VerifyTimeout time.Duration `name:"verify-timeout" default:"2m" placeholder:"D" help:"How long --verify-url may take."`
-	JSON          bool          `name:"json" help:"Print exactly one JSON object: what moved, from which digest to which."`
+// ErrNothingGood: a rebuild was asked for but find named no known-good
+// commit to rebuild.
+var ErrNothingGood = errors.New("no known-good candidate")
+
+// Recorder appends events to the incident journal. Deploy and undo record
+// the target's digest before it moves, so a Recorder that fails stops them
+// before anything changes.
+type Recorder interface {
+	Record(journal.Event) error
 }
 
-// Help is the long text of `lkg deploy --help`.
-func (c *DeployCmd) Help() string {
-	return `Runs find, then puts the best build under --to:
+// RecorderFunc adapts a function to Recorder.
+type RecorderFunc func(journal.Event) error
 
-  a registry build is copied by digest (same repository: one manifest PUT;
-  another repository or registry: blobs mounted or copied, a multi-platform
-  index copied whole, referrers and cosign signature tags brought along);
-  a local Docker image is tagged and pushed through the engine;
-  with no build, or --rebuild, the known-good commit's tree is exported from
-  git (your work tree is not touched), built with the Docker engine, labelled
-  with its revision, and pushed.
+// Record calls f(e).
+func (f RecorderFunc) Record(e journal.Event) error { return f(e) }
 
-The digest --to had before is written to the incident journal before it moves,
-so 'lkg undo --to' can put it back. Right before the move the target is read
-again: if someone else moved it since the plan, nothing is changed. After the
-move the target is read back and must resolve to the expected digest.
+// Option configures Deploy and Undo.
+type Option func(*options)
 
-Without --yes, deploy asks on the terminal; with no terminal it refuses (exit 2).`
+type options struct {
+	dryRun        bool
+	yes           bool
+	confirm       func(question string) (bool, error)
+	out           io.Writer
+	log           io.Writer
+	verifyURL     string
+	verifyTimeout time.Duration
+	rebuild       bool
+	context       string
+	dockerfile    string
+	buildArgs     map[string]string
+	repo          *gitops.Repo
 }
 
-// Validate checks the flags that need no network.
-func (c *DeployCmd) Validate() error {
-	if err := checkTarget(c.To); err != nil {
-		return err
-	}
-	if _, err := parseBuildArgs(c.BuildArgs); err != nil {
-		return err
-	}
-	if c.Context != "." && !filepath.IsLocal(c.Context) {
-		return usagef("--context %q must be a path inside the repository", c.Context)
-	}
-	if c.Dockerfile != "" && !filepath.IsLocal(c.Dockerfile) {
-		return usagef("--dockerfile %q must be a path inside the repository", c.Dockerfile)
-	}
-	if c.VerifyURL != "" {
-		u, err := url.Parse(c.VerifyURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return usagef("--verify-url %q is not an http(s) URL", c.VerifyURL)
-		}
-	}
-	return nil
+// WithDryRun plans and changes nothing (the report's status is
+// "dry-run"). The default is false.
+func WithDryRun(dryRun bool) Option { return func(o *options) { o.dryRun = dryRun } }
+
+// WithYes moves the tag without asking. The default is false: the
+// confirm function decides.
+func WithYes(yes bool) Option { return func(o *options) { o.yes = yes } }
+
+// WithConfirm sets how the user is asked before the tag moves (when
+// WithYes is false). The default refuses: nothing moves unconfirmed.
+func WithConfirm(confirm func(question string) (bool, error)) Option {
+	return func(o *options) { o.confirm = confirm }
 }
 
-// checkTarget accepts "host/repo:tag" only: a tag is what production
-// pulls, and what lkg moves.
-func checkTarget(to string) error {
-	host, rest, ok := strings.Cut(to, "/")
-	i := strings.LastIndex(rest, ":")
-	if !ok || host == "" || i <= 0 || i == len(rest)-1 || strings.Contains(to, "@") {
-		return usagef("--to %q: want HOST/REPO:TAG, like registry.example.com/team/app:prod", to)
-	}
-	return nil
+// WithPlanOutput sets where the plan is printed, before anything moves.
+// The default is io.Discard (for --json, nothing but the report is
+// printed).
+func WithPlanOutput(w io.Writer) Option { return func(o *options) { o.out = w } }
+
+// WithLog sets where progress and warnings go. The default is io.Discard.
+func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
+
+// WithVerify polls url after the move until it answers 2xx, for at most
+// timeout, and journals the result. The default is no verification.
+func WithVerify(url string, timeout time.Duration) Option {
+	return func(o *options) { o.verifyURL, o.verifyTimeout = url, timeout }
 }
 
-// parseBuildArgs turns K=V flags into a map.
-func parseBuildArgs(args []string) (map[string]string, error) {
-	out := make(map[string]string, len(args))
-	for _, a := range args {
-		k, v, ok := strings.Cut(a, "=")
-		if !ok || k == "" {
-			return nil, usagef("--build-arg %q: want KEY=VALUE", a)
-		}
-		out[k] = v
-	}
-	return out, nil
+// WithRebuild builds from the known-good commit even when a build exists
+// (like `lkg deploy --rebuild`). The default is false: a build found is
+// deployed as it is.
+func WithRebuild(rebuild bool) Option { return func(o *options) { o.rebuild = rebuild } }
+
+// WithBuild sets a rebuild's context directory and Dockerfile (both
+// relative to the repository root) and build arguments. The default is
+// context ".", the Dockerfile in the context, and no arguments.
+func WithBuild(contextDir, dockerfile string, args map[string]string) Option {
+	return func(o *options) { o.context, o.dockerfile, o.buildArgs = contextDir, dockerfile, args }
 }
 
-// deployReport is what --json prints for deploy and undo.
-type deployReport struct {
+// WithRepo is the repository a rebuild exports the good commit from. The
+// default is none: a deploy that needs a rebuild fails.
+func WithRepo(repo *gitops.Repo) Option { return func(o *options) { o.repo = repo } }
+
+func newOptions(opts []Option) options {
+	o := options{
+		confirm: func(string) (bool, error) { return false, nil },
+		out:     io.Discard,
+		log:     io.Discard,
+		context: ".",
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// Report is what moved, from which digest to which: what --json prints for
+// deploy and undo.
+type Report struct {
 	Target     string              `json:"target"`
 	Previous   string              `json:"previous"`
 	Digest     string              `json:"digest"`
@@ -133,25 +144,35 @@ type deployReport struct {
 	Verify     *journal.VerifyData `json:"verify,omitempty"`
 }
 
-// deployError is a failure with what to do next and its exit code.
-type deployError struct {
-	err  error
-	hint string
-	code int
+// Outcome is how a deploy or undo ended: the report, and the same in
+// words for people.
+type Outcome struct {
+	Report  Report
+	Message string
 }
 
-func (e *deployError) Error() string {
-	if e.hint == "" {
-		return e.err.Error()
-	}
-	return e.err.Error() + ". " + e.hint
+// Error is a failure with what to do next. Its exit code is 1.
+type Error struct {
+	Err  error
+	Hint string
 }
-func (e *deployError) Unwrap() error { return e.err }
-func (e *deployError) ExitCode() int { return e.code }
+
+func (e *Error) Error() string {
+	if e.Hint == "" {
+		return e.Err.Error()
+	}
+	return e.Err.Error() + ". " + e.Hint
+}
+
+// Unwrap returns the failure.
+func (e *Error) Unwrap() error { return e.Err }
+
+// ExitCode is the process exit code for the failure.
+func (e *Error) ExitCode() int { return 1 }
 
 // explain adds the next step to the errors of the engine and the copy.
 func explain(err error, target string) error {
-	var de *deployError
+	var de *Error
 	if err == nil || errors.As(err, &de) || errors.Is(err, context.Canceled) {
 		return err
 	}
@@ -168,57 +189,42 @@ func explain(err error, target string) error {
 	}
 	for _, h := range hints {
 		if errors.Is(err, h.err) {
-			return &deployError{err: err, hint: h.hint, code: exitFailure}
+			return &Error{Err: err, Hint: h.hint}
 		}
 	}
 	return err
 }
 
-// Run plans the deploy from find, confirms, moves the tag and checks it.
-func (c *DeployCmd) Run(ctx context.Context, g *Globals, std *IO) error {
-	if !c.DryRun && !c.Yes && !std.InTerminal {
-		return usagef("refusing to deploy to %s without --yes: no terminal to confirm on. See the plan with --dry-run, then run again with --yes", c.To)
-	}
-	buildArgs, err := parseBuildArgs(c.BuildArgs)
-	if err != nil {
-		return err
-	}
-	res, repo, err := c.FindFlags.find(ctx, g, std)
-	if err != nil {
-		return err
-	}
-	recordFind(repo, std, res)
-	for _, w := range res.Warnings {
-		fmt.Fprintf(std.Err, "lkg: warning: %s\n", w)
-	}
-
-	copier, err := artifacts.NewCopier()
-	if err != nil {
-		return err
-	}
-	d := &deployment{
-		target: c.To, dryRun: c.DryRun, yes: c.Yes, json: c.JSON,
-		verifyURL: c.VerifyURL, verifyTimeout: c.VerifyTimeout,
-		copier: copier, repo: repo, std: std,
-	}
+// Deploy puts the best build of res under target ("host/repo:tag"): a
+// registry build is copied by digest, a local engine image is pushed
+// through the engine, and with no build (or WithRebuild) the known-good
+// commit is rebuilt. The target's digest is recorded before it moves, the
+// move is a compare-and-swap against it, and the target is read back
+// afterwards.
+//
+// The outcome is returned whenever there is one to show, also alongside an
+// error (a verification that failed after the tag moved).
+func Deploy(ctx context.Context, copier *artifacts.Copier, rec Recorder, res finder.Result, target string, opts ...Option) (*Outcome, error) {
+	o := newOptions(opts)
+	d := &deployment{target: target, kind: journal.KindDeploy, copier: copier, rec: rec, o: o}
 	switch best := res.Best; {
-	case best != nil && !c.Rebuild && best.Source == finder.SourceRegistry:
-		d.report = deployReport{Method: methodCopy, Build: best.Repo + "@" + best.Digest, GoodTag: best.GoodTag, Revision: best.Revision}
+	case best != nil && !o.rebuild && best.Source == finder.SourceRegistry:
+		d.report = Report{Method: methodCopy, Build: best.Repo + "@" + best.Digest, GoodTag: best.GoodTag, Revision: best.Revision}
 		d.source = best.Repo + "@" + best.Digest
 		d.what = fmt.Sprintf("registry build %s (%s match to %s)", best.Image, best.Match, best.GoodTag)
-	case best != nil && !c.Rebuild:
-		d.report = deployReport{Method: methodEnginePush, Build: best.Image, GoodTag: best.GoodTag, Revision: best.Revision}
+	case best != nil && !o.rebuild:
+		d.report = Report{Method: methodEnginePush, Build: best.Image, GoodTag: best.GoodTag, Revision: best.Revision}
 		d.localImage = best.Image
 		d.what = fmt.Sprintf("local Docker image %s (%s match to %s)", best.Image, best.Match, best.GoodTag)
 	default:
 		good, err := rebuildGood(res)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		d.report = deployReport{Method: methodRebuild, Build: methodRebuild, GoodTag: good.Tag, Revision: good.Commit}
-		d.rebuild = &rebuildSpec{good: good, context: c.Context, dockerfile: c.Dockerfile, args: buildArgs}
+		d.report = Report{Method: methodRebuild, Build: methodRebuild, GoodTag: good.Tag, Revision: good.Commit}
+		d.rebuild = &good
 		why := "no build of the known-good code exists"
-		if c.Rebuild {
+		if o.rebuild {
 			why = "--rebuild"
 		}
 		d.what = fmt.Sprintf("a rebuild of %s (commit %s) with the Docker engine, since %s", good.Tag, short(good.Commit), why)
@@ -237,78 +243,63 @@ func rebuildGood(res finder.Result) (finder.Good, error) {
 		}
 	}
 	if len(res.Good) == 0 {
-		return finder.Good{}, fmt.Errorf("nothing to rebuild: no known-good commit: %w", errNothingGood)
+		return finder.Good{}, fmt.Errorf("nothing to rebuild: no known-good commit: %w", ErrNothingGood)
 	}
 	return res.Good[0], nil
 }
 
 // deployment is one move of the target tag, for deploy and undo alike.
 type deployment struct {
-	target        string
-	dryRun, yes   bool
-	json          bool
-	verifyURL     string
-	verifyTimeout time.Duration
-	kind          string // journal.KindDeploy (default) or journal.KindUndo
-	copier        *artifacts.Copier
-	repo          *gitops.Repo
-	std           *IO
+	target string
+	kind   string // journal.KindDeploy or journal.KindUndo
+	copier *artifacts.Copier
+	rec    Recorder
+	o      options
 
-	what       string // the plan, in words
-	source     string // copy: "host/repo@digest"
-	localImage string // engine-push: the local image name
-	rebuild    *rebuildSpec
-	expect     *string // undo: the digest the target must have now, instead of the one read at plan time
+	what       string       // the plan, in words
+	source     string       // copy: "host/repo@digest"
+	localImage string       // engine-push: the local image name
+	rebuild    *finder.Good // rebuild: the commit to build
+	expect     *string      // undo: the digest the target must have now, instead of the one read at plan time
 
-	report deployReport
+	report Report
 }
 
-type rebuildSpec struct {
-	good       finder.Good
-	context    string
-	dockerfile string
-	args       map[string]string
-}
-
-func (d *deployment) run(ctx context.Context) error {
+func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 	d.report.Target = d.target
-	if d.kind == "" {
-		d.kind = journal.KindDeploy
-	}
 	var plan *artifacts.CopyPlan
 	var err error
 	if d.source != "" {
 		plan, err = d.copier.Plan(ctx, d.source, d.target)
 		if err != nil {
-			return explain(err, d.target)
+			return nil, explain(err, d.target)
 		}
 		d.report.Previous, d.report.Digest = plan.Previous, plan.Digest
 		d.report.Referrers, d.report.CosignTags = plan.Referrers, plan.CosignTags
 	} else {
 		if d.report.Previous, err = d.copier.TargetDigest(ctx, d.target); err != nil {
-			return explain(err, d.target)
+			return nil, explain(err, d.target)
 		}
 	}
 	if d.expect != nil && d.report.Previous != *d.expect {
-		return &deployError{
-			err:  fmt.Errorf("%s is at %s, not at %s where the last deploy put it: %w", d.target, orAbsent(d.report.Previous), *d.expect, artifacts.ErrTargetMoved),
-			hint: "Someone moved it since; nothing was changed. Deploy the build you want explicitly",
-			code: exitFailure,
+		return nil, &Error{
+			Err:  fmt.Errorf("%s is at %s, not at %s where the last deploy put it: %w", d.target, orAbsent(d.report.Previous), *d.expect, artifacts.ErrTargetMoved),
+			Hint: "Someone moved it since; nothing was changed. Deploy the build you want explicitly",
 		}
 	}
 	d.printPlan(plan)
 	if plan != nil && plan.Previous == plan.Digest {
 		d.report.Status = statusUnchanged
-		return d.finish(fmt.Sprintf("%s is already at %s; nothing to do.", d.target, shortDigest(plan.Digest)))
+		return d.outcome(fmt.Sprintf("%s is already at %s; nothing to do.", d.target, shortDigest(plan.Digest))), nil
 	}
-	if d.dryRun {
+	if d.o.dryRun {
 		d.report.Status = statusDryRun
-		return d.finish("Dry run: nothing changed. Run again with --yes to do it.")
+		return d.outcome("Dry run: nothing changed. Run again with --yes to do it."), nil
 	}
-	if !d.yes {
-		ok, err := confirm(d.std, fmt.Sprintf("Move %s? [y/N] ", d.target))
+	if !d.o.yes {
+		ok, err := d.o.confirm(fmt.Sprintf("Move %s? [y/N] ", d.target))
 		if err != nil || !ok {
-			return &deployError{err: errors.New("not confirmed"), hint: "Nothing was changed", code: exitFailure}
+			return nil, &Error{Err: errors.New("not confirmed"), Hint: "Nothing was changed"}
 		}
 	}
 
@@ -316,40 +307,38 @@ func (d *deployment) run(ctx context.Context) error {
 	// undo depends on it, so a journal that cannot be written stops here.
 	d.report.Status = statusPlanned
 	if err := d.journal(""); err != nil {
-		return &deployError{err: err, hint: fmt.Sprintf("Nothing was changed; %s is still at %s. Make the repository's .git writable, or run from a writable clone with -C", d.target, orAbsent(d.report.Previous)), code: exitFailure}
+		return nil, &Error{Err: err, Hint: fmt.Sprintf("Nothing was changed; %s is still at %s. Make the repository's .git writable, or run from a writable clone with -C", d.target, orAbsent(d.report.Previous))}
 	}
 	if err := d.move(ctx, plan); err != nil {
-		return d.failed(err)
+		return nil, d.failed(err)
 	}
 	d.report.Status = statusDone
 	if err := d.journal(""); err != nil {
 		// The tag did move: say so, and fail so nobody believes the
 		// journal is complete.
-		return &deployError{err: err, hint: fmt.Sprintf("%s DID move to %s (it was %s); record that by hand", d.target, d.report.Digest, orAbsent(d.report.Previous)), code: exitFailure}
+		return nil, &Error{Err: err, Hint: fmt.Sprintf("%s DID move to %s (it was %s); record that by hand", d.target, d.report.Digest, orAbsent(d.report.Previous))}
 	}
 	msg := fmt.Sprintf("Done: %s is now at %s (was %s).", d.target, d.report.Digest, orAbsent(d.report.Previous))
 	if d.kind == journal.KindDeploy {
 		msg += fmt.Sprintf("\nUndo with: lkg undo --to %s", d.target)
 	}
-	if d.verifyURL != "" {
-		v := verify(ctx, d.verifyURL, d.verifyTimeout)
+	if d.o.verifyURL != "" {
+		v := verify(ctx, d.o.verifyURL, d.o.verifyTimeout)
 		d.report.Verify = &v
 		if e, err := journal.NewEvent(journal.KindVerify, "", v); err == nil {
-			if _, err := appendEvent(d.repo.GitDir(), d.std.Err, e); err != nil {
-				fmt.Fprintf(d.std.Err, "lkg: warning: %s\n", oneLine(err))
+			if err := d.rec.Record(e); err != nil {
+				fmt.Fprintf(d.o.log, "lkg: warning: %s\n", oneLine(err))
 			}
 		}
 		if !v.OK {
-			_ = d.finish(msg)
-			return &deployError{
-				err:  fmt.Errorf("verifying %s: no 2xx answer within %s (last status %d)", d.verifyURL, d.verifyTimeout, v.Status),
-				hint: fmt.Sprintf("The tag moved; if the service is still broken, run: lkg undo --to %s", d.target),
-				code: exitFailure,
+			return d.outcome(msg), &Error{
+				Err:  fmt.Errorf("verifying %s: no 2xx answer within %s (last status %d)", d.o.verifyURL, d.o.verifyTimeout, v.Status),
+				Hint: fmt.Sprintf("The tag moved; if the service is still broken, run: lkg undo --to %s", d.target),
 			}
 		}
-		msg += fmt.Sprintf("\nVerified: %s answered %d after %dms.", d.verifyURL, v.Status, v.ElapsedMS)
+		msg += fmt.Sprintf("\nVerified: %s answered %d after %dms.", d.o.verifyURL, v.Status, v.ElapsedMS)
 	}
-	return d.finish(msg)
+	return d.outcome(msg), nil
 }
 
 // move does the work of each method and ends with the compare-and-swap
@@ -398,54 +387,57 @@ func (d *deployment) pushStaged(ctx context.Context) (string, error) {
 	if err := engine.Tag(ctx, image, staging); err != nil {
 		return "", err
 	}
-	fmt.Fprintf(d.std.Err, "lkg: pushing %s through the engine\n", staging)
+	fmt.Fprintf(d.o.log, "lkg: pushing %s through the engine\n", staging)
 	return engine.Push(ctx, staging, nil)
 }
 
 // build exports the good commit's tree and builds it; it returns the
 // image ID.
 func (d *deployment) build(ctx context.Context, engine *artifacts.Engine) (string, error) {
-	r := d.rebuild
+	good := d.rebuild
+	if d.o.repo == nil {
+		return "", fmt.Errorf("rebuilding %s: no repository to export commit %s from", good.Tag, short(good.Commit))
+	}
 	tmp, err := os.MkdirTemp("", "lkg-rebuild-")
 	if err != nil {
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
-	ex, err := d.repo.Export(ctx, r.good.Commit, filepath.Join(tmp, "src"))
+	ex, err := d.o.repo.Export(ctx, good.Commit, filepath.Join(tmp, "src"))
 	if err != nil {
 		return "", err
 	}
 	for _, s := range ex.Submodules {
-		fmt.Fprintf(d.std.Err, "lkg: warning: submodule %s is not part of the rebuild (left empty)\n", s)
+		fmt.Fprintf(d.o.log, "lkg: warning: submodule %s is not part of the rebuild (left empty)\n", s)
 	}
-	contextDir := filepath.Join(ex.Dir, filepath.FromSlash(r.context))
+	contextDir := filepath.Join(ex.Dir, filepath.FromSlash(d.o.context))
 	dockerfile := filepath.Join(contextDir, "Dockerfile")
-	shown := filepath.ToSlash(filepath.Join(r.context, "Dockerfile"))
-	if r.dockerfile != "" {
-		dockerfile = filepath.Join(ex.Dir, filepath.FromSlash(r.dockerfile))
-		shown = r.dockerfile
+	shown := filepath.ToSlash(filepath.Join(d.o.context, "Dockerfile"))
+	if d.o.dockerfile != "" {
+		dockerfile = filepath.Join(ex.Dir, filepath.FromSlash(d.o.dockerfile))
+		shown = d.o.dockerfile
 	}
 	if fi, err := os.Stat(dockerfile); err != nil || !fi.Mode().IsRegular() {
-		return "", fmt.Errorf("rebuilding %s: %w: no %s at commit %s", r.good.Tag, artifacts.ErrNoDockerfile, shown, short(r.good.Commit))
+		return "", fmt.Errorf("rebuilding %s: %w: no %s at commit %s", good.Tag, artifacts.ErrNoDockerfile, shown, short(good.Commit))
 	}
 	args := map[string]string{"SOURCE_DATE_EPOCH": strconv.FormatInt(ex.Time.Unix(), 10)}
-	for k, v := range r.args {
+	for k, v := range d.o.buildArgs {
 		args[k] = v
 	}
-	labels := map[string]string{artifacts.LabelRevision: r.good.Commit}
-	if src := sourceURL(d.repo); src != "" {
+	labels := map[string]string{artifacts.LabelRevision: good.Commit}
+	if src := sourceURL(d.o.repo); src != "" {
 		labels[artifacts.LabelSource] = src
 	}
-	fmt.Fprintf(d.std.Err, "lkg: building %s (commit %s)\n", r.good.Tag, short(r.good.Commit))
+	fmt.Fprintf(d.o.log, "lkg: building %s (commit %s)\n", good.Tag, short(good.Commit))
 	id, err := engine.Build(ctx, artifacts.BuildRequest{
 		ContextDir: contextDir,
 		Dockerfile: dockerfile,
 		BuildArgs:  args,
 		Labels:     labels,
-		Output:     d.std.Err,
+		Output:     d.o.log,
 	})
 	if err != nil {
-		return "", fmt.Errorf("rebuilding %s (commit %s): %w", r.good.Tag, short(r.good.Commit), err)
+		return "", fmt.Errorf("rebuilding %s (commit %s): %w", good.Tag, short(good.Commit), err)
 	}
 	return id, nil
 }
@@ -487,22 +479,22 @@ func (d *deployment) failed(err error) error {
 		where = fmt.Sprintf("; %s is now at %s", d.target, orAbsent(now))
 	}
 	if jerr := d.journal(oneLine(err) + where); jerr != nil {
-		fmt.Fprintf(d.std.Err, "lkg: warning: %s\n", oneLine(jerr))
+		fmt.Fprintf(d.o.log, "lkg: warning: %s\n", oneLine(jerr))
 	}
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintf(d.std.Err, "lkg: interrupted%s\n", where)
+		fmt.Fprintf(d.o.log, "lkg: interrupted%s\n", where)
 		return err
 	}
 	err = explain(err, d.target)
-	var de *deployError
+	var de *Error
 	if errors.As(err, &de) {
 		// Where the target is now replaces the generic "was not changed".
-		hint := strings.TrimSuffix(de.hint, fmt.Sprintf("%s was not changed", d.target))
+		hint := strings.TrimSuffix(de.Hint, fmt.Sprintf("%s was not changed", d.target))
 		hint = strings.TrimSuffix(strings.TrimSpace(hint), ".")
 		if hint != "" {
 			hint += ". "
 		}
-		de.hint = hint + strings.TrimPrefix(where, "; ")
+		de.Hint = hint + strings.TrimPrefix(where, "; ")
 		return de
 	}
 	return fmt.Errorf("%w%s", err, where)
@@ -527,15 +519,11 @@ func (d *deployment) journal(errMsg string) error {
 	if err != nil {
 		return err
 	}
-	_, err = appendEvent(d.repo.GitDir(), d.std.Err, e)
-	return err
+	return d.rec.Record(e)
 }
 
 func (d *deployment) printPlan(plan *artifacts.CopyPlan) {
-	if d.json {
-		return
-	}
-	w := d.std.Out
+	w := d.o.out
 	verb := "Deploy"
 	if d.kind == journal.KindUndo {
 		verb = "Undo"
@@ -558,33 +546,33 @@ func (d *deployment) printPlan(plan *artifacts.CopyPlan) {
 	}
 }
 
-// finish prints the outcome: the human line, or the one JSON object.
-func (d *deployment) finish(msg string) error {
-	if d.json {
-		if d.report.Referrers == nil {
-			d.report.Referrers = []string{}
-		}
-		if d.report.CosignTags == nil {
-			d.report.CosignTags = []string{}
-		}
-		return writeJSON(d.std.Out, d.report)
+// outcome is the report as it stands, with msg for people.
+func (d *deployment) outcome(msg string) *Outcome {
+	r := d.report
+	if r.Referrers == nil {
+		r.Referrers = []string{}
 	}
-	fmt.Fprintln(d.std.Out, msg)
-	return nil
+	if r.CosignTags == nil {
+		r.CosignTags = []string{}
+	}
+	return &Outcome{Report: r, Message: msg}
 }
 
-// confirm asks question on stderr and reads yes or no from stdin.
-func confirm(std *IO, question string) (bool, error) {
-	fmt.Fprint(std.Err, question)
-	line, err := bufio.NewReader(std.In).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return false, err
+// AskOn returns a confirm function (for WithConfirm) that asks question on
+// w and reads yes or no from r.
+func AskOn(r io.Reader, w io.Writer) func(question string) (bool, error) {
+	return func(question string) (bool, error) {
+		fmt.Fprint(w, question)
+		line, err := bufio.NewReader(r).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return false, err
+		}
+		switch strings.ToLower(strings.TrimSpace(line)) {
+		case "y", "yes":
+			return true, nil
+		}
+		return false, nil
 	}
-	switch strings.ToLower(strings.TrimSpace(line)) {
-	case "y", "yes":
-		return true, nil
-	}
-	return false, nil
 }
 
 // verify polls u until it answers 2xx or timeout passes.
@@ -634,4 +622,25 @@ func orAbsent(d string) string {
 		return "(no such tag)"
 	}
 	return d
+}
+
+// short is a commit hash as people read it.
+func short(hash string) string {
+	if len(hash) > 12 {
+		return hash[:12]
+	}
+	return hash
+}
+
+// shortDigest cuts "sha256:<64 hex>" to 12 hex digits.
+func shortDigest(d string) string {
+	if algo, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
+		return algo + ":" + hex[:12]
+	}
+	return d
+}
+
+// oneLine folds an error message onto one line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
 }

@@ -1,4 +1,4 @@
-package main
+package deploy
 
 import (
 	"context"
@@ -12,60 +12,6 @@ import (
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/gitops"
 )
-
-func TestCheckTarget(t *testing.T) {
-	tests := []struct {
-		to string
-		ok bool
-	}{
-		{"registry.example.com/team/app:prod", true},
-		{"127.0.0.1:5000/app:live", true},
-		{"localhost:5000/a/b/c:v1.2.3", true},
-		{"127.0.0.1:5000/app", false},           // no tag: the port is not one
-		{"app:prod", false},                     // no registry host
-		{"r.example/app@sha256:abcd", false},    // a digest cannot be moved
-		{"r.example/app:", false},               // empty tag
-		{"r.example/app:prod@sha256:00", false}, // tag and digest
-		{"", false},
-	}
-	for _, tt := range tests {
-		err := checkTarget(tt.to)
-		if got := err == nil; got != tt.ok {
-			t.Errorf("checkTarget(%q) = %v, want ok=%v", tt.to, err, tt.ok)
-		}
-		if err != nil && exitCode(err, exitFailure) != exitUsage {
-			t.Errorf("checkTarget(%q): exit code %d, want %d", tt.to, exitCode(err, exitFailure), exitUsage)
-		}
-	}
-}
-
-func TestParseBuildArgs(t *testing.T) {
-	tests := []struct {
-		args    []string
-		want    map[string]string
-		wantErr bool
-	}{
-		{nil, map[string]string{}, false},
-		{[]string{"A=1", "B=x=y", "C="}, map[string]string{"A": "1", "B": "x=y", "C": ""}, false},
-		{[]string{"NOVALUE"}, nil, true},
-		{[]string{"=v"}, nil, true},
-	}
-	for _, tt := range tests {
-		got, err := parseBuildArgs(tt.args)
-		if (err != nil) != tt.wantErr {
-			t.Errorf("parseBuildArgs(%q) err = %v, want error %v", tt.args, err, tt.wantErr)
-			continue
-		}
-		if len(got) != len(tt.want) {
-			t.Errorf("parseBuildArgs(%q) = %v, want %v", tt.args, got, tt.want)
-		}
-		for k, v := range tt.want {
-			if got[k] != v {
-				t.Errorf("parseBuildArgs(%q)[%q] = %q, want %q", tt.args, k, got[k], v)
-			}
-		}
-	}
-}
 
 func TestRepoOf(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -146,9 +92,17 @@ func TestExplain(t *testing.T) {
 			if !strings.Contains(got.Error(), tt.wantHint) {
 				t.Errorf("explain = %q, want hint %q", got, tt.wantHint)
 			}
-			if c := exitCode(got, 0); c != exitFailure {
-				t.Errorf("exit code %d, want %d", c, exitFailure)
+			if c := exitCode(got); c != 1 {
+				t.Errorf("exit code %d, want 1", c)
 			}
 		})
 	}
+}
+
+func exitCode(err error) int {
+	var ec interface{ ExitCode() int }
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	return 0
 }

@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"fmt"
@@ -10,57 +10,24 @@ import (
 	"github.com/lkg-dev/lkg/journal"
 )
 
-// ReportCmd is `lkg report`.
-type ReportCmd struct {
-	Format   string `default:"markdown" enum:"markdown" help:"Output format (markdown)."`
-	Incident string `placeholder:"ID" help:"Write up this incident (default: the open one, else the newest)."`
-}
-
-// Help is the long text of `lkg report --help`.
-func (c *ReportCmd) Help() string {
-	return `Writes the incident up from the journal, in Markdown: the timeline, what lkg
-found and where, what was deployed (by digest), the verification, the time to
-restore, the suspects (from 'lkg suspects' run during the incident) and the notes.
-
-Time to restore runs from the incident's start to the first verified deploy: a
-deploy that finished, followed by a verify that answered 2xx. When no verify was
-recorded at all, it runs to the first finished deploy.`
-}
-
-// Run prints the report.
-func (c *ReportCmd) Run(g *Globals, std *IO) error {
-	j, _, err := journalOf(g)
-	if err != nil {
-		return err
-	}
-	events, _, err := readJournal(j, std.Err)
-	if err != nil {
-		return err
-	}
-	in, err := pickIncident(events, c.Incident)
-	if err != nil {
-		return err
-	}
-	writeReport(std.Out, in)
-	return nil
-}
-
-// restore is when and how service came back in an incident.
-type restore struct {
-	at       time.Time
-	deploy   journal.DeployData
-	deployAt time.Time
-	verified bool
-	// failedVerify says deploys finished but every verify after them
+// Restore is when and how service came back in an incident.
+type Restore struct {
+	At       time.Time          // when service counts as restored
+	Deploy   journal.DeployData // the deploy that restored it
+	DeployAt time.Time          // when that deploy finished
+	Verified bool               // a verify that answered 2xx followed the deploy
+	// FailedVerify says deploys finished but every verify after them
 	// failed: not restored.
-	failedVerify bool
+	FailedVerify bool
 }
 
-// restoreOf finds the first verified deploy, or the first finished deploy
-// when the incident has no verify at all.
-func restoreOf(in journal.Incident) (restore, bool) {
-	var done *restore
-	var firstDone *restore
+// RestoreOf is the incident's time-to-restore rule: service is restored by
+// the first verified deploy (a deploy that finished, followed by a verify
+// that answered 2xx), or by the first finished deploy when the incident
+// has no verify at all. It reports false when service was not restored.
+func RestoreOf(in journal.Incident) (Restore, bool) {
+	var done *Restore
+	var firstDone *Restore
 	anyVerify := false
 	for _, e := range in.Events {
 		switch e.Kind {
@@ -69,7 +36,7 @@ func restoreOf(in journal.Incident) (restore, bool) {
 			if e.DecodeData(&d) != nil || (d.Status != "done" && d.Status != "unchanged") {
 				continue
 			}
-			done = &restore{at: e.Time, deploy: d, deployAt: e.Time}
+			done = &Restore{At: e.Time, Deploy: d, DeployAt: e.Time}
 			if firstDone == nil {
 				firstDone = done
 			}
@@ -80,20 +47,23 @@ func restoreOf(in journal.Incident) (restore, bool) {
 				continue
 			}
 			r := *done
-			r.at, r.verified = e.Time, true
+			r.At, r.Verified = e.Time, true
 			return r, true
 		}
 	}
 	if firstDone == nil {
-		return restore{}, false
+		return Restore{}, false
 	}
 	if anyVerify {
-		return restore{failedVerify: true, deploy: firstDone.deploy, deployAt: firstDone.deployAt}, false
+		return Restore{FailedVerify: true, Deploy: firstDone.Deploy, DeployAt: firstDone.DeployAt}, false
 	}
 	return *firstDone, true
 }
 
-func writeReport(w io.Writer, in journal.Incident) {
+// WriteMarkdown writes the incident up in Markdown: the time to restore,
+// the timeline, what was found, deployed and verified, the suspects and
+// the notes.
+func WriteMarkdown(w io.Writer, in journal.Incident) {
 	const day = "2006-01-02 15:04 MST"
 	clock := func(t time.Time) string { return t.UTC().Format("15:04") }
 	title := in.Title
@@ -105,31 +75,31 @@ func writeReport(w io.Writer, in journal.Incident) {
 	if in.Open {
 		fmt.Fprintf(w, "- **Closed:** still open\n")
 	} else {
-		fmt.Fprintf(w, "- **Closed:** %s (%s after the start)\n", in.End.UTC().Format(day), roundDuration(in.End.Sub(in.Start)))
+		fmt.Fprintf(w, "- **Closed:** %s (%s after the start)\n", in.End.UTC().Format(day), RoundDuration(in.End.Sub(in.Start)))
 	}
-	r, restored := restoreOf(in)
+	r, restored := RestoreOf(in)
 	switch {
-	case restored && r.verified:
+	case restored && r.Verified:
 		fmt.Fprintf(w, "- **Time to restore:** %s (from the start at %s to %s, when the deploy of `%s` at %s was verified)\n",
-			roundDuration(r.at.Sub(in.Start)), clock(in.Start), clock(r.at), r.deploy.Target, clock(r.deployAt))
+			RoundDuration(r.At.Sub(in.Start)), clock(in.Start), clock(r.At), r.Deploy.Target, clock(r.DeployAt))
 	case restored:
 		fmt.Fprintf(w, "- **Time to restore:** %s (from the start at %s to the deploy of `%s` at %s; no verification was recorded)\n",
-			roundDuration(r.at.Sub(in.Start)), clock(in.Start), r.deploy.Target, clock(r.at))
-	case r.failedVerify:
-		fmt.Fprintf(w, "- **Time to restore:** not restored: the deploy of `%s` at %s failed verification\n", r.deploy.Target, clock(r.deployAt))
+			RoundDuration(r.At.Sub(in.Start)), clock(in.Start), r.Deploy.Target, clock(r.At))
+	case r.FailedVerify:
+		fmt.Fprintf(w, "- **Time to restore:** not restored: the deploy of `%s` at %s failed verification\n", r.Deploy.Target, clock(r.DeployAt))
 	default:
 		fmt.Fprintf(w, "- **Time to restore:** not restored: no deploy finished\n")
 	}
 	if restored {
 		var with []string
-		if r.deploy.Build != "" {
-			with = append(with, "`"+r.deploy.Build+"`")
+		if r.Deploy.Build != "" {
+			with = append(with, "`"+r.Deploy.Build+"`")
 		}
-		if r.deploy.Digest != "" {
-			with = append(with, "at `"+r.deploy.Digest+"`")
+		if r.Deploy.Digest != "" {
+			with = append(with, "at `"+r.Deploy.Digest+"`")
 		}
-		if r.deploy.Method != "" {
-			with = append(with, "("+r.deploy.Method+")")
+		if r.Deploy.Method != "" {
+			with = append(with, "("+r.Deploy.Method+")")
 		}
 		if len(with) > 0 {
 			fmt.Fprintf(w, "- **Restored with:** %s\n", strings.Join(with, " "))
@@ -138,7 +108,7 @@ func writeReport(w io.Writer, in journal.Incident) {
 
 	fmt.Fprintf(w, "\n## Timeline\n\n| Time (UTC) | Event | What happened |\n| --- | --- | --- |\n")
 	for _, e := range in.Events {
-		fmt.Fprintf(w, "| %s | %s | %s |\n", e.Time.UTC().Format("15:04:05"), e.Kind, mdCell(summarize(e)))
+		fmt.Fprintf(w, "| %s | %s | %s |\n", e.Time.UTC().Format("15:04:05"), e.Kind, mdCell(e.Summary()))
 	}
 
 	fmt.Fprintf(w, "\n## What was found\n\n")
@@ -289,4 +259,32 @@ func mdCode(s string) string {
 		return "-"
 	}
 	return "`" + strings.ReplaceAll(s, "|", `\|`) + "`"
+}
+
+// RoundDuration prints a duration the way people say it: 1h23m, 7m, 42s.
+func RoundDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	case d < time.Hour:
+		return strings.TrimSuffix(d.Round(time.Second).String(), "0s")
+	default:
+		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+	}
+}
+
+// plural is "1 build", "3 builds".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// short is a commit hash as people read it.
+func short(hash string) string {
+	if len(hash) > 12 {
+		return hash[:12]
+	}
+	return hash
 }

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/lkg-dev/lkg/artifacts"
+	"github.com/lkg-dev/lkg/deploy"
+	"github.com/lkg-dev/lkg/journal"
+)
+
+// DeployCmd is `lkg deploy`.
+type DeployCmd struct {
+	FindFlags
+	To            string        `required:"" placeholder:"HOST/REPO:TAG" help:"The image tag production runs, to put the known-good build under." env:"LKG_TO" config:"to"`
+	Rebuild       bool          `help:"Build from the known-good commit even when a build exists."`
+	DryRun        bool          `name:"dry-run" help:"Print the plan and change nothing."`
+	Yes           bool          `short:"y" help:"Do not ask for confirmation (required when stdin is not a terminal)."`
+	Context       string        `name:"context" default:"." placeholder:"PATH" help:"Build context for a rebuild, relative to the repository root."`
+	Dockerfile    string        `name:"dockerfile" placeholder:"PATH" help:"Dockerfile for a rebuild, relative to the repository root (default: Dockerfile in the context)."`
+	BuildArgs     []string      `name:"build-arg" sep:"none" placeholder:"K=V" help:"Build argument for a rebuild (repeatable)."`
+	VerifyURL     string        `name:"verify-url" placeholder:"URL" help:"After the move, poll URL until it answers 2xx, and journal the result."`
+	VerifyTimeout time.Duration `name:"verify-timeout" default:"2m" placeholder:"D" help:"How long --verify-url may take."`
+	JSON          bool          `name:"json" help:"Print exactly one JSON object: what moved, from which digest to which."`
+}
+
+// Help is the long text of `lkg deploy --help`.
+func (c *DeployCmd) Help() string {
+	return `Runs find, then puts the best build under --to:
+
+  a registry build is copied by digest (same repository: one manifest PUT;
+  another repository or registry: blobs mounted or copied, a multi-platform
+  index copied whole, referrers and cosign signature tags brought along);
+  a local Docker image is tagged and pushed through the engine;
+  with no build, or --rebuild, the known-good commit's tree is exported from
+  git (your work tree is not touched), built with the Docker engine, labelled
+  with its revision, and pushed.
+
+The digest --to had before is written to the incident journal before it moves,
+so 'lkg undo --to' can put it back. Right before the move the target is read
+again: if someone else moved it since the plan, nothing is changed. After the
+move the target is read back and must resolve to the expected digest.
+
+Without --yes, deploy asks on the terminal; with no terminal it refuses (exit 2).`
+}
+
+// Validate checks the flags that need no network.
+func (c *DeployCmd) Validate() error {
+	if err := checkTarget(c.To); err != nil {
+		return err
+	}
+	if _, err := parseBuildArgs(c.BuildArgs); err != nil {
+		return err
+	}
+	if c.Context != "." && !filepath.IsLocal(c.Context) {
+		return usagef("--context %q must be a path inside the repository", c.Context)
+	}
+	if c.Dockerfile != "" && !filepath.IsLocal(c.Dockerfile) {
+		return usagef("--dockerfile %q must be a path inside the repository", c.Dockerfile)
+	}
+	if c.VerifyURL != "" {
+		u, err := url.Parse(c.VerifyURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usagef("--verify-url %q is not an http(s) URL", c.VerifyURL)
+		}
+	}
+	return nil
+}
+
+// checkTarget accepts "host/repo:tag" only: a tag is what production
+// pulls, and what lkg moves.
+func checkTarget(to string) error {
+	host, rest, ok := strings.Cut(to, "/")
+	i := strings.LastIndex(rest, ":")
+	if !ok || host == "" || i <= 0 || i == len(rest)-1 || strings.Contains(to, "@") {
+		return usagef("--to %q: want HOST/REPO:TAG, like registry.example.com/team/app:prod", to)
+	}
+	return nil
+}
+
+// parseBuildArgs turns K=V flags into a map.
+func parseBuildArgs(args []string) (map[string]string, error) {
+	out := make(map[string]string, len(args))
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || k == "" {
+			return nil, usagef("--build-arg %q: want KEY=VALUE", a)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// Run plans the deploy from find, confirms, moves the tag and checks it.
+func (c *DeployCmd) Run(ctx context.Context, g *Globals, std *IO) error {
+	if !c.DryRun && !c.Yes && !std.InTerminal {
+		return usagef("refusing to deploy to %s without --yes: no terminal to confirm on. See the plan with --dry-run, then run again with --yes", c.To)
+	}
+	buildArgs, err := parseBuildArgs(c.BuildArgs)
+	if err != nil {
+		return err
+	}
+	res, repo, err := c.FindFlags.find(ctx, g, std)
+	if err != nil {
+		return err
+	}
+	recordFind(repo, std, res)
+	for _, w := range res.Warnings {
+		fmt.Fprintf(std.Err, "lkg: warning: %s\n", w)
+	}
+	copier, err := artifacts.NewCopier()
+	if err != nil {
+		return err
+	}
+	out, err := deploy.Deploy(ctx, copier, recorder(repo.GitDir(), std), res, c.To,
+		append(moveOptions(std, c.DryRun, c.Yes, c.JSON),
+			deploy.WithRebuild(c.Rebuild),
+			deploy.WithBuild(c.Context, c.Dockerfile, buildArgs),
+			deploy.WithRepo(repo),
+			deploy.WithVerify(c.VerifyURL, c.VerifyTimeout))...)
+	return printOutcome(std, c.JSON, out, err)
+}
+
+// moveOptions are the options deploy and undo share.
+func moveOptions(std *IO, dryRun, yes, json bool) []deploy.Option {
+	var plan io.Writer = std.Out
+	if json {
+		plan = io.Discard
+	}
+	return []deploy.Option{
+		deploy.WithDryRun(dryRun),
+		deploy.WithYes(yes),
+		deploy.WithConfirm(deploy.AskOn(std.In, std.Err)),
+		deploy.WithPlanOutput(plan),
+		deploy.WithLog(std.Err),
+	}
+}
+
+// recorder journals deploy and undo events in the repository's journal.
+func recorder(gitDir string, std *IO) deploy.Recorder {
+	return deploy.RecorderFunc(func(e journal.Event) error {
+		_, err := appendEvent(gitDir, std.Err, e)
+		return err
+	})
+}
+
+// printOutcome prints how a deploy or undo ended (the human line, or the
+// one JSON object), when there is an outcome, and returns err.
+func printOutcome(std *IO, json bool, out *deploy.Outcome, err error) error {
+	if out != nil {
+		if json {
+			if werr := writeJSON(std.Out, out.Report); werr != nil && err == nil {
+				err = werr
+			}
+		} else {
+			fmt.Fprintln(std.Out, out.Message)
+		}
+	}
+	return err
+}

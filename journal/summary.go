@@ -1,0 +1,102 @@
+package journal
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Summary is the event in one line, for the journal listing and the
+// report's timeline.
+func (e Event) Summary() string {
+	switch e.Kind {
+	case KindIncidentStart:
+		if e.Message == "" {
+			return "incident started"
+		}
+		return "incident started: " + e.Message
+	case KindIncidentClose:
+		if e.Message == "" {
+			return "incident closed"
+		}
+		return "incident closed: " + e.Message
+	case KindNote:
+		return e.Message
+	case KindFind:
+		var d FindData
+		if e.DecodeData(&d) != nil {
+			break
+		}
+		good := ""
+		if d.GoodTag != "" {
+			good = " of " + d.GoodTag
+		}
+		if d.Best != "" {
+			best := d.Best
+			if image, digest, ok := strings.Cut(best, "@"); ok {
+				best = image + "@" + digestShort(digest)
+			}
+			return fmt.Sprintf("found %s%s (%s, %s)", best, good, plural(d.Builds, "build"), plural(d.Sources, "source"))
+		}
+		return fmt.Sprintf("no build%s found (%s to rebuild from)", good, plural(d.Sources, "source"))
+	case KindDeploy, KindUndo:
+		var d DeployData
+		if e.DecodeData(&d) != nil {
+			break
+		}
+		s := fmt.Sprintf("%s %s: %s -> %s", e.Kind, d.Status, d.Target, orNone(digestShort(d.Digest)))
+		if d.Previous != "" {
+			s += " (was " + digestShort(d.Previous) + ")"
+		}
+		if d.Method != "" {
+			s += " by " + d.Method
+		}
+		if d.Error != "" {
+			s += ": " + d.Error
+		}
+		return s
+	case KindVerify:
+		var d VerifyData
+		if e.DecodeData(&d) != nil {
+			break
+		}
+		verdict := "FAILED"
+		if d.OK {
+			verdict = "ok"
+		}
+		return fmt.Sprintf("verify %s: %s answered %d in %d ms", verdict, d.URL, d.Status, d.ElapsedMS)
+	case KindSuspects:
+		var d SuspectsData
+		if e.DecodeData(&d) != nil {
+			break
+		}
+		return fmt.Sprintf("suspects %s..%s: %s, %s, +%d -%d", d.Good, d.Bad, plural(d.Units, "change"), plural(d.Files, "file"), d.Added, d.Deleted)
+	}
+	if e.Message != "" {
+		return e.Kind + ": " + e.Message
+	}
+	return e.Kind
+}
+
+// digestShort cuts "sha256:<64 hex>" to 12 hex digits for one-line
+// summaries; the report's tables keep whole digests.
+func digestShort(d string) string {
+	algo, hex, ok := strings.Cut(d, ":")
+	if !ok || len(hex) <= 12 {
+		return d
+	}
+	return algo + ":" + hex[:12]
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
