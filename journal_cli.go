@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -41,35 +40,26 @@ func openJournal(gitDir string) (*journal.Journal, error) {
 // appendEvent is the one way commands write the journal. It fills the
 // event's time and incident, and says on errOut when the event started a new
 // incident. When the journal cannot be written the event is printed on errOut
-// as its JSON line, so it is not lost (the user can paste it into the
-// journal later), and the error is returned; the caller decides whether a
-// failed journal write fails the command (a deploy that already moved the
-// tag must not pretend it did not).
+// (see journal.Record) and the error is returned.
 func appendEvent(gitDir string, errOut io.Writer, e journal.Event) (journal.Event, error) {
 	j, err := openJournal(gitDir)
-	if err == nil {
-		var started bool
-		e, started, err = j.Append(e)
-		if err == nil {
-			if started && e.Kind != journal.KindIncidentStart {
-				fmt.Fprintf(errOut, "lkg: started incident %s (close it with 'lkg incident close')\n", e.Incident)
-			}
-			return e, nil
+	if err != nil {
+		if t, perr := time.Parse(time.RFC3339, os.Getenv(fakeNowEnv)); perr == nil && e.Time.IsZero() {
+			e.Time = t.UTC()
+		} else if e.Time.IsZero() {
+			e.Time = time.Now().UTC()
 		}
+		journal.PrintLost(errOut, e)
+		return e, fmt.Errorf("writing the incident journal: %w", err)
 	}
-	if errors.Is(err, journal.ErrIncidentOpen) || errors.Is(err, journal.ErrNoIncident) {
+	e, started, err := j.Record(e, errOut)
+	if err != nil {
 		return e, err
 	}
-	if e.Time.IsZero() {
-		e.Time = time.Now().UTC()
-		if t, err := time.Parse(time.RFC3339, os.Getenv(fakeNowEnv)); err == nil {
-			e.Time = t.UTC()
-		}
+	if started && e.Kind != journal.KindIncidentStart {
+		fmt.Fprintf(errOut, "lkg: started incident %s (close it with 'lkg incident close')\n", e.Incident)
 	}
-	if line, merr := json.Marshal(e); merr == nil {
-		fmt.Fprintf(errOut, "lkg: could not write the incident journal; the event was:\n%s\n", line)
-	}
-	return e, fmt.Errorf("writing the incident journal: %w", err)
+	return e, nil
 }
 
 // journalOf opens the journal of the repository -C names.

@@ -20,22 +20,6 @@ import (
 	"github.com/lkg-dev/lkg/journal"
 )
 
-// Deploy methods, as the journal records them.
-const (
-	methodCopy       = "copy"        // a registry build copied by digest
-	methodEnginePush = "engine-push" // a local engine image tagged and pushed
-	methodRebuild    = "rebuild"     // built from the good commit's tree, then pushed
-)
-
-// Deploy statuses, as the journal and --json record them.
-const (
-	statusPlanned   = "planned"
-	statusDone      = "done"
-	statusFailed    = "failed"
-	statusDryRun    = "dry-run"
-	statusUnchanged = "unchanged" // the target was already at the digest
-)
-
 // ErrNothingGood: a rebuild was asked for but find named no known-good
 // commit to rebuild.
 var ErrNothingGood = errors.New("no known-good candidate")
@@ -135,8 +119,8 @@ type Report struct {
 	Previous   string              `json:"previous"`
 	Digest     string              `json:"digest"`
 	Build      string              `json:"build"`
-	Method     string              `json:"method"`
-	Status     string              `json:"status"`
+	Method     journal.Method      `json:"method"`
+	Status     journal.Status      `json:"status"`
 	GoodTag    string              `json:"good_tag,omitempty"`
 	Revision   string              `json:"revision,omitempty"`
 	Referrers  []string            `json:"referrers"`
@@ -209,11 +193,11 @@ func Deploy(ctx context.Context, copier *artifacts.Copier, rec Recorder, res fin
 	d := &deployment{target: target, kind: journal.KindDeploy, copier: copier, rec: rec, o: o}
 	switch best := res.Best; {
 	case best != nil && !o.rebuild && best.Source == finder.SourceRegistry:
-		d.report = Report{Method: methodCopy, Build: best.Repo + "@" + best.Digest, GoodTag: best.GoodTag, Revision: best.Revision}
+		d.report = Report{Method: journal.MethodCopy, Build: best.Repo + "@" + best.Digest, GoodTag: best.GoodTag, Revision: best.Revision}
 		d.source = best.Repo + "@" + best.Digest
 		d.what = fmt.Sprintf("registry build %s (%s match to %s)", best.Image, best.Match, best.GoodTag)
 	case best != nil && !o.rebuild:
-		d.report = Report{Method: methodEnginePush, Build: best.Image, GoodTag: best.GoodTag, Revision: best.Revision}
+		d.report = Report{Method: journal.MethodEnginePush, Build: best.Image, GoodTag: best.GoodTag, Revision: best.Revision}
 		d.localImage = best.Image
 		d.what = fmt.Sprintf("local Docker image %s (%s match to %s)", best.Image, best.Match, best.GoodTag)
 	default:
@@ -221,7 +205,7 @@ func Deploy(ctx context.Context, copier *artifacts.Copier, rec Recorder, res fin
 		if err != nil {
 			return nil, err
 		}
-		d.report = Report{Method: methodRebuild, Build: methodRebuild, GoodTag: good.Tag, Revision: good.Commit}
+		d.report = Report{Method: journal.MethodRebuild, Build: string(journal.MethodRebuild), GoodTag: good.Tag, Revision: good.Commit}
 		d.rebuild = &good
 		why := "no build of the known-good code exists"
 		if o.rebuild {
@@ -289,11 +273,11 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 	}
 	d.printPlan(plan)
 	if plan != nil && plan.Previous == plan.Digest {
-		d.report.Status = statusUnchanged
+		d.report.Status = journal.StatusUnchanged
 		return d.outcome(fmt.Sprintf("%s is already at %s; nothing to do.", d.target, shortDigest(plan.Digest))), nil
 	}
 	if d.o.dryRun {
-		d.report.Status = statusDryRun
+		d.report.Status = journal.StatusDryRun
 		return d.outcome("Dry run: nothing changed. Run again with --yes to do it."), nil
 	}
 	if !d.o.yes {
@@ -305,14 +289,14 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 
 	// The digest the target has now is journaled before anything moves:
 	// undo depends on it, so a journal that cannot be written stops here.
-	d.report.Status = statusPlanned
+	d.report.Status = journal.StatusPlanned
 	if err := d.journal(""); err != nil {
 		return nil, &Error{Err: err, Hint: fmt.Sprintf("Nothing was changed; %s is still at %s. Make the repository's .git writable, or run from a writable clone with -C", d.target, orAbsent(d.report.Previous))}
 	}
 	if err := d.move(ctx, plan); err != nil {
 		return nil, d.failed(err)
 	}
-	d.report.Status = statusDone
+	d.report.Status = journal.StatusDone
 	if err := d.journal(""); err != nil {
 		// The tag did move: say so, and fail so nobody believes the
 		// journal is complete.
@@ -463,7 +447,7 @@ func sourceURL(repo *gitops.Repo) string {
 // failed journals a failed move, with where the target is now, and
 // returns the error to show.
 func (d *deployment) failed(err error) error {
-	d.report.Status = statusFailed
+	d.report.Status = journal.StatusFailed
 	// A short, uncancelled read: after Ctrl-C the journal must still say
 	// where the target is.
 	rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -38,11 +38,11 @@ func Undo(ctx context.Context, copier *artifacts.Copier, rec Recorder, events []
 		source: repoOf(target) + "@" + last.Previous,
 		expect: &expect,
 		what:   fmt.Sprintf("put %s back to %s, where it was before the last deploy", target, shortDigest(last.Previous)),
-		report: Report{Method: methodCopy, Build: repoOf(target) + "@" + last.Previous},
+		report: Report{Method: journal.MethodCopy, Build: repoOf(target) + "@" + last.Previous},
 	}
 	// Undoing twice is a no-op, not an error: the tag is where undo puts it.
 	if now == last.Previous {
-		d.report.Target, d.report.Previous, d.report.Digest, d.report.Status = target, now, now, statusUnchanged
+		d.report.Target, d.report.Previous, d.report.Digest, d.report.Status = target, now, now, journal.StatusUnchanged
 		return d.outcome(fmt.Sprintf("%s is already at %s, where it was before the last deploy; nothing to do.", target, now)), nil
 	}
 	return d.run(ctx)
@@ -63,9 +63,9 @@ func LastDeploy(events []journal.Event, target, now string) (journal.DeployData,
 			continue
 		}
 		switch {
-		case d.Status == statusDone:
+		case d.Status == journal.StatusDone:
 			return d, nil
-		case newest && d.Status == statusPlanned && d.Digest != "" && now != d.Previous:
+		case newest && d.Status == journal.StatusPlanned && d.Digest != "" && now != d.Previous:
 			// A deploy that was killed between planning and recording its
 			// outcome, after the tag left where it was: its previous digest
 			// is on record, and the compare and swap against its planned

@@ -19,10 +19,43 @@ type DeployData struct {
 	Previous string `json:"previous"` // the digest the target had before, "" if none
 	Digest   string `json:"digest"`   // the digest the target was moved to
 	Build    string `json:"build"`    // what was deployed, "image@digest" or a commit
-	Method   string `json:"method"`   // "copy", "push", "rebuild", ...
-	Status   string `json:"status"`   // "done", "failed", "dry-run", ...
+	Method   Method `json:"method"`   // how the digest got there
+	Status   Status `json:"status"`   // where the move stands
 	Error    string `json:"error,omitempty"`
 }
+
+// Status is where a deploy or undo stands, as DeployData records it. A
+// move is journaled twice: planned before the tag moves, then with its
+// outcome.
+type Status string
+
+// The statuses lkg records. A journal may hold others (a newer lkg's); they
+// count as outcomes that did not finish.
+const (
+	StatusPlanned   Status = "planned"   // about to move; Previous is what the target held
+	StatusDone      Status = "done"      // moved and read back at Digest
+	StatusFailed    Status = "failed"    // did not finish; Error says where the target is
+	StatusDryRun    Status = "dry-run"   // planned only, on request
+	StatusUnchanged Status = "unchanged" // the target was already at Digest
+)
+
+// Finished says the target holds the deployed digest: done, or it already
+// did (unchanged). Such a deploy can restore service.
+func (s Status) Finished() bool { return s == StatusDone || s == StatusUnchanged }
+
+// Outcome says the event records how a move ended, rather than the
+// planned line written before it.
+func (s Status) Outcome() bool { return s != StatusPlanned }
+
+// Method is how a deploy or undo put the digest under the target.
+type Method string
+
+// The methods lkg records.
+const (
+	MethodCopy       Method = "copy"        // a registry build copied by digest
+	MethodEnginePush Method = "engine-push" // a local engine image tagged and pushed
+	MethodRebuild    Method = "rebuild"     // built from the good commit's tree, then pushed
+)
 
 // VerifyData is the Data of a verify event.
 type VerifyData struct {

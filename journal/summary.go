@@ -48,7 +48,7 @@ func (e Event) Summary() string {
 			s += " (was " + digestShort(d.Previous) + ")"
 		}
 		if d.Method != "" {
-			s += " by " + d.Method
+			s += " by " + string(d.Method)
 		}
 		if d.Error != "" {
 			s += ": " + d.Error

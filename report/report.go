@@ -33,7 +33,7 @@ func RestoreOf(in journal.Incident) (Restore, bool) {
 		switch e.Kind {
 		case journal.KindDeploy:
 			var d journal.DeployData
-			if e.DecodeData(&d) != nil || (d.Status != "done" && d.Status != "unchanged") {
+			if e.DecodeData(&d) != nil || !d.Status.Finished() {
 				continue
 			}
 			done = &Restore{At: e.Time, Deploy: d, DeployAt: e.Time}
@@ -99,7 +99,7 @@ func WriteMarkdown(w io.Writer, in journal.Incident) {
 			with = append(with, "at `"+r.Deploy.Digest+"`")
 		}
 		if r.Deploy.Method != "" {
-			with = append(with, "("+r.Deploy.Method+")")
+			with = append(with, "("+string(r.Deploy.Method)+")")
 		}
 		if len(with) > 0 {
 			fmt.Fprintf(w, "- **Restored with:** %s\n", strings.Join(with, " "))
@@ -143,19 +143,19 @@ func WriteMarkdown(w io.Writer, in journal.Incident) {
 			continue
 		}
 		var d journal.DeployData
-		if e.DecodeData(&d) != nil || d.Status == "planned" {
+		if e.DecodeData(&d) != nil || !d.Status.Outcome() {
 			continue // the planned line precedes the outcome line
 		}
 		if !deployed {
 			fmt.Fprintf(w, "| Time (UTC) | Step | Target | Now at | Was at | Build | Method | Status |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 			deployed = true
 		}
-		status := d.Status
+		status := string(d.Status)
 		if d.Error != "" {
 			status += ": " + d.Error
 		}
 		fmt.Fprintf(w, "| %s | %s | `%s` | %s | %s | %s | %s | %s |\n", e.Time.UTC().Format("15:04:05"), e.Kind,
-			d.Target, mdCode(d.Digest), mdCode(d.Previous), mdCode(d.Build), mdCell(d.Method), mdCell(status))
+			d.Target, mdCode(d.Digest), mdCode(d.Previous), mdCode(d.Build), mdCell(string(d.Method)), mdCell(status))
 	}
 	if !deployed {
 		fmt.Fprintf(w, "Nothing was deployed.\n")
