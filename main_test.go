@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,6 +20,12 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 // is a failure, never a skip.
 var requireIntegration = os.Getenv("LKG_REQUIRE_INTEGRATION") == "1"
 
+// updateGolden makes a failing `cmp stdout FILE` rewrite FILE inside its
+// archive from the actual output instead of failing: regenerate the golden
+// files with `go test -run TestScripts -update`, or LKG_UPDATE_GOLDEN=1
+// (which also works with ./...), then review the diff.
+var updateGolden = flag.Bool("update", os.Getenv("LKG_UPDATE_GOLDEN") == "1", "rewrite golden files in testdata/scripts from the actual output")
+
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"lkg": func() { os.Exit(Main()) },
@@ -34,6 +41,7 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/scripts",
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
+		UpdateScripts:       *updateGolden,
 		Cmds:                scriptCmds,
 		Condition:           scriptCondition,
 		Setup: func(env *testscript.Env) error {
