@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -135,7 +137,7 @@ func moveOptions(std *IO, dryRun, yes, json bool) []deploy.Option {
 	return []deploy.Option{
 		deploy.WithDryRun(dryRun),
 		deploy.WithYes(yes),
-		deploy.WithConfirm(deploy.AskOn(std.In, std.Err)),
+		deploy.WithConfirm(askOn(std)),
 		deploy.WithPlanOutput(plan),
 		deploy.WithLog(std.Err),
 	}
@@ -162,4 +164,20 @@ func printOutcome(std *IO, json bool, out *deploy.Outcome, err error) error {
 		}
 	}
 	return err
+}
+
+// askOn asks a question on stderr and reads yes or no from stdin.
+func askOn(std *IO) func(question string) (bool, error) {
+	return func(question string) (bool, error) {
+		fmt.Fprint(std.Err, question)
+		line, err := bufio.NewReader(std.In).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return false, err
+		}
+		switch strings.ToLower(strings.TrimSpace(line)) {
+		case "y", "yes":
+			return true, nil
+		}
+		return false, nil
+	}
 }

@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -540,23 +539,6 @@ func (d *deployment) outcome(msg string) *Outcome {
 		r.CosignTags = []string{}
 	}
 	return &Outcome{Report: r, Message: msg}
-}
-
-// AskOn returns a confirm function (for WithConfirm) that asks question on
-// w and reads yes or no from r.
-func AskOn(r io.Reader, w io.Writer) func(question string) (bool, error) {
-	return func(question string) (bool, error) {
-		fmt.Fprint(w, question)
-		line, err := bufio.NewReader(r).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return false, err
-		}
-		switch strings.ToLower(strings.TrimSpace(line)) {
-		case "y", "yes":
-			return true, nil
-		}
-		return false, nil
-	}
 }
 
 // verify polls u until it answers 2xx or timeout passes.

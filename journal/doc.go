@@ -18,4 +18,9 @@
 // descriptor, then fsyncs. A writer killed mid-write leaves at most one
 // partial line at the end; the next Append starts on a fresh line, and
 // Events reports the partial line as a warning instead of failing.
+//
+// Record is how lkg writes: an event that cannot be written is printed for
+// the user instead of lost. Deploy and undo events carry DeployData, whose
+// Status and Method are typed (StatusDone, MethodCopy, ...), so readers ask
+// Status.Finished rather than compare strings.
 package journal
