@@ -12,6 +12,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/lkg-dev/lkg/internal/config"
 	"github.com/lkg-dev/lkg/internal/fixture"
 )
 
@@ -93,7 +94,7 @@ func (c *DemoCmd) Run(ctx context.Context, std *IO) error {
 
 	// The team's settings, as a real repo would keep them: where to deploy.
 	cfg := fmt.Sprintf("# lkg settings for shop-api\nimages: [%s]\ngood_tags: [\"v*\"]\nto: %s:prod\n", repo, repo)
-	if err := os.WriteFile(filepath.Join(repoDir, configFile), []byte(cfg), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(repoDir, config.FileName), []byte(cfg), 0o644); err != nil {
 		return err
 	}
 

@@ -101,10 +101,8 @@ func writeTable(w io.Writer, title, header string, n int, row func(i int) string
 // nextCommand is the one command an on-call engineer should run next.
 func nextCommand(res finder.Result, f FindFlags, g *Globals) string {
 	to := "REGISTRY/REPO:PROD_TAG"
-	if cfg, _ := g.Config(); cfg != nil {
-		if v, ok := cfg.Section("to"); ok {
-			to = fmt.Sprint(v)
-		}
+	if cfg, _ := g.Config(); cfg != nil && cfg.To != "" {
+		to = cfg.To
 	}
 	switch {
 	case res.Best != nil:

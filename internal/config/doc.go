@@ -1,0 +1,9 @@
+// Package config owns lkg's settings file, .lkg.yaml at the repository root,
+// as a typed value, and the defaults lkg's packages share (the cache
+// directory), so each default is written in one place.
+//
+// The file sets the same keys as find's and deploy's flags, in snake_case
+// (good_tags for --good-tags), plus the risk categories of suspects. The
+// command line applies it: flags win over LKG_* variables, which win over
+// the file.
+package config

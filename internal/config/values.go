@@ -1,0 +1,121 @@
+package config
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// valueError is a value of the wrong kind; line, when set, is the line of
+// the offending element rather than of the key's value.
+type valueError struct {
+	line int
+	msg  string
+}
+
+func (e *valueError) Error() string { return e.msg }
+
+func wrongValue(n *yaml.Node, format string, args ...any) error {
+	return &valueError{line: n.Line, msg: fmt.Sprintf(format, args...)}
+}
+
+// resolve follows an alias to the node it names.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+func decodeString(dst *string, n *yaml.Node) error {
+	n = resolve(n)
+	if n.Kind != yaml.ScalarNode {
+		return wrongValue(n, "want a string. Write it like: to: registry.example.com/app:prod")
+	}
+	*dst = n.Value
+	return nil
+}
+
+func decodeBool(dst **bool, n *yaml.Node) error {
+	n = resolve(n)
+	var b bool
+	if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
+		return wrongValue(n, "want true or false, not %q. Write it like: docker: true", n.Value)
+	}
+	*dst = &b
+	return nil
+}
+
+func decodeDepth(dst **int, n *yaml.Node) error {
+	n = resolve(n)
+	i, err := strconv.Atoi(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		return wrongValue(n, "want a whole number, not %q. Write it like: depth: 5", n.Value)
+	}
+	*dst = &i
+	return nil
+}
+
+// decodeList takes a list of strings, or one string as a list of one. The
+// elements are kept whole: a comma in one (a pattern's {7,40}) is no
+// separator.
+func decodeList(dst *[]string, n *yaml.Node) error {
+	n = resolve(n)
+	switch n.Kind {
+	case yaml.ScalarNode:
+		*dst = []string{n.Value}
+		return nil
+	case yaml.SequenceNode:
+	default:
+		return wrongValue(n, "want a list of strings. Write it like: [a, b]")
+	}
+	list := make([]string, 0, len(n.Content))
+	for _, e := range n.Content {
+		e = resolve(e)
+		if e.Kind != yaml.ScalarNode {
+			return wrongValue(e, "want a list of strings, not a nested list or map. Write it like: [a, b]")
+		}
+		list = append(list, e.Value)
+	}
+	*dst = list
+	return nil
+}
+
+// decodeRisk takes a map from category name to a list of path patterns, in
+// the file's order, and checks each pattern's syntax.
+func decodeRisk(dst *[]RiskCategory, n *yaml.Node) error {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		return wrongValue(n, `want a map of category to patterns. Write it like: risk: {migration: ["db/**"]}`)
+	}
+	var cats []RiskCategory
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		kn, vn := resolve(n.Content[i]), n.Content[i+1]
+		if kn.Kind != yaml.ScalarNode {
+			return wrongValue(kn, "want a category name")
+		}
+		name := kn.Value
+		if seen[name] {
+			return wrongValue(kn, "%s is set twice. Keep one", name)
+		}
+		seen[name] = true
+		pats := []string{}
+		if v := resolve(vn); !(v.Kind == yaml.ScalarNode && v.Tag == "!!null") {
+			if err := decodeList(&pats, vn); err != nil {
+				return &valueError{line: err.(*valueError).line, msg: name + ": " + err.Error()}
+			}
+		}
+		for _, p := range pats {
+			if _, err := path.Match(strings.ReplaceAll(p, "**", "x"), ""); err != nil {
+				return wrongValue(vn, "%s: pattern %q: %v. Give each category a list of globs, like: risk: {migration: [\"db/**\"]}", name, p, err)
+			}
+		}
+		cats = append(cats, RiskCategory{Name: name, Patterns: pats})
+	}
+	*dst = cats
+	return nil
+}
