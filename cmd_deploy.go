@@ -17,6 +17,7 @@ import (
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/gitops"
+	"github.com/lkg-dev/lkg/internal/digest"
 	"github.com/lkg-dev/lkg/journal"
 )
 
@@ -299,7 +300,7 @@ func (d *deployment) run(ctx context.Context) error {
 	d.printPlan(plan)
 	if plan != nil && plan.Previous == plan.Digest {
 		d.report.Status = statusUnchanged
-		return d.finish(fmt.Sprintf("%s is already at %s; nothing to do.", d.target, shortDigest(plan.Digest)))
+		return d.finish(fmt.Sprintf("%s is already at %s; nothing to do.", d.target, digest.Short(plan.Digest)))
 	}
 	if d.dryRun {
 		d.report.Status = statusDryRun

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/lkg-dev/lkg/artifacts"
+	"github.com/lkg-dev/lkg/internal/digest"
 	"github.com/lkg-dev/lkg/journal"
 )
 
@@ -64,7 +65,7 @@ func (c *UndoCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 		kind: journal.KindUndo, copier: copier, repo: repo, std: std,
 		source: repoOf(c.To) + "@" + last.Previous,
 		expect: &expect,
-		what:   fmt.Sprintf("put %s back to %s, where it was before the last deploy", c.To, shortDigest(last.Previous)),
+		what:   fmt.Sprintf("put %s back to %s, where it was before the last deploy", c.To, digest.Short(last.Previous)),
 		report: deployReport{Method: methodCopy, Build: repoOf(c.To) + "@" + last.Previous},
 	}
 	// Undoing twice is a no-op, not an error: the tag is where undo puts it.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lkg-dev/lkg/gitops"
+	"github.com/lkg-dev/lkg/internal/digest"
 	"github.com/lkg-dev/lkg/journal"
 )
 
@@ -154,8 +155,8 @@ func summarize(e journal.Event) string {
 		}
 		if d.Best != "" {
 			best := d.Best
-			if image, digest, ok := strings.Cut(best, "@"); ok {
-				best = image + "@" + digestShort(digest)
+			if image, d, ok := strings.Cut(best, "@"); ok {
+				best = image + "@" + digest.Short(d)
 			}
 			return fmt.Sprintf("found %s%s (%s, %s)", best, good, plural(d.Builds, "build"), plural(d.Sources, "source"))
 		}
@@ -165,9 +166,9 @@ func summarize(e journal.Event) string {
 		if e.DecodeData(&d) != nil {
 			break
 		}
-		s := fmt.Sprintf("%s %s: %s -> %s", e.Kind, d.Status, d.Target, orNone(digestShort(d.Digest)))
+		s := fmt.Sprintf("%s %s: %s -> %s", e.Kind, d.Status, d.Target, orNone(digest.Short(d.Digest)))
 		if d.Previous != "" {
-			s += " (was " + digestShort(d.Previous) + ")"
+			s += " (was " + digest.Short(d.Previous) + ")"
 		}
 		if d.Method != "" {
 			s += " by " + d.Method
@@ -197,16 +198,6 @@ func summarize(e journal.Event) string {
 		return e.Kind + ": " + e.Message
 	}
 	return e.Kind
-}
-
-// digestShort cuts "sha256:<64 hex>" to 12 hex digits for one-line
-// summaries; the report's tables keep whole digests.
-func digestShort(d string) string {
-	algo, hex, ok := strings.Cut(d, ":")
-	if !ok || len(hex) <= 12 {
-		return d
-	}
-	return algo + ":" + hex[:12]
 }
 
 func orNone(s string) string {
