@@ -175,7 +175,7 @@ func Parse(path string, data []byte) (*Config, error) {
 		name := kn.Value
 		k, ok := findKey(name)
 		if !ok || kn.Kind != yaml.ScalarNode {
-			continue
+			return nil, &Error{Path: path, Line: kn.Line, Msg: unknownKey(name)}
 		}
 		if seen[name] {
 			return nil, &Error{Path: path, Line: kn.Line, Msg: fmt.Sprintf("%s is set twice. Keep one", name)}
@@ -202,4 +202,41 @@ func findKey(name string) (key, bool) {
 		return keys[i], true
 	}
 	return key{}, false
+}
+
+// unknownKey says what to write instead of name: the nearest key when one
+// is close (image for images), else every key.
+func unknownKey(name string) string {
+	best, bestDist := "", -1
+	for _, k := range keys {
+		if d := distance(strings.ToLower(name), k.name); bestDist < 0 || d < bestDist {
+			best, bestDist = k.name, d
+		}
+	}
+	// Close means a typo or a plural: at most a third of the key changed.
+	if bestDist <= max(1, len(best)/3) {
+		return fmt.Sprintf("unknown key %q. Did you mean %s?", name, best)
+	}
+	return fmt.Sprintf("unknown key %q. Valid keys: %s.", name, strings.Join(Keys(), ", "))
+}
+
+// distance is the Levenshtein distance between a and b, in bytes.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

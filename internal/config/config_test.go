@@ -63,6 +63,12 @@ func TestParseErrors(t *testing.T) {
 		{"risk:\n  a: [\"[\"]\n", `line 2: risk: a: pattern "["`},
 		{"risk:\n  a: 3\n", ""},
 		{"depth: 1\ndepth: 2\n", "line 2: depth is set twice"},
+		{"depth: 0", "line 1: depth: want at least 1, not 0"},
+		{"good: v1\nimage: [r/app]\n", `line 2: unknown key "image". Did you mean images?`},
+		{"Images: [r/app]", `line 1: unknown key "Images". Did you mean images?`},
+		{"good_tag: [v*]", `unknown key "good_tag". Did you mean good_tags?`},
+		{"verifyall: true", `unknown key "verifyall". Did you mean verify_all?`},
+		{"colour: blue", `unknown key "colour". Valid keys: depth, docker, good, good_tags, images, remotes, risk, tag_patterns, to, verify_all.`},
 	}
 	for _, tt := range tests {
 		_, err := Parse("/r/.lkg.yaml", []byte(tt.yaml))

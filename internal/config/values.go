@@ -55,6 +55,9 @@ func decodeDepth(dst **int, n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode || err != nil {
 		return wrongValue(n, "want a whole number, not %q. Write it like: depth: 5", n.Value)
 	}
+	if i < 1 {
+		return wrongValue(n, "want at least 1, not %d. Write it like: depth: 5", i)
+	}
 	*dst = &i
 	return nil
 }
