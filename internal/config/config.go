@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,6 +15,17 @@ import (
 
 // FileName is the settings file lkg reads at a repository's root.
 const FileName = ".lkg.yaml"
+
+// Limits on what a settings file may hold. The file is committed with the
+// repository, so it is untrusted input.
+const (
+	// MaxFileSize is the largest settings file read: 1 MiB, far beyond any
+	// real one.
+	MaxFileSize = 1 << 20
+	// MaxListLen is the most entries one list may hold (images, tag
+	// patterns, one risk category's patterns...).
+	MaxListLen = 1000
+)
 
 // Config is .lkg.yaml. A key the file does not set is the zero value: nil
 // for a list or a pointer, "" for a string.
@@ -143,17 +155,74 @@ func Load(dir string) (*Config, error) {
 	return Parse(path, data)
 }
 
+// readFile reads path only when it is a regular file of at most
+// MaxFileSize bytes: a FIFO would block the open until some writer came,
+// and a link to /dev/zero would never end.
 func readFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	return data, err
+	if err := checkRegular(path, fi); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	defer f.Close()
+	// Checked again on what was opened: the file may have been swapped.
+	if fi, err = f.Stat(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if err := checkRegular(path, fi); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if len(data) > MaxFileSize {
+		return nil, tooLarge(path)
+	}
+	return data, nil
+}
+
+func checkRegular(path string, fi fs.FileInfo) error {
+	m := fi.Mode()
+	if m.IsRegular() {
+		if fi.Size() > MaxFileSize {
+			return tooLarge(path)
+		}
+		return nil
+	}
+	what := "special file"
+	switch {
+	case m.IsDir():
+		what = "directory"
+	case m&fs.ModeNamedPipe != 0:
+		what = "named pipe"
+	case m&fs.ModeDevice != 0, m&fs.ModeCharDevice != 0:
+		what = "device"
+	case m&fs.ModeSocket != 0:
+		what = "socket"
+	}
+	return &Error{Path: path, Msg: fmt.Sprintf("not a regular file (%s). Replace it with a plain file or remove it", what)}
+}
+
+func tooLarge(path string) error {
+	return &Error{Path: path, Msg: fmt.Sprintf("larger than %d MiB. Keep only lkg's settings in it", MaxFileSize>>20)}
 }
 
 // Parse decodes the contents of a settings file read from path (named in
 // errors). Errors are *Error.
 func Parse(path string, data []byte) (*Config, error) {
+	if len(data) > MaxFileSize {
+		return nil, tooLarge(path)
+	}
 	c := &Config{Path: path}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {

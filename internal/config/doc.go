@@ -5,5 +5,7 @@
 // The file sets the same keys as find's and deploy's flags, in snake_case
 // (good_tags for --good-tags), plus the risk categories of suspects. The
 // command line applies it: flags win over LKG_* variables, which win over
-// the file.
+// the file. A file comes with the repository and may be hostile, so it is
+// read only when it is a regular file of at most MaxFileSize bytes, and no
+// list in it may be longer than MaxListLen.
 package config

@@ -75,6 +75,9 @@ func decodeList(dst *[]string, n *yaml.Node) error {
 	default:
 		return wrongValue(n, "want a list of strings. Write it like: [a, b]")
 	}
+	if len(n.Content) > MaxListLen {
+		return wrongValue(n, "more than %d entries. Keep the list short, or narrow it with a pattern", MaxListLen)
+	}
 	list := make([]string, 0, len(n.Content))
 	for _, e := range n.Content {
 		e = resolve(e)
@@ -93,6 +96,9 @@ func decodeRisk(dst *[]RiskCategory, n *yaml.Node) error {
 	n = resolve(n)
 	if n.Kind != yaml.MappingNode {
 		return wrongValue(n, `want a map of category to patterns. Write it like: risk: {migration: ["db/**"]}`)
+	}
+	if len(n.Content)/2 > MaxListLen {
+		return wrongValue(n, "more than %d categories", MaxListLen)
 	}
 	var cats []RiskCategory
 	seen := map[string]bool{}
