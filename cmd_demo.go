@@ -13,7 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/lkg-dev/lkg/internal/config"
-	"github.com/lkg-dev/lkg/internal/fixture"
+	"github.com/lkg-dev/lkg/internal/demo"
 )
 
 // DemoCmd is `lkg demo`: a whole incident, staged in a temp dir, so a
@@ -62,7 +62,7 @@ func (c *DemoCmd) Run(ctx context.Context, std *IO) error {
 	if err != nil {
 		return fmt.Errorf("staging the demo repository: %w", err)
 	}
-	reg, err := fixture.StartRegistry(ctx, fixture.WithInProcess())
+	reg, err := demo.StartRegistry()
 	if err != nil {
 		return fmt.Errorf("starting the demo registry: %w", err)
 	}
@@ -79,7 +79,7 @@ func (c *DemoCmd) Run(ctx context.Context, std *IO) error {
 		{"latest", commits["v1.5.0"], demoTime(6)},
 		{"prod", commits["v1.5.0"], demoTime(6)}, // production runs the bad deploy
 	} {
-		spec := fixture.ImageSpec{
+		spec := demo.Image{
 			Labels: map[string]string{
 				"org.opencontainers.image.revision": img.rev,
 				"org.opencontainers.image.source":   "https://git.example.com/shop/api",
@@ -87,7 +87,7 @@ func (c *DemoCmd) Run(ctx context.Context, std *IO) error {
 			Created: img.at.Add(5 * time.Minute),
 			Seed:    img.rev,
 		}
-		if _, err := fixture.Push(ctx, repo+":"+img.tag, spec); err != nil {
+		if _, err := demo.Push(ctx, repo+":"+img.tag, spec); err != nil {
 			return fmt.Errorf("pushing the demo image %s: %w", img.tag, err)
 		}
 	}
