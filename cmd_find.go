@@ -30,7 +30,7 @@ type FindFlags struct {
 // FindCmd is `lkg find`.
 type FindCmd struct {
 	FindFlags
-	JSON bool `name:"json" help:"Print exactly one JSON object (the contract in DESIGN.md) instead of the table."`
+	JSON bool `name:"json" help:"Print exactly one JSON object (its fields are listed in the README) instead of the table."`
 }
 
 // Help is the long text of `lkg find --help`.
