@@ -130,9 +130,21 @@ type Error struct {
 	Path string
 	Line int // 0: the file as a whole
 	Msg  string
+
+	// risk and category: an error in the risk section, worded as
+	// suspects has always worded it.
+	risk     bool
+	category string
 }
 
 func (e *Error) Error() string {
+	if e.risk {
+		what := "risk categories"
+		if e.category != "" {
+			what = fmt.Sprintf("risk category %q", e.category)
+		}
+		return fmt.Sprintf("reading %s: %s in line %d of %s. %s", what, e.Msg, e.Line, e.Path, riskHint)
+	}
 	if e.Line > 0 {
 		return fmt.Sprintf("reading %s: line %d: %s", e.Path, e.Line, e.Msg)
 	}
@@ -256,8 +268,13 @@ func Parse(path string, data []byte) (*Config, error) {
 		if err := k.decode(c, vn); err != nil {
 			line := vn.Line
 			var ve *valueError
-			if errors.As(err, &ve) && ve.line > 0 {
-				line = ve.line
+			if errors.As(err, &ve) {
+				if ve.line > 0 {
+					line = ve.line
+				}
+				if ve.risk {
+					return nil, &Error{Path: path, Line: line, Msg: ve.msg, risk: true, category: ve.category}
+				}
 			}
 			return nil, &Error{Path: path, Line: line, Msg: name + ": " + err.Error()}
 		}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"path"
 	"strconv"
@@ -14,6 +15,10 @@ import (
 type valueError struct {
 	line int
 	msg  string
+	// risk marks an error in the risk section, about category ("" for
+	// the section as a whole).
+	risk     bool
+	category string
 }
 
 func (e *valueError) Error() string { return e.msg }
@@ -90,37 +95,81 @@ func decodeList(dst *[]string, n *yaml.Node) error {
 	return nil
 }
 
-// decodeRisk takes a map from category name to a list of path patterns, in
-// the file's order, and checks each pattern's syntax.
+// riskHint ends every error in the risk section, as suspects has always
+// said it.
+const riskHint = `Give each category a list of globs, like: risk: {migration: ["db/**"]}`
+
+// riskWrong is an error in the risk section; category is "" when it is
+// about the section as a whole.
+func riskWrong(n *yaml.Node, category, format string, args ...any) error {
+	return &valueError{line: n.Line, risk: true, category: category, msg: fmt.Sprintf(format, args...)}
+}
+
+// kindName names what a node holds, in the words suspects has always used
+// (int, bool, string, map, list).
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "map"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		switch t := strings.TrimPrefix(n.Tag, "!!"); t {
+		case "str":
+			return "string"
+		case "float":
+			return "float64"
+		default:
+			return t
+		}
+	}
+	return "a YAML " + n.Tag
+}
+
+// decodeRisk takes a map from category name to a list of path patterns (or
+// one pattern), in the file's order, and checks each pattern's syntax.
 func decodeRisk(dst *[]RiskCategory, n *yaml.Node) error {
 	n = resolve(n)
 	if n.Kind != yaml.MappingNode {
-		return wrongValue(n, `want a map of category to patterns. Write it like: risk: {migration: ["db/**"]}`)
+		return riskWrong(n, "", "want a map of category to patterns, got %s", kindName(n))
 	}
 	if len(n.Content)/2 > MaxListLen {
-		return wrongValue(n, "more than %d categories", MaxListLen)
+		return riskWrong(n, "", "more than %d categories", MaxListLen)
 	}
 	var cats []RiskCategory
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		kn, vn := resolve(n.Content[i]), n.Content[i+1]
+		kn, v := resolve(n.Content[i]), resolve(n.Content[i+1])
 		if kn.Kind != yaml.ScalarNode {
-			return wrongValue(kn, "want a category name")
+			return riskWrong(kn, "", "want a category name, got %s", kindName(kn))
 		}
 		name := kn.Value
 		if seen[name] {
-			return wrongValue(kn, "%s is set twice. Keep one", name)
+			return riskWrong(kn, name, "set twice; keep one")
 		}
 		seen[name] = true
 		pats := []string{}
-		if v := resolve(vn); !(v.Kind == yaml.ScalarNode && v.Tag == "!!null") {
-			if err := decodeList(&pats, vn); err != nil {
-				return &valueError{line: err.(*valueError).line, msg: name + ": " + err.Error()}
+		switch {
+		case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
+		case v.Kind == yaml.ScalarNode && v.Tag == "!!str":
+			pats = append(pats, v.Value)
+		case v.Kind == yaml.SequenceNode:
+			if len(v.Content) > MaxListLen {
+				return riskWrong(v, name, "more than %d patterns", MaxListLen)
 			}
+			for _, e := range v.Content {
+				e = resolve(e)
+				if e.Kind != yaml.ScalarNode || e.Tag != "!!str" {
+					return riskWrong(e, name, "pattern %s is not a string", cmp.Or(e.Value, kindName(e)))
+				}
+				pats = append(pats, e.Value)
+			}
+		default:
+			return riskWrong(v, name, "want a list of patterns, got %s", kindName(v))
 		}
 		for _, p := range pats {
 			if _, err := path.Match(strings.ReplaceAll(p, "**", "x"), ""); err != nil {
-				return wrongValue(vn, "%s: pattern %q: %v. Give each category a list of globs, like: risk: {migration: [\"db/**\"]}", name, p, err)
+				return riskWrong(v, name, "pattern %q: %v", p, err)
 			}
 		}
 		cats = append(cats, RiskCategory{Name: name, Patterns: pats})
