@@ -12,7 +12,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
-	"github.com/lkg-dev/lkg/internal/fixture"
+	"github.com/lkg-dev/lkg/internal/config"
+	"github.com/lkg-dev/lkg/internal/demo"
 )
 
 // DemoCmd is `lkg demo`: a whole incident, staged in a temp dir, so a
@@ -61,7 +62,7 @@ func (c *DemoCmd) Run(ctx context.Context, std *IO) error {
 	if err != nil {
 		return fmt.Errorf("staging the demo repository: %w", err)
 	}
-	reg, err := fixture.StartRegistry(ctx, fixture.WithInProcess())
+	reg, err := demo.StartRegistry()
 	if err != nil {
 		return fmt.Errorf("starting the demo registry: %w", err)
 	}
@@ -78,7 +79,7 @@ func (c *DemoCmd) Run(ctx context.Context, std *IO) error {
 		{"latest", commits["v1.5.0"], demoTime(6)},
 		{"prod", commits["v1.5.0"], demoTime(6)}, // production runs the bad deploy
 	} {
-		spec := fixture.ImageSpec{
+		spec := demo.Image{
 			Labels: map[string]string{
 				"org.opencontainers.image.revision": img.rev,
 				"org.opencontainers.image.source":   "https://git.example.com/shop/api",
@@ -86,14 +87,14 @@ func (c *DemoCmd) Run(ctx context.Context, std *IO) error {
 			Created: img.at.Add(5 * time.Minute),
 			Seed:    img.rev,
 		}
-		if _, err := fixture.Push(ctx, repo+":"+img.tag, spec); err != nil {
+		if _, err := demo.Push(ctx, repo+":"+img.tag, spec); err != nil {
 			return fmt.Errorf("pushing the demo image %s: %w", img.tag, err)
 		}
 	}
 
 	// The team's settings, as a real repo would keep them: where to deploy.
 	cfg := fmt.Sprintf("# lkg settings for shop-api\nimages: [%s]\ngood_tags: [\"v*\"]\nto: %s:prod\n", repo, repo)
-	if err := os.WriteFile(filepath.Join(repoDir, configFile), []byte(cfg), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(repoDir, config.FileName), []byte(cfg), 0o644); err != nil {
 		return err
 	}
 

@@ -30,7 +30,7 @@ type FindFlags struct {
 // FindCmd is `lkg find`.
 type FindCmd struct {
 	FindFlags
-	JSON bool `name:"json" help:"Print exactly one JSON object (the contract in DESIGN.md) instead of the table."`
+	JSON bool `name:"json" help:"Print exactly one JSON object (its fields are listed in the README) instead of the table."`
 }
 
 // Help is the long text of `lkg find --help`.
@@ -145,7 +145,7 @@ func (f *FindFlags) find(ctx context.Context, g *Globals, std *IO) (finder.Resul
 	return res, repo, nil
 }
 
-// selectGood picks the known-good candidates of DESIGN.md section 3: the ref
+// selectGood picks the known-good candidates: the ref
 // named by --good, or the tags matching --good-tags, newest first, without
 // those at or after --bad, at most --depth of them.
 func (f *FindFlags) selectGood(repo *gitops.Repo) (goods []finder.Good, bad *finder.Commit, skipped int, err error) {

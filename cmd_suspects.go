@@ -53,11 +53,7 @@ func (c *SuspectsCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	if err != nil {
 		return err
 	}
-	raw, _ := cfg.Section("risk")
-	rules, err := gitops.RiskRulesFromConfig(raw)
-	if err != nil {
-		return usagef("%v in .lkg.yaml. Give each category a list of globs, like: risk: {migration: [\"db/**\"]}", err)
-	}
+	rules := riskRules(cfg)
 	repo, err := g.openRepo(gitops.WithNoFetch(true))
 	if err != nil {
 		return err

@@ -2,89 +2,29 @@ package main
 
 import (
 	"errors"
-	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/alecthomas/kong"
-	"go.yaml.in/yaml/v3"
+	"github.com/lkg-dev/lkg/gitops"
+	"github.com/lkg-dev/lkg/internal/config"
 )
 
-// configFile is read from the repository root (for a bare repo, its directory).
-const configFile = ".lkg.yaml"
-
-// config is the parsed .lkg.yaml: flag values keyed by their snake_case
-// names (the `config` tag on a flag), plus sections commands read themselves.
-type config struct {
-	path   string
-	values map[string]any
-}
-
-// Section returns a top-level key's raw value, for commands whose settings
-// are richer than a flag (suspects' risk categories).
-func (c *config) Section(key string) (any, bool) {
-	if c == nil {
-		return nil, false
-	}
-	v, ok := c.values[key]
-	return v, ok
-}
-
 // loadConfig reads .lkg.yaml at the root of the repository containing dir.
-// A missing file is an empty config; a malformed one is a usage error.
-func loadConfig(dir string) (*config, error) {
-	root := repoRoot(dir)
-	path := filepath.Join(root, configFile)
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &config{path: path}, nil
+// A missing file is an empty config; one lkg will not use is a usage error.
+func loadConfig(dir string) (*config.Config, error) {
+	cfg, err := config.Load(dir)
+	var cerr *config.Error
+	if errors.As(err, &cerr) {
+		return nil, usageError{err}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	values := map[string]any{}
-	if err := yaml.Unmarshal(data, &values); err != nil {
-		return nil, usagef("reading %s: %v. Fix the YAML or move the file aside", path, err)
-	}
-	return &config{path: path, values: values}, nil
-}
-
-// repoRoot walks up from dir to the directory holding .git, or to a bare
-// repository. With neither, dir itself: opening the repo will then say what
-// is wrong, more clearly than the config loader could.
-func repoRoot(dir string) string {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return dir
-	}
-	for d := abs; ; {
-		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
-			return d
-		}
-		if isBareRepo(d) {
-			return d
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return abs
-		}
-		d = parent
-	}
-}
-
-func isBareRepo(dir string) bool {
-	for _, name := range []string{"HEAD", "objects", "refs"} {
-		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
-			return false
-		}
-	}
-	return true
+	return cfg, err
 }
 
 // Config is the repository's .lkg.yaml, loaded on first use.
-func (g *Globals) Config() (*config, error) {
+func (g *Globals) Config() (*config.Config, error) {
 	if g.config == nil {
 		cfg, err := loadConfig(g.Dir)
 		if err != nil {
@@ -122,11 +62,11 @@ func configResolver(g *Globals) kong.Resolver {
 			}
 			g.config = cfg
 		}
-		v, ok := g.config.values[key]
-		if !ok || v == nil {
+		v, ok := g.config.Lookup(key)
+		if !ok {
 			return nil, nil
 		}
-		return configValue(v), nil
+		return flagValue(v), nil
 	})
 }
 
@@ -146,22 +86,42 @@ func dirFlag(kctx *kong.Context, g *Globals) string {
 	return "."
 }
 
-// configValue turns a YAML value into what kong's mappers accept. Lists
-// stay lists of strings, so an element may hold a comma (a tag pattern's
-// {7,40}) without being split.
-func configValue(v any) any {
+// flagValue turns a config value into what kong's mappers accept. Lists
+// stay lists, so an element may hold a comma (a tag pattern's {7,40})
+// without being split.
+func flagValue(v any) any {
 	switch v := v.(type) {
-	case []any:
-		parts := make([]any, 0, len(v))
-		for _, e := range v {
-			parts = append(parts, fmt.Sprint(e))
+	case []string:
+		parts := make([]any, len(v))
+		for i, e := range v {
+			parts[i] = e
 		}
 		return parts
 	case int:
 		return strconv.Itoa(v)
-	case bool, string:
-		return v
 	default:
-		return fmt.Sprint(v)
+		return v
 	}
+}
+
+// riskRules are suspects' risk rules: the defaults, changed by the risk
+// section of .lkg.yaml. A category named there gets exactly its patterns
+// (an empty list turns it off); a new name adds a category.
+func riskRules(cfg *config.Config) []gitops.RiskRule {
+	rules := gitops.DefaultRiskRules()
+	cats := slices.Clone(cfg.Risk)
+	// New categories follow the defaults in name order, whatever the file's.
+	slices.SortStableFunc(cats, func(a, b config.RiskCategory) int { return strings.Compare(a.Name, b.Name) })
+	for _, cat := range cats {
+		replaced := false
+		for i := range rules {
+			if rules[i].Category == cat.Name {
+				rules[i].Patterns, replaced = cat.Patterns, true
+			}
+		}
+		if !replaced {
+			rules = append(rules, gitops.RiskRule{Category: cat.Name, Patterns: cat.Patterns})
+		}
+	}
+	return rules
 }

@@ -13,17 +13,17 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"github.com/alecthomas/kong"
 	"github.com/lkg-dev/lkg/gitops"
+	"github.com/lkg-dev/lkg/internal/config"
 	"golang.org/x/term"
 )
 
 func main() { os.Exit(Main()) }
 
-// The exit codes of DESIGN.md section 5.
+// The exit codes, as the README documents them.
 const (
 	exitOK       = 0 // a build was found, or the command succeeded
 	exitFailure  = 1 // any other failure
@@ -55,22 +55,18 @@ type Globals struct {
 	CacheDir string `name:"cache-dir" placeholder:"DIR" help:"Where registry metadata and commit tables are cached (default: the user cache dir's lkg/). Empty it for a cold run." env:"LKG_CACHE_DIR"`
 
 	// config is .lkg.yaml at the repository root, once loaded.
-	config *config
+	config *config.Config
 	// configErr is why .lkg.yaml could not be loaded while parsing flags.
 	configErr error
 }
 
-// cacheDir is --cache-dir, else the user cache dir's lkg/; "" (no cache)
+// cacheDir is --cache-dir, else config.DefaultCacheDir; "" (no cache)
 // when neither is known.
 func (g *Globals) cacheDir() string {
 	if g.CacheDir != "" {
 		return g.CacheDir
 	}
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(dir, "lkg")
+	return config.DefaultCacheDir()
 }
 
 // openRepo opens -C's repository with lkg's commit-table cache.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lkg-dev/lkg/finder"
+	"github.com/lkg-dev/lkg/internal/digest"
 )
 
 // writeJSON prints v as exactly one JSON object.
@@ -57,7 +58,7 @@ func printFind(w io.Writer, res finder.Result, f FindFlags, g *Globals) {
 	if len(res.Builds) > 1 {
 		writeTable(w, "Builds, best first:", "MATCH\tGOOD\tCREATED\tIMAGE\tDIGEST", len(res.Builds), func(i int) string {
 			b := res.Builds[i]
-			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", b.Match, b.GoodTag, age(b.Created, now), b.Image, shortDigest(b.Digest))
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", b.Match, b.GoodTag, age(b.Created, now), b.Image, digest.Short(b.Digest))
 		})
 	}
 
@@ -101,10 +102,8 @@ func writeTable(w io.Writer, title, header string, n int, row func(i int) string
 // nextCommand is the one command an on-call engineer should run next.
 func nextCommand(res finder.Result, f FindFlags, g *Globals) string {
 	to := "REGISTRY/REPO:PROD_TAG"
-	if cfg, _ := g.Config(); cfg != nil {
-		if v, ok := cfg.Section("to"); ok {
-			to = fmt.Sprint(v)
-		}
+	if cfg, _ := g.Config(); cfg != nil && cfg.To != "" {
+		to = cfg.To
 	}
 	switch {
 	case res.Best != nil:
@@ -180,13 +179,6 @@ var sharedPrefixes = map[string]bool{
 // network and leaves the user's own checkout alone.
 func rebuildHint(s finder.Source) string {
 	return fmt.Sprintf("git worktree add --detach ../lkg-restore %s   (the code of %s, beside your checkout)", short(s.Commit), s.Ref)
-}
-
-func shortDigest(d string) string {
-	if algo, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
-		return algo + ":" + hex[:12]
-	}
-	return d
 }
 
 // when is a time in UTC with its age.

@@ -3,7 +3,9 @@ package main
 import (
 	"testing"
 
+	"github.com/alecthomas/kong"
 	"github.com/lkg-dev/lkg/finder"
+	"github.com/lkg-dev/lkg/internal/config"
 )
 
 func TestWhereSource(t *testing.T) {
@@ -25,10 +27,38 @@ func TestWhereSource(t *testing.T) {
 	}
 }
 
-func TestConfigValueKeepsCommas(t *testing.T) {
-	got := configValue([]any{`^b-(?P<rev>[0-9a-f]{7,40})$`, 3})
+func TestFlagValueKeepsCommas(t *testing.T) {
+	got := flagValue([]string{`^b-(?P<rev>[0-9a-f]{7,40})$`, "3"})
 	list, ok := got.([]any)
 	if !ok || len(list) != 2 || list[0] != `^b-(?P<rev>[0-9a-f]{7,40})$` || list[1] != "3" {
-		t.Errorf("configValue(list) = %#v, want the two elements as strings", got)
+		t.Errorf("flagValue(list) = %#v, want the two elements as strings", got)
 	}
+	if got := flagValue(3); got != "3" {
+		t.Errorf("flagValue(3) = %#v, want \"3\"", got)
+	}
+}
+
+// TestConfigKeys: every flag's config tag names a key .lkg.yaml may set, so
+// the file cannot refuse a key a flag documents.
+func TestConfigKeys(t *testing.T) {
+	parser, err := kong.New(&CLI{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := map[string]bool{}
+	for _, k := range config.Keys() {
+		valid[k] = true
+	}
+	var walk func(n *kong.Node)
+	walk = func(n *kong.Node) {
+		for _, f := range n.Flags {
+			if key := f.Tag.Get("config"); key != "" && !valid[key] {
+				t.Errorf("--%s has config:%q, which internal/config does not know", f.Name, key)
+			}
+		}
+		for _, c := range n.Children {
+			walk(c)
+		}
+	}
+	walk(parser.Model.Node)
 }

@@ -14,17 +14,6 @@ import (
 	"sync"
 )
 
-// DefaultCacheDir is where registry metadata is cached unless WithCacheDir
-// says otherwise: os.UserCacheDir()/lkg, or "" (no cache) when that cannot
-// be determined.
-func DefaultCacheDir() string {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(dir, "lkg")
-}
-
 // repoCache is one repository's metadata cache: manifests and configs by
 // digest, and the digest each tag was last seen at, in one append-only
 // pack file per repository (<dir>/registry-v2/<sha256 of the name>.pack).

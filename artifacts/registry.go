@@ -19,6 +19,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/lkg-dev/lkg/internal/config"
 )
 
 // Image is what a registry says about one tag: the raw evidence the finder
@@ -73,7 +75,7 @@ type options struct {
 func newOptions(opts []Option, timeout time.Duration, jobs int) options {
 	o := options{
 		keychain:  authn.DefaultKeychain,
-		cacheDir:  DefaultCacheDir(),
+		cacheDir:  config.DefaultCacheDir(),
 		userAgent: "lkg",
 		timeout:   timeout,
 		attempts:  5,
@@ -130,7 +132,7 @@ func WithTransport(t http.RoundTripper) Option {
 }
 
 // WithCacheDir sets the on-disk metadata cache directory; "" disables the
-// cache. The default is DefaultCacheDir(), os.UserCacheDir()/lkg.
+// cache. The default is config.DefaultCacheDir(), the user cache dir's lkg/.
 func WithCacheDir(dir string) Option {
 	return func(o *options) { o.cacheDir = dir }
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/digest"
 	"io"
 	"net/http"
 	"net/url"
@@ -273,7 +274,7 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 	d.printPlan(plan)
 	if plan != nil && plan.Previous == plan.Digest {
 		d.report.Status = journal.StatusUnchanged
-		return d.outcome(fmt.Sprintf("%s is already at %s; nothing to do.", d.target, shortDigest(plan.Digest))), nil
+		return d.outcome(fmt.Sprintf("%s is already at %s; nothing to do.", d.target, digest.Short(plan.Digest))), nil
 	}
 	if d.o.dryRun {
 		d.report.Status = journal.StatusDryRun
@@ -596,14 +597,6 @@ func short(hash string) string {
 		return hash[:12]
 	}
 	return hash
-}
-
-// shortDigest cuts "sha256:<64 hex>" to 12 hex digits.
-func shortDigest(d string) string {
-	if algo, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
-		return algo + ":" + hex[:12]
-	}
-	return d
 }
 
 // oneLine folds an error message onto one line.

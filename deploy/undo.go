@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/digest"
 
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/journal"
@@ -37,7 +38,7 @@ func Undo(ctx context.Context, copier *artifacts.Copier, rec Recorder, events []
 		target: target, kind: journal.KindUndo, copier: copier, rec: rec, o: newOptions(opts),
 		source: repoOf(target) + "@" + last.Previous,
 		expect: &expect,
-		what:   fmt.Sprintf("put %s back to %s, where it was before the last deploy", target, shortDigest(last.Previous)),
+		what:   fmt.Sprintf("put %s back to %s, where it was before the last deploy", target, digest.Short(last.Previous)),
 		report: Report{Method: journal.MethodCopy, Build: repoOf(target) + "@" + last.Previous},
 	}
 	// Undoing twice is a no-op, not an error: the tag is where undo puts it.

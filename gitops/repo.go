@@ -11,6 +11,8 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"github.com/lkg-dev/lkg/internal/config"
 )
 
 // Sentinel errors of gitops, matched with errors.Is.
@@ -86,7 +88,7 @@ func WithNoFetch(noFetch bool) Option {
 }
 
 // WithCacheDir sets the directory for lkg's on-disk commit table cache. The
-// default is os.UserCacheDir()/lkg.
+// default is config.DefaultCacheDir(), the user cache dir's lkg/.
 func WithCacheDir(dir string) Option {
 	return func(o *options) { o.cacheDir = dir }
 }
@@ -117,14 +119,6 @@ func WithTableCache(use bool) Option {
 	return func(o *options) { o.noCache = !use }
 }
 
-func defaultCacheDir() string {
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(d, "lkg")
-}
-
 // Open opens the repository at path: a work tree, any directory inside one,
 // or a bare repository. A path that is none of these gives ErrNotRepository.
 func Open(path string, opts ...Option) (*Repo, error) {
@@ -133,7 +127,7 @@ func Open(path string, opts ...Option) (*Repo, error) {
 		opt(&o)
 	}
 	if o.cacheDir == "" {
-		o.cacheDir = defaultCacheDir()
+		o.cacheDir = config.DefaultCacheDir()
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {

@@ -2,6 +2,7 @@ package journal
 
 import (
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/digest"
 	"strings"
 )
 
@@ -32,8 +33,8 @@ func (e Event) Summary() string {
 		}
 		if d.Best != "" {
 			best := d.Best
-			if image, digest, ok := strings.Cut(best, "@"); ok {
-				best = image + "@" + digestShort(digest)
+			if image, dg, ok := strings.Cut(best, "@"); ok {
+				best = image + "@" + digest.Short(dg)
 			}
 			return fmt.Sprintf("found %s%s (%s, %s)", best, good, plural(d.Builds, "build"), plural(d.Sources, "source"))
 		}
@@ -43,9 +44,9 @@ func (e Event) Summary() string {
 		if e.DecodeData(&d) != nil {
 			break
 		}
-		s := fmt.Sprintf("%s %s: %s -> %s", e.Kind, d.Status, d.Target, orNone(digestShort(d.Digest)))
+		s := fmt.Sprintf("%s %s: %s -> %s", e.Kind, d.Status, d.Target, orNone(digest.Short(d.Digest)))
 		if d.Previous != "" {
-			s += " (was " + digestShort(d.Previous) + ")"
+			s += " (was " + digest.Short(d.Previous) + ")"
 		}
 		if d.Method != "" {
 			s += " by " + string(d.Method)
@@ -75,16 +76,6 @@ func (e Event) Summary() string {
 		return e.Kind + ": " + e.Message
 	}
 	return e.Kind
-}
-
-// digestShort cuts "sha256:<64 hex>" to 12 hex digits for one-line
-// summaries; the report's tables keep whole digests.
-func digestShort(d string) string {
-	algo, hex, ok := strings.Cut(d, ":")
-	if !ok || len(hex) <= 12 {
-		return d
-	}
-	return algo + ":" + hex[:12]
 }
 
 func orNone(s string) string {

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// The layout's import rules, checked the way go-containerregistry's
+// cmd/crane/depcheck_test.go checks its own: with `go list -deps`, on the
+// packages as built (test files excluded), so a rule that is broken fails
+// here rather than only in review.
+var importRules = []struct {
+	pkgs   string   // a go list pattern
+	forbid []string // import paths (a trailing / : prefixes) no dependency may have
+	stdlib []string // when set, the only non-standard dependencies allowed
+	why    string
+}{
+	{
+		pkgs:   "./finder/...",
+		forbid: []string{"github.com/go-git/", "github.com/google/go-containerregistry/", "github.com/docker/", "github.com/moby/", "github.com/lkg-dev/lkg/gitops", "github.com/lkg-dev/lkg/artifacts"},
+		why:    "finder decides over plain values and small interfaces: no git, registry or engine code",
+	},
+	{
+		pkgs:   "./artifacts/...",
+		forbid: []string{"github.com/go-git/", "github.com/lkg-dev/lkg/gitops"},
+		why:    "artifacts wraps registries and the engine, and knows nothing of git",
+	},
+	{
+		pkgs:   "./gitops/...",
+		forbid: []string{"github.com/google/go-containerregistry/", "github.com/docker/", "github.com/lkg-dev/lkg/artifacts"},
+		why:    "gitops wraps go-git, and knows nothing of registries or the engine",
+	},
+	{
+		pkgs:   "./suspects/...",
+		forbid: []string{"github.com/google/go-containerregistry/", "github.com/docker/", "github.com/lkg-dev/lkg/artifacts"},
+		why:    "suspects reads git history, and knows nothing of registries or the engine",
+	},
+	{
+		pkgs:   "./types/...",
+		stdlib: []string{"github.com/lkg-dev/lkg/types"},
+		why:    "types is the leaf every package may import: it imports only the standard library",
+	},
+	{
+		pkgs:   "./internal/digest/...",
+		stdlib: []string{"github.com/lkg-dev/lkg/internal/digest"},
+		why:    "digest is a leaf: standard library only",
+	},
+	{
+		pkgs:   "./internal/config/...",
+		stdlib: []string{"github.com/lkg-dev/lkg/internal/config", "go.yaml.in/yaml/"},
+		why:    "config is a leaf that gitops and artifacts import: standard library and YAML only",
+	},
+	{
+		pkgs:   ".",
+		forbid: []string{"github.com/lkg-dev/lkg/internal/fixture", "github.com/rogpeppe/go-internal/"},
+		why:    "the lkg binary does not link test fixtures",
+	},
+}
+
+func TestImportRules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command")
+	}
+	for _, rule := range importRules {
+		name := strings.TrimSuffix(strings.TrimPrefix(rule.pkgs, "./"), "/...")
+		if name == "." {
+			name = "lkg"
+		}
+		t.Run(name, func(t *testing.T) {
+			deps := listDeps(t, goTool, rule.pkgs)
+			for path, d := range deps {
+				bad := hasPrefix(path, rule.forbid)
+				if rule.stdlib != nil && !d.std && !hasPrefix(path, rule.stdlib) {
+					bad = true
+				}
+				if bad {
+					t.Errorf("%s depends on %s (imported by %s): %s", rule.pkgs, path, strings.Join(importers(deps, path), ", "), rule.why)
+				}
+			}
+		})
+	}
+}
+
+type dep struct {
+	std     bool
+	imports []string
+}
+
+// listDeps is `go list -deps pattern`: every package the pattern's
+// packages build with, themselves included. A pattern that matches no
+// package (a directory not there yet) gives none.
+func listDeps(t *testing.T, goTool, pattern string) map[string]dep {
+	t.Helper()
+	cmd := exec.Command(goTool, "list", "-deps", "-f", `{{.ImportPath}} {{.Standard}} {{join .Imports ","}}`, pattern)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if strings.Contains(stderr.String(), "matched no packages") || strings.Contains(stderr.String(), "no such file or directory") {
+			return nil
+		}
+		t.Fatalf("go list -deps %s: %v\n%s", pattern, err, stderr.Bytes())
+	}
+	deps := map[string]dep{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 {
+			continue
+		}
+		d := dep{std: f[1] == "true"}
+		if len(f) > 2 {
+			d.imports = strings.Split(f[2], ",")
+		}
+		deps[f[0]] = d
+	}
+	return deps
+}
+
+func hasPrefix(path string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if path == p || strings.HasPrefix(path, p) && (strings.HasSuffix(p, "/") || strings.HasPrefix(path, p+"/")) {
+			return true
+		}
+	}
+	return false
+}
+
+// importers are the packages among deps that import path directly.
+func importers(deps map[string]dep, path string) []string {
+	var out []string
+	for p, d := range deps {
+		for _, imp := range d.imports {
+			if imp == path {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}

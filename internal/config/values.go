@@ -1,0 +1,179 @@
+package config
+
+import (
+	"cmp"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// valueError is a value of the wrong kind; line, when set, is the line of
+// the offending element rather than of the key's value.
+type valueError struct {
+	line int
+	msg  string
+	// risk marks an error in the risk section, about category ("" for
+	// the section as a whole).
+	risk     bool
+	category string
+}
+
+func (e *valueError) Error() string { return e.msg }
+
+func wrongValue(n *yaml.Node, format string, args ...any) error {
+	return &valueError{line: n.Line, msg: fmt.Sprintf(format, args...)}
+}
+
+// resolve follows an alias to the node it names.
+func resolve(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+func decodeString(dst *string, n *yaml.Node) error {
+	n = resolve(n)
+	if n.Kind != yaml.ScalarNode {
+		return wrongValue(n, "want a string. Write it like: to: registry.example.com/app:prod")
+	}
+	*dst = n.Value
+	return nil
+}
+
+func decodeBool(dst **bool, n *yaml.Node) error {
+	n = resolve(n)
+	var b bool
+	if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
+		return wrongValue(n, "want true or false, not %q. Write it like: docker: true", n.Value)
+	}
+	*dst = &b
+	return nil
+}
+
+func decodeDepth(dst **int, n *yaml.Node) error {
+	n = resolve(n)
+	i, err := strconv.Atoi(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		return wrongValue(n, "want a whole number, not %q. Write it like: depth: 5", n.Value)
+	}
+	if i < 1 {
+		return wrongValue(n, "want at least 1, not %d. Write it like: depth: 5", i)
+	}
+	*dst = &i
+	return nil
+}
+
+// decodeList takes a list of strings, or one string as a list of one. The
+// elements are kept whole: a comma in one (a pattern's {7,40}) is no
+// separator.
+func decodeList(dst *[]string, n *yaml.Node) error {
+	n = resolve(n)
+	switch n.Kind {
+	case yaml.ScalarNode:
+		*dst = []string{n.Value}
+		return nil
+	case yaml.SequenceNode:
+	default:
+		return wrongValue(n, "want a list of strings. Write it like: [a, b]")
+	}
+	if len(n.Content) > MaxListLen {
+		return wrongValue(n, "more than %d entries. Keep the list short, or narrow it with a pattern", MaxListLen)
+	}
+	list := make([]string, 0, len(n.Content))
+	for _, e := range n.Content {
+		e = resolve(e)
+		if e.Kind != yaml.ScalarNode {
+			return wrongValue(e, "want a list of strings, not a nested list or map. Write it like: [a, b]")
+		}
+		list = append(list, e.Value)
+	}
+	*dst = list
+	return nil
+}
+
+// riskHint ends every error in the risk section, as suspects has always
+// said it.
+const riskHint = `Give each category a list of globs, like: risk: {migration: ["db/**"]}`
+
+// riskWrong is an error in the risk section; category is "" when it is
+// about the section as a whole.
+func riskWrong(n *yaml.Node, category, format string, args ...any) error {
+	return &valueError{line: n.Line, risk: true, category: category, msg: fmt.Sprintf(format, args...)}
+}
+
+// kindName names what a node holds, in the words suspects has always used
+// (int, bool, string, map, list).
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "map"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		switch t := strings.TrimPrefix(n.Tag, "!!"); t {
+		case "str":
+			return "string"
+		case "float":
+			return "float64"
+		default:
+			return t
+		}
+	}
+	return "a YAML " + n.Tag
+}
+
+// decodeRisk takes a map from category name to a list of path patterns (or
+// one pattern), in the file's order, and checks each pattern's syntax.
+func decodeRisk(dst *[]RiskCategory, n *yaml.Node) error {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		return riskWrong(n, "", "want a map of category to patterns, got %s", kindName(n))
+	}
+	if len(n.Content)/2 > MaxListLen {
+		return riskWrong(n, "", "more than %d categories", MaxListLen)
+	}
+	var cats []RiskCategory
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		kn, v := resolve(n.Content[i]), resolve(n.Content[i+1])
+		if kn.Kind != yaml.ScalarNode {
+			return riskWrong(kn, "", "want a category name, got %s", kindName(kn))
+		}
+		name := kn.Value
+		if seen[name] {
+			return riskWrong(kn, name, "set twice; keep one")
+		}
+		seen[name] = true
+		pats := []string{}
+		switch {
+		case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
+		case v.Kind == yaml.ScalarNode && v.Tag == "!!str":
+			pats = append(pats, v.Value)
+		case v.Kind == yaml.SequenceNode:
+			if len(v.Content) > MaxListLen {
+				return riskWrong(v, name, "more than %d patterns", MaxListLen)
+			}
+			for _, e := range v.Content {
+				e = resolve(e)
+				if e.Kind != yaml.ScalarNode || e.Tag != "!!str" {
+					return riskWrong(e, name, "pattern %s is not a string", cmp.Or(e.Value, kindName(e)))
+				}
+				pats = append(pats, e.Value)
+			}
+		default:
+			return riskWrong(v, name, "want a list of patterns, got %s", kindName(v))
+		}
+		for _, p := range pats {
+			if _, err := path.Match(strings.ReplaceAll(p, "**", "x"), ""); err != nil {
+				return riskWrong(v, name, "pattern %q: %v", p, err)
+			}
+		}
+		cats = append(cats, RiskCategory{Name: name, Patterns: pats})
+	}
+	*dst = cats
+	return nil
+}
