@@ -10,6 +10,7 @@ import (
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/journal"
+	"github.com/lkg-dev/lkg/types"
 )
 
 // FindFlags select the known-good code and where to look for builds of it.
@@ -30,7 +31,7 @@ type FindFlags struct {
 // FindCmd is `lkg find`.
 type FindCmd struct {
 	FindFlags
-	JSON bool `name:"json" help:"Print exactly one JSON object (the contract in DESIGN.md) instead of the table."`
+	JSON bool `name:"json" help:"Print exactly one JSON object (the contract in the README) instead of the table."`
 }
 
 // Help is the long text of `lkg find --help`.
@@ -119,7 +120,7 @@ func (f *FindFlags) find(ctx context.Context, g *Globals, std *IO) (finder.Resul
 		defer p.Done()
 		opts.Progress = p.Update
 	}
-	res, err := finder.Find(ctx, goods, commits{repo}, regs, local, opts)
+	res, err := finder.Find(ctx, goods, repo, regs, local, opts)
 	if err != nil {
 		failed := registryFailures(err)
 		if len(failed) == 0 || len(failed) == len(regs) && !f.Docker {
@@ -145,16 +146,16 @@ func (f *FindFlags) find(ctx context.Context, g *Globals, std *IO) (finder.Resul
 	return res, repo, nil
 }
 
-// selectGood picks the known-good candidates of DESIGN.md section 3: the ref
+// selectGood picks the known-good candidates: the ref
 // named by --good, or the tags matching --good-tags, newest first, without
 // those at or after --bad, at most --depth of them.
-func (f *FindFlags) selectGood(repo *gitops.Repo) (goods []finder.Good, bad *finder.Commit, skipped int, err error) {
+func (f *FindFlags) selectGood(repo *gitops.Repo) (goods []finder.Good, bad *types.Commit, skipped int, err error) {
 	if f.Bad != "" {
 		b, err := repo.Resolve(f.Bad)
 		if err != nil {
 			return nil, nil, 0, fmt.Errorf("--bad: %w", err)
 		}
-		bad = &finder.Commit{Hash: b.Hash, Tree: b.Tree, Time: b.Time}
+		bad = &b
 	}
 	if f.Good != "" {
 		c, err := repo.Resolve(f.Good)
@@ -249,27 +250,6 @@ func artifactOf(img artifacts.Image, source string) finder.Artifact {
 		Created:     img.Created,
 		Platforms:   img.Platforms,
 	}
-}
-
-// commits adapts the repository to the finder's revision lookup.
-type commits struct{ repo *gitops.Repo }
-
-func (c commits) Lookup(ctx context.Context, revs []string) (map[string]finder.Commit, map[string]error) {
-	found, errs := c.repo.Lookup(ctx, revs)
-	out := make(map[string]finder.Commit, len(found))
-	for rev, cm := range found {
-		out[rev] = finder.Commit{Hash: cm.Hash, Tree: cm.Tree, Time: cm.Time}
-	}
-	// The finder tells unknown from ambiguous by its own sentinels.
-	for rev, err := range errs {
-		switch {
-		case errors.Is(err, gitops.ErrAmbiguousRevision):
-			errs[rev] = fmt.Errorf("%w: %w", finder.ErrAmbiguousRevision, err)
-		case errors.Is(err, gitops.ErrUnknownRevision):
-			errs[rev] = fmt.Errorf("%w: %w", finder.ErrUnknownRevision, err)
-		}
-	}
-	return out, errs
 }
 
 // registryFailures are the registries Find could not list.

@@ -23,7 +23,7 @@ import (
 
 func main() { os.Exit(Main()) }
 
-// The exit codes of DESIGN.md section 5.
+// The exit codes, documented in the README.
 const (
 	exitOK       = 0 // a build was found, or the command succeeded
 	exitFailure  = 1 // any other failure

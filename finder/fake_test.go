@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lkg-dev/lkg/types"
 )
 
 // hashOf makes a deterministic 40-hex commit or tree hash from a name.
@@ -19,29 +21,29 @@ func hashOf(name string) string {
 // fakeCommits resolves revisions from a fixed set of commits, like gitops
 // would: full hashes exactly, short ones by unique prefix.
 type fakeCommits struct {
-	byHash map[string]Commit
+	byHash map[string]types.Commit
 
 	mu    sync.Mutex
 	calls int
 	asked [][]string
 }
 
-func newFakeCommits(cs ...Commit) *fakeCommits {
-	f := &fakeCommits{byHash: map[string]Commit{}}
+func newFakeCommits(cs ...types.Commit) *fakeCommits {
+	f := &fakeCommits{byHash: map[string]types.Commit{}}
 	for _, c := range cs {
 		f.byHash[c.Hash] = c
 	}
 	return f
 }
 
-func (f *fakeCommits) Lookup(ctx context.Context, revs []string) (map[string]Commit, map[string]error) {
+func (f *fakeCommits) Lookup(ctx context.Context, revs []string) (map[string]types.Commit, map[string]error) {
 	f.mu.Lock()
 	f.calls++
 	f.asked = append(f.asked, append([]string(nil), revs...))
 	f.mu.Unlock()
-	found, failed := map[string]Commit{}, map[string]error{}
+	found, failed := map[string]types.Commit{}, map[string]error{}
 	for _, r := range revs {
-		var hits []Commit
+		var hits []types.Commit
 		for h, c := range f.byHash {
 			if strings.HasPrefix(h, r) {
 				hits = append(hits, c)
@@ -51,9 +53,9 @@ func (f *fakeCommits) Lookup(ctx context.Context, revs []string) (map[string]Com
 		case 1:
 			found[r] = hits[0]
 		case 0:
-			failed[r] = fmt.Errorf("resolving %q: %w", r, ErrUnknownRevision)
+			failed[r] = fmt.Errorf("resolving %q: %w", r, types.ErrUnknownRevision)
 		default:
-			failed[r] = fmt.Errorf("resolving %q: %w", r, ErrAmbiguousRevision)
+			failed[r] = fmt.Errorf("resolving %q: %w", r, types.ErrAmbiguousRevision)
 		}
 	}
 	return found, failed

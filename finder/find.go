@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/lkg-dev/lkg/types"
 )
 
 // DefaultWorkers is how many Inspect calls Find runs at once when
@@ -59,7 +61,7 @@ func (e *RegistryError) Error() string {
 func (e *RegistryError) Unwrap() error { return e.Err }
 
 // Find matches the builds in regs and local against goods and ranks them
-// (DESIGN.md section 4). goods are the known-good candidates, newest first,
+// by how sure each match is. goods are the known-good candidates, newest first,
 // already filtered by the caller. local are images from the Docker engine,
 // already fully read.
 //
@@ -77,7 +79,7 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 		goods:   goods,
 		commits: commits,
 		pats:    opts.TagPatterns,
-		known:   map[string]Commit{},
+		known:   map[string]types.Commit{},
 		failed:  map[string]error{},
 		warn:    map[string]struct{}{},
 	}
@@ -333,7 +335,7 @@ type scan struct {
 	commits Commits
 	pats    []*regexp.Regexp
 	pending map[string]struct{} // revisions not yet asked for
-	known   map[string]Commit
+	known   map[string]types.Commit
 	failed  map[string]error
 	warn    map[string]struct{}
 }
@@ -392,36 +394,25 @@ func (s *scan) lookup(ctx context.Context) error {
 		}
 		err := failed[r]
 		if err == nil {
-			err = ErrUnknownRevision
+			err = types.ErrUnknownRevision
 		}
 		s.failed[r] = err
 	}
 	return nil
 }
 
-func (s *scan) resolve(rev string) (Commit, revState) {
+func (s *scan) resolve(rev string) (types.Commit, revState) {
 	if c, ok := s.known[rev]; ok {
 		return c, revResolved
 	}
-	if isAmbiguous(s.failed[rev]) {
-		return Commit{}, revAmbiguous
+	if errors.Is(s.failed[rev], types.ErrAmbiguousRevision) {
+		return types.Commit{}, revAmbiguous
 	}
-	return Commit{}, revUnknown
-}
-
-// isAmbiguous reports whether a Lookup error says the revision is
-// ambiguous. gitops cannot import finder, so it has its own sentinel with the
-// same text; an adapter that forgets to translate it must not turn an
-// ambiguous short sha into "not in the repository" (which skips the tag).
-func isAmbiguous(err error) bool {
-	if err == nil {
-		return false
-	}
-	return errors.Is(err, ErrAmbiguousRevision) || strings.Contains(err.Error(), ErrAmbiguousRevision.Error())
+	return types.Commit{}, revUnknown
 }
 
 // goodFor returns the first (newest) good c fits and how.
-func (s *scan) goodFor(c Commit) (int, Match, bool) {
+func (s *scan) goodFor(c types.Commit) (int, Match, bool) {
 	for i, g := range s.goods {
 		if c.Hash == g.Commit {
 			return i, MatchExact, true
@@ -433,7 +424,7 @@ func (s *scan) goodFor(c Commit) (int, Match, bool) {
 	return 0, "", false
 }
 
-func (s *scan) fits(c Commit) bool {
+func (s *scan) fits(c types.Commit) bool {
 	_, _, ok := s.goodFor(c)
 	return ok
 }
@@ -577,7 +568,7 @@ func (s *scan) match(e *evidence) (Build, bool) {
 
 	var (
 		dirty  bool
-		commit Commit
+		commit types.Commit
 		found  bool // a usable revision is recorded somewhere
 	)
 	if haveLabel {
@@ -659,7 +650,7 @@ func (s *scan) match(e *evidence) (Build, bool) {
 		for _, t := range e.tags {
 			if localTag(t) == g.Tag {
 				b.Match, b.GoodTag = MatchTag, g.Tag
-				b.Image = s.imageName(e, Commit{}, g.Tag)
+				b.Image = s.imageName(e, types.Commit{}, g.Tag)
 				b.RankTime = b.Created
 				s.warnf("image %s matched good tag %s by tag name only: it records no revision", b.Image, g.Tag)
 				return b, true
@@ -671,7 +662,7 @@ func (s *scan) match(e *evidence) (Build, bool) {
 
 // imageName names a registry build by its most telling tag: one whose name
 // records the matched commit, else the good tag's name, else the first.
-func (s *scan) imageName(e *evidence, c Commit, goodTag string) string {
+func (s *scan) imageName(e *evidence, c types.Commit, goodTag string) string {
 	if e.image != "" {
 		return e.image
 	}
@@ -713,7 +704,7 @@ func (s *scan) nameRank(n tagName) int {
 
 // sameRevision says whether a label revision and a name revision agree:
 // the same commit when both resolve, else one a prefix of the other.
-func sameRevision(a string, ac Commit, ast revState, b string, bc Commit, bst revState) bool {
+func sameRevision(a string, ac types.Commit, ast revState, b string, bc types.Commit, bst revState) bool {
 	if ast == revResolved && bst == revResolved {
 		return ac.Hash == bc.Hash
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lkg-dev/lkg/types"
 )
 
 const reg = "registry.test/app"
@@ -17,13 +19,13 @@ var (
 	day = func(d int) time.Time { return time.Date(2026, 11, d, 12, 0, 0, 0, time.UTC) }
 
 	// v2 is the newest good tag, v1 the one before it.
-	cV2     = Commit{Hash: hashOf("v2"), Tree: hashOf("tree-v2"), Time: day(20)}
-	cV1     = Commit{Hash: hashOf("v1"), Tree: hashOf("tree-v1"), Time: day(10)}
-	cRebase = Commit{Hash: hashOf("v2 rebased"), Tree: cV2.Tree, Time: day(21)} // same code as v2
-	cOther  = Commit{Hash: hashOf("other"), Tree: hashOf("tree-other"), Time: day(22)}
+	cV2     = types.Commit{Hash: hashOf("v2"), Tree: hashOf("tree-v2"), Time: day(20)}
+	cV1     = types.Commit{Hash: hashOf("v1"), Tree: hashOf("tree-v1"), Time: day(10)}
+	cRebase = types.Commit{Hash: hashOf("v2 rebased"), Tree: cV2.Tree, Time: day(21)} // same code as v2
+	cOther  = types.Commit{Hash: hashOf("other"), Tree: hashOf("tree-other"), Time: day(22)}
 	// Two commits sharing a 7-digit prefix, so "abcdef1" is ambiguous.
-	cAmbig1 = Commit{Hash: "abcdef1" + hashOf("a1")[7:], Tree: hashOf("ta1"), Time: day(5)}
-	cAmbig2 = Commit{Hash: "abcdef1" + hashOf("a2")[7:], Tree: hashOf("ta2"), Time: day(6)}
+	cAmbig1 = types.Commit{Hash: "abcdef1" + hashOf("a1")[7:], Tree: hashOf("ta1"), Time: day(5)}
+	cAmbig2 = types.Commit{Hash: "abcdef1" + hashOf("a2")[7:], Tree: hashOf("ta2"), Time: day(6)}
 
 	goodV2 = Good{Tag: "v2", Commit: cV2.Hash, Tree: cV2.Tree, Time: day(20)}
 	goodV1 = Good{Tag: "v1", Commit: cV1.Hash, Tree: cV1.Tree, Time: day(10)}
@@ -76,7 +78,7 @@ func briefs(bs []Build) []brief {
 }
 
 func TestFind(t *testing.T) {
-	short := func(c Commit) string { return c.Hash[:7] }
+	short := func(c types.Commit) string { return c.Hash[:7] }
 	tests := []struct {
 		name      string
 		arts      []Artifact
@@ -372,16 +374,16 @@ func checkWarnings(t *testing.T, got, want []string) {
 // TestFindInspectsOnlyCandidates: of 1000 sha- tags, only the 3 that could
 // match and the tags whose names say nothing are read, with one Lookup.
 func TestFindInspectsOnlyCandidates(t *testing.T) {
-	var all []Commit
+	var all []types.Commit
 	r := &fakeRegistry{name: reg, arts: map[string]Artifact{}}
 	for i := range 1000 {
-		c := Commit{Hash: hashOf(fmt.Sprint("commit", i)), Tree: hashOf(fmt.Sprint("tree", i)), Time: day(1)}
+		c := types.Commit{Hash: hashOf(fmt.Sprint("commit", i)), Tree: hashOf(fmt.Sprint("tree", i)), Time: day(1)}
 		all = append(all, c)
 		tag := "sha-" + c.Hash[:7]
 		r.tags = append(r.tags, tag)
 		r.arts[tag] = art(reg, tag, tag, c.Hash, day(1))
 	}
-	matching := []Commit{cV2, cRebase, cV1}
+	matching := []types.Commit{cV2, cRebase, cV1}
 	all = append(all, matching...)
 	var want []string
 	for i, c := range matching {
@@ -637,15 +639,15 @@ func TestLocalTag(t *testing.T) {
 // against three goods: 19,990 name other commits, 10 could match.
 func BenchmarkFind(b *testing.B) {
 	const n = 20000
-	var cs []Commit
+	var cs []types.Commit
 	r := &fakeRegistry{name: reg, arts: map[string]Artifact{}}
 	for i := range n {
-		var c Commit
+		var c types.Commit
 		switch {
 		case i%2000 == 0: // 10 builds of the goods or their trees
-			c = []Commit{cV2, cRebase, cV1}[i/2000%3]
+			c = []types.Commit{cV2, cRebase, cV1}[i/2000%3]
 		default:
-			c = Commit{Hash: hashOf(fmt.Sprint("c", i)), Tree: hashOf(fmt.Sprint("t", i)), Time: day(1)}
+			c = types.Commit{Hash: hashOf(fmt.Sprint("c", i)), Tree: hashOf(fmt.Sprint("t", i)), Time: day(1)}
 			cs = append(cs, c)
 		}
 		tag := fmt.Sprintf("main-%d-%s", i, c.Hash[:12])
@@ -655,18 +657,18 @@ func BenchmarkFind(b *testing.B) {
 	cs = append(cs, cV2, cV1, cRebase)
 	commits := newFakeCommits(cs...)
 	// A map-backed Lookup: the fake's prefix scan would dominate.
-	byPrefix := map[string]Commit{}
+	byPrefix := map[string]types.Commit{}
 	for h, c := range commits.byHash {
 		byPrefix[h[:12]] = c
 		byPrefix[h] = c
 	}
-	fast := lookupFunc(func(revs []string) (map[string]Commit, map[string]error) {
-		found, failed := map[string]Commit{}, map[string]error{}
+	fast := lookupFunc(func(revs []string) (map[string]types.Commit, map[string]error) {
+		found, failed := map[string]types.Commit{}, map[string]error{}
 		for _, r := range revs {
 			if c, ok := byPrefix[r]; ok {
 				found[r] = c
 			} else {
-				failed[r] = ErrUnknownRevision
+				failed[r] = types.ErrUnknownRevision
 			}
 		}
 		return found, failed
@@ -686,9 +688,9 @@ func BenchmarkFind(b *testing.B) {
 	}
 }
 
-type lookupFunc func(revs []string) (map[string]Commit, map[string]error)
+type lookupFunc func(revs []string) (map[string]types.Commit, map[string]error)
 
-func (f lookupFunc) Lookup(_ context.Context, revs []string) (map[string]Commit, map[string]error) {
+func (f lookupFunc) Lookup(_ context.Context, revs []string) (map[string]types.Commit, map[string]error) {
 	return f(revs)
 }
 
@@ -732,23 +734,5 @@ func TestFindFirstGoodWins(t *testing.T) {
 	}
 	if got, want := res.Builds[0].GoodTag+" "+string(res.Builds[0].Match), "v2.0.1 tree"; got != want {
 		t.Errorf("matched %q, want %q", got, want)
-	}
-}
-
-func TestIsAmbiguous(t *testing.T) {
-	foreign := errors.New("abbreviated revision is ambiguous") // gitops' own sentinel
-	tests := []struct {
-		err  error
-		want bool
-	}{
-		{nil, false},
-		{fmt.Errorf("looking up %q: %w", "abc1234", ErrAmbiguousRevision), true},
-		{fmt.Errorf("looking up %q: %w", "abc1234", foreign), true},
-		{fmt.Errorf("looking up %q: %w", "abc1234", ErrUnknownRevision), false},
-	}
-	for _, tt := range tests {
-		if got := isAmbiguous(tt.err); got != tt.want {
-			t.Errorf("isAmbiguous(%v) = %v, want %v", tt.err, got, tt.want)
-		}
 	}
 }

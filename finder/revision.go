@@ -28,7 +28,7 @@ var DefaultTagPatterns = []string{
 }
 
 // Label and annotation keys that record a build's revision, in the order
-// they are trusted (DESIGN.md section 4). The annotation uses LabelOCIRevision.
+// they are trusted. The annotation uses LabelOCIRevision.
 const (
 	LabelOCIRevision    = "org.opencontainers.image.revision"
 	LabelLabelSchemaVCS = "org.label-schema.vcs-ref"

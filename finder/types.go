@@ -2,8 +2,9 @@ package finder
 
 import (
 	"context"
-	"errors"
 	"time"
+
+	"github.com/lkg-dev/lkg/types"
 )
 
 // Match says how sure we are that a build or a ref holds the known-good code.
@@ -23,21 +24,6 @@ const (
 	SourceRegistry = "registry"
 	SourceDocker   = "docker"
 )
-
-// Sentinel errors of the finder and of the interfaces it consumes.
-var (
-	// ErrUnknownRevision: a revision is not a commit in the repository, nor on its remotes.
-	ErrUnknownRevision = errors.New("revision not found")
-	// ErrAmbiguousRevision: an abbreviated revision names more than one commit.
-	ErrAmbiguousRevision = errors.New("abbreviated revision is ambiguous")
-)
-
-// Commit is one git commit, as much of it as matching needs.
-type Commit struct {
-	Hash string    // 40 hex
-	Tree string    // 40 hex, the root tree
-	Time time.Time // committer time
-}
 
 // Good is one known-good candidate: a git tag (or the ref named with --good)
 // and the commit it points at.
@@ -62,7 +48,7 @@ type Artifact struct {
 	Platforms   []string          // "linux/amd64", ...; for an index, every platform
 }
 
-// Build is one ranked build, in the JSON shape of DESIGN.md section 5.
+// Build is one ranked build, in the JSON shape `lkg find --json` prints.
 type Build struct {
 	Source    string    `json:"source"`
 	Image     string    `json:"image"`
@@ -85,7 +71,7 @@ type Build struct {
 }
 
 // Source is one git ref the known-good code can be rebuilt from, in the JSON
-// shape of DESIGN.md section 5.
+// shape `lkg find --json` prints.
 type Source struct {
 	Ref     string `json:"ref"`    // full ref name
 	Remote  string `json:"remote"` // remote name or URL; empty for a local ref
@@ -95,19 +81,7 @@ type Source struct {
 	GoodTag string `json:"good_tag"`
 }
 
-// RefState is what gitops knows of one ref relative to one known-good commit;
-// ClassifySources turns a list of them into ranked Sources.
-type RefState struct {
-	Ref          string
-	Remote       string
-	Commit       string // tip
-	Tree         string // tip's root tree
-	ContainsGood bool   // the good commit is an ancestor of (or equal to) the tip
-	ContainsBad  bool   // the bad commit is an ancestor of (or equal to) the tip
-	Ahead        int    // commits reachable from the tip but not from the good commit
-}
-
-// Result is the answer of a find: the JSON object of DESIGN.md section 5.
+// Result is the answer of a find: the JSON object `lkg find --json` prints.
 type Result struct {
 	Good     []Good   `json:"good"`
 	Best     *Build   `json:"best"`
@@ -123,7 +97,7 @@ type Commits interface {
 	// suffix). A revision absent from the answer is unknown or ambiguous;
 	// the error in the second map says which, wrapping ErrUnknownRevision
 	// or ErrAmbiguousRevision.
-	Lookup(ctx context.Context, revs []string) (map[string]Commit, map[string]error)
+	Lookup(ctx context.Context, revs []string) (map[string]types.Commit, map[string]error)
 }
 
 // Registry is one image repository the finder can scan.

@@ -9,19 +9,8 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/lkg-dev/lkg/types"
 )
-
-// RefState is what gitops knows of one branch relative to one known-good
-// commit: the raw facts finder.ClassifySources ranks.
-type RefState struct {
-	Ref          string // full ref name where it lives: refs/heads/x locally or on the remote, refs/remotes/origin/x
-	Remote       string // remote name, or URL for --remote URL; empty for a local branch
-	Commit       string // tip, 40 hex
-	Tree         string // tip's root tree
-	ContainsGood bool   // the good commit is an ancestor of, or is, the tip
-	ContainsBad  bool   // the bad commit is an ancestor of, or is, the tip (false without a bad commit)
-	Ahead        int    // commits reachable from the tip but not from the good commit; counted for refs that contain the good commit or share its tree, else 0
-}
 
 // branchRef is one ref scanned as a possible source.
 type branchRef struct {
@@ -39,7 +28,7 @@ type branchRef struct {
 // Reachability is one pass over the commit table per commit asked about,
 // whatever the number of refs. Warnings name remotes that could not be
 // reached and a shallow history; they never stop the scan.
-func (r *Repo) RefStates(ctx context.Context, good Commit, bad *Commit) ([]RefState, []string, error) {
+func (r *Repo) RefStates(ctx context.Context, good types.Commit, bad *types.Commit) ([]types.RefState, []string, error) {
 	d := r.discover(ctx)
 	warnings := append([]string(nil), d.warnings...)
 	refs, err := r.branchRefs(d)
@@ -72,7 +61,7 @@ func (r *Repo) RefStates(ctx context.Context, good Commit, bad *Commit) ([]RefSt
 	var scratch []uint32
 	var epoch uint32
 	var counter *aheadCounter
-	out := make([]RefState, 0, len(refs))
+	out := make([]types.RefState, 0, len(refs))
 	unfetched := 0
 	for _, br := range refs {
 		ti, ok := t.find(br.hash)
@@ -80,7 +69,7 @@ func (r *Repo) RefStates(ctx context.Context, good Commit, bad *Commit) ([]RefSt
 			unfetched++
 			continue
 		}
-		s := RefState{Ref: br.name, Remote: br.remote, Commit: br.hash.String(), Tree: t.trees[ti].String(), ContainsGood: desc[ti]}
+		s := types.RefState{Ref: br.name, Remote: br.remote, Commit: br.hash.String(), Tree: t.trees[ti].String(), ContainsGood: desc[ti]}
 		if descBad != nil {
 			s.ContainsBad = descBad[ti]
 		}
@@ -182,12 +171,12 @@ func (r *Repo) shallowWarning(t *commitTable) string {
 
 // SameTree lists the commits whose root tree is tree (40 hex), newest
 // first: rebases, cherry-picks and squashes of identical source.
-func (r *Repo) SameTree(tree string) ([]Commit, error) {
+func (r *Repo) SameTree(tree string) ([]types.Commit, error) {
 	t, err := r.commitTableFor()
 	if err != nil {
 		return nil, err
 	}
-	var out []Commit
+	var out []types.Commit
 	for _, i := range t.sameTree(plumbing.NewHash(tree)) {
 		out = append(out, t.commit(i))
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/lkg-dev/lkg/types"
 )
 
 // Sentinel errors of gitops, matched with errors.Is.
@@ -24,25 +25,12 @@ var (
 	ErrAmbiguousRef = errors.New("ambiguous revision")
 	// ErrBadGlob: a tag glob is malformed (path.Match syntax).
 	ErrBadGlob = errors.New("bad tag glob")
-	// ErrUnknownRevision: a build revision is not a commit in the repository
-	// nor on any remote that was consulted.
-	ErrUnknownRevision = errors.New("revision not found")
-	// ErrAmbiguousRevision: an abbreviated build revision names more than
-	// one commit.
-	ErrAmbiguousRevision = errors.New("abbreviated revision is ambiguous")
 )
-
-// Commit is one git commit, as much of it as lkg needs.
-type Commit struct {
-	Hash string    // 40 hex
-	Tree string    // 40 hex, the root tree
-	Time time.Time // committer time
-}
 
 // Tag is one git tag peeled to its commit.
 type Tag struct {
 	Name   string // short name, without refs/tags/
-	Commit Commit
+	Commit types.Commit
 	Time   time.Time // tagger date of an annotated tag, else the commit's date
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/lkg-dev/lkg/types"
 )
 
 // Resolve names one commit like `git rev-parse REV^{commit}`: a tag
@@ -20,16 +21,16 @@ import (
 // ^N. A name that is a tag and a branch at different commits gives
 // ErrAmbiguousRef rather than git's silent preference: at 3 a.m. a wrong
 // guess is worse than a question.
-func (r *Repo) Resolve(rev string) (Commit, error) {
+func (r *Repo) Resolve(rev string) (types.Commit, error) {
 	c, err := r.resolveCommit(rev)
 	if err != nil {
-		return Commit{}, err
+		return types.Commit{}, err
 	}
 	return commitOf(c), nil
 }
 
-func commitOf(c *object.Commit) Commit {
-	return Commit{Hash: c.Hash.String(), Tree: c.TreeHash.String(), Time: c.Committer.When}
+func commitOf(c *object.Commit) types.Commit {
+	return types.Commit{Hash: c.Hash.String(), Tree: c.TreeHash.String(), Time: c.Committer.When}
 }
 
 func (r *Repo) resolveCommit(rev string) (*object.Commit, error) {
@@ -282,13 +283,13 @@ func (r *Repo) IsAncestor(ancestor, of string) (bool, error) {
 // into refs/lkg/<remote>/... (not with WithNoFetch). Each revision that
 // stays unresolved has an error wrapping ErrUnknownRevision or
 // ErrAmbiguousRevision.
-func (r *Repo) Lookup(ctx context.Context, revs []string) (map[string]Commit, map[string]error) {
-	found := map[string]Commit{}
+func (r *Repo) Lookup(ctx context.Context, revs []string) (map[string]types.Commit, map[string]error) {
+	found := map[string]types.Commit{}
 	errs := map[string]error{}
 	t, err := r.commitTableFor()
 	if err != nil {
 		for _, rev := range revs {
-			errs[rev] = fmt.Errorf("looking up %q: %w: %w", rev, ErrUnknownRevision, err)
+			errs[rev] = fmt.Errorf("looking up %q: %w: %w", rev, types.ErrUnknownRevision, err)
 		}
 		return found, errs
 	}
@@ -301,7 +302,7 @@ func (r *Repo) Lookup(ctx context.Context, revs []string) (map[string]Commit, ma
 		switch {
 		case err == nil:
 			found[rev] = c
-		case errors.Is(err, ErrUnknownRevision) && isHex(rev) && len(rev) >= 7 && len(rev) <= 40:
+		case errors.Is(err, types.ErrUnknownRevision) && isHex(rev) && len(rev) >= 7 && len(rev) <= 40:
 			missing = append(missing, rev)
 		default:
 			errs[rev] = err
@@ -326,21 +327,21 @@ func (r *Repo) Lookup(ctx context.Context, revs []string) (map[string]Commit, ma
 			} else {
 				where += " or on its remotes"
 			}
-			errs[rev] = fmt.Errorf("looking up %q: %w %s", rev, ErrUnknownRevision, where)
+			errs[rev] = fmt.Errorf("looking up %q: %w %s", rev, types.ErrUnknownRevision, where)
 		}
 	}
 	return found, errs
 }
 
-func (r *Repo) lookupOne(t *commitTable, rev string) (Commit, error) {
+func (r *Repo) lookupOne(t *commitTable, rev string) (types.Commit, error) {
 	lrev := strings.ToLower(rev)
 	if len(lrev) < 7 || len(lrev) > 40 || !isHex(lrev) {
-		return Commit{}, fmt.Errorf("looking up %q: %w: not a 7 to 40 digit hex revision", rev, ErrUnknownRevision)
+		return types.Commit{}, fmt.Errorf("looking up %q: %w: not a 7 to 40 digit hex revision", rev, types.ErrUnknownRevision)
 	}
 	m := r.matchPrefix(t, lrev)
 	switch len(m) {
 	case 0:
-		return Commit{}, fmt.Errorf("looking up %q: %w", rev, ErrUnknownRevision)
+		return types.Commit{}, fmt.Errorf("looking up %q: %w", rev, types.ErrUnknownRevision)
 	case 1:
 		i, ok := t.find(m[0])
 		if ok {
@@ -348,11 +349,11 @@ func (r *Repo) lookupOne(t *commitTable, rev string) (Commit, error) {
 		}
 		c, err := r.peelCommit(m[0])
 		if err != nil {
-			return Commit{}, fmt.Errorf("looking up %q: %w: %w", rev, ErrUnknownRevision, err)
+			return types.Commit{}, fmt.Errorf("looking up %q: %w: %w", rev, types.ErrUnknownRevision, err)
 		}
 		return commitOf(c), nil
 	default:
-		return Commit{}, fmt.Errorf("looking up %q: %w: it matches %d commits", rev, ErrAmbiguousRevision, len(m))
+		return types.Commit{}, fmt.Errorf("looking up %q: %w: it matches %d commits", rev, types.ErrAmbiguousRevision, len(m))
 	}
 }
 
@@ -374,6 +375,6 @@ func (r *Repo) matchPrefix(t *commitTable, prefix string) []plumbing.Hash {
 	return out
 }
 
-func (t *commitTable) commit(i int) Commit {
-	return Commit{Hash: t.hashes[i].String(), Tree: t.trees[i].String(), Time: time.Unix(t.times[i], 0).UTC()}
+func (t *commitTable) commit(i int) types.Commit {
+	return types.Commit{Hash: t.hashes[i].String(), Tree: t.trees[i].String(), Time: time.Unix(t.times[i], 0).UTC()}
 }
