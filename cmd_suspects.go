@@ -10,6 +10,7 @@ import (
 
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/journal"
+	"github.com/lkg-dev/lkg/suspects"
 )
 
 // SuspectsCmd is `lkg suspects`.
@@ -54,7 +55,7 @@ func (c *SuspectsCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 		return err
 	}
 	raw, _ := cfg.Section("risk")
-	rules, err := gitops.RiskRulesFromConfig(raw)
+	rules, err := suspects.RiskRulesFromConfig(raw)
 	if err != nil {
 		return usagef("%v in .lkg.yaml. Give each category a list of globs, like: risk: {migration: [\"db/**\"]}", err)
 	}
@@ -65,7 +66,7 @@ func (c *SuspectsCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	// One pass over many objects, then exit: trading memory for less GC
 	// time is the right call for this command.
 	debug.SetGCPercent(200)
-	s, err := repo.Suspects(ctx, c.Good, c.Bad, gitops.WithAuthors(c.Authors), gitops.WithRiskRules(rules))
+	s, err := suspects.Find(ctx, repo, c.Good, c.Bad, suspects.WithAuthors(c.Authors), suspects.WithRiskRules(rules))
 	if err != nil {
 		return err
 	}
@@ -83,7 +84,7 @@ func (c *SuspectsCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 // recordSuspects adds the summary to the open incident, if there is one: a
 // suspects list alone is investigation, not an incident, so it never starts
 // one. A journal that cannot be read or written only costs a warning.
-func recordSuspects(gitDir string, std *IO, s *gitops.Suspects) {
+func recordSuspects(gitDir string, std *IO, s *suspects.Suspects) {
 	j, err := openJournal(gitDir)
 	if err != nil {
 		return
@@ -110,7 +111,7 @@ func recordSuspects(gitDir string, std *IO, s *gitops.Suspects) {
 	}
 }
 
-func printSuspects(w io.Writer, s *gitops.Suspects, rules []gitops.RiskRule, maxFiles int) {
+func printSuspects(w io.Writer, s *suspects.Suspects, rules []suspects.RiskRule, maxFiles int) {
 	good := fmt.Sprintf("%s (%s)", s.Good.Ref, short(s.Good.Commit))
 	bad := fmt.Sprintf("%s (%s)", s.Bad.Ref, short(s.Bad.Commit))
 	switch {
@@ -136,7 +137,7 @@ func printSuspects(w io.Writer, s *gitops.Suspects, rules []gitops.RiskRule, max
 	}
 }
 
-func printSuspectsRange(w io.Writer, rg gitops.SuspectsRange, rules []gitops.RiskRule, maxFiles int) {
+func printSuspectsRange(w io.Writer, rg suspects.SuspectsRange, rules []suspects.RiskRule, maxFiles int) {
 	if len(rg.Units) == 0 {
 		fmt.Fprintf(w, "  nothing: no commits in this range.\n")
 		return
@@ -169,17 +170,17 @@ func printSuspectsRange(w io.Writer, rg gitops.SuspectsRange, rules []gitops.Ris
 	}
 }
 
-func unitLabel(u gitops.SuspectUnit) string {
+func unitLabel(u suspects.SuspectUnit) string {
 	switch {
 	case u.PR != 0:
 		return fmt.Sprintf("PR #%d", u.PR)
-	case u.Kind == gitops.UnitMerge:
+	case u.Kind == suspects.UnitMerge:
 		return "merge"
 	}
 	return "commit"
 }
 
-func fileLine(f gitops.SuspectFile) string {
+func fileLine(f suspects.SuspectFile) string {
 	counts := fmt.Sprintf("+%d -%d", f.Added, f.Deleted)
 	switch {
 	case f.Submodule:
@@ -200,7 +201,7 @@ func fileLine(f gitops.SuspectFile) string {
 
 // riskSummary is "migration 1, dependency 2" in the rules' order, then any
 // other category alphabetically.
-func riskSummary(risks map[string]int, rules []gitops.RiskRule) string {
+func riskSummary(risks map[string]int, rules []suspects.RiskRule) string {
 	var parts []string
 	seen := map[string]bool{}
 	for _, r := range rules {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/lkg-dev/lkg/gitops/commitindex"
 	"github.com/lkg-dev/lkg/types"
 )
 
@@ -43,10 +44,10 @@ type Repo struct {
 	opts   options
 
 	tableMu sync.Mutex
-	table   *commitTable // nil until first needed; rebuilt after a fetch
+	table   *commitindex.Table // nil until first needed; rebuilt after a fetch
 	// storeTable is the complete table when table came from a graph and a
 	// lookup missed.
-	storeTable *commitTable
+	storeTable *commitindex.Table
 
 	disc    discovery  // remotes consulted, once
 	fetchMu sync.Mutex // serializes fetches of build revisions

@@ -283,7 +283,7 @@ func TestLookupBeyondGraph(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !tab.fromGraph {
+	if !tab.FromGraph() {
 		t.Fatalf("table not from the commit-graph: %q", r.takeWarnings())
 	}
 	tests := []struct{ rev, want string }{

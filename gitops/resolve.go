@@ -8,10 +8,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/lkg-dev/lkg/gitops/commitindex"
 	"github.com/lkg-dev/lkg/types"
 )
 
@@ -268,12 +268,12 @@ func (r *Repo) IsAncestor(ancestor, of string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	ia, ok1 := t.find(plumbing.NewHash(a.Hash))
-	ib, ok2 := t.find(plumbing.NewHash(b.Hash))
+	ia, ok1 := t.Find(plumbing.NewHash(a.Hash))
+	ib, ok2 := t.Find(plumbing.NewHash(b.Hash))
 	if !ok1 || !ok2 {
 		return false, fmt.Errorf("checking %q is an ancestor of %q: commit missing from the history table", ancestor, of)
 	}
-	return t.isAncestor(ia, ib), nil
+	return t.IsAncestor(ia, ib), nil
 }
 
 // Lookup resolves build revisions: full or abbreviated (at least 7) hex.
@@ -333,7 +333,7 @@ func (r *Repo) Lookup(ctx context.Context, revs []string) (map[string]types.Comm
 	return found, errs
 }
 
-func (r *Repo) lookupOne(t *commitTable, rev string) (types.Commit, error) {
+func (r *Repo) lookupOne(t *commitindex.Table, rev string) (types.Commit, error) {
 	lrev := strings.ToLower(rev)
 	if len(lrev) < 7 || len(lrev) > 40 || !isHex(lrev) {
 		return types.Commit{}, fmt.Errorf("looking up %q: %w: not a 7 to 40 digit hex revision", rev, types.ErrUnknownRevision)
@@ -343,9 +343,9 @@ func (r *Repo) lookupOne(t *commitTable, rev string) (types.Commit, error) {
 	case 0:
 		return types.Commit{}, fmt.Errorf("looking up %q: %w", rev, types.ErrUnknownRevision)
 	case 1:
-		i, ok := t.find(m[0])
+		i, ok := t.Find(m[0])
 		if ok {
-			return t.commit(i), nil
+			return t.Commit(i), nil
 		}
 		c, err := r.peelCommit(m[0])
 		if err != nil {
@@ -360,21 +360,17 @@ func (r *Repo) lookupOne(t *commitTable, rev string) (types.Commit, error) {
 // matchPrefix lists the commits whose hash starts with the lowercase hex
 // prefix: from the table, and, when the table may be incomplete, from the
 // object store's indexes too.
-func (r *Repo) matchPrefix(t *commitTable, prefix string) []plumbing.Hash {
+func (r *Repo) matchPrefix(t *commitindex.Table, prefix string) []plumbing.Hash {
 	var out []plumbing.Hash
-	for _, i := range t.findPrefix(prefix, 2) {
-		out = append(out, t.hashes[i])
+	for _, i := range t.FindPrefix(prefix, 2) {
+		out = append(out, t.Hash(i))
 	}
-	if len(out) == 0 && t.fromGraph {
+	if len(out) == 0 && t.FromGraph() {
 		if st, err := r.storeTableFor(); err == nil {
-			for _, i := range st.findPrefix(prefix, 2) {
-				out = append(out, st.hashes[i])
+			for _, i := range st.FindPrefix(prefix, 2) {
+				out = append(out, st.Hash(i))
 			}
 		}
 	}
 	return out
-}
-
-func (t *commitTable) commit(i int) types.Commit {
-	return types.Commit{Hash: t.hashes[i].String(), Tree: t.trees[i].String(), Time: time.Unix(t.times[i], 0).UTC()}
 }

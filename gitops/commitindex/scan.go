@@ -1,4 +1,4 @@
-package gitops
+package commitindex
 
 import (
 	"bufio"
@@ -32,7 +32,7 @@ const (
 // object headers and inflating only commits: go-git's type iteration
 // resolves every delta, which costs seconds on a big repository. The rare
 // deltified commit is read through go-git.
-func scanObjectStore(objectsDir string, st *filesystem.Storage, b *tableBuilder) error {
+func scanObjectStore(objectsDir string, st *filesystem.Storage, b *Builder) error {
 	var deferred []plumbing.Hash
 	for _, dir := range objectDirs(objectsDir) {
 		packs, _ := filepath.Glob(filepath.Join(dir, "pack", "pack-*.idx"))
@@ -61,7 +61,7 @@ func scanObjectStore(objectsDir string, st *filesystem.Storage, b *tableBuilder)
 		if err != nil {
 			return fmt.Errorf("decoding commit %s: %w", h, err)
 		}
-		b.add(c.Hash, c.TreeHash, c.Committer.When.Unix(), c.ParentHashes)
+		b.Add(c.Hash, c.TreeHash, c.Committer.When.Unix(), c.ParentHashes)
 	}
 	return nil
 }
@@ -127,7 +127,7 @@ func readPackIndex(path string) ([]packEntry, error) {
 
 // scanPack returns the hashes of commits stored as deltas (to be read
 // through go-git) and adds the others to b.
-func scanPack(idxPath, packPath string, b *tableBuilder) ([]plumbing.Hash, error) {
+func scanPack(idxPath, packPath string, b *Builder) ([]plumbing.Hash, error) {
 	entries, err := readPackIndex(idxPath)
 	if err != nil {
 		return nil, err
@@ -311,7 +311,7 @@ func scanPack(idxPath, packPath string, b *tableBuilder) ([]plumbing.Hash, error
 
 // addRawCommit parses a commit object's body: the header lines up to the
 // first blank line are all that matter.
-func addRawCommit(b *tableBuilder, h plumbing.Hash, data []byte) error {
+func addRawCommit(b *Builder, h plumbing.Hash, data []byte) error {
 	var tree plumbing.Hash
 	var parents [8]plumbing.Hash
 	ps := parents[:0]
@@ -353,12 +353,12 @@ func addRawCommit(b *tableBuilder, h plumbing.Hash, data []byte) error {
 			}
 		}
 	}
-	b.add(h, tree, when, ps)
+	b.Add(h, tree, when, ps)
 	return nil
 }
 
 // scanLoose adds loose commit objects.
-func scanLoose(objectsDir string, b *tableBuilder) error {
+func scanLoose(objectsDir string, b *Builder) error {
 	names, err := looseObjects(objectsDir)
 	if err != nil {
 		return err

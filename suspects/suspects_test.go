@@ -1,11 +1,9 @@
-package gitops
+package suspects
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -16,8 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/lkg-dev/lkg/gitops"
 )
 
 // suspectsRepo is a scratch repository driven through the git CLI with a
@@ -143,11 +141,11 @@ func buildSuspectsFixture(t *testing.T) (*suspectsRepo, map[string]string) {
 
 func mustSuspects(t *testing.T, dir, good, bad string, opts ...SuspectsOption) *Suspects {
 	t.Helper()
-	repo, err := Open(dir, WithNoFetch(true), WithCacheDir(t.TempDir()))
+	repo, err := gitops.Open(dir, gitops.WithNoFetch(true), gitops.WithCacheDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := repo.Suspects(context.Background(), good, bad, opts...)
+	s, err := Find(context.Background(), repo, good, bad, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,12 +302,12 @@ func TestSuspectsEmptyAndErrors(t *testing.T) {
 	if s.Diverged || len(s.Changes.Units) != 0 || s.Changes.Commits != 0 {
 		t.Errorf("good == bad: %+v, want an empty range", s.Changes)
 	}
-	repo, err := Open(r.dir, WithNoFetch(true), WithCacheDir(t.TempDir()))
+	repo, err := gitops.Open(r.dir, gitops.WithNoFetch(true), gitops.WithCacheDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := repo.Suspects(context.Background(), "nope", "bad"); !errors.Is(err, ErrUnknownRef) {
-		t.Errorf("unknown good: err = %v, want ErrUnknownRef", err)
+	if _, err := Find(context.Background(), repo, "nope", "bad"); !errors.Is(err, gitops.ErrUnknownRef) {
+		t.Errorf("unknown good: err = %v, want gitops.ErrUnknownRef", err)
 	}
 }
 
@@ -526,71 +524,5 @@ func TestSuspectsOddTrees(t *testing.T) {
 	}
 	if len(s.Warnings) == 0 || !strings.Contains(s.Warnings[0], "share no history") {
 		t.Errorf("warnings = %q, want one saying they share no history", s.Warnings)
-	}
-}
-
-// TestSuspectsPackReader reads every object of a deltified pack through
-// suspectsPacks and compares it with go-git's copy.
-func TestSuspectsPackReader(t *testing.T) {
-	r, _ := buildSuspectsFixture(t)
-	for i := 0; i < 20; i++ { // a file with a long history: long delta chains
-		r.write("app/main.go", lines(40+i, "main"))
-		r.commit(fmt.Sprintf("grow %d", i))
-	}
-	// Offset deltas (git's default) and, as older packers wrote, deltas
-	// naming their base by hash.
-	for _, useOfs := range []string{"true", "false"} {
-		t.Run("ofs-delta="+useOfs, func(t *testing.T) {
-			r.git("-c", "repack.usedeltabaseoffset="+useOfs, "repack", "-adfq", "--depth=50", "--window=50")
-			checkSuspectsPackReader(t, r)
-		})
-	}
-}
-
-func checkSuspectsPackReader(t *testing.T, r *suspectsRepo) {
-	repo, err := Open(r.dir, WithNoFetch(true), WithCacheDir(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	packs := openSuspectsPacks(repo.GitDir())
-	defer packs.close()
-	if len(packs.packs) != 1 {
-		t.Fatalf("%d packs mapped, want 1", len(packs.packs))
-	}
-	pr := packs.reader()
-	iter, err := repo.Git().Storer.IterEncodedObjects(plumbing.AnyObject)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	err = iter.ForEach(func(o plumbing.EncodedObject) error {
-		rd, err := o.Reader()
-		if err != nil {
-			return err
-		}
-		defer rd.Close()
-		want, err := io.ReadAll(rd)
-		if err != nil {
-			return err
-		}
-		typ, got, err := pr.read(o.Hash())
-		if err != nil {
-			t.Errorf("%s: %v", o.Hash(), err)
-			return nil
-		}
-		if plumbing.ObjectType(typ) != o.Type() || !bytes.Equal(got, want) {
-			t.Errorf("%s: got type %d, %d bytes; want %s, %d bytes", o.Hash(), typ, len(got), o.Type(), len(want))
-		}
-		n++
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n < 50 {
-		t.Errorf("compared %d objects, want the whole fixture", n)
-	}
-	if _, _, err := pr.read(plumbing.NewHash("0123456789012345678901234567890123456789")); !errors.Is(err, errSuspectsNotInPacks) {
-		t.Errorf("unknown object: err = %v, want errSuspectsNotInPacks", err)
 	}
 }

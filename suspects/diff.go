@@ -1,16 +1,18 @@
-package gitops
+package suspects
 
 import (
 	"errors"
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/lkg-dev/lkg/internal/packfile"
 )
 
 // suspectsRenamePairs bounds inexact rename detection in one unit (added
@@ -120,13 +122,13 @@ func (c *suspectsGenCache[V]) putLocked(h plumbing.Hash, v V) {
 // suspectsDiffer diffs units with one private object store handle.
 type suspectsDiffer struct {
 	st    *filesystem.Storage
-	pr    *suspectsPackReader
+	pr    *packfile.Reader
 	risk  suspectsRiskMatcher
 	cache *suspectsCache
 	cats  map[string][]string
 }
 
-func newSuspectsDiffer(st *filesystem.Storage, pr *suspectsPackReader, risk suspectsRiskMatcher, cache *suspectsCache) *suspectsDiffer {
+func newSuspectsDiffer(st *filesystem.Storage, pr *packfile.Reader, risk suspectsRiskMatcher, cache *suspectsCache) *suspectsDiffer {
 	return &suspectsDiffer{st: st, pr: pr, risk: risk, cache: cache, cats: map[string][]string{}}
 }
 
@@ -287,7 +289,7 @@ func (d *suspectsDiffer) entries(h plumbing.Hash) ([]suspectsEntry, error) {
 	if es, ok := d.cache.tree(h); ok {
 		return es, nil
 	}
-	if typ, data, err := d.pr.read(h); err == nil && typ == 2 {
+	if typ, data, err := d.pr.Read(h); err == nil && typ == 2 {
 		if es, err := suspectsParseTree(data); err == nil {
 			d.sortAndCache(h, es)
 			return es, nil
@@ -351,7 +353,7 @@ func (d *suspectsDiffer) blob(h plumbing.Hash) (*suspectsBlob, error) {
 }
 
 func (d *suspectsDiffer) readBlob(h plumbing.Hash) ([]byte, error) {
-	if typ, data, err := d.pr.read(h); err == nil && typ == 3 {
+	if typ, data, err := d.pr.Read(h); err == nil && typ == 3 {
 		return data, nil
 	}
 	o, err := d.st.EncodedObject(plumbing.BlobObject, h)
@@ -522,4 +524,35 @@ func suspectsEntryByte(e suspectsEntry, i int) int {
 		return '/'
 	}
 	return 0
+}
+
+// suspectsParseTree parses a raw tree object: "<octal mode> <name>\0<20
+// byte hash>" entries. Names are cut from one string of the whole tree.
+func suspectsParseTree(raw []byte) ([]suspectsEntry, error) {
+	data := string(raw)
+	out := make([]suspectsEntry, 0, len(data)/40)
+	for len(data) > 0 {
+		sp := strings.IndexByte(data, ' ')
+		if sp <= 0 {
+			return nil, errors.New("bad tree entry mode")
+		}
+		var mode uint32
+		for i := 0; i < sp; i++ {
+			c := data[i]
+			if c < '0' || c > '7' {
+				return nil, errors.New("bad tree entry mode")
+			}
+			mode = mode<<3 | uint32(c-'0')
+		}
+		data = data[sp+1:]
+		nul := strings.IndexByte(data, 0)
+		if nul < 0 || nul+21 > len(data) {
+			return nil, errors.New("truncated tree entry")
+		}
+		e := suspectsEntry{name: data[:nul], mode: filemode.FileMode(mode)}
+		copy(e.hash[:], data[nul+1:nul+21])
+		data = data[nul+21:]
+		out = append(out, e)
+	}
+	return out, nil
 }

@@ -1,4 +1,4 @@
-package gitops
+package commitindex
 
 import (
 	"bufio"
@@ -24,7 +24,7 @@ var errGraphCorrupt = errors.New("commit-graph file is corrupt")
 // decodes lazily per commit; lkg needs every commit at once, so it reads
 // the format (gitformat-commit-graph(5)) itself, checksum first, so a
 // corrupt file is refused rather than trusted.
-func readCommitGraph(objectsDir string, b *tableBuilder) (bool, error) {
+func readCommitGraph(objectsDir string, b *Builder) (bool, error) {
 	var files []string
 	chain := filepath.Join(objectsDir, "info", "commit-graphs", "commit-graph-chain")
 	if data, err := os.ReadFile(chain); err == nil {
@@ -131,7 +131,7 @@ func readCommitGraph(objectsDir string, b *tableBuilder) (bool, error) {
 					k++
 				}
 			}
-			b.add(all[l.base+i], tree, when, parents)
+			b.Add(all[l.base+i], tree, when, parents)
 		}
 	}
 	return true, nil

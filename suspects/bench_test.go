@@ -1,9 +1,11 @@
-package gitops
+package suspects
 
 import (
 	"context"
 	"os"
 	"testing"
+
+	"github.com/lkg-dev/lkg/gitops"
 )
 
 // BenchmarkSuspects times Suspects over good..bad of the repository named
@@ -24,13 +26,13 @@ func BenchmarkSuspects(b *testing.B) {
 		r.git("tag", "bad")
 		dir = r.dir
 	}
-	repo, err := Open(dir, WithNoFetch(true), WithCacheDir(b.TempDir()))
+	repo, err := gitops.Open(dir, gitops.WithNoFetch(true), gitops.WithCacheDir(b.TempDir()))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		s, err := repo.Suspects(context.Background(), good, bad)
+		s, err := Find(context.Background(), repo, good, bad)
 		if err != nil {
 			b.Fatal(err)
 		}

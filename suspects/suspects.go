@@ -1,4 +1,4 @@
-package gitops
+package suspects
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/lkg-dev/lkg/gitops"
+	"github.com/lkg-dev/lkg/internal/packfile"
 )
 
 // Suspects is what changed between a known-good and a bad commit, grouped
@@ -133,13 +135,13 @@ func WithDiffWorkers(n int) SuspectsOption {
 	return func(o *suspectsOptions) { o.workers = n }
 }
 
-// Suspects lists what changed from good to bad, like `git log --first-parent
+// Find lists what changed from good to bad, like `git log --first-parent
 // -m --numstat good..bad` grouped by merge. good and bad are anything
-// Resolve takes. When good is not an ancestor of bad, Diverged is set and
+// gitops.Repo.Resolve takes. When good is not an ancestor of bad, Diverged is set and
 // both sides are listed from the merge base. The diff is computed here from
 // the trees, not through go-git's patch machinery, and units are diffed in
 // parallel.
-func (r *Repo) Suspects(ctx context.Context, good, bad string, opts ...SuspectsOption) (*Suspects, error) {
+func Find(ctx context.Context, r *gitops.Repo, good, bad string, opts ...SuspectsOption) (*Suspects, error) {
 	o := suspectsOptions{rules: DefaultRiskRules(), workers: runtime.GOMAXPROCS(0)}
 	for _, opt := range opts {
 		opt(&o)
@@ -162,11 +164,11 @@ func (r *Repo) Suspects(ctx context.Context, good, bad string, opts ...SuspectsO
 		Warnings:  []string{},
 	}
 
-	st := r.suspectsStorage()
+	st := suspectsStorage(r)
 	defer st.Close()
-	packs := openSuspectsPacks(r.gitDir)
-	defer packs.close()
-	w := newSuspectsWalk(st, packs.reader())
+	packs := packfile.Open(r.GitDir())
+	defer packs.Close()
+	w := newSuspectsWalk(st, packs.Reader())
 	gh, bh := plumbing.NewHash(g.Hash), plumbing.NewHash(b.Hash)
 	if err := w.paint(ctx, gh, bh); err != nil {
 		return nil, fmt.Errorf("walking %s..%s: %w", good, bad, err)
@@ -178,7 +180,7 @@ func (r *Repo) Suspects(ctx context.Context, good, bad string, opts ...SuspectsO
 	var goodUnits []*suspectsUnitWork
 	if w.count(suspectsGoodOnly) > 0 {
 		s.Diverged = true
-		s.MergeBase = append(s.MergeBase, r.suspectsBestBases(w.mergeBases())...)
+		s.MergeBase = append(s.MergeBase, suspectsBestBases(r, w.mergeBases())...)
 		if len(s.MergeBase) > 0 {
 			s.Changes.From = s.MergeBase[0]
 		} else {
@@ -190,7 +192,7 @@ func (r *Repo) Suspects(ctx context.Context, good, bad string, opts ...SuspectsO
 	}
 
 	all := append(append([]*suspectsUnitWork{}, badUnits...), goodUnits...)
-	if err := r.suspectsDiffAll(ctx, packs, all, o); err != nil {
+	if err := suspectsDiffAll(r, ctx, packs, all, o); err != nil {
 		return nil, err
 	}
 	for _, u := range all {
@@ -220,8 +222,8 @@ func (rg *SuspectsRange) fill(units []*suspectsUnitWork) {
 // suspectsStorage opens a private handle on the object store: go-git's
 // storage is not safe for concurrent reads, so each diff worker (and the
 // walk) gets its own, with its own cache and pack descriptors.
-func (r *Repo) suspectsStorage() *filesystem.Storage {
-	return filesystem.NewStorageWithOptions(osfs.New(r.gitDir), cache.NewObjectLRU(32*cache.MiByte),
+func suspectsStorage(r *gitops.Repo) *filesystem.Storage {
+	return filesystem.NewStorageWithOptions(osfs.New(r.GitDir()), cache.NewObjectLRU(32*cache.MiByte),
 		filesystem.Options{KeepDescriptors: true})
 }
 
@@ -232,7 +234,7 @@ const suspectsChunk = 64
 
 // suspectsDiffAll diffs every unit, spreading chunks of units over the
 // workers.
-func (r *Repo) suspectsDiffAll(ctx context.Context, packs *suspectsPacks, units []*suspectsUnitWork, o suspectsOptions) error {
+func suspectsDiffAll(r *gitops.Repo, ctx context.Context, packs *packfile.Packs, units []*suspectsUnitWork, o suspectsOptions) error {
 	next := make(chan []*suspectsUnitWork)
 	var wg sync.WaitGroup
 	var once sync.Once
@@ -248,9 +250,9 @@ func (r *Repo) suspectsDiffAll(ctx context.Context, packs *suspectsPacks, units 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st := r.suspectsStorage()
+			st := suspectsStorage(r)
 			defer st.Close()
-			d := newSuspectsDiffer(st, packs.reader(), rm, shared)
+			d := newSuspectsDiffer(st, packs.Reader(), rm, shared)
 			for chunk := range next {
 				// units are newest first; walk the chunk oldest first.
 				for k := len(chunk) - 1; k >= 0; k-- {
@@ -329,7 +331,7 @@ var errSuspectsMissing = errors.New("object missing from the repository (shallow
 
 // suspectsBestBases drops candidates that are ancestors of another
 // candidate, leaving the merge bases (several only after criss-cross merges).
-func (r *Repo) suspectsBestBases(cands []plumbing.Hash) []string {
+func suspectsBestBases(r *gitops.Repo, cands []plumbing.Hash) []string {
 	var out []string
 	for i, a := range cands {
 		best := true

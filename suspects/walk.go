@@ -1,4 +1,4 @@
-package gitops
+package suspects
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/lkg-dev/lkg/internal/packfile"
 )
 
 // The walk paints each commit with the sides it is reachable from.
@@ -36,14 +37,14 @@ type suspectsNode struct {
 // ranges and their boundary, never the whole history.
 type suspectsWalk struct {
 	st        storer.EncodedObjectStorer
-	pr        *suspectsPackReader // nil: go-git only
+	pr        *packfile.Reader // nil: go-git only
 	nodes     map[plumbing.Hash]*suspectsNode
 	queue     suspectsQueue
 	exclusive int // queued nodes not yet common
 	warnings  []string
 }
 
-func newSuspectsWalk(st storer.EncodedObjectStorer, pr *suspectsPackReader) *suspectsWalk {
+func newSuspectsWalk(st storer.EncodedObjectStorer, pr *packfile.Reader) *suspectsWalk {
 	return &suspectsWalk{st: st, pr: pr, nodes: map[plumbing.Hash]*suspectsNode{}}
 }
 
@@ -51,7 +52,7 @@ func newSuspectsWalk(st storer.EncodedObjectStorer, pr *suspectsPackReader) *sus
 // or does not parse.
 func (w *suspectsWalk) commit(h plumbing.Hash) (*object.Commit, error) {
 	if w.pr != nil {
-		if typ, data, err := w.pr.read(h); err == nil && typ == 1 {
+		if typ, data, err := w.pr.Read(h); err == nil && typ == 1 {
 			if c, ok := suspectsParseCommit(h, data); ok {
 				return c, nil
 			}
