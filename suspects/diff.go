@@ -289,7 +289,7 @@ func (d *suspectsDiffer) entries(h plumbing.Hash) ([]suspectsEntry, error) {
 	if es, ok := d.cache.tree(h); ok {
 		return es, nil
 	}
-	if typ, data, err := d.pr.Read(h); err == nil && typ == 2 {
+	if typ, data, err := d.pr.Read(h); err == nil && typ == packfile.TypeTree {
 		if es, err := suspectsParseTree(data); err == nil {
 			d.sortAndCache(h, es)
 			return es, nil
@@ -353,7 +353,7 @@ func (d *suspectsDiffer) blob(h plumbing.Hash) (*suspectsBlob, error) {
 }
 
 func (d *suspectsDiffer) readBlob(h plumbing.Hash) ([]byte, error) {
-	if typ, data, err := d.pr.Read(h); err == nil && typ == 3 {
+	if typ, data, err := d.pr.Read(h); err == nil && typ == packfile.TypeBlob {
 		return data, nil
 	}
 	o, err := d.st.EncodedObject(plumbing.BlobObject, h)

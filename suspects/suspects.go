@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"sort"
@@ -166,7 +167,8 @@ func Find(ctx context.Context, r *gitops.Repo, good, bad string, opts ...Suspect
 
 	st := suspectsStorage(r)
 	defer st.Close()
-	packs := packfile.Open(r.GitDir())
+	// A pack that does not open is read through go-git.
+	packs, _ := packfile.Open(filepath.Join(r.GitDir(), "objects"))
 	defer packs.Close()
 	w := newSuspectsWalk(st, packs.Reader())
 	gh, bh := plumbing.NewHash(g.Hash), plumbing.NewHash(b.Hash)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"container/heap"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -37,7 +36,8 @@ type suspectsNode struct {
 // ranges and their boundary, never the whole history.
 type suspectsWalk struct {
 	st        storer.EncodedObjectStorer
-	pr        *packfile.Reader // nil: go-git only
+	pr        *packfile.Reader
+	hdr       packfile.CommitHeader // reused by parseCommit
 	nodes     map[plumbing.Hash]*suspectsNode
 	queue     suspectsQueue
 	exclusive int // queued nodes not yet common
@@ -51,61 +51,31 @@ func newSuspectsWalk(st storer.EncodedObjectStorer, pr *packfile.Reader) *suspec
 // commit reads a commit from the packs, or through go-git when it is loose
 // or does not parse.
 func (w *suspectsWalk) commit(h plumbing.Hash) (*object.Commit, error) {
-	if w.pr != nil {
-		if typ, data, err := w.pr.Read(h); err == nil && typ == 1 {
-			if c, ok := suspectsParseCommit(h, data); ok {
-				return c, nil
-			}
+	if typ, data, err := w.pr.Read(h); err == nil && typ == packfile.TypeCommit {
+		if c, ok := w.parseCommit(h, data); ok {
+			return c, nil
 		}
 	}
 	return object.GetCommit(w.st, h)
 }
 
-// suspectsParseCommit reads the headers the walk and the units use: tree,
-// parents, author, committer, and the message. It skips go-git's decoder,
-// which hashes the object again.
-func suspectsParseCommit(h plumbing.Hash, data []byte) (*object.Commit, bool) {
-	c := &object.Commit{Hash: h}
-	haveTree := false
-	for len(data) > 0 {
-		nl := bytes.IndexByte(data, '\n')
-		if nl < 0 {
-			return nil, false
-		}
-		line := data[:nl]
-		data = data[nl+1:]
-		if len(line) == 0 {
-			c.Message = string(data)
-			return c, haveTree
-		}
-		key, val, _ := bytes.Cut(line, []byte{' '})
-		switch string(key) {
-		case "tree":
-			if !suspectsParseHash(val, &c.TreeHash) {
-				return nil, false
-			}
-			haveTree = true
-		case "parent":
-			var p plumbing.Hash
-			if !suspectsParseHash(val, &p) {
-				return nil, false
-			}
-			c.ParentHashes = append(c.ParentHashes, p)
-		case "author":
-			c.Author.Decode(val)
-		case "committer":
-			c.Committer.Decode(val)
-		}
+// parseCommit turns the headers the walk and the units use (tree, parents,
+// author, committer, message) into a go-git commit.
+func (w *suspectsWalk) parseCommit(h plumbing.Hash, data []byte) (*object.Commit, bool) {
+	if err := packfile.ParseCommit(data, &w.hdr); err != nil || !w.hdr.HasTree {
+		return nil, false
 	}
-	return c, haveTree
-}
-
-func suspectsParseHash(s []byte, h *plumbing.Hash) bool {
-	if len(s) != 40 {
-		return false
+	c := &object.Commit{Hash: h, TreeHash: w.hdr.Tree, Message: string(w.hdr.Message)}
+	if len(w.hdr.Parents) > 0 {
+		c.ParentHashes = append([]plumbing.Hash(nil), w.hdr.Parents...)
 	}
-	_, err := hex.Decode(h[:], s)
-	return err == nil
+	if w.hdr.Author != nil {
+		c.Author.Decode(w.hdr.Author)
+	}
+	if w.hdr.Committer != nil {
+		c.Committer.Decode(w.hdr.Committer)
+	}
+	return c, true
 }
 
 func (w *suspectsWalk) paint(ctx context.Context, good, bad plumbing.Hash) error {

@@ -21,10 +21,12 @@ import (
 // it and applies deltas, nothing more. Anything it cannot do (loose objects,
 // a pack it cannot parse) is left to go-git by the caller.
 type Packs struct {
-	packs []*pack
+	packs []*Pack
 }
 
-type pack struct {
+// Pack is one mapped pack file and its index.
+type Pack struct {
+	path  string // the .pack file
 	idx   []byte // the whole .idx file
 	n     int
 	names []byte // n sorted 20-byte hashes, inside idx
@@ -34,30 +36,42 @@ type pack struct {
 	unmap func()
 }
 
-// ErrNotInPacks: the object is in none of the mapped packs (loose, or absent).
+// ErrNotInPacks: the object is in none of the mapped packs (loose, or
+// absent).
 var ErrNotInPacks = errors.New("object not in a pack")
 
-// Open maps every pack of the object store; a pack that fails
-// to open is skipped (go-git will be asked for its objects).
-func Open(gitDir string) *Packs {
+// Open maps every pack in each objects directory (objects/pack/pack-*.idx).
+// A pack that fails to open is skipped, and named in the error: a caller
+// that can read objects another way (go-git) may go on with the rest.
+func Open(objectsDirs ...string) (*Packs, error) {
 	ps := &Packs{}
-	idxs, _ := filepath.Glob(filepath.Join(gitDir, "objects", "pack", "pack-*.idx"))
-	for _, idx := range idxs {
-		if p, err := openPack(idx); err == nil {
+	var errs []error
+	for _, dir := range objectsDirs {
+		idxs, _ := filepath.Glob(filepath.Join(dir, "pack", "pack-*.idx"))
+		for _, idx := range idxs {
+			p, err := OpenPack(idx)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("reading %s: %w", idx[:len(idx)-len(".idx")]+".pack", err))
+				continue
+			}
 			ps.packs = append(ps.packs, p)
 		}
 	}
-	return ps
+	return ps, errors.Join(errs...)
 }
+
+// Packs lists the mapped packs.
+func (ps *Packs) Packs() []*Pack { return ps.packs }
 
 // Close unmaps the packs; no Reader may be used after it.
 func (ps *Packs) Close() {
 	for _, p := range ps.packs {
-		p.unmap()
+		p.Close()
 	}
 }
 
-func openPack(idxPath string) (*pack, error) {
+// OpenPack maps the pack of a version 2 .idx file.
+func OpenPack(idxPath string) (*Pack, error) {
 	idx, err := os.ReadFile(idxPath)
 	if err != nil {
 		return nil, err
@@ -72,7 +86,8 @@ func openPack(idxPath string) (*pack, error) {
 	if len(idx) < largeAt+40 {
 		return nil, errors.New("pack index is truncated")
 	}
-	data, unmap, err := mapFile(idxPath[:len(idxPath)-len(".idx")] + ".pack")
+	path := idxPath[:len(idxPath)-len(".idx")] + ".pack"
+	data, unmap, err := mapFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -80,12 +95,21 @@ func openPack(idxPath string) (*pack, error) {
 		unmap()
 		return nil, errors.New("not a pack file")
 	}
-	return &pack{idx: idx, n: n, names: idx[namesAt : namesAt+n*20],
+	return &Pack{path: path, idx: idx, n: n, names: idx[namesAt : namesAt+n*20],
 		offs: idx[offsAt:largeAt], large: idx[largeAt : len(idx)-40], data: data, unmap: unmap}, nil
 }
 
-// find returns the object's offset in the pack.
-func (p *pack) find(h plumbing.Hash) (uint64, bool) {
+// Close unmaps the pack.
+func (p *Pack) Close() { p.unmap() }
+
+// Path is the .pack file's path.
+func (p *Pack) Path() string { return p.path }
+
+// Len is the number of objects in the pack.
+func (p *Pack) Len() int { return p.n }
+
+// Find returns the object's offset in the pack.
+func (p *Pack) Find(h plumbing.Hash) (uint64, bool) {
 	lo := 0
 	if h[0] > 0 {
 		lo = int(binary.BigEndian.Uint32(p.idx[8+(int(h[0])-1)*4:]))
@@ -100,6 +124,11 @@ func (p *pack) find(h plumbing.Hash) (uint64, bool) {
 	if i >= hi || !bytes.Equal(p.names[i*20:i*20+20], h[:]) {
 		return 0, false
 	}
+	return p.offset(i)
+}
+
+// offset is the pack offset of the index's i-th object.
+func (p *Pack) offset(i int) (uint64, bool) {
 	off := uint64(binary.BigEndian.Uint32(p.offs[i*4:]))
 	if off&0x80000000 != 0 {
 		j := int(off&0x7fffffff) * 8
@@ -129,7 +158,7 @@ type cachedBase struct {
 }
 
 type packKey struct {
-	pack *pack
+	pack *Pack
 	off  uint64
 }
 
@@ -152,100 +181,68 @@ func (r *Reader) Read(h plumbing.Hash) (int, []byte, error) {
 	return r.at(p, off, 0, &r.scratch)
 }
 
-func (r *Reader) locate(h plumbing.Hash) (*pack, uint64, bool) {
+func (r *Reader) locate(h plumbing.Hash) (*Pack, uint64, bool) {
 	for _, p := range r.ps.packs {
-		if off, ok := p.find(h); ok {
+		if off, ok := p.Find(h); ok {
 			return p, off, true
 		}
 	}
 	return nil, 0, false
 }
 
+// ReadAt is Read for the object at off in p (one of the reader's packs,
+// or a pack whose deltas all have their bases in it).
+func (r *Reader) ReadAt(p *Pack, off uint64) (int, []byte, error) {
+	return r.at(p, off, 0, &r.scratch)
+}
+
 // at reads the object at off. With dst, the content is built in *dst
 // (grown as needed); without, in a new slice the caller may keep.
-func (r *Reader) at(p *pack, off uint64, depth int, dst *[]byte) (int, []byte, error) {
+func (r *Reader) at(p *Pack, off uint64, depth int, dst *[]byte) (int, []byte, error) {
 	if depth > 10000 {
 		return 0, nil, errors.New("delta chain too deep")
 	}
 	if dst == nil {
 		dst = new([]byte)
 	}
-	d := p.data
-	if off >= uint64(len(d)) {
-		return 0, nil, fmt.Errorf("offset %d past the end of the pack", off)
+	h, err := p.header(off)
+	if err != nil {
+		return 0, nil, err
 	}
-	pos := int(off)
-	c := d[pos]
-	pos++
-	typ := int(c>>4) & 7
-	size := uint64(c & 15)
-	for shift := 4; c&0x80 != 0; shift += 7 {
-		if pos >= len(d) || shift > 60 {
-			return 0, nil, errors.New("bad object header")
-		}
-		c = d[pos]
-		pos++
-		size |= uint64(c&0x7f) << shift
+	src := p.data[h.data:]
+	switch h.typ {
+	case TypeCommit, TypeTree, TypeBlob, TypeTag:
+		out, err := r.inflateInto(dst, src, h.size)
+		return h.typ, out, err
 	}
-	switch typ {
-	case 1, 2, 3, 4:
-		out, err := r.inflateInto(dst, d[pos:], size)
-		return typ, out, err
-	case 6, 7:
-		var baseTyp int
-		var base []byte
-		var err error
-		if typ == 6 {
-			if pos >= len(d) {
-				return 0, nil, errors.New("bad delta offset")
-			}
-			c = d[pos]
-			pos++
-			rel := uint64(c & 0x7f)
-			for c&0x80 != 0 {
-				if pos >= len(d) {
-					return 0, nil, errors.New("bad delta offset")
-				}
-				c = d[pos]
-				pos++
-				rel = ((rel + 1) << 7) | uint64(c&0x7f)
-			}
-			if rel > off {
-				return 0, nil, errors.New("delta base before the pack start")
-			}
-			baseTyp, base, err = r.base(p, off-rel, depth)
-		} else {
-			if pos+20 > len(d) {
-				return 0, nil, errors.New("truncated delta base")
-			}
-			var bh plumbing.Hash
-			copy(bh[:], d[pos:pos+20])
-			pos += 20
-			bp, boff, ok := r.locate(bh)
-			if !ok {
-				return 0, nil, ErrNotInPacks
-			}
-			baseTyp, base, err = r.base(bp, boff, depth)
+	var baseTyp int
+	var base []byte
+	if h.typ == typeOfsDelta {
+		baseTyp, base, err = r.base(p, h.baseOff, depth)
+	} else {
+		bp, boff, ok := r.locate(h.baseHash)
+		if !ok {
+			return 0, nil, ErrNotInPacks
 		}
-		if err != nil {
-			return 0, nil, err
-		}
-		// The delta is dropped once applied: inflate it into a reused buffer.
-		delta, err := r.inflateInto(&r.deltaBuf, d[pos:], size)
-		if err != nil {
-			return 0, nil, err
-		}
-		out, err := applyDelta((*dst)[:0], base, delta)
-		if err == nil {
-			*dst = out
-		}
-		return baseTyp, out, err
+		baseTyp, base, err = r.base(bp, boff, depth)
 	}
-	return 0, nil, fmt.Errorf("unknown pack object type %d", typ)
+	if err != nil {
+		return 0, nil, err
+	}
+	// The delta is dropped once applied: inflate it into a reused buffer.
+	delta, err := r.inflateInto(&r.deltaBuf, src, h.size)
+	if err != nil {
+		return 0, nil, err
+	}
+	out, err := applyDelta((*dst)[:0], base, delta)
+	if err == nil {
+		*dst = out
+	}
+	return baseTyp, out, err
 }
 
 // base reads a delta base through the cache: chains share bases.
-func (r *Reader) base(p *pack, off uint64, depth int) (int, []byte, error) {
+func (r *Reader) base(p *Pack, off uint64, depth int) (int, []byte, error) {
 	k := packKey{p, off}
 	if b, ok := r.bases[k]; ok {
 		return b.typ, b.data, nil
