@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -55,7 +56,7 @@ func (c *SuspectsCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 		return err
 	}
 	raw, _ := cfg.Section("risk")
-	rules, err := suspects.RiskRulesFromConfig(raw)
+	rules, err := riskRulesFromConfig(raw)
 	if err != nil {
 		return usagef("%v in .lkg.yaml. Give each category a list of globs, like: risk: {migration: [\"db/**\"]}", err)
 	}
@@ -84,7 +85,7 @@ func (c *SuspectsCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 // recordSuspects adds the summary to the open incident, if there is one: a
 // suspects list alone is investigation, not an incident, so it never starts
 // one. A journal that cannot be read or written only costs a warning.
-func recordSuspects(gitDir string, std *IO, s *suspects.Suspects) {
+func recordSuspects(gitDir string, std *IO, s *suspects.Result) {
 	j, err := openJournal(gitDir)
 	if err != nil {
 		return
@@ -111,7 +112,7 @@ func recordSuspects(gitDir string, std *IO, s *suspects.Suspects) {
 	}
 }
 
-func printSuspects(w io.Writer, s *suspects.Suspects, rules []suspects.RiskRule, maxFiles int) {
+func printSuspects(w io.Writer, s *suspects.Result, rules []suspects.RiskRule, maxFiles int) {
 	good := fmt.Sprintf("%s (%s)", s.Good.Ref, short(s.Good.Commit))
 	bad := fmt.Sprintf("%s (%s)", s.Bad.Ref, short(s.Bad.Commit))
 	switch {
@@ -137,7 +138,7 @@ func printSuspects(w io.Writer, s *suspects.Suspects, rules []suspects.RiskRule,
 	}
 }
 
-func printSuspectsRange(w io.Writer, rg suspects.SuspectsRange, rules []suspects.RiskRule, maxFiles int) {
+func printSuspectsRange(w io.Writer, rg suspects.Range, rules []suspects.RiskRule, maxFiles int) {
 	if len(rg.Units) == 0 {
 		fmt.Fprintf(w, "  nothing: no commits in this range.\n")
 		return
@@ -170,7 +171,7 @@ func printSuspectsRange(w io.Writer, rg suspects.SuspectsRange, rules []suspects
 	}
 }
 
-func unitLabel(u suspects.SuspectUnit) string {
+func unitLabel(u suspects.Unit) string {
 	switch {
 	case u.PR != 0:
 		return fmt.Sprintf("PR #%d", u.PR)
@@ -180,7 +181,7 @@ func unitLabel(u suspects.SuspectUnit) string {
 	return "commit"
 }
 
-func fileLine(f suspects.SuspectFile) string {
+func fileLine(f suspects.File) string {
 	counts := fmt.Sprintf("+%d -%d", f.Added, f.Deleted)
 	switch {
 	case f.Submodule:
@@ -225,4 +226,58 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// riskRulesFromConfig reads the `risk` key of .lkg.yaml: a map from
+// category to a list of patterns. A default category named there gets
+// exactly those patterns (an empty list turns it off); a new name adds a
+// category; categories not named keep their defaults. v is the YAML value
+// as decoded into any (nil: the defaults).
+func riskRulesFromConfig(v any) ([]suspects.RiskRule, error) {
+	rules := suspects.DefaultRiskRules()
+	if v == nil {
+		return rules, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("reading risk categories: want a map of category to patterns, got %T", v)
+	}
+	names := make([]string, 0, len(m))
+	for name := range m {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		var pats []string
+		switch list := m[name].(type) {
+		case nil:
+		case string:
+			pats = []string{list}
+		case []any:
+			for _, p := range list {
+				s, ok := p.(string)
+				if !ok {
+					return nil, fmt.Errorf("reading risk category %q: pattern %v is not a string", name, p)
+				}
+				pats = append(pats, s)
+			}
+		default:
+			return nil, fmt.Errorf("reading risk category %q: want a list of patterns, got %T", name, list)
+		}
+		for _, p := range pats {
+			if _, err := path.Match(strings.ReplaceAll(p, "**", "x"), ""); err != nil {
+				return nil, fmt.Errorf("reading risk category %q: pattern %q: %w", name, p, err)
+			}
+		}
+		replaced := false
+		for i := range rules {
+			if rules[i].Category == name {
+				rules[i].Patterns, replaced = pats, true
+			}
+		}
+		if !replaced {
+			rules = append(rules, suspects.RiskRule{Category: name, Patterns: pats})
+		}
+	}
+	return rules, nil
 }

@@ -8,13 +8,13 @@ import (
 	"github.com/lkg-dev/lkg/gitops"
 )
 
-// BenchmarkSuspects times Suspects over good..bad of the repository named
+// BenchmarkFind times Result over good..bad of the repository named
 // by LKG_BENCH_SUSPECTS_REPO (bench/suspects.sh makes one:
 // bench/out/suspects-10000-v2.git), else over a small generated repo.
-func BenchmarkSuspects(b *testing.B) {
+func BenchmarkFind(b *testing.B) {
 	dir, good, bad := os.Getenv("LKG_BENCH_SUSPECTS_REPO"), "good", "bad"
 	if dir == "" {
-		r := newSuspectsRepo(b)
+		r := newTestRepo(b)
 		r.write("a.txt", lines(200, "a"))
 		r.commit("initial")
 		r.git("tag", "good")
