@@ -18,6 +18,7 @@ import (
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/journal"
+	"github.com/lkg-dev/lkg/types"
 )
 
 // Deploy methods, as the journal records them.
@@ -202,7 +203,7 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 		copier: copier, repo: repo, std: std,
 	}
 	switch best := res.Best; {
-	case best != nil && !c.Rebuild && best.Source == finder.SourceRegistry:
+	case best != nil && !c.Rebuild && best.Source == types.SourceRegistry:
 		d.report = deployReport{Method: methodCopy, Build: best.Repo + "@" + best.Digest, GoodTag: best.GoodTag, Revision: best.Revision}
 		d.source = best.Repo + "@" + best.Digest
 		d.what = fmt.Sprintf("registry build %s (%s match to %s)", best.Image, best.Match, best.GoodTag)

@@ -106,9 +106,9 @@ func (f *FindFlags) find(ctx context.Context, g *Globals, std *IO) (finder.Resul
 		if err != nil {
 			return finder.Result{}, repo, usageError{err}
 		}
-		regs = append(regs, registry{r})
+		regs = append(regs, r)
 	}
-	var local []finder.Artifact
+	var local []types.Artifact
 	if f.Docker {
 		if local, err = localImages(ctx); err != nil {
 			return finder.Result{}, repo, err
@@ -209,47 +209,14 @@ func (f *FindFlags) gitOptions() []gitops.Option {
 	return []gitops.Option{gitops.WithRemotes(f.Remotes...), gitops.WithNoFetch(f.NoFetch)}
 }
 
-// localImages lists the Docker engine's images as finder artifacts.
-func localImages(ctx context.Context) ([]finder.Artifact, error) {
+// localImages lists the Docker engine's images.
+func localImages(ctx context.Context) ([]types.Artifact, error) {
 	engine, err := artifacts.NewEngine(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer engine.Close()
-	imgs, err := engine.Images(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]finder.Artifact, 0, len(imgs))
-	for _, img := range imgs {
-		out = append(out, artifactOf(img, finder.SourceDocker))
-	}
-	return out, nil
-}
-
-// registry adapts an artifacts.Repository to the finder.
-type registry struct{ *artifacts.Repository }
-
-func (r registry) Inspect(ctx context.Context, tag string, pinned bool) (finder.Artifact, error) {
-	img, err := r.Repository.Inspect(ctx, tag, pinned)
-	if err != nil {
-		return finder.Artifact{}, err
-	}
-	return artifactOf(img, finder.SourceRegistry), nil
-}
-
-func artifactOf(img artifacts.Image, source string) finder.Artifact {
-	return finder.Artifact{
-		Source:      source,
-		Repo:        img.Repo,
-		Image:       img.Image,
-		Digest:      img.Digest,
-		Tags:        img.Tags,
-		Labels:      img.Labels,
-		Annotations: img.Annotations,
-		Created:     img.Created,
-		Platforms:   img.Platforms,
-	}
+	return engine.Images(ctx)
 }
 
 // registryFailures are the registries Find could not list.

@@ -74,7 +74,7 @@ func (e *RegistryError) Unwrap() error { return e.Err }
 // returns their Result together with a *RegistryError (several joined); the
 // caller decides whether that is fatal. When ctx is done, Find returns
 // ctx.Err() promptly, without waiting for inspections in flight.
-func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, local []Artifact, opts Options) (Result, error) {
+func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, local []types.Artifact, opts Options) (Result, error) {
 	s := &scan{
 		goods:   goods,
 		commits: commits,
@@ -170,7 +170,7 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 	// 5. One piece of evidence per (registry, digest), then the local images.
 	evs := groupByDigest(regs, names, jobs, arts)
 	for _, a := range local {
-		evs = append(evs, &evidence{source: SourceDocker, image: a.Image, art: a, tags: sortedUnique(a.Tags, nil)})
+		evs = append(evs, &evidence{source: types.SourceDocker, image: a.Image, art: a, tags: sortedUnique(a.Tags, nil)})
 	}
 
 	// 6. Revisions recorded only in labels get a second batched Lookup.
@@ -313,11 +313,11 @@ type inspectJob struct {
 
 // evidence is everything known about one build before matching.
 type evidence struct {
-	source string   // SourceRegistry or SourceDocker
-	repo   string   // registry name; "" for local
-	image  string   // set for local images; registry images get repo:best tag
-	art    Artifact // the inspected artifact (first one at the digest)
-	tags   []string // sorted, unique
+	source string         // types.SourceRegistry or types.SourceDocker
+	repo   string         // registry name; "" for local
+	image  string         // set for local images; registry images get repo:best tag
+	art    types.Artifact // the inspected artifact (first one at the digest)
+	tags   []string       // sorted, unique
 }
 
 // revState is what Lookup said of one revision.
@@ -431,8 +431,8 @@ func (s *scan) fits(c types.Commit) bool {
 
 // inspect runs the jobs on a bounded pool and returns one artifact per job
 // (zero where the inspection failed, with a warning).
-func (s *scan) inspect(ctx context.Context, regs []Registry, names []tagName, jobs []inspectJob, workers int, progress func(int, int)) ([]*Artifact, error) {
-	arts := make([]*Artifact, len(jobs))
+func (s *scan) inspect(ctx context.Context, regs []Registry, names []tagName, jobs []inspectJob, workers int, progress func(int, int)) ([]*types.Artifact, error) {
+	arts := make([]*types.Artifact, len(jobs))
 	if progress != nil {
 		progress(0, len(jobs))
 	}
@@ -444,7 +444,7 @@ func (s *scan) inspect(ctx context.Context, regs []Registry, names []tagName, jo
 
 	type outcome struct {
 		job int
-		art Artifact
+		art types.Artifact
 		err error
 	}
 	// Buffered for every job so that workers never block on a Find that
@@ -500,7 +500,7 @@ func (s *scan) inspect(ctx context.Context, regs []Registry, names []tagName, jo
 
 // groupByDigest makes one evidence per (registry, digest) of the inspected
 // artifacts, in the order of the jobs, with every tag seen at the digest.
-func groupByDigest(regs []Registry, names []tagName, jobs []inspectJob, arts []*Artifact) []*evidence {
+func groupByDigest(regs []Registry, names []tagName, jobs []inspectJob, arts []*types.Artifact) []*evidence {
 	type key struct {
 		reg    int
 		digest string
@@ -518,7 +518,7 @@ func groupByDigest(regs []Registry, names []tagName, jobs []inspectJob, arts []*
 		}
 		e, ok := byKey[k]
 		if !ok {
-			e = &evidence{source: SourceRegistry, repo: regs[n.reg].Name(), art: *a}
+			e = &evidence{source: types.SourceRegistry, repo: regs[n.reg].Name(), art: *a}
 			byKey[k] = e
 			evs = append(evs, e)
 		}

@@ -19,12 +19,6 @@ const (
 	MatchContains Match = "contains" // the known-good commit is an ancestor of the ref's tip
 )
 
-// Where a build was found.
-const (
-	SourceRegistry = "registry"
-	SourceDocker   = "docker"
-)
-
 // Good is one known-good candidate: a git tag (or the ref named with --good)
 // and the commit it points at.
 type Good struct {
@@ -32,20 +26,6 @@ type Good struct {
 	Commit string    `json:"commit"`
 	Tree   string    `json:"tree"`
 	Time   time.Time `json:"time"` // tagger date, else commit date
-}
-
-// Artifact is what a registry or the engine says about one image, before
-// matching: the raw evidence.
-type Artifact struct {
-	Source      string            // SourceRegistry or SourceDocker
-	Repo        string            // "host/repo" for a registry; "" for a local image
-	Image       string            // "host/repo:tag" or a local image name
-	Digest      string            // manifest digest; a local image without one: its image ID
-	Tags        []string          // every tag seen at this digest
-	Labels      map[string]string // image config labels
-	Annotations map[string]string // manifest or index annotations
-	Created     time.Time         // image config "created"; zero when absent
-	Platforms   []string          // "linux/amd64", ...; for an index, every platform
 }
 
 // Build is one ranked build, in the JSON shape `lkg find --json` prints.
@@ -110,5 +90,5 @@ type Registry interface {
 	// tag's name carries a revision, so the tag may be treated as immutable
 	// and served from a cache without asking the registry; a moving name
 	// (latest, prod) is re-read with at least a HEAD.
-	Inspect(ctx context.Context, tag string, pinned bool) (Artifact, error)
+	Inspect(ctx context.Context, tag string, pinned bool) (types.Artifact, error)
 }

@@ -35,3 +35,23 @@ type RefState struct {
 	ContainsBad  bool   // the bad commit is an ancestor of, or is, the tip (false without a bad commit)
 	Ahead        int    // commits reachable from the tip but not from the good commit; counted for refs that contain the good commit or share its tree, else 0
 }
+
+// Where a build was found: Artifact.Source.
+const (
+	SourceRegistry = "registry"
+	SourceDocker   = "docker"
+)
+
+// Artifact is what a registry or the Docker engine says about one image,
+// before matching: the raw evidence the finder ranks.
+type Artifact struct {
+	Source      string            // SourceRegistry or SourceDocker
+	Repo        string            // "host/repo" for a registry; "" for a local image
+	Image       string            // "host/repo:tag" or a local image name
+	Digest      string            // manifest or index digest; a local image without one: its image ID
+	Tags        []string          // every tag seen at this digest
+	Labels      map[string]string // image config labels (of the chosen child, for an index)
+	Annotations map[string]string // index and manifest annotations; the index wins on conflict
+	Created     time.Time         // image config "created"; zero when absent or unreadable
+	Platforms   []string          // "os/arch[/variant]"; for an index, every platform
+}
