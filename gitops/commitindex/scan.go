@@ -25,10 +25,11 @@ import (
 func scanObjectStore(objectsDir string, st *filesystem.Storage, b *Builder) error {
 	dirs := objectDirs(objectsDir)
 	packs, err := packfile.Open(dirs...)
-	defer packs.Close()
 	if err != nil {
+		packs.Close()
 		return err
 	}
+	defer packs.Close()
 	r := packs.Reader()
 	var c packfile.CommitHeader
 	var deferred []plumbing.Hash
