@@ -10,6 +10,7 @@ import (
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/journal"
+	"github.com/lkg-dev/lkg/types"
 )
 
 // FindFlags select the known-good code and where to look for builds of it.
@@ -105,9 +106,9 @@ func (f *FindFlags) find(ctx context.Context, g *Globals, std *IO) (finder.Resul
 		if err != nil {
 			return finder.Result{}, repo, usageError{err}
 		}
-		regs = append(regs, registry{r})
+		regs = append(regs, r)
 	}
-	var local []finder.Artifact
+	var local []types.Artifact
 	if f.Docker {
 		if local, err = localImages(ctx); err != nil {
 			return finder.Result{}, repo, err
@@ -119,7 +120,7 @@ func (f *FindFlags) find(ctx context.Context, g *Globals, std *IO) (finder.Resul
 		defer p.Done()
 		opts.Progress = p.Update
 	}
-	res, err := finder.Find(ctx, goods, commits{repo}, regs, local, opts)
+	res, err := finder.Find(ctx, goods, repo, regs, local, opts)
 	if err != nil {
 		failed := registryFailures(err)
 		if len(failed) == 0 || len(failed) == len(regs) && !f.Docker {
@@ -148,13 +149,13 @@ func (f *FindFlags) find(ctx context.Context, g *Globals, std *IO) (finder.Resul
 // selectGood picks the known-good candidates: the ref
 // named by --good, or the tags matching --good-tags, newest first, without
 // those at or after --bad, at most --depth of them.
-func (f *FindFlags) selectGood(repo *gitops.Repo) (goods []finder.Good, bad *finder.Commit, skipped int, err error) {
+func (f *FindFlags) selectGood(repo *gitops.Repo) (goods []finder.Good, bad *types.Commit, skipped int, err error) {
 	if f.Bad != "" {
 		b, err := repo.Resolve(f.Bad)
 		if err != nil {
 			return nil, nil, 0, fmt.Errorf("--bad: %w", err)
 		}
-		bad = &finder.Commit{Hash: b.Hash, Tree: b.Tree, Time: b.Time}
+		bad = &b
 	}
 	if f.Good != "" {
 		c, err := repo.Resolve(f.Good)
@@ -208,68 +209,14 @@ func (f *FindFlags) gitOptions() []gitops.Option {
 	return []gitops.Option{gitops.WithRemotes(f.Remotes...), gitops.WithNoFetch(f.NoFetch)}
 }
 
-// localImages lists the Docker engine's images as finder artifacts.
-func localImages(ctx context.Context) ([]finder.Artifact, error) {
+// localImages lists the Docker engine's images.
+func localImages(ctx context.Context) ([]types.Artifact, error) {
 	engine, err := artifacts.NewEngine(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer engine.Close()
-	imgs, err := engine.Images(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]finder.Artifact, 0, len(imgs))
-	for _, img := range imgs {
-		out = append(out, artifactOf(img, finder.SourceDocker))
-	}
-	return out, nil
-}
-
-// registry adapts an artifacts.Repository to the finder.
-type registry struct{ *artifacts.Repository }
-
-func (r registry) Inspect(ctx context.Context, tag string, pinned bool) (finder.Artifact, error) {
-	img, err := r.Repository.Inspect(ctx, tag, pinned)
-	if err != nil {
-		return finder.Artifact{}, err
-	}
-	return artifactOf(img, finder.SourceRegistry), nil
-}
-
-func artifactOf(img artifacts.Image, source string) finder.Artifact {
-	return finder.Artifact{
-		Source:      source,
-		Repo:        img.Repo,
-		Image:       img.Image,
-		Digest:      img.Digest,
-		Tags:        img.Tags,
-		Labels:      img.Labels,
-		Annotations: img.Annotations,
-		Created:     img.Created,
-		Platforms:   img.Platforms,
-	}
-}
-
-// commits adapts the repository to the finder's revision lookup.
-type commits struct{ repo *gitops.Repo }
-
-func (c commits) Lookup(ctx context.Context, revs []string) (map[string]finder.Commit, map[string]error) {
-	found, errs := c.repo.Lookup(ctx, revs)
-	out := make(map[string]finder.Commit, len(found))
-	for rev, cm := range found {
-		out[rev] = finder.Commit{Hash: cm.Hash, Tree: cm.Tree, Time: cm.Time}
-	}
-	// The finder tells unknown from ambiguous by its own sentinels.
-	for rev, err := range errs {
-		switch {
-		case errors.Is(err, gitops.ErrAmbiguousRevision):
-			errs[rev] = fmt.Errorf("%w: %w", finder.ErrAmbiguousRevision, err)
-		case errors.Is(err, gitops.ErrUnknownRevision):
-			errs[rev] = fmt.Errorf("%w: %w", finder.ErrUnknownRevision, err)
-		}
-	}
-	return out, errs
+	return engine.Images(ctx)
 }
 
 // registryFailures are the registries Find could not list.

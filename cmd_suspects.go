@@ -10,6 +10,7 @@ import (
 
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/journal"
+	"github.com/lkg-dev/lkg/suspects"
 )
 
 // SuspectsCmd is `lkg suspects`.
@@ -61,7 +62,7 @@ func (c *SuspectsCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	// One pass over many objects, then exit: trading memory for less GC
 	// time is the right call for this command.
 	debug.SetGCPercent(200)
-	s, err := repo.Suspects(ctx, c.Good, c.Bad, gitops.WithAuthors(c.Authors), gitops.WithRiskRules(rules))
+	s, err := suspects.Find(ctx, repo, c.Good, c.Bad, suspects.WithAuthors(c.Authors), suspects.WithRiskRules(rules))
 	if err != nil {
 		return err
 	}
@@ -79,7 +80,7 @@ func (c *SuspectsCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 // recordSuspects adds the summary to the open incident, if there is one: a
 // suspects list alone is investigation, not an incident, so it never starts
 // one. A journal that cannot be read or written only costs a warning.
-func recordSuspects(gitDir string, std *IO, s *gitops.Suspects) {
+func recordSuspects(gitDir string, std *IO, s *suspects.Result) {
 	j, err := openJournal(gitDir)
 	if err != nil {
 		return
@@ -106,7 +107,7 @@ func recordSuspects(gitDir string, std *IO, s *gitops.Suspects) {
 	}
 }
 
-func printSuspects(w io.Writer, s *gitops.Suspects, rules []gitops.RiskRule, maxFiles int) {
+func printSuspects(w io.Writer, s *suspects.Result, rules []suspects.RiskRule, maxFiles int) {
 	good := fmt.Sprintf("%s (%s)", s.Good.Ref, short(s.Good.Commit))
 	bad := fmt.Sprintf("%s (%s)", s.Bad.Ref, short(s.Bad.Commit))
 	switch {
@@ -132,7 +133,7 @@ func printSuspects(w io.Writer, s *gitops.Suspects, rules []gitops.RiskRule, max
 	}
 }
 
-func printSuspectsRange(w io.Writer, rg gitops.SuspectsRange, rules []gitops.RiskRule, maxFiles int) {
+func printSuspectsRange(w io.Writer, rg suspects.Range, rules []suspects.RiskRule, maxFiles int) {
 	if len(rg.Units) == 0 {
 		fmt.Fprintf(w, "  nothing: no commits in this range.\n")
 		return
@@ -165,17 +166,17 @@ func printSuspectsRange(w io.Writer, rg gitops.SuspectsRange, rules []gitops.Ris
 	}
 }
 
-func unitLabel(u gitops.SuspectUnit) string {
+func unitLabel(u suspects.Unit) string {
 	switch {
 	case u.PR != 0:
 		return fmt.Sprintf("PR #%d", u.PR)
-	case u.Kind == gitops.UnitMerge:
+	case u.Kind == suspects.UnitMerge:
 		return "merge"
 	}
 	return "commit"
 }
 
-func fileLine(f gitops.SuspectFile) string {
+func fileLine(f suspects.File) string {
 	counts := fmt.Sprintf("+%d -%d", f.Added, f.Deleted)
 	switch {
 	case f.Submodule:
@@ -196,7 +197,7 @@ func fileLine(f gitops.SuspectFile) string {
 
 // riskSummary is "migration 1, dependency 2" in the rules' order, then any
 // other category alphabetically.
-func riskSummary(risks map[string]int, rules []gitops.RiskRule) string {
+func riskSummary(risks map[string]int, rules []suspects.RiskRule) string {
 	var parts []string
 	seen := map[string]bool{}
 	for _, r := range rules {

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/alecthomas/kong"
-	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/config"
+	"github.com/lkg-dev/lkg/suspects"
 )
 
 // loadConfig reads .lkg.yaml at the root of the repository containing dir.
@@ -107,8 +107,8 @@ func flagValue(v any) any {
 // riskRules are suspects' risk rules: the defaults, changed by the risk
 // section of .lkg.yaml. A category named there gets exactly its patterns
 // (an empty list turns it off); a new name adds a category.
-func riskRules(cfg *config.Config) []gitops.RiskRule {
-	rules := gitops.DefaultRiskRules()
+func riskRules(cfg *config.Config) []suspects.RiskRule {
+	rules := suspects.DefaultRiskRules()
 	cats := slices.Clone(cfg.Risk)
 	// New categories follow the defaults in name order, whatever the file's.
 	slices.SortStableFunc(cats, func(a, b config.RiskCategory) int { return strings.Compare(a.Name, b.Name) })
@@ -120,7 +120,7 @@ func riskRules(cfg *config.Config) []gitops.RiskRule {
 			}
 		}
 		if !replaced {
-			rules = append(rules, gitops.RiskRule{Category: cat.Name, Patterns: cat.Patterns})
+			rules = append(rules, suspects.RiskRule{Category: cat.Name, Patterns: cat.Patterns})
 		}
 	}
 	return rules

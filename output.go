@@ -11,6 +11,7 @@ import (
 
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/internal/digest"
+	"github.com/lkg-dev/lkg/types"
 )
 
 // writeJSON prints v as exactly one JSON object.
@@ -140,7 +141,7 @@ func matchMeaning(m finder.Match, goodTag string) string {
 }
 
 func whereBuild(b finder.Build) string {
-	if b.Source == finder.SourceDocker {
+	if b.Source == types.SourceDocker {
 		return "the local Docker engine"
 	}
 	return "registry " + b.Repo

@@ -6,6 +6,7 @@ import (
 
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/gitops"
+	"github.com/lkg-dev/lkg/types"
 )
 
 // findSources lists the git refs each known-good commit can be rebuilt
@@ -14,11 +15,7 @@ import (
 // inside the first RefStates call; every later good costs one pass over
 // the commit table. Warnings (unreachable remotes, a shallow clone,
 // branches left out because they hold the bad deploy) come back deduped.
-func findSources(ctx context.Context, repo *gitops.Repo, goods []finder.Good, bad *finder.Commit) ([]finder.Source, []string, error) {
-	var badCommit *gitops.Commit
-	if bad != nil {
-		badCommit = &gitops.Commit{Hash: bad.Hash, Tree: bad.Tree, Time: bad.Time}
-	}
+func findSources(ctx context.Context, repo *gitops.Repo, goods []finder.Good, bad *types.Commit) ([]finder.Source, []string, error) {
 	var warnings []string
 	seen := map[string]bool{}
 	warn := func(w string) {
@@ -30,21 +27,14 @@ func findSources(ctx context.Context, repo *gitops.Repo, goods []finder.Good, ba
 	perGood := make([][]finder.Source, 0, len(goods))
 	saidExcluded := false
 	for _, g := range goods {
-		states, ws, err := repo.RefStates(ctx, gitops.Commit{Hash: g.Commit, Tree: g.Tree, Time: g.Time}, badCommit)
+		states, ws, err := repo.RefStates(ctx, types.Commit{Hash: g.Commit, Tree: g.Tree, Time: g.Time}, bad)
 		for _, w := range ws {
 			warn(w)
 		}
 		if err != nil {
 			return nil, warnings, fmt.Errorf("finding branches that hold %s: %w", g.Tag, err)
 		}
-		fs := make([]finder.RefState, len(states))
-		for i, s := range states {
-			fs[i] = finder.RefState{
-				Ref: s.Ref, Remote: s.Remote, Commit: s.Commit, Tree: s.Tree,
-				ContainsGood: s.ContainsGood, ContainsBad: s.ContainsBad, Ahead: s.Ahead,
-			}
-		}
-		sources, excluded := finder.ClassifySources(g, fs, bad != nil)
+		sources, excluded := finder.ClassifySources(g, states, bad != nil)
 		// Said once, for the newest good commit that had any: the branches
 		// holding an older good commit are mostly the same ones again.
 		if excluded > 0 && !saidExcluded {

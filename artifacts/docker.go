@@ -21,6 +21,7 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/lkg-dev/lkg/types"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -124,12 +125,12 @@ func (e *Engine) APIVersion() string { return e.cli.ClientVersion() }
 // the first "repo:tag" (or the short image ID for an untagged image);
 // Digest is the first repository digest when the image was pushed or
 // pulled, else the image ID; Tags are the tag parts of every name.
-func (e *Engine) Images(ctx context.Context) ([]Image, error) {
+func (e *Engine) Images(ctx context.Context) ([]types.Artifact, error) {
 	list, err := e.cli.ImageList(ctx, image.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("listing docker images: %w", e.classify(err))
 	}
-	out := make([]Image, len(list))
+	out := make([]types.Artifact, len(list))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(e.opts.jobs)
 	for i, s := range list {
@@ -163,9 +164,10 @@ func (e *Engine) Images(ctx context.Context) ([]Image, error) {
 	return out, nil
 }
 
-// summaryImage turns one image list entry into an Image.
-func summaryImage(s image.Summary) Image {
-	img := Image{
+// summaryImage turns one image list entry into an Artifact.
+func summaryImage(s image.Summary) types.Artifact {
+	img := types.Artifact{
+		Source:  types.SourceDocker,
 		Digest:  s.ID,
 		Labels:  s.Labels,
 		Created: time.Unix(s.Created, 0).UTC(),

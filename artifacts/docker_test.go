@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/lkg-dev/lkg/types"
 )
 
 // engineForTest connects to the engine at DOCKER_HOST. Without one the
@@ -102,30 +103,30 @@ func TestSummaryImage(t *testing.T) {
 	tests := []struct {
 		name string
 		in   image.Summary
-		want Image
+		want types.Artifact
 	}{
 		{
 			name: "pushed image",
 			in: image.Summary{ID: id, Created: 1700000000, Labels: map[string]string{LabelRevision: "abc"},
 				RepoTags: []string{"r.example/app:v1", "app:sha-abc", "r.example/app:v1"}, RepoDigests: []string{"r.example/app@" + rd}},
-			want: Image{Image: "r.example/app:v1", Digest: rd, Tags: []string{"sha-abc", "v1"},
+			want: types.Artifact{Image: "r.example/app:v1", Digest: rd, Tags: []string{"sha-abc", "v1"},
 				Labels: map[string]string{LabelRevision: "abc"}, Created: time.Unix(1700000000, 0).UTC()},
 		},
 		{
 			name: "local build, registry with port",
 			in:   image.Summary{ID: id, Created: 1, RepoTags: []string{"localhost:5000/app:dev"}},
-			want: Image{Image: "localhost:5000/app:dev", Digest: id, Tags: []string{"dev"}, Created: time.Unix(1, 0).UTC()},
+			want: types.Artifact{Image: "localhost:5000/app:dev", Digest: id, Tags: []string{"dev"}, Created: time.Unix(1, 0).UTC()},
 		},
 		{
 			name: "dangling",
 			in:   image.Summary{ID: id, Created: 1, RepoTags: []string{"<none>:<none>"}},
-			want: Image{Image: strings.Repeat("1", 12), Digest: id, Created: time.Unix(1, 0).UTC()},
+			want: types.Artifact{Image: strings.Repeat("1", 12), Digest: id, Created: time.Unix(1, 0).UTC()},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := summaryImage(tt.in)
-			if got.Image != tt.want.Image || got.Digest != tt.want.Digest || !slices.Equal(got.Tags, tt.want.Tags) ||
+			if got.Source != types.SourceDocker || got.Image != tt.want.Image || got.Digest != tt.want.Digest || !slices.Equal(got.Tags, tt.want.Tags) ||
 				!got.Created.Equal(tt.want.Created) || fmt.Sprint(got.Labels) != fmt.Sprint(tt.want.Labels) {
 				t.Errorf("got %+v\nwant %+v", got, tt.want)
 			}
@@ -211,7 +212,7 @@ func TestEngineBuildPushImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var found *Image
+	var found *types.Artifact
 	for i := range images {
 		if images[i].Digest == id {
 			found = &images[i]

@@ -18,24 +18,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"github.com/google/go-containerregistry/pkg/v1/types"
-
+	ggcrtypes "github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/lkg-dev/lkg/internal/config"
+	"github.com/lkg-dev/lkg/types"
 )
-
-// Image is what a registry says about one tag: the raw evidence the finder
-// matches on. It mirrors finder.Artifact field for field (artifacts does
-// not import finder), less Source, which is always "registry" here.
-type Image struct {
-	Repo        string            // "host/repo"
-	Image       string            // "host/repo:tag"
-	Digest      string            // the tag's manifest or index digest
-	Tags        []string          // the tag inspected
-	Labels      map[string]string // image config labels (of the chosen child, for an index)
-	Annotations map[string]string // index and manifest annotations; the index wins on conflict
-	Created     time.Time         // image config "created"; zero when absent or unreadable
-	Platforms   []string          // "os/arch[/variant]"; every platform of an index
-}
 
 // Errors a registry operation wraps, so the CLI can print one line and
 // pick an exit code with errors.Is. The wrapping error names the
@@ -233,19 +219,19 @@ func (r *Repository) Tags(ctx context.Context) ([]string, error) {
 // before costs one HEAD to learn its digest, and its manifest and config
 // come from the cache by digest when present. A tag never seen costs a GET
 // of its manifest (and of one child manifest, for an index) and its config.
-func (r *Repository) Inspect(ctx context.Context, tag string, pinned bool) (Image, error) {
+func (r *Repository) Inspect(ctx context.Context, tag string, pinned bool) (types.Artifact, error) {
 	ref, err := name.NewTag(r.name+":"+tag, r.nopts...)
 	if err != nil {
-		return Image{}, fmt.Errorf("inspecting %q: %w: bad tag: %w", r.name+":"+tag, ErrMalformed, err)
+		return types.Artifact{}, fmt.Errorf("inspecting %q: %w: bad tag: %w", r.name+":"+tag, ErrMalformed, err)
 	}
 	img, err := r.inspect(ctx, ref, tag, pinned)
 	if err != nil {
-		return Image{}, fmt.Errorf("inspecting %q: %w", ref.String(), r.classify(ctx, err, false))
+		return types.Artifact{}, fmt.Errorf("inspecting %q: %w", ref.String(), r.classify(ctx, err, false))
 	}
 	return img, nil
 }
 
-func (r *Repository) inspect(ctx context.Context, ref name.Tag, tag string, pinned bool) (Image, error) {
+func (r *Repository) inspect(ctx context.Context, ref name.Tag, tag string, pinned bool) (types.Artifact, error) {
 	var digest string
 	var manifest []byte
 	// The cached tag record is the truth for a pinned tag; for a moving one it
@@ -261,7 +247,7 @@ func (r *Repository) inspect(ctx context.Context, ref name.Tag, tag string, pinn
 	case ok:
 		desc, err := r.puller.Head(ctx, ref)
 		if err != nil {
-			return Image{}, err
+			return types.Artifact{}, err
 		}
 		if m, ok := r.cache.Blob(desc.Digest.String()); ok {
 			digest, manifest = desc.Digest.String(), m
@@ -273,7 +259,7 @@ func (r *Repository) inspect(ctx context.Context, ref name.Tag, tag string, pinn
 		// could call it malformed, and the tag may have moved since.
 		desc, err := r.puller.Get(ctx, ref)
 		if err != nil {
-			return Image{}, err
+			return types.Artifact{}, err
 		}
 		manifest = desc.Manifest
 		digest = digestOf(manifest)
@@ -282,14 +268,15 @@ func (r *Repository) inspect(ctx context.Context, ref name.Tag, tag string, pinn
 			_ = r.cache.PutTagDigest(tag, digest)
 		}
 	}
-	img := Image{
+	img := types.Artifact{
+		Source: types.SourceRegistry,
 		Repo:   r.name,
 		Image:  r.name + ":" + tag,
 		Digest: digest,
 		Tags:   []string{tag},
 	}
 	if err := r.describe(ctx, &img, manifest); err != nil {
-		return Image{}, err
+		return types.Artifact{}, err
 	}
 	return img, nil
 }
@@ -297,11 +284,11 @@ func (r *Repository) inspect(ctx context.Context, ref name.Tag, tag string, pinn
 // rawManifest is the union of an image manifest and an index, read
 // leniently: only the fields lkg needs.
 type rawManifest struct {
-	SchemaVersion int               `json:"schemaVersion"`
-	MediaType     types.MediaType   `json:"mediaType"`
-	Config        *v1.Descriptor    `json:"config"`
-	Manifests     []v1.Descriptor   `json:"manifests"`
-	Annotations   map[string]string `json:"annotations"`
+	SchemaVersion int                 `json:"schemaVersion"`
+	MediaType     ggcrtypes.MediaType `json:"mediaType"`
+	Config        *v1.Descriptor      `json:"config"`
+	Manifests     []v1.Descriptor     `json:"manifests"`
+	Annotations   map[string]string   `json:"annotations"`
 }
 
 // rawConfig is the part of an image config lkg reads. Created stays a
@@ -322,9 +309,9 @@ func parseManifest(b []byte) (*rawManifest, bool, error) {
 		return nil, false, fmt.Errorf("%w: manifest: %w", ErrMalformed, err)
 	}
 	switch {
-	case m.MediaType == types.OCIImageIndex || m.MediaType == types.DockerManifestList:
+	case m.MediaType == ggcrtypes.OCIImageIndex || m.MediaType == ggcrtypes.DockerManifestList:
 		return &m, true, nil
-	case m.MediaType == types.OCIManifestSchema1 || m.MediaType == types.DockerManifestSchema2:
+	case m.MediaType == ggcrtypes.OCIManifestSchema1 || m.MediaType == ggcrtypes.DockerManifestSchema2:
 	case m.MediaType == "" && m.SchemaVersion == 2 && m.Manifests != nil:
 		return &m, true, nil // OCI allows an index without mediaType
 	case m.MediaType == "" && m.SchemaVersion == 2 && m.Config != nil:
@@ -338,7 +325,7 @@ func parseManifest(b []byte) (*rawManifest, bool, error) {
 }
 
 // describe fills img from the tag's manifest bytes.
-func (r *Repository) describe(ctx context.Context, img *Image, manifest []byte) error {
+func (r *Repository) describe(ctx context.Context, img *types.Artifact, manifest []byte) error {
 	m, isIndex, err := parseManifest(manifest)
 	if err != nil {
 		return err
@@ -398,7 +385,7 @@ func (r *Repository) describe(ctx context.Context, img *Image, manifest []byte) 
 	return nil
 }
 
-func fillFromConfig(img *Image, cfg *rawConfig, platform bool) {
+func fillFromConfig(img *types.Artifact, cfg *rawConfig, platform bool) {
 	img.Labels = cfg.Config.Labels
 	if t, err := time.Parse(time.RFC3339Nano, cfg.Created); err == nil {
 		img.Created = t

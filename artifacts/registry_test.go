@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/lkg-dev/lkg/internal/fixture"
+	"github.com/lkg-dev/lkg/types"
 )
 
 // startRegistry starts an in-process registry for one test.
@@ -78,7 +79,7 @@ func TestInspect(t *testing.T) {
 	tests := []struct {
 		tag  string
 		spec fixture.ImageSpec
-		want Image
+		want types.Artifact
 	}{
 		{
 			tag: "sha-1111111",
@@ -88,7 +89,7 @@ func TestInspect(t *testing.T) {
 				Created:     created,
 				Seed:        "single",
 			},
-			want: Image{
+			want: types.Artifact{
 				Labels:      map[string]string{"org.opencontainers.image.revision": "1111111111111111111111111111111111111111"},
 				Annotations: map[string]string{"org.opencontainers.image.revision": "2222222222222222222222222222222222222222"},
 				Created:     created,
@@ -104,7 +105,7 @@ func TestInspect(t *testing.T) {
 				Platforms:   []string{"linux/arm64", "linux/amd64", "linux/arm/v7"},
 				Seed:        "index",
 			},
-			want: Image{
+			want: types.Artifact{
 				Labels:      map[string]string{"vcs-ref": "abc"},
 				Annotations: map[string]string{"org.opencontainers.image.revision": "3333333333333333333333333333333333333333"},
 				Created:     created,
@@ -114,7 +115,7 @@ func TestInspect(t *testing.T) {
 		{
 			tag:  "bare",
 			spec: fixture.ImageSpec{Platforms: []string{"linux/s390x"}, Seed: "bare"},
-			want: Image{Created: time.Time{}, Platforms: []string{"linux/s390x"}},
+			want: types.Artifact{Created: time.Time{}, Platforms: []string{"linux/s390x"}},
 		},
 	}
 	for _, tt := range tests {
@@ -127,7 +128,7 @@ func TestInspect(t *testing.T) {
 					t.Fatal(err)
 				}
 				want := tt.want
-				want.Repo, want.Image, want.Digest, want.Tags = reg.Addr+"/app", reg.Addr+"/app:"+tt.tag, digest, []string{tt.tag}
+				want.Source, want.Repo, want.Image, want.Digest, want.Tags = types.SourceRegistry, reg.Addr+"/app", reg.Addr+"/app:"+tt.tag, digest, []string{tt.tag}
 				if !reflect.DeepEqual(got, want) {
 					t.Errorf("pinned=%v:\n got %+v\nwant %+v", pinned, got, want)
 				}

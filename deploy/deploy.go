@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/lkg-dev/lkg/internal/digest"
+	"github.com/lkg-dev/lkg/types"
 	"io"
 	"net/http"
 	"net/url"
@@ -192,7 +193,7 @@ func Deploy(ctx context.Context, copier *artifacts.Copier, rec Recorder, res fin
 	o := newOptions(opts)
 	d := &deployment{target: target, kind: journal.KindDeploy, copier: copier, rec: rec, o: o}
 	switch best := res.Best; {
-	case best != nil && !o.rebuild && best.Source == finder.SourceRegistry:
+	case best != nil && !o.rebuild && best.Source == types.SourceRegistry:
 		d.report = Report{Method: journal.MethodCopy, Build: best.Repo + "@" + best.Digest, GoodTag: best.GoodTag, Revision: best.Revision}
 		d.source = best.Repo + "@" + best.Digest
 		d.what = fmt.Sprintf("registry build %s (%s match to %s)", best.Image, best.Match, best.GoodTag)

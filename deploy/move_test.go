@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/lkg-dev/lkg/types"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -79,7 +80,7 @@ func mustStage(tb testing.TB) *stage {
 		tb.Fatal(err)
 	}
 	s.result = finder.Result{Best: &finder.Build{
-		Source: finder.SourceRegistry, Image: reg.Addr + "/app:good", Repo: reg.Addr + "/app",
+		Source: types.SourceRegistry, Image: reg.Addr + "/app:good", Repo: reg.Addr + "/app",
 		Digest: s.good, Match: finder.MatchExact, GoodTag: "v1", Revision: strings.Repeat("a", 40),
 	}}
 	return s

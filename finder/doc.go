@@ -4,5 +4,5 @@
 // and the git refs that could rebuild them, and matches and ranks them. It is
 // pure logic over plain values and the small interfaces declared here: it
 // knows nothing of go-git, HTTP or the Docker engine, so every rule in
-// DESIGN.md section 4 is testable with plain values and the fakes beside it.
+// matching and ranking is testable with plain values and the fakes beside it.
 package finder

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/lkg-dev/lkg/finder"
+	"github.com/lkg-dev/lkg/types"
 )
 
 func ExampleRankBuilds() {
@@ -28,7 +29,7 @@ func ExampleRankBuilds() {
 
 func ExampleClassifySources() {
 	good := finder.Good{Tag: "v3.13.1", Commit: "c0ffee", Tree: "7ree"}
-	states := []finder.RefState{
+	states := []types.RefState{
 		{Ref: "refs/heads/main", Remote: "origin", Commit: "bad1", Tree: "t1", ContainsGood: true, ContainsBad: true, Ahead: 12},
 		{Ref: "refs/heads/hotfix", Remote: "origin", Commit: "f1x", Tree: "t2", ContainsGood: true, Ahead: 2},
 		{Ref: "refs/heads/alice/prod", Remote: "origin", Commit: "c0ffee", Tree: "7ree", ContainsGood: true},

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/lkg-dev/lkg/types"
 )
 
 // hashOf makes a deterministic 40-hex commit or tree hash from a name.
@@ -19,29 +21,29 @@ func hashOf(name string) string {
 // fakeCommits resolves revisions from a fixed set of commits, like gitops
 // would: full hashes exactly, short ones by unique prefix.
 type fakeCommits struct {
-	byHash map[string]Commit
+	byHash map[string]types.Commit
 
 	mu    sync.Mutex
 	calls int
 	asked [][]string
 }
 
-func newFakeCommits(cs ...Commit) *fakeCommits {
-	f := &fakeCommits{byHash: map[string]Commit{}}
+func newFakeCommits(cs ...types.Commit) *fakeCommits {
+	f := &fakeCommits{byHash: map[string]types.Commit{}}
 	for _, c := range cs {
 		f.byHash[c.Hash] = c
 	}
 	return f
 }
 
-func (f *fakeCommits) Lookup(ctx context.Context, revs []string) (map[string]Commit, map[string]error) {
+func (f *fakeCommits) Lookup(ctx context.Context, revs []string) (map[string]types.Commit, map[string]error) {
 	f.mu.Lock()
 	f.calls++
 	f.asked = append(f.asked, append([]string(nil), revs...))
 	f.mu.Unlock()
-	found, failed := map[string]Commit{}, map[string]error{}
+	found, failed := map[string]types.Commit{}, map[string]error{}
 	for _, r := range revs {
-		var hits []Commit
+		var hits []types.Commit
 		for h, c := range f.byHash {
 			if strings.HasPrefix(h, r) {
 				hits = append(hits, c)
@@ -51,9 +53,9 @@ func (f *fakeCommits) Lookup(ctx context.Context, revs []string) (map[string]Com
 		case 1:
 			found[r] = hits[0]
 		case 0:
-			failed[r] = fmt.Errorf("resolving %q: %w", r, ErrUnknownRevision)
+			failed[r] = fmt.Errorf("resolving %q: %w", r, types.ErrUnknownRevision)
 		default:
-			failed[r] = fmt.Errorf("resolving %q: %w", r, ErrAmbiguousRevision)
+			failed[r] = fmt.Errorf("resolving %q: %w", r, types.ErrAmbiguousRevision)
 		}
 	}
 	return found, failed
@@ -70,7 +72,7 @@ func (f *fakeCommits) lookupCalls() int {
 type fakeRegistry struct {
 	name       string
 	tags       []string
-	arts       map[string]Artifact // by tag; Inspect of a missing tag fails
+	arts       map[string]types.Artifact // by tag; Inspect of a missing tag fails
 	tagsErr    error
 	inspectErr map[string]error
 	// block makes Inspect wait for ctx; started (if set) gets a value as
@@ -99,7 +101,7 @@ func (r *fakeRegistry) Tags(ctx context.Context) ([]string, error) {
 	return r.tags, nil
 }
 
-func (r *fakeRegistry) Inspect(ctx context.Context, tag string, pinned bool) (Artifact, error) {
+func (r *fakeRegistry) Inspect(ctx context.Context, tag string, pinned bool) (types.Artifact, error) {
 	r.mu.Lock()
 	r.inspects++
 	if r.inspected == nil {
@@ -112,21 +114,21 @@ func (r *fakeRegistry) Inspect(ctx context.Context, tag string, pinned bool) (Ar
 			r.started <- struct{}{}
 		}
 		<-ctx.Done()
-		return Artifact{}, ctx.Err()
+		return types.Artifact{}, ctx.Err()
 	}
 	if r.hang {
 		if r.started != nil {
 			r.started <- struct{}{}
 		}
 		<-r.release
-		return Artifact{}, errors.New("released")
+		return types.Artifact{}, errors.New("released")
 	}
 	if err := r.inspectErr[tag]; err != nil {
-		return Artifact{}, err
+		return types.Artifact{}, err
 	}
 	a, ok := r.arts[tag]
 	if !ok {
-		return Artifact{}, fmt.Errorf("reading %s:%s: manifest unknown", r.name, tag)
+		return types.Artifact{}, fmt.Errorf("reading %s:%s: manifest unknown", r.name, tag)
 	}
 	return a, nil
 }
@@ -149,9 +151,9 @@ func (r *fakeRegistry) inspectedTags() map[string]bool {
 
 // art is a shorthand for a registry artifact: the revision label (none when
 // rev is empty), a digest named after id, and a creation time.
-func art(reg, tag, id, rev string, created time.Time) Artifact {
-	a := Artifact{
-		Source:    SourceRegistry,
+func art(reg, tag, id, rev string, created time.Time) types.Artifact {
+	a := types.Artifact{
+		Source:    types.SourceRegistry,
 		Repo:      reg,
 		Image:     reg + ":" + tag,
 		Digest:    "sha256:" + hashOf(id) + hashOf(id)[:24],
@@ -166,7 +168,7 @@ func art(reg, tag, id, rev string, created time.Time) Artifact {
 }
 
 // mustFind runs Find and fails the test on an error.
-func mustFind(tb testing.TB, goods []Good, commits Commits, regs []Registry, local []Artifact, opts Options) Result {
+func mustFind(tb testing.TB, goods []Good, commits Commits, regs []Registry, local []types.Artifact, opts Options) Result {
 	tb.Helper()
 	res, err := Find(context.Background(), goods, commits, regs, local, opts)
 	if err != nil {

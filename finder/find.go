@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/lkg-dev/lkg/types"
 )
 
 // DefaultWorkers is how many Inspect calls Find runs at once when
@@ -59,7 +61,7 @@ func (e *RegistryError) Error() string {
 func (e *RegistryError) Unwrap() error { return e.Err }
 
 // Find matches the builds in regs and local against goods and ranks them
-// (DESIGN.md section 4). goods are the known-good candidates, newest first,
+// by how sure each match is. goods are the known-good candidates, newest first,
 // already filtered by the caller. local are images from the Docker engine,
 // already fully read.
 //
@@ -72,12 +74,12 @@ func (e *RegistryError) Unwrap() error { return e.Err }
 // returns their Result together with a *RegistryError (several joined); the
 // caller decides whether that is fatal. When ctx is done, Find returns
 // ctx.Err() promptly, without waiting for inspections in flight.
-func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, local []Artifact, opts Options) (Result, error) {
+func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, local []types.Artifact, opts Options) (Result, error) {
 	s := &scan{
 		goods:   goods,
 		commits: commits,
 		pats:    opts.TagPatterns,
-		known:   map[string]Commit{},
+		known:   map[string]types.Commit{},
 		failed:  map[string]error{},
 		warn:    map[string]struct{}{},
 	}
@@ -168,7 +170,7 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 	// 5. One piece of evidence per (registry, digest), then the local images.
 	evs := groupByDigest(regs, names, jobs, arts)
 	for _, a := range local {
-		evs = append(evs, &evidence{source: SourceDocker, image: a.Image, art: a, tags: sortedUnique(a.Tags, nil)})
+		evs = append(evs, &evidence{source: types.SourceDocker, image: a.Image, art: a, tags: sortedUnique(a.Tags, nil)})
 	}
 
 	// 6. Revisions recorded only in labels get a second batched Lookup.
@@ -311,11 +313,11 @@ type inspectJob struct {
 
 // evidence is everything known about one build before matching.
 type evidence struct {
-	source string   // SourceRegistry or SourceDocker
-	repo   string   // registry name; "" for local
-	image  string   // set for local images; registry images get repo:best tag
-	art    Artifact // the inspected artifact (first one at the digest)
-	tags   []string // sorted, unique
+	source string         // types.SourceRegistry or types.SourceDocker
+	repo   string         // registry name; "" for local
+	image  string         // set for local images; registry images get repo:best tag
+	art    types.Artifact // the inspected artifact (first one at the digest)
+	tags   []string       // sorted, unique
 }
 
 // revState is what Lookup said of one revision.
@@ -333,7 +335,7 @@ type scan struct {
 	commits Commits
 	pats    []*regexp.Regexp
 	pending map[string]struct{} // revisions not yet asked for
-	known   map[string]Commit
+	known   map[string]types.Commit
 	failed  map[string]error
 	warn    map[string]struct{}
 }
@@ -392,36 +394,25 @@ func (s *scan) lookup(ctx context.Context) error {
 		}
 		err := failed[r]
 		if err == nil {
-			err = ErrUnknownRevision
+			err = types.ErrUnknownRevision
 		}
 		s.failed[r] = err
 	}
 	return nil
 }
 
-func (s *scan) resolve(rev string) (Commit, revState) {
+func (s *scan) resolve(rev string) (types.Commit, revState) {
 	if c, ok := s.known[rev]; ok {
 		return c, revResolved
 	}
-	if isAmbiguous(s.failed[rev]) {
-		return Commit{}, revAmbiguous
+	if errors.Is(s.failed[rev], types.ErrAmbiguousRevision) {
+		return types.Commit{}, revAmbiguous
 	}
-	return Commit{}, revUnknown
-}
-
-// isAmbiguous reports whether a Lookup error says the revision is
-// ambiguous. gitops cannot import finder, so it has its own sentinel with the
-// same text; an adapter that forgets to translate it must not turn an
-// ambiguous short sha into "not in the repository" (which skips the tag).
-func isAmbiguous(err error) bool {
-	if err == nil {
-		return false
-	}
-	return errors.Is(err, ErrAmbiguousRevision) || strings.Contains(err.Error(), ErrAmbiguousRevision.Error())
+	return types.Commit{}, revUnknown
 }
 
 // goodFor returns the first (newest) good c fits and how.
-func (s *scan) goodFor(c Commit) (int, Match, bool) {
+func (s *scan) goodFor(c types.Commit) (int, Match, bool) {
 	for i, g := range s.goods {
 		if c.Hash == g.Commit {
 			return i, MatchExact, true
@@ -433,15 +424,15 @@ func (s *scan) goodFor(c Commit) (int, Match, bool) {
 	return 0, "", false
 }
 
-func (s *scan) fits(c Commit) bool {
+func (s *scan) fits(c types.Commit) bool {
 	_, _, ok := s.goodFor(c)
 	return ok
 }
 
 // inspect runs the jobs on a bounded pool and returns one artifact per job
 // (zero where the inspection failed, with a warning).
-func (s *scan) inspect(ctx context.Context, regs []Registry, names []tagName, jobs []inspectJob, workers int, progress func(int, int)) ([]*Artifact, error) {
-	arts := make([]*Artifact, len(jobs))
+func (s *scan) inspect(ctx context.Context, regs []Registry, names []tagName, jobs []inspectJob, workers int, progress func(int, int)) ([]*types.Artifact, error) {
+	arts := make([]*types.Artifact, len(jobs))
 	if progress != nil {
 		progress(0, len(jobs))
 	}
@@ -453,7 +444,7 @@ func (s *scan) inspect(ctx context.Context, regs []Registry, names []tagName, jo
 
 	type outcome struct {
 		job int
-		art Artifact
+		art types.Artifact
 		err error
 	}
 	// Buffered for every job so that workers never block on a Find that
@@ -509,7 +500,7 @@ func (s *scan) inspect(ctx context.Context, regs []Registry, names []tagName, jo
 
 // groupByDigest makes one evidence per (registry, digest) of the inspected
 // artifacts, in the order of the jobs, with every tag seen at the digest.
-func groupByDigest(regs []Registry, names []tagName, jobs []inspectJob, arts []*Artifact) []*evidence {
+func groupByDigest(regs []Registry, names []tagName, jobs []inspectJob, arts []*types.Artifact) []*evidence {
 	type key struct {
 		reg    int
 		digest string
@@ -527,7 +518,7 @@ func groupByDigest(regs []Registry, names []tagName, jobs []inspectJob, arts []*
 		}
 		e, ok := byKey[k]
 		if !ok {
-			e = &evidence{source: SourceRegistry, repo: regs[n.reg].Name(), art: *a}
+			e = &evidence{source: types.SourceRegistry, repo: regs[n.reg].Name(), art: *a}
 			byKey[k] = e
 			evs = append(evs, e)
 		}
@@ -577,7 +568,7 @@ func (s *scan) match(e *evidence) (Build, bool) {
 
 	var (
 		dirty  bool
-		commit Commit
+		commit types.Commit
 		found  bool // a usable revision is recorded somewhere
 	)
 	if haveLabel {
@@ -659,7 +650,7 @@ func (s *scan) match(e *evidence) (Build, bool) {
 		for _, t := range e.tags {
 			if localTag(t) == g.Tag {
 				b.Match, b.GoodTag = MatchTag, g.Tag
-				b.Image = s.imageName(e, Commit{}, g.Tag)
+				b.Image = s.imageName(e, types.Commit{}, g.Tag)
 				b.RankTime = b.Created
 				s.warnf("image %s matched good tag %s by tag name only: it records no revision", b.Image, g.Tag)
 				return b, true
@@ -671,7 +662,7 @@ func (s *scan) match(e *evidence) (Build, bool) {
 
 // imageName names a registry build by its most telling tag: one whose name
 // records the matched commit, else the good tag's name, else the first.
-func (s *scan) imageName(e *evidence, c Commit, goodTag string) string {
+func (s *scan) imageName(e *evidence, c types.Commit, goodTag string) string {
 	if e.image != "" {
 		return e.image
 	}
@@ -713,7 +704,7 @@ func (s *scan) nameRank(n tagName) int {
 
 // sameRevision says whether a label revision and a name revision agree:
 // the same commit when both resolve, else one a prefix of the other.
-func sameRevision(a string, ac Commit, ast revState, b string, bc Commit, bst revState) bool {
+func sameRevision(a string, ac types.Commit, ast revState, b string, bc types.Commit, bst revState) bool {
 	if ast == revResolved && bst == revResolved {
 		return ac.Hash == bc.Hash
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lkg-dev/lkg/types"
 )
 
 const reg = "registry.test/app"
@@ -17,13 +19,13 @@ var (
 	day = func(d int) time.Time { return time.Date(2026, 11, d, 12, 0, 0, 0, time.UTC) }
 
 	// v2 is the newest good tag, v1 the one before it.
-	cV2     = Commit{Hash: hashOf("v2"), Tree: hashOf("tree-v2"), Time: day(20)}
-	cV1     = Commit{Hash: hashOf("v1"), Tree: hashOf("tree-v1"), Time: day(10)}
-	cRebase = Commit{Hash: hashOf("v2 rebased"), Tree: cV2.Tree, Time: day(21)} // same code as v2
-	cOther  = Commit{Hash: hashOf("other"), Tree: hashOf("tree-other"), Time: day(22)}
+	cV2     = types.Commit{Hash: hashOf("v2"), Tree: hashOf("tree-v2"), Time: day(20)}
+	cV1     = types.Commit{Hash: hashOf("v1"), Tree: hashOf("tree-v1"), Time: day(10)}
+	cRebase = types.Commit{Hash: hashOf("v2 rebased"), Tree: cV2.Tree, Time: day(21)} // same code as v2
+	cOther  = types.Commit{Hash: hashOf("other"), Tree: hashOf("tree-other"), Time: day(22)}
 	// Two commits sharing a 7-digit prefix, so "abcdef1" is ambiguous.
-	cAmbig1 = Commit{Hash: "abcdef1" + hashOf("a1")[7:], Tree: hashOf("ta1"), Time: day(5)}
-	cAmbig2 = Commit{Hash: "abcdef1" + hashOf("a2")[7:], Tree: hashOf("ta2"), Time: day(6)}
+	cAmbig1 = types.Commit{Hash: "abcdef1" + hashOf("a1")[7:], Tree: hashOf("ta1"), Time: day(5)}
+	cAmbig2 = types.Commit{Hash: "abcdef1" + hashOf("a2")[7:], Tree: hashOf("ta2"), Time: day(6)}
 
 	goodV2 = Good{Tag: "v2", Commit: cV2.Hash, Tree: cV2.Tree, Time: day(20)}
 	goodV1 = Good{Tag: "v1", Commit: cV1.Hash, Tree: cV1.Tree, Time: day(10)}
@@ -38,8 +40,8 @@ func commits() *fakeCommits {
 
 // registryOf builds a fake registry from artifacts; tags lists extra tags
 // with no artifact (Inspect fails on them).
-func registryOf(arts ...Artifact) *fakeRegistry {
-	r := &fakeRegistry{name: reg, arts: map[string]Artifact{}}
+func registryOf(arts ...types.Artifact) *fakeRegistry {
+	r := &fakeRegistry{name: reg, arts: map[string]types.Artifact{}}
 	for _, a := range arts {
 		for _, t := range a.Tags {
 			r.tags = append(r.tags, t)
@@ -50,7 +52,7 @@ func registryOf(arts ...Artifact) *fakeRegistry {
 }
 
 // withTags puts one artifact under several tags (the same digest).
-func withTags(a Artifact, tags ...string) Artifact {
+func withTags(a types.Artifact, tags ...string) types.Artifact {
 	a.Tags = tags
 	return a
 }
@@ -76,11 +78,11 @@ func briefs(bs []Build) []brief {
 }
 
 func TestFind(t *testing.T) {
-	short := func(c Commit) string { return c.Hash[:7] }
+	short := func(c types.Commit) string { return c.Hash[:7] }
 	tests := []struct {
 		name      string
-		arts      []Artifact
-		local     []Artifact
+		arts      []types.Artifact
+		local     []types.Artifact
 		opts      Options
 		want      []brief
 		wantWarn  []string // each must be in exactly one warning; no others allowed
@@ -88,152 +90,152 @@ func TestFind(t *testing.T) {
 	}{
 		{
 			name: "exact by label, pinned by name",
-			arts: []Artifact{art(reg, "sha-"+short(cV2), "b1", cV2.Hash, day(20))},
-			want: []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: day(20), Source: SourceRegistry}},
+			arts: []types.Artifact{art(reg, "sha-"+short(cV2), "b1", cV2.Hash, day(20))},
+			want: []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: day(20), Source: types.SourceRegistry}},
 		},
 		{
 			name: "exact by name only",
-			arts: []Artifact{art(reg, "sha-"+cV1.Hash, "b1", "", day(11))},
-			want: []brief{{Image: reg + ":sha-" + cV1.Hash, Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "sha-" + cV1.Hash, RankTime: day(11), Source: SourceRegistry}},
+			arts: []types.Artifact{art(reg, "sha-"+cV1.Hash, "b1", "", day(11))},
+			want: []brief{{Image: reg + ":sha-" + cV1.Hash, Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "sha-" + cV1.Hash, RankTime: day(11), Source: types.SourceRegistry}},
 		},
 		{
 			name: "tree match on a rebased commit",
-			arts: []Artifact{art(reg, "main-"+short(cRebase), "b1", cRebase.Hash, day(21))},
-			want: []brief{{Image: reg + ":main-" + short(cRebase), Match: MatchTree, GoodTag: "v2", Revision: cRebase.Hash, Tags: "main-" + short(cRebase), RankTime: day(21), Source: SourceRegistry}},
+			arts: []types.Artifact{art(reg, "main-"+short(cRebase), "b1", cRebase.Hash, day(21))},
+			want: []brief{{Image: reg + ":main-" + short(cRebase), Match: MatchTree, GoodTag: "v2", Revision: cRebase.Hash, Tags: "main-" + short(cRebase), RankTime: day(21), Source: types.SourceRegistry}},
 		},
 		{
 			name:     "tag match when nothing records a revision",
-			arts:     []Artifact{art(reg, "v1", "b1", "", day(10))},
-			want:     []brief{{Image: reg + ":v1", Match: MatchTag, GoodTag: "v1", Tags: "v1", RankTime: day(10), Source: SourceRegistry}},
+			arts:     []types.Artifact{art(reg, "v1", "b1", "", day(10))},
+			want:     []brief{{Image: reg + ":v1", Match: MatchTag, GoodTag: "v1", Tags: "v1", RankTime: day(10), Source: types.SourceRegistry}},
 			wantWarn: []string{"image " + reg + ":v1 matched good tag v1 by tag name only"},
 		},
 		{
 			name:     "1980 creation time ranks by commit time",
-			arts:     []Artifact{art(reg, "sha-"+short(cV2), "b1", cV2.Hash, time.Date(1980, 1, 1, 0, 0, 1, 0, time.UTC))},
-			want:     []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: cV2.Time, Source: SourceRegistry}},
+			arts:     []types.Artifact{art(reg, "sha-"+short(cV2), "b1", cV2.Hash, time.Date(1980, 1, 1, 0, 0, 1, 0, time.UTC))},
+			want:     []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: cV2.Time, Source: types.SourceRegistry}},
 			wantWarn: []string{"has creation time 1980-01-01T00:00:01Z (pinned by a reproducible build); ranked by its commit time 2026-11-20T12:00:00Z"},
 		},
 		{
 			name:     "epoch creation time ranks by commit time",
-			arts:     []Artifact{art(reg, "sha-"+short(cV2), "b1", cV2.Hash, time.Unix(0, 0))},
-			want:     []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: cV2.Time, Source: SourceRegistry}},
+			arts:     []types.Artifact{art(reg, "sha-"+short(cV2), "b1", cV2.Hash, time.Unix(0, 0))},
+			want:     []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: cV2.Time, Source: types.SourceRegistry}},
 			wantWarn: []string{"has creation time 1970-01-01T00:00:00Z"},
 		},
 		{
 			name:     "no creation time ranks by commit time",
-			arts:     []Artifact{art(reg, "sha-"+short(cV2), "b1", cV2.Hash, time.Time{})},
-			want:     []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: cV2.Time, Source: SourceRegistry}},
+			arts:     []types.Artifact{art(reg, "sha-"+short(cV2), "b1", cV2.Hash, time.Time{})},
+			want:     []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: cV2.Time, Source: types.SourceRegistry}},
 			wantWarn: []string{"records no creation time"},
 		},
 		{
 			name:     "dirty label",
-			arts:     []Artifact{art(reg, "sha-"+short(cV2)+"-dirty", "b1", cV2.Hash+"-dirty", day(20))},
-			want:     []brief{{Image: reg + ":sha-" + short(cV2) + "-dirty", Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2) + "-dirty", RankTime: day(20), Dirty: true, Source: SourceRegistry}},
+			arts:     []types.Artifact{art(reg, "sha-"+short(cV2)+"-dirty", "b1", cV2.Hash+"-dirty", day(20))},
+			want:     []brief{{Image: reg + ":sha-" + short(cV2) + "-dirty", Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2) + "-dirty", RankTime: day(20), Dirty: true, Source: types.SourceRegistry}},
 			wantWarn: []string{"built from revision " + cV2.Hash + " with uncommitted changes"},
 		},
 		{
 			name:     "dirty name, no label",
-			arts:     []Artifact{art(reg, "sha-"+short(cV1)+"-dirty", "b1", "", day(10))},
-			want:     []brief{{Image: reg + ":sha-" + short(cV1) + "-dirty", Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "sha-" + short(cV1) + "-dirty", RankTime: day(10), Dirty: true, Source: SourceRegistry}},
+			arts:     []types.Artifact{art(reg, "sha-"+short(cV1)+"-dirty", "b1", "", day(10))},
+			want:     []brief{{Image: reg + ":sha-" + short(cV1) + "-dirty", Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "sha-" + short(cV1) + "-dirty", RankTime: day(10), Dirty: true, Source: types.SourceRegistry}},
 			wantWarn: []string{"uncommitted changes (-dirty)"},
 		},
 		{
 			name: "label and name disagree: the label wins",
 			// The name says v1 (so it is inspected), the label says v2.
-			arts:     []Artifact{art(reg, "sha-"+short(cV1), "b1", cV2.Hash, day(20))},
-			want:     []brief{{Image: reg + ":sha-" + short(cV1), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV1), RankTime: day(20), Source: SourceRegistry}},
+			arts:     []types.Artifact{art(reg, "sha-"+short(cV1), "b1", cV2.Hash, day(20))},
+			want:     []brief{{Image: reg + ":sha-" + short(cV1), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV1), RankTime: day(20), Source: types.SourceRegistry}},
 			wantWarn: []string{"label " + LabelOCIRevision + " records revision " + cV2.Hash + " but tag sha-" + short(cV1) + " names " + short(cV1) + "; the label wins"},
 		},
 		{
 			name:     "label names a commit that is not a good one",
-			arts:     []Artifact{art(reg, "sha-"+short(cV1), "b1", cOther.Hash, day(20))},
+			arts:     []types.Artifact{art(reg, "sha-"+short(cV1), "b1", cOther.Hash, day(20))},
 			want:     []brief{},
 			wantWarn: []string{"the label wins"},
 		},
 		{
 			name:      "unknown label revision is dropped with a warning",
-			arts:      []Artifact{art(reg, "latest", "b1", unknownRev, day(20))},
+			arts:      []types.Artifact{art(reg, "latest", "b1", unknownRev, day(20))},
 			want:      []brief{},
 			wantWarn:  []string{"image " + reg + ":latest records revision " + unknownRev + " (label " + LabelOCIRevision + "), which is not in the repository or its remotes"},
 			inspected: []string{"latest"},
 		},
 		{
 			name:      "unknown sha- name is warned about once and not inspected",
-			arts:      []Artifact{art(reg, "sha-"+unknownRev, "b1", "", day(20)), art(reg, "sha-"+unknownRev+"-dirty", "b2", "", day(20))},
+			arts:      []types.Artifact{art(reg, "sha-"+unknownRev, "b1", "", day(20)), art(reg, "sha-"+unknownRev+"-dirty", "b2", "", day(20))},
 			want:      []brief{},
 			wantWarn:  []string{"tag sha-" + unknownRev + " (and 1 more) of " + reg + " records revision " + unknownRev + ", which is not in the repository or its remotes"},
 			inspected: []string{},
 		},
 		{
 			name:      "unknown short sha- name is warned about too",
-			arts:      []Artifact{art(reg, "sha-"+unknownRev[:7], "b1", "", day(20))},
+			arts:      []types.Artifact{art(reg, "sha-"+unknownRev[:7], "b1", "", day(20))},
 			want:      []brief{},
 			wantWarn:  []string{"tag sha-" + unknownRev[:7] + " of " + reg + " records revision " + unknownRev[:7]},
 			inspected: []string{},
 		},
 		{
 			name:      "8-digit date tag is inspected, not warned about",
-			arts:      []Artifact{art(reg, "release-20261101", "b1", cV1.Hash, day(10))},
-			want:      []brief{{Image: reg + ":release-20261101", Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "release-20261101", RankTime: day(10), Source: SourceRegistry}},
+			arts:      []types.Artifact{art(reg, "release-20261101", "b1", cV1.Hash, day(10))},
+			want:      []brief{{Image: reg + ":release-20261101", Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "release-20261101", RankTime: day(10), Source: types.SourceRegistry}},
 			inspected: []string{"release-20261101"},
 		},
 		{
 			name: "junk label is reported and a later good one used",
-			arts: []Artifact{func() Artifact {
+			arts: []types.Artifact{func() types.Artifact {
 				a := art(reg, "latest", "b1", "", day(10))
 				a.Labels = map[string]string{LabelOCIRevision: "unknown", LabelVCSRef: cV1.Hash}
 				return a
 			}()},
-			want:     []brief{{Image: reg + ":latest", Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "latest", RankTime: day(10), Source: SourceRegistry}},
+			want:     []brief{{Image: reg + ":latest", Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "latest", RankTime: day(10), Source: types.SourceRegistry}},
 			wantWarn: []string{`image ` + reg + `:latest: label ` + LabelOCIRevision + ` has junk value "unknown", ignored`},
 		},
 		{
 			name: "junk label alone: no revision, tag match still possible",
-			arts: []Artifact{func() Artifact {
+			arts: []types.Artifact{func() types.Artifact {
 				a := art(reg, "v2", "b1", "", day(20))
 				a.Labels = map[string]string{LabelVCSRef: "HEAD"}
 				return a
 			}()},
-			want:     []brief{{Image: reg + ":v2", Match: MatchTag, GoodTag: "v2", Tags: "v2", RankTime: day(20), Source: SourceRegistry}},
+			want:     []brief{{Image: reg + ":v2", Match: MatchTag, GoodTag: "v2", Tags: "v2", RankTime: day(20), Source: types.SourceRegistry}},
 			wantWarn: []string{`has junk value "head"`, "by tag name only"},
 		},
 		{
 			name:      "ambiguous short name is inspected and ignored",
-			arts:      []Artifact{art(reg, "sha-abcdef1", "b1", "", day(10))},
+			arts:      []types.Artifact{art(reg, "sha-abcdef1", "b1", "", day(10))},
 			want:      []brief{},
 			wantWarn:  []string{"tag sha-abcdef1 names abbreviated revision abcdef1, which names more than one commit"},
 			inspected: []string{"sha-abcdef1"},
 		},
 		{
 			name:      "ambiguous short name, label decides",
-			arts:      []Artifact{art(reg, "sha-abcdef1", "b1", cV1.Hash, day(10))},
-			want:      []brief{{Image: reg + ":sha-abcdef1", Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "sha-abcdef1", RankTime: day(10), Source: SourceRegistry}},
+			arts:      []types.Artifact{art(reg, "sha-abcdef1", "b1", cV1.Hash, day(10))},
+			want:      []brief{{Image: reg + ":sha-abcdef1", Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "sha-abcdef1", RankTime: day(10), Source: types.SourceRegistry}},
 			inspected: []string{"sha-abcdef1"},
 		},
 		{
 			name:     "ambiguous short label is dropped with a warning",
-			arts:     []Artifact{art(reg, "latest", "b1", "abcdef1", day(10))},
+			arts:     []types.Artifact{art(reg, "latest", "b1", "abcdef1", day(10))},
 			want:     []brief{},
 			wantWarn: []string{"records abbreviated revision abcdef1 (label " + LabelOCIRevision + "), which names more than one commit"},
 		},
 		{
 			name: "names of other commits are not inspected",
-			arts: []Artifact{
+			arts: []types.Artifact{
 				art(reg, "sha-"+short(cOther), "b1", cOther.Hash, day(22)),
 				art(reg, "sha-"+short(cV2), "b2", cV2.Hash, day(20)),
 			},
-			want:      []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: day(20), Source: SourceRegistry}},
+			want:      []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: day(20), Source: types.SourceRegistry}},
 			inspected: []string{"sha-" + short(cV2)},
 		},
 		{
 			name: "VerifyAll inspects every tag and catches a lying name",
-			arts: []Artifact{
+			arts: []types.Artifact{
 				// The name says another commit, the label says v2.
 				art(reg, "sha-"+short(cOther), "b1", cV2.Hash, day(22)),
 				art(reg, "sha-"+unknownRev, "b2", "", day(20)),
 			},
 			opts: Options{VerifyAll: true},
-			want: []brief{{Image: reg + ":sha-" + short(cOther), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cOther), RankTime: day(22), Source: SourceRegistry}},
+			want: []brief{{Image: reg + ":sha-" + short(cOther), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cOther), RankTime: day(22), Source: types.SourceRegistry}},
 			wantWarn: []string{
 				"the label wins",
 				"image " + reg + ":sha-" + unknownRev + " records revision " + unknownRev + " in tag sha-" + unknownRev + ", which is not in the repository or its remotes",
@@ -242,59 +244,59 @@ func TestFind(t *testing.T) {
 		},
 		{
 			name: "an Inspect error is a warning and the scan goes on",
-			arts: []Artifact{
+			arts: []types.Artifact{
 				art(reg, "sha-"+short(cV2), "b1", cV2.Hash, day(20)),
 				art(reg, "sha-"+short(cV1), "b2", cV1.Hash, day(10)),
 			},
-			want:     []brief{{Image: reg + ":sha-" + short(cV1), Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "sha-" + short(cV1), RankTime: day(10), Source: SourceRegistry}},
+			want:     []brief{{Image: reg + ":sha-" + short(cV1), Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "sha-" + short(cV1), RankTime: day(10), Source: types.SourceRegistry}},
 			wantWarn: []string{"skipped " + reg + ":sha-" + short(cV2) + ": malformed manifest"},
 		},
 		{
 			name: "one build per digest with every tag; image named by its revision tag",
-			arts: []Artifact{withTags(art(reg, "x", "b1", cV2.Hash, day(20)), "latest", "v2", "sha-"+short(cV2), "prod")},
-			want: []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "latest,prod,sha-" + short(cV2) + ",v2", RankTime: day(20), Source: SourceRegistry}},
+			arts: []types.Artifact{withTags(art(reg, "x", "b1", cV2.Hash, day(20)), "latest", "v2", "sha-"+short(cV2), "prod")},
+			want: []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "latest,prod,sha-" + short(cV2) + ",v2", RankTime: day(20), Source: types.SourceRegistry}},
 		},
 		{
 			name: "same digest, no revision tag: image named by the good tag",
-			arts: []Artifact{withTags(art(reg, "x", "b1", cV1.Hash, day(10)), "latest", "v1")},
-			want: []brief{{Image: reg + ":v1", Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "latest,v1", RankTime: day(10), Source: SourceRegistry}},
+			arts: []types.Artifact{withTags(art(reg, "x", "b1", cV1.Hash, day(10)), "latest", "v1")},
+			want: []brief{{Image: reg + ":v1", Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "latest,v1", RankTime: day(10), Source: types.SourceRegistry}},
 		},
 		{
 			name: "cosign signature tags are not inspected",
-			arts: []Artifact{
+			arts: []types.Artifact{
 				art(reg, "sha-"+short(cV2), "b1", cV2.Hash, day(20)),
 				art(reg, "sha256-"+hashOf("b1")+hashOf("b1")[:24]+".sig", "sig", "", day(20)),
 			},
-			want:      []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: day(20), Source: SourceRegistry}},
+			want:      []brief{{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: day(20), Source: types.SourceRegistry}},
 			inspected: []string{"sha-" + short(cV2)},
 		},
 		{
 			name: "ranking: newest good first, then strength, then time",
-			arts: []Artifact{
+			arts: []types.Artifact{
 				art(reg, "sha-"+short(cV1), "b1", cV1.Hash, day(25)),          // v1 exact, newest build
 				art(reg, "main-"+short(cRebase), "b2", cRebase.Hash, day(21)), // v2 tree
 				art(reg, "sha-"+short(cV2), "b3", cV2.Hash, day(20)),          // v2 exact, old
 				art(reg, "v2-"+short(cV2), "b4", cV2.Hash, day(23)),           // v2 exact, newer
 			},
 			want: []brief{
-				{Image: reg + ":v2-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "v2-" + short(cV2), RankTime: day(23), Source: SourceRegistry},
-				{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: day(20), Source: SourceRegistry},
-				{Image: reg + ":main-" + short(cRebase), Match: MatchTree, GoodTag: "v2", Revision: cRebase.Hash, Tags: "main-" + short(cRebase), RankTime: day(21), Source: SourceRegistry},
-				{Image: reg + ":sha-" + short(cV1), Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "sha-" + short(cV1), RankTime: day(25), Source: SourceRegistry},
+				{Image: reg + ":v2-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "v2-" + short(cV2), RankTime: day(23), Source: types.SourceRegistry},
+				{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: day(20), Source: types.SourceRegistry},
+				{Image: reg + ":main-" + short(cRebase), Match: MatchTree, GoodTag: "v2", Revision: cRebase.Hash, Tags: "main-" + short(cRebase), RankTime: day(21), Source: types.SourceRegistry},
+				{Image: reg + ":sha-" + short(cV1), Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "sha-" + short(cV1), RankTime: day(25), Source: types.SourceRegistry},
 			},
 		},
 		{
 			name: "local images: labels, then names, then tag",
-			local: []Artifact{
-				{Source: SourceDocker, Image: "app:dev", Digest: "sha256:aaa", Tags: []string{"app:dev"}, Labels: map[string]string{LabelVCSRef: cV1.Hash}, Created: day(12)},
-				{Source: SourceDocker, Image: "localhost:5000/app:sha-" + short(cV2), Digest: "sha256:bbb", Tags: []string{"localhost:5000/app:sha-" + short(cV2)}, Created: day(20)},
-				{Source: SourceDocker, Image: "app:v1", Digest: "sha256:ccc", Tags: []string{"app:v1"}, Created: day(9)},
-				{Source: SourceDocker, Image: "app:other", Digest: "sha256:ddd", Tags: []string{"app:other"}, Labels: map[string]string{LabelOCIRevision: cOther.Hash}, Created: day(22)},
+			local: []types.Artifact{
+				{Source: types.SourceDocker, Image: "app:dev", Digest: "sha256:aaa", Tags: []string{"app:dev"}, Labels: map[string]string{LabelVCSRef: cV1.Hash}, Created: day(12)},
+				{Source: types.SourceDocker, Image: "localhost:5000/app:sha-" + short(cV2), Digest: "sha256:bbb", Tags: []string{"localhost:5000/app:sha-" + short(cV2)}, Created: day(20)},
+				{Source: types.SourceDocker, Image: "app:v1", Digest: "sha256:ccc", Tags: []string{"app:v1"}, Created: day(9)},
+				{Source: types.SourceDocker, Image: "app:other", Digest: "sha256:ddd", Tags: []string{"app:other"}, Labels: map[string]string{LabelOCIRevision: cOther.Hash}, Created: day(22)},
 			},
 			want: []brief{
-				{Image: "localhost:5000/app:sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "localhost:5000/app:sha-" + short(cV2), RankTime: day(20), Source: SourceDocker},
-				{Image: "app:dev", Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "app:dev", RankTime: day(12), Source: SourceDocker},
-				{Image: "app:v1", Match: MatchTag, GoodTag: "v1", Tags: "app:v1", RankTime: day(9), Source: SourceDocker},
+				{Image: "localhost:5000/app:sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "localhost:5000/app:sha-" + short(cV2), RankTime: day(20), Source: types.SourceDocker},
+				{Image: "app:dev", Match: MatchExact, GoodTag: "v1", Revision: cV1.Hash, Tags: "app:dev", RankTime: day(12), Source: types.SourceDocker},
+				{Image: "app:v1", Match: MatchTag, GoodTag: "v1", Tags: "app:v1", RankTime: day(9), Source: types.SourceDocker},
 			},
 			wantWarn: []string{"image app:v1 matched good tag v1 by tag name only"},
 		},
@@ -372,16 +374,16 @@ func checkWarnings(t *testing.T, got, want []string) {
 // TestFindInspectsOnlyCandidates: of 1000 sha- tags, only the 3 that could
 // match and the tags whose names say nothing are read, with one Lookup.
 func TestFindInspectsOnlyCandidates(t *testing.T) {
-	var all []Commit
-	r := &fakeRegistry{name: reg, arts: map[string]Artifact{}}
+	var all []types.Commit
+	r := &fakeRegistry{name: reg, arts: map[string]types.Artifact{}}
 	for i := range 1000 {
-		c := Commit{Hash: hashOf(fmt.Sprint("commit", i)), Tree: hashOf(fmt.Sprint("tree", i)), Time: day(1)}
+		c := types.Commit{Hash: hashOf(fmt.Sprint("commit", i)), Tree: hashOf(fmt.Sprint("tree", i)), Time: day(1)}
 		all = append(all, c)
 		tag := "sha-" + c.Hash[:7]
 		r.tags = append(r.tags, tag)
 		r.arts[tag] = art(reg, tag, tag, c.Hash, day(1))
 	}
-	matching := []Commit{cV2, cRebase, cV1}
+	matching := []types.Commit{cV2, cRebase, cV1}
 	all = append(all, matching...)
 	var want []string
 	for i, c := range matching {
@@ -500,7 +502,7 @@ func TestFindCancel(t *testing.T) {
 
 func TestFindWorkersBound(t *testing.T) {
 	// Every Inspect blocks; with Workers 3 exactly 3 start before cancel.
-	var arts []Artifact
+	var arts []types.Artifact
 	for i := range 10 {
 		arts = append(arts, art(reg, fmt.Sprint("t", i), fmt.Sprint("b", i), "", day(1)))
 	}
@@ -637,15 +639,15 @@ func TestLocalTag(t *testing.T) {
 // against three goods: 19,990 name other commits, 10 could match.
 func BenchmarkFind(b *testing.B) {
 	const n = 20000
-	var cs []Commit
-	r := &fakeRegistry{name: reg, arts: map[string]Artifact{}}
+	var cs []types.Commit
+	r := &fakeRegistry{name: reg, arts: map[string]types.Artifact{}}
 	for i := range n {
-		var c Commit
+		var c types.Commit
 		switch {
 		case i%2000 == 0: // 10 builds of the goods or their trees
-			c = []Commit{cV2, cRebase, cV1}[i/2000%3]
+			c = []types.Commit{cV2, cRebase, cV1}[i/2000%3]
 		default:
-			c = Commit{Hash: hashOf(fmt.Sprint("c", i)), Tree: hashOf(fmt.Sprint("t", i)), Time: day(1)}
+			c = types.Commit{Hash: hashOf(fmt.Sprint("c", i)), Tree: hashOf(fmt.Sprint("t", i)), Time: day(1)}
 			cs = append(cs, c)
 		}
 		tag := fmt.Sprintf("main-%d-%s", i, c.Hash[:12])
@@ -655,18 +657,18 @@ func BenchmarkFind(b *testing.B) {
 	cs = append(cs, cV2, cV1, cRebase)
 	commits := newFakeCommits(cs...)
 	// A map-backed Lookup: the fake's prefix scan would dominate.
-	byPrefix := map[string]Commit{}
+	byPrefix := map[string]types.Commit{}
 	for h, c := range commits.byHash {
 		byPrefix[h[:12]] = c
 		byPrefix[h] = c
 	}
-	fast := lookupFunc(func(revs []string) (map[string]Commit, map[string]error) {
-		found, failed := map[string]Commit{}, map[string]error{}
+	fast := lookupFunc(func(revs []string) (map[string]types.Commit, map[string]error) {
+		found, failed := map[string]types.Commit{}, map[string]error{}
 		for _, r := range revs {
 			if c, ok := byPrefix[r]; ok {
 				found[r] = c
 			} else {
-				failed[r] = ErrUnknownRevision
+				failed[r] = types.ErrUnknownRevision
 			}
 		}
 		return found, failed
@@ -686,9 +688,9 @@ func BenchmarkFind(b *testing.B) {
 	}
 }
 
-type lookupFunc func(revs []string) (map[string]Commit, map[string]error)
+type lookupFunc func(revs []string) (map[string]types.Commit, map[string]error)
 
-func (f lookupFunc) Lookup(_ context.Context, revs []string) (map[string]Commit, map[string]error) {
+func (f lookupFunc) Lookup(_ context.Context, revs []string) (map[string]types.Commit, map[string]error) {
 	return f(revs)
 }
 
@@ -698,7 +700,7 @@ func TestFindOneLookupAcrossSources(t *testing.T) {
 	a := registryOf(art(reg, "sha-"+cV2.Hash[:7], "b1", cV2.Hash[:7], day(20)))
 	b := registryOf(art("registry.test/mirror", "sha-"+cV1.Hash, "b2", cV1.Hash, day(10)))
 	b.name = "registry.test/mirror"
-	local := []Artifact{{Source: SourceDocker, Image: "app:dev", Digest: "sha256:l", Tags: []string{"app:dev"}, Labels: map[string]string{LabelOCIRevision: cRebase.Hash}, Created: day(21)}}
+	local := []types.Artifact{{Source: types.SourceDocker, Image: "app:dev", Digest: "sha256:l", Tags: []string{"app:dev"}, Labels: map[string]string{LabelOCIRevision: cRebase.Hash}, Created: day(21)}}
 	cs := commits()
 	res := mustFind(t, goods, cs, []Registry{a, b}, local, Options{})
 	if got := cs.lookupCalls(); got != 1 {
@@ -732,23 +734,5 @@ func TestFindFirstGoodWins(t *testing.T) {
 	}
 	if got, want := res.Builds[0].GoodTag+" "+string(res.Builds[0].Match), "v2.0.1 tree"; got != want {
 		t.Errorf("matched %q, want %q", got, want)
-	}
-}
-
-func TestIsAmbiguous(t *testing.T) {
-	foreign := errors.New("abbreviated revision is ambiguous") // gitops' own sentinel
-	tests := []struct {
-		err  error
-		want bool
-	}{
-		{nil, false},
-		{fmt.Errorf("looking up %q: %w", "abc1234", ErrAmbiguousRevision), true},
-		{fmt.Errorf("looking up %q: %w", "abc1234", foreign), true},
-		{fmt.Errorf("looking up %q: %w", "abc1234", ErrUnknownRevision), false},
-	}
-	for _, tt := range tests {
-		if got := isAmbiguous(tt.err); got != tt.want {
-			t.Errorf("isAmbiguous(%v) = %v, want %v", tt.err, got, tt.want)
-		}
 	}
 }

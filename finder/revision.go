@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/lkg-dev/lkg/types"
 )
 
 // ErrBadTagPattern: a tag pattern does not compile or has no named group
@@ -28,7 +30,7 @@ var DefaultTagPatterns = []string{
 }
 
 // Label and annotation keys that record a build's revision, in the order
-// they are trusted (DESIGN.md section 4). The annotation uses LabelOCIRevision.
+// they are trusted. The annotation uses LabelOCIRevision.
 const (
 	LabelOCIRevision    = "org.opencontainers.image.revision"
 	LabelLabelSchemaVCS = "org.label-schema.vcs-ref"
@@ -126,7 +128,7 @@ type recorded struct {
 
 // artifactRevisions lists every non-empty revision an artifact records, in
 // the order they are trusted, junk included so each can be warned about.
-func artifactRevisions(a Artifact) []recorded {
+func artifactRevisions(a types.Artifact) []recorded {
 	var out []recorded
 	add := func(where, v string) {
 		v = strings.ToLower(strings.TrimSpace(v))
@@ -154,7 +156,7 @@ func artifactRevisions(a Artifact) []recorded {
 // "label X has junk value Y"); not ok with where empty, when nothing is
 // recorded. A junk value under an earlier key does not hide a good one
 // under a later key.
-func RevisionFromArtifact(a Artifact) (rev, where string, ok bool) {
+func RevisionFromArtifact(a types.Artifact) (rev, where string, ok bool) {
 	all := artifactRevisions(a)
 	for _, r := range all {
 		if !r.junk {

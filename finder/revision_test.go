@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/lkg-dev/lkg/types"
 )
 
 func TestCompileTagPatterns(t *testing.T) {
@@ -125,7 +127,7 @@ func TestRevisionFromArtifact(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, where, ok := RevisionFromArtifact(Artifact{Labels: tt.labels, Annotations: tt.ann})
+			got, where, ok := RevisionFromArtifact(types.Artifact{Labels: tt.labels, Annotations: tt.ann})
 			if got != tt.want || where != tt.wantWhere || ok != tt.wantOK {
 				t.Errorf("got %q, %q, %v; want %q, %q, %v", got, where, ok, tt.want, tt.wantWhere, tt.wantOK)
 			}

@@ -3,6 +3,8 @@ package finder
 import (
 	"cmp"
 	"slices"
+
+	"github.com/lkg-dev/lkg/types"
 )
 
 // ClassifySources turns what gitops knows of each ref into the refs the good
@@ -18,7 +20,7 @@ import (
 // (a tip that is the good commit cannot contain a newer bad one, and a tree
 // match on top of the bad commit is a revert, which is what we want).
 // Refs unrelated to the good commit are neither listed nor counted.
-func ClassifySources(good Good, states []RefState, badKnown bool) (sources []Source, excluded int) {
+func ClassifySources(good Good, states []types.RefState, badKnown bool) (sources []Source, excluded int) {
 	sources = []Source{}
 	for _, st := range states {
 		var m Match

@@ -4,11 +4,13 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/lkg-dev/lkg/types"
 )
 
 func TestClassifySources(t *testing.T) {
 	good := Good{Tag: "v2", Commit: cV2.Hash, Tree: cV2.Tree}
-	states := []RefState{
+	states := []types.RefState{
 		{Ref: "refs/heads/release", Commit: cOther.Hash, Tree: cOther.Tree, ContainsGood: true, Ahead: 3},
 		{Ref: "refs/heads/hotfix", Commit: cOther.Hash, Tree: cOther.Tree, ContainsGood: true, Ahead: 1},
 		{Ref: "refs/heads/main", Commit: cOther.Hash, Tree: cOther.Tree, ContainsGood: true, ContainsBad: true, Ahead: 9},

@@ -2,8 +2,9 @@ package finder
 
 import (
 	"context"
-	"errors"
 	"time"
+
+	"github.com/lkg-dev/lkg/types"
 )
 
 // Match says how sure we are that a build or a ref holds the known-good code.
@@ -18,27 +19,6 @@ const (
 	MatchContains Match = "contains" // the known-good commit is an ancestor of the ref's tip
 )
 
-// Where a build was found.
-const (
-	SourceRegistry = "registry"
-	SourceDocker   = "docker"
-)
-
-// Sentinel errors of the finder and of the interfaces it consumes.
-var (
-	// ErrUnknownRevision: a revision is not a commit in the repository, nor on its remotes.
-	ErrUnknownRevision = errors.New("revision not found")
-	// ErrAmbiguousRevision: an abbreviated revision names more than one commit.
-	ErrAmbiguousRevision = errors.New("abbreviated revision is ambiguous")
-)
-
-// Commit is one git commit, as much of it as matching needs.
-type Commit struct {
-	Hash string    // 40 hex
-	Tree string    // 40 hex, the root tree
-	Time time.Time // committer time
-}
-
 // Good is one known-good candidate: a git tag (or the ref named with --good)
 // and the commit it points at.
 type Good struct {
@@ -48,21 +28,7 @@ type Good struct {
 	Time   time.Time `json:"time"` // tagger date, else commit date
 }
 
-// Artifact is what a registry or the engine says about one image, before
-// matching: the raw evidence.
-type Artifact struct {
-	Source      string            // SourceRegistry or SourceDocker
-	Repo        string            // "host/repo" for a registry; "" for a local image
-	Image       string            // "host/repo:tag" or a local image name
-	Digest      string            // manifest digest; a local image without one: its image ID
-	Tags        []string          // every tag seen at this digest
-	Labels      map[string]string // image config labels
-	Annotations map[string]string // manifest or index annotations
-	Created     time.Time         // image config "created"; zero when absent
-	Platforms   []string          // "linux/amd64", ...; for an index, every platform
-}
-
-// Build is one ranked build, in the JSON shape of DESIGN.md section 5.
+// Build is one ranked build, in the JSON shape `lkg find --json` prints.
 type Build struct {
 	Source    string    `json:"source"`
 	Image     string    `json:"image"`
@@ -85,7 +51,7 @@ type Build struct {
 }
 
 // Source is one git ref the known-good code can be rebuilt from, in the JSON
-// shape of DESIGN.md section 5.
+// shape `lkg find --json` prints.
 type Source struct {
 	Ref     string `json:"ref"`    // full ref name
 	Remote  string `json:"remote"` // remote name or URL; empty for a local ref
@@ -95,19 +61,7 @@ type Source struct {
 	GoodTag string `json:"good_tag"`
 }
 
-// RefState is what gitops knows of one ref relative to one known-good commit;
-// ClassifySources turns a list of them into ranked Sources.
-type RefState struct {
-	Ref          string
-	Remote       string
-	Commit       string // tip
-	Tree         string // tip's root tree
-	ContainsGood bool   // the good commit is an ancestor of (or equal to) the tip
-	ContainsBad  bool   // the bad commit is an ancestor of (or equal to) the tip
-	Ahead        int    // commits reachable from the tip but not from the good commit
-}
-
-// Result is the answer of a find: the JSON object of DESIGN.md section 5.
+// Result is the answer of a find: the JSON object `lkg find --json` prints.
 type Result struct {
 	Good     []Good   `json:"good"`
 	Best     *Build   `json:"best"`
@@ -123,7 +77,7 @@ type Commits interface {
 	// suffix). A revision absent from the answer is unknown or ambiguous;
 	// the error in the second map says which, wrapping ErrUnknownRevision
 	// or ErrAmbiguousRevision.
-	Lookup(ctx context.Context, revs []string) (map[string]Commit, map[string]error)
+	Lookup(ctx context.Context, revs []string) (map[string]types.Commit, map[string]error)
 }
 
 // Registry is one image repository the finder can scan.
@@ -136,5 +90,5 @@ type Registry interface {
 	// tag's name carries a revision, so the tag may be treated as immutable
 	// and served from a cache without asking the registry; a moving name
 	// (latest, prod) is re-read with at least a HEAD.
-	Inspect(ctx context.Context, tag string, pinned bool) (Artifact, error)
+	Inspect(ctx context.Context, tag string, pinned bool) (types.Artifact, error)
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lkg-dev/lkg/types"
 )
 
 // gitHTTPServer serves the bare repositories under root over git's smart
@@ -43,7 +45,7 @@ func TestRemoteAuth(t *testing.T) {
 	url := srv.URL + "/" + filepath.Base(s.upstream)
 	gitRun(t, s.local, "remote", "set-url", "origin", url)
 	gitRun(t, s.local, "remote", "remove", "gone")
-	good := func(r *Repo) Commit {
+	good := func(r *Repo) types.Commit {
 		c, err := r.Resolve("v1")
 		if err != nil {
 			t.Fatal(err)

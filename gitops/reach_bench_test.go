@@ -29,7 +29,7 @@ func BenchmarkLookup(b *testing.B) {
 	}
 	revs := make([]string, 0, 2000)
 	for i := 0; len(revs) < 2000; i++ {
-		revs = append(revs, t.hashes[(i*7919)%t.len()].String()[:10])
+		revs = append(revs, t.Hash((i * 7919) % t.Len()).String()[:10])
 	}
 	b.ResetTimer()
 	for b.Loop() {
@@ -82,7 +82,7 @@ func BenchmarkTableLoad(b *testing.B) {
 	b.Run("go-git", func(b *testing.B) {
 		for b.Loop() {
 			r, _ := Open(dir, WithNoFetch(true))
-			if _, err := r.loadCommitTableGoGit(); err != nil {
+			if _, err := r.loader().LoadGoGit(); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -9,19 +9,9 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/lkg-dev/lkg/gitops/commitindex"
+	"github.com/lkg-dev/lkg/types"
 )
-
-// RefState is what gitops knows of one branch relative to one known-good
-// commit: the raw facts finder.ClassifySources ranks.
-type RefState struct {
-	Ref          string // full ref name where it lives: refs/heads/x locally or on the remote, refs/remotes/origin/x
-	Remote       string // remote name, or URL for --remote URL; empty for a local branch
-	Commit       string // tip, 40 hex
-	Tree         string // tip's root tree
-	ContainsGood bool   // the good commit is an ancestor of, or is, the tip
-	ContainsBad  bool   // the bad commit is an ancestor of, or is, the tip (false without a bad commit)
-	Ahead        int    // commits reachable from the tip but not from the good commit; counted for refs that contain the good commit or share its tree, else 0
-}
 
 // branchRef is one ref scanned as a possible source.
 type branchRef struct {
@@ -39,7 +29,7 @@ type branchRef struct {
 // Reachability is one pass over the commit table per commit asked about,
 // whatever the number of refs. Warnings name remotes that could not be
 // reached and a shallow history; they never stop the scan.
-func (r *Repo) RefStates(ctx context.Context, good Commit, bad *Commit) ([]RefState, []string, error) {
+func (r *Repo) RefStates(ctx context.Context, good types.Commit, bad *types.Commit) ([]types.RefState, []string, error) {
 	d := r.discover(ctx)
 	warnings := append([]string(nil), d.warnings...)
 	refs, err := r.branchRefs(d)
@@ -54,51 +44,51 @@ func (r *Repo) RefStates(ctx context.Context, good Commit, bad *Commit) ([]RefSt
 	if w := r.shallowWarning(t); w != "" {
 		warnings = append(warnings, w)
 	}
-	gi, ok := t.find(plumbing.NewHash(good.Hash))
+	gi, ok := t.Find(plumbing.NewHash(good.Hash))
 	if !ok {
 		return nil, warnings, fmt.Errorf("checking which branches hold %s: %w: not in the commit history", good.Hash, ErrUnknownRef)
 	}
-	desc := t.descendants(gi)
+	desc := t.Descendants(gi)
 	var descBad []bool
 	if bad != nil {
-		bi, ok := t.find(plumbing.NewHash(bad.Hash))
+		bi, ok := t.Find(plumbing.NewHash(bad.Hash))
 		if !ok {
 			return nil, warnings, fmt.Errorf("checking which branches hold bad commit %s: %w: not in the commit history", bad.Hash, ErrUnknownRef)
 		}
-		descBad = t.descendants(bi)
+		descBad = t.Descendants(bi)
 	}
-	goodTree := t.trees[gi]
+	goodTree := t.Tree(gi)
 	var anc []bool
 	var scratch []uint32
 	var epoch uint32
-	var counter *aheadCounter
-	out := make([]RefState, 0, len(refs))
+	var counter *commitindex.AheadCounter
+	out := make([]types.RefState, 0, len(refs))
 	unfetched := 0
 	for _, br := range refs {
-		ti, ok := t.find(br.hash)
+		ti, ok := t.Find(br.hash)
 		if !ok {
 			unfetched++
 			continue
 		}
-		s := RefState{Ref: br.name, Remote: br.remote, Commit: br.hash.String(), Tree: t.trees[ti].String(), ContainsGood: desc[ti]}
+		s := types.RefState{Ref: br.name, Remote: br.remote, Commit: br.hash.String(), Tree: t.Tree(ti).String(), ContainsGood: desc[ti]}
 		if descBad != nil {
 			s.ContainsBad = descBad[ti]
 		}
 		switch {
 		case s.ContainsGood:
 			if counter == nil {
-				counter = newAheadCounter(t, gi, desc)
+				counter = commitindex.NewAheadCounter(t, gi, desc)
 			}
-			s.Ahead = counter.ahead(ti)
-		case t.trees[ti] == goodTree:
+			s.Ahead = counter.Ahead(ti)
+		case t.Tree(ti) == goodTree:
 			// A copy of the good code on another history: rare, so a
 			// plain walk down to the good commit's ancestors is fine.
 			if anc == nil {
-				anc = t.ancestors(gi)
-				scratch = make([]uint32, t.len())
+				anc = t.Ancestors(gi)
+				scratch = make([]uint32, t.Len())
 			}
 			epoch++
-			s.Ahead = t.countExcluding(ti, anc, scratch, epoch)
+			s.Ahead = t.CountExcluding(ti, anc, scratch, epoch)
 		}
 		out = append(out, s)
 	}
@@ -170,26 +160,26 @@ func (r *Repo) branchRefs(d *discovery) ([]branchRef, error) {
 
 // shallowWarning says when ancestry cannot be proven: a shallow clone, or
 // parents missing from the object store.
-func (r *Repo) shallowWarning(t *commitTable) string {
+func (r *Repo) shallowWarning(t *commitindex.Table) string {
 	if fi, err := os.Stat(filepath.Join(r.gitDir, "shallow")); err == nil && fi.Size() > 0 {
 		return "this is a shallow clone: ancestry cannot be proven beyond its oldest commits, so branches may be missed; run git fetch --unshallow"
 	}
-	if t.missingParents > 0 {
-		return fmt.Sprintf("%d parent commits are missing from the repository: ancestry cannot be proven past them; run git fetch --unshallow or git fsck", t.missingParents)
+	if t.MissingParents() > 0 {
+		return fmt.Sprintf("%d parent commits are missing from the repository: ancestry cannot be proven past them; run git fetch --unshallow or git fsck", t.MissingParents())
 	}
 	return ""
 }
 
 // SameTree lists the commits whose root tree is tree (40 hex), newest
 // first: rebases, cherry-picks and squashes of identical source.
-func (r *Repo) SameTree(tree string) ([]Commit, error) {
+func (r *Repo) SameTree(tree string) ([]types.Commit, error) {
 	t, err := r.commitTableFor()
 	if err != nil {
 		return nil, err
 	}
-	var out []Commit
-	for _, i := range t.sameTree(plumbing.NewHash(tree)) {
-		out = append(out, t.commit(i))
+	var out []types.Commit
+	for _, i := range t.SameTree(plumbing.NewHash(tree)) {
+		out = append(out, t.Commit(i))
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
 	return out, nil

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lkg-dev/lkg/types"
 )
 
 // remoteSetup: upstream (bare) with main and a release branch; a fork of
@@ -101,7 +103,7 @@ func TestRefStates(t *testing.T) {
 		t.Fatal(err)
 	}
 	type key struct{ remote, ref string }
-	got := map[key]RefState{}
+	got := map[key]types.RefState{}
 	for _, st := range states {
 		got[key{st.Remote, st.Ref}] = st
 	}
@@ -143,8 +145,8 @@ func TestRefStates(t *testing.T) {
 	if found[s.prMerge[:12]].Hash != s.prMerge {
 		t.Errorf("Lookup PR merge = %v (%v), want %s", found[s.prMerge[:12]], errs[s.prMerge[:12]], s.prMerge)
 	}
-	if !errors.Is(errs["0123456789abcdef"], ErrUnknownRevision) {
-		t.Errorf("Lookup unknown = %v, want ErrUnknownRevision", errs["0123456789abcdef"])
+	if !errors.Is(errs["0123456789abcdef"], types.ErrUnknownRevision) {
+		t.Errorf("Lookup unknown = %v, want types.ErrUnknownRevision", errs["0123456789abcdef"])
 	}
 	if after := userState(t, s.local); after != before {
 		t.Errorf("user state changed:\nbefore %s\nafter %s", before, after)
@@ -178,8 +180,8 @@ func TestRefStatesNoFetch(t *testing.T) {
 		t.Errorf("no-fetch refs = %q, want %q", got, want)
 	}
 	_, errs := r.Lookup(context.Background(), []string{s.prMerge})
-	if !errors.Is(errs[s.prMerge], ErrUnknownRevision) {
-		t.Errorf("no-fetch Lookup of a remote-only commit = %v, want ErrUnknownRevision", errs[s.prMerge])
+	if !errors.Is(errs[s.prMerge], types.ErrUnknownRevision) {
+		t.Errorf("no-fetch Lookup of a remote-only commit = %v, want types.ErrUnknownRevision", errs[s.prMerge])
 	}
 	if after := userState(t, s.local); after != before {
 		t.Errorf("user state changed")

@@ -11,8 +11,9 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/storage/filesystem"
-
+	"github.com/lkg-dev/lkg/gitops/commitindex"
 	"github.com/lkg-dev/lkg/internal/config"
+	"github.com/lkg-dev/lkg/types"
 )
 
 // Sentinel errors of gitops, matched with errors.Is.
@@ -26,25 +27,12 @@ var (
 	ErrAmbiguousRef = errors.New("ambiguous revision")
 	// ErrBadGlob: a tag glob is malformed (path.Match syntax).
 	ErrBadGlob = errors.New("bad tag glob")
-	// ErrUnknownRevision: a build revision is not a commit in the repository
-	// nor on any remote that was consulted.
-	ErrUnknownRevision = errors.New("revision not found")
-	// ErrAmbiguousRevision: an abbreviated build revision names more than
-	// one commit.
-	ErrAmbiguousRevision = errors.New("abbreviated revision is ambiguous")
 )
-
-// Commit is one git commit, as much of it as lkg needs.
-type Commit struct {
-	Hash string    // 40 hex
-	Tree string    // 40 hex, the root tree
-	Time time.Time // committer time
-}
 
 // Tag is one git tag peeled to its commit.
 type Tag struct {
 	Name   string // short name, without refs/tags/
-	Commit Commit
+	Commit types.Commit
 	Time   time.Time // tagger date of an annotated tag, else the commit's date
 }
 
@@ -57,10 +45,10 @@ type Repo struct {
 	opts   options
 
 	tableMu sync.Mutex
-	table   *commitTable // nil until first needed; rebuilt after a fetch
+	table   *commitindex.Table // nil until first needed; rebuilt after a fetch
 	// storeTable is the complete table when table came from a graph and a
 	// lookup missed.
-	storeTable *commitTable
+	storeTable *commitindex.Table
 
 	disc    discovery  // remotes consulted, once
 	fetchMu sync.Mutex // serializes fetches of build revisions

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/lkg-dev/lkg/types"
 )
 
 // gitRun runs git in dir with a fixed identity and clock, failing the test
@@ -256,8 +258,8 @@ func TestLookup(t *testing.T) {
 		}
 	}
 	for _, rev := range []string{"deadbeefdeadbeef", "xyz", "abc"} {
-		if !errors.Is(errs[rev], ErrUnknownRevision) {
-			t.Errorf("Lookup %q error = %v, want ErrUnknownRevision", rev, errs[rev])
+		if !errors.Is(errs[rev], types.ErrUnknownRevision) {
+			t.Errorf("Lookup %q error = %v, want types.ErrUnknownRevision", rev, errs[rev])
 		}
 	}
 	if c := found[s.c2[:7]]; c.Tree != gitRun(t, s.dir, "rev-parse", s.c2+"^{tree}") || c.Time.Unix() != 1000001000 {
@@ -281,7 +283,7 @@ func TestLookupBeyondGraph(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !tab.fromGraph {
+	if !tab.FromGraph() {
 		t.Fatalf("table not from the commit-graph: %q", r.takeWarnings())
 	}
 	tests := []struct{ rev, want string }{

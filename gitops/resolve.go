@@ -8,10 +8,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/lkg-dev/lkg/gitops/commitindex"
+	"github.com/lkg-dev/lkg/types"
 )
 
 // Resolve names one commit like `git rev-parse REV^{commit}`: a tag
@@ -20,16 +21,16 @@ import (
 // ^N. A name that is a tag and a branch at different commits gives
 // ErrAmbiguousRef rather than git's silent preference: at 3 a.m. a wrong
 // guess is worse than a question.
-func (r *Repo) Resolve(rev string) (Commit, error) {
+func (r *Repo) Resolve(rev string) (types.Commit, error) {
 	c, err := r.resolveCommit(rev)
 	if err != nil {
-		return Commit{}, err
+		return types.Commit{}, err
 	}
 	return commitOf(c), nil
 }
 
-func commitOf(c *object.Commit) Commit {
-	return Commit{Hash: c.Hash.String(), Tree: c.TreeHash.String(), Time: c.Committer.When}
+func commitOf(c *object.Commit) types.Commit {
+	return types.Commit{Hash: c.Hash.String(), Tree: c.TreeHash.String(), Time: c.Committer.When}
 }
 
 func (r *Repo) resolveCommit(rev string) (*object.Commit, error) {
@@ -267,12 +268,12 @@ func (r *Repo) IsAncestor(ancestor, of string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	ia, ok1 := t.find(plumbing.NewHash(a.Hash))
-	ib, ok2 := t.find(plumbing.NewHash(b.Hash))
+	ia, ok1 := t.Find(plumbing.NewHash(a.Hash))
+	ib, ok2 := t.Find(plumbing.NewHash(b.Hash))
 	if !ok1 || !ok2 {
 		return false, fmt.Errorf("checking %q is an ancestor of %q: commit missing from the history table", ancestor, of)
 	}
-	return t.isAncestor(ia, ib), nil
+	return t.IsAncestor(ia, ib), nil
 }
 
 // Lookup resolves build revisions: full or abbreviated (at least 7) hex.
@@ -282,13 +283,13 @@ func (r *Repo) IsAncestor(ancestor, of string) (bool, error) {
 // into refs/lkg/<remote>/... (not with WithNoFetch). Each revision that
 // stays unresolved has an error wrapping ErrUnknownRevision or
 // ErrAmbiguousRevision.
-func (r *Repo) Lookup(ctx context.Context, revs []string) (map[string]Commit, map[string]error) {
-	found := map[string]Commit{}
+func (r *Repo) Lookup(ctx context.Context, revs []string) (map[string]types.Commit, map[string]error) {
+	found := map[string]types.Commit{}
 	errs := map[string]error{}
 	t, err := r.commitTableFor()
 	if err != nil {
 		for _, rev := range revs {
-			errs[rev] = fmt.Errorf("looking up %q: %w: %w", rev, ErrUnknownRevision, err)
+			errs[rev] = fmt.Errorf("looking up %q: %w: %w", rev, types.ErrUnknownRevision, err)
 		}
 		return found, errs
 	}
@@ -301,7 +302,7 @@ func (r *Repo) Lookup(ctx context.Context, revs []string) (map[string]Commit, ma
 		switch {
 		case err == nil:
 			found[rev] = c
-		case errors.Is(err, ErrUnknownRevision) && isHex(rev) && len(rev) >= 7 && len(rev) <= 40:
+		case errors.Is(err, types.ErrUnknownRevision) && isHex(rev) && len(rev) >= 7 && len(rev) <= 40:
 			missing = append(missing, rev)
 		default:
 			errs[rev] = err
@@ -326,54 +327,50 @@ func (r *Repo) Lookup(ctx context.Context, revs []string) (map[string]Commit, ma
 			} else {
 				where += " or on its remotes"
 			}
-			errs[rev] = fmt.Errorf("looking up %q: %w %s", rev, ErrUnknownRevision, where)
+			errs[rev] = fmt.Errorf("looking up %q: %w %s", rev, types.ErrUnknownRevision, where)
 		}
 	}
 	return found, errs
 }
 
-func (r *Repo) lookupOne(t *commitTable, rev string) (Commit, error) {
+func (r *Repo) lookupOne(t *commitindex.Table, rev string) (types.Commit, error) {
 	lrev := strings.ToLower(rev)
 	if len(lrev) < 7 || len(lrev) > 40 || !isHex(lrev) {
-		return Commit{}, fmt.Errorf("looking up %q: %w: not a 7 to 40 digit hex revision", rev, ErrUnknownRevision)
+		return types.Commit{}, fmt.Errorf("looking up %q: %w: not a 7 to 40 digit hex revision", rev, types.ErrUnknownRevision)
 	}
 	m := r.matchPrefix(t, lrev)
 	switch len(m) {
 	case 0:
-		return Commit{}, fmt.Errorf("looking up %q: %w", rev, ErrUnknownRevision)
+		return types.Commit{}, fmt.Errorf("looking up %q: %w", rev, types.ErrUnknownRevision)
 	case 1:
-		i, ok := t.find(m[0])
+		i, ok := t.Find(m[0])
 		if ok {
-			return t.commit(i), nil
+			return t.Commit(i), nil
 		}
 		c, err := r.peelCommit(m[0])
 		if err != nil {
-			return Commit{}, fmt.Errorf("looking up %q: %w: %w", rev, ErrUnknownRevision, err)
+			return types.Commit{}, fmt.Errorf("looking up %q: %w: %w", rev, types.ErrUnknownRevision, err)
 		}
 		return commitOf(c), nil
 	default:
-		return Commit{}, fmt.Errorf("looking up %q: %w: it matches %d commits", rev, ErrAmbiguousRevision, len(m))
+		return types.Commit{}, fmt.Errorf("looking up %q: %w: it matches %d commits", rev, types.ErrAmbiguousRevision, len(m))
 	}
 }
 
 // matchPrefix lists the commits whose hash starts with the lowercase hex
 // prefix: from the table, and, when the table may be incomplete, from the
 // object store's indexes too.
-func (r *Repo) matchPrefix(t *commitTable, prefix string) []plumbing.Hash {
+func (r *Repo) matchPrefix(t *commitindex.Table, prefix string) []plumbing.Hash {
 	var out []plumbing.Hash
-	for _, i := range t.findPrefix(prefix, 2) {
-		out = append(out, t.hashes[i])
+	for _, i := range t.FindPrefix(prefix, 2) {
+		out = append(out, t.Hash(i))
 	}
-	if len(out) == 0 && t.fromGraph {
+	if len(out) == 0 && t.FromGraph() {
 		if st, err := r.storeTableFor(); err == nil {
-			for _, i := range st.findPrefix(prefix, 2) {
-				out = append(out, st.hashes[i])
+			for _, i := range st.FindPrefix(prefix, 2) {
+				out = append(out, st.Hash(i))
 			}
 		}
 	}
 	return out
-}
-
-func (t *commitTable) commit(i int) Commit {
-	return Commit{Hash: t.hashes[i].String(), Tree: t.trees[i].String(), Time: time.Unix(t.times[i], 0).UTC()}
 }

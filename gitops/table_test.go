@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/lkg-dev/lkg/gitops/commitindex"
 )
 
 // genHistory writes a fast-import stream for a history with branches,
@@ -103,7 +104,7 @@ func checkTableAgainstGit(t *testing.T, dir string, r *Repo) {
 		t.Fatal(err)
 	}
 	all := gitLines(t, dir, "rev-list", "--all")
-	if got, want := tab.len(), len(all); got < want {
+	if got, want := tab.Len(), len(all); got < want {
 		t.Fatalf("table has %d commits, git rev-list --all %d", got, want)
 	}
 	rng := rand.New(rand.NewSource(1))
@@ -115,20 +116,20 @@ func checkTableAgainstGit(t *testing.T, dir string, r *Repo) {
 	}
 	for k := 0; k < 3; k++ {
 		g := all[rng.Intn(len(all))]
-		gi, ok := tab.find(plumbing.NewHash(g))
+		gi, ok := tab.Find(plumbing.NewHash(g))
 		if !ok {
 			t.Fatalf("commit %s missing from table", g)
 		}
 		// Which branches contain g.
 		want := gitLines(t, dir, "for-each-ref", "--contains", g, "--format=%(refname)", "refs/heads")
-		desc := tab.descendants(gi)
-		anc := tab.ancestors(gi)
-		scratch := make([]uint32, tab.len())
-		counter := newAheadCounter(tab, gi, desc)
+		desc := tab.Descendants(gi)
+		anc := tab.Ancestors(gi)
+		scratch := make([]uint32, tab.Len())
+		counter := commitindex.NewAheadCounter(tab, gi, desc)
 		var got []string
 		for ei, ref := range refs {
 			tip := tips[ref]
-			ti, _ := tab.find(plumbing.NewHash(tip))
+			ti, _ := tab.Find(plumbing.NewHash(tip))
 			if desc[ti] {
 				got = append(got, ref)
 			}
@@ -137,17 +138,17 @@ func checkTableAgainstGit(t *testing.T, dir string, r *Repo) {
 			}
 			// Ahead counts.
 			wantAhead := gitRun(t, dir, "rev-list", "--count", tip, "^"+g)
-			if gotAhead := tab.countExcluding(ti, anc, scratch, uint32(ei+1)); fmt.Sprint(gotAhead) != wantAhead {
+			if gotAhead := tab.CountExcluding(ti, anc, scratch, uint32(ei+1)); fmt.Sprint(gotAhead) != wantAhead {
 				t.Errorf("ahead of %s over %s = %d, git says %s", ref, g[:8], gotAhead, wantAhead)
 			}
 			if desc[ti] {
-				if gotAhead := counter.ahead(ti); fmt.Sprint(gotAhead) != wantAhead {
+				if gotAhead := counter.Ahead(ti); fmt.Sprint(gotAhead) != wantAhead {
 					t.Errorf("aheadCounter of %s over %s = %d, git says %s", ref, g[:8], gotAhead, wantAhead)
 				}
 			}
 			// Pairwise ancestry against merge-base.
 			err := exec.Command("git", "-C", dir, "merge-base", "--is-ancestor", g, tip).Run()
-			if gotAnc := tab.isAncestor(gi, ti); gotAnc != (err == nil) {
+			if gotAnc := tab.IsAncestor(gi, ti); gotAnc != (err == nil) {
 				t.Errorf("isAncestor(%s, %s) = %v, git says %v", g[:8], ref, gotAnc, err == nil)
 			}
 		}
@@ -164,14 +165,14 @@ func checkTableAgainstGit(t *testing.T, dir string, r *Repo) {
 		}
 		sort.Strings(wantSame)
 		var gotSame []string
-		for _, i := range tab.sameTree(plumbing.NewHash(tree)) {
-			gotSame = append(gotSame, tab.hashes[i].String())
+		for _, i := range tab.SameTree(plumbing.NewHash(tree)) {
+			gotSame = append(gotSame, tab.Hash(i).String())
 		}
 		if strings.Join(gotSame, " ") != strings.Join(wantSame, " ") {
 			t.Errorf("commits with tree of %s:\n got %q\nwant %q", g[:8], gotSame, wantSame)
 		}
 		// Commit time and tree.
-		c := tab.commit(gi)
+		c := tab.Commit(gi)
 		if want := gitRun(t, dir, "log", "-1", "--format=%T %ct", g); fmt.Sprintf("%s %d", c.Tree, c.Time.Unix()) != want {
 			t.Errorf("commit %s = %s %d, git says %s", g[:8], c.Tree, c.Time.Unix(), want)
 		}
@@ -310,8 +311,8 @@ func TestCommitTableAgainstGit(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if tab.fromGraph != tc.graph {
-					t.Errorf("table from graph = %v, want %v (warnings %q)", tab.fromGraph, tc.graph, r.takeWarnings())
+				if tab.FromGraph() != tc.graph {
+					t.Errorf("table from graph = %v, want %v (warnings %q)", tab.FromGraph(), tc.graph, r.takeWarnings())
 				}
 				if w := r.takeWarnings(); !strings.Contains(tc.name, "corrupt") && !strings.Contains(tc.name, "truncated") && len(w) > 0 {
 					t.Errorf("warnings %q", w)
@@ -342,7 +343,7 @@ func TestTableCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if t1.len() != t2.len() || fmt.Sprint(t1.parents) != fmt.Sprint(t2.parents) || fmt.Sprint(t1.gens) != fmt.Sprint(t2.gens) {
+	if t1.Len() != t2.Len() || fmt.Sprint(*t1) != fmt.Sprint(*t2) {
 		t.Errorf("cached table differs from the built one")
 	}
 	// A new commit changes the key: the table is rebuilt, not served stale.
@@ -351,7 +352,7 @@ func TestTableCache(t *testing.T) {
 	gitRun(t, dir, "update-ref", "refs/heads/new", c)
 	r3, _ := Open(dir, WithCacheDir(cache), WithNoFetch(true))
 	t3, _ := r3.commitTableFor()
-	if _, ok := t3.find(plumbing.NewHash(c)); !ok {
+	if _, ok := t3.Find(plumbing.NewHash(c)); !ok {
 		t.Errorf("new commit missing: stale cache served")
 	}
 	files, _ = filepath.Glob(filepath.Join(cache, "commit-tables", "*.bin"))
@@ -359,11 +360,11 @@ func TestTableCache(t *testing.T) {
 		t.Errorf("cache files after rebuild = %q, want one", files)
 	}
 	// A corrupt cache file is rebuilt, not trusted.
-	os.WriteFile(files[0], []byte(tableCacheMagic+"junk"), 0o644)
+	os.WriteFile(files[0], []byte("lkg-commit-table-1\njunk"), 0o644)
 	r4, _ := Open(dir, WithCacheDir(cache), WithNoFetch(true))
 	t4, err := r4.commitTableFor()
-	if err != nil || t4.len() != t3.len() {
-		t.Errorf("corrupt cache: table of %d commits, err %v; want %d", t4.len(), err, t3.len())
+	if err != nil || t4.Len() != t3.Len() {
+		t.Errorf("corrupt cache: table of %d commits, err %v; want %d", t4.Len(), err, t3.Len())
 	}
 }
 
@@ -380,19 +381,19 @@ func TestAheadCounter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	scratch := make([]uint32, tab.len())
+	scratch := make([]uint32, tab.Len())
 	epoch := uint32(0)
-	for g := 0; g < tab.len(); g += 37 {
-		desc := tab.descendants(g)
-		anc := tab.ancestors(g)
-		counter := newAheadCounter(tab, g, desc)
-		for c := 0; c < tab.len(); c++ {
+	for g := 0; g < tab.Len(); g += 37 {
+		desc := tab.Descendants(g)
+		anc := tab.Ancestors(g)
+		counter := commitindex.NewAheadCounter(tab, g, desc)
+		for c := 0; c < tab.Len(); c++ {
 			if !desc[c] {
 				continue
 			}
 			epoch++
-			if got, want := counter.ahead(c), tab.countExcluding(c, anc, scratch, epoch); got != want {
-				t.Fatalf("ahead(%s) over %s = %d, want %d", tab.hashes[c], tab.hashes[g], got, want)
+			if got, want := counter.Ahead(c), tab.CountExcluding(c, anc, scratch, epoch); got != want {
+				t.Fatalf("ahead(%s) over %s = %d, want %d", tab.Hash(c), tab.Hash(g), got, want)
 			}
 		}
 	}

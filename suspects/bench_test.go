@@ -1,18 +1,20 @@
-package gitops
+package suspects
 
 import (
 	"context"
 	"os"
 	"testing"
+
+	"github.com/lkg-dev/lkg/gitops"
 )
 
-// BenchmarkSuspects times Suspects over good..bad of the repository named
+// BenchmarkFind times Result over good..bad of the repository named
 // by LKG_BENCH_SUSPECTS_REPO (bench/suspects.sh makes one:
 // bench/out/suspects-10000-v2.git), else over a small generated repo.
-func BenchmarkSuspects(b *testing.B) {
+func BenchmarkFind(b *testing.B) {
 	dir, good, bad := os.Getenv("LKG_BENCH_SUSPECTS_REPO"), "good", "bad"
 	if dir == "" {
-		r := newSuspectsRepo(b)
+		r := newTestRepo(b)
 		r.write("a.txt", lines(200, "a"))
 		r.commit("initial")
 		r.git("tag", "good")
@@ -24,13 +26,13 @@ func BenchmarkSuspects(b *testing.B) {
 		r.git("tag", "bad")
 		dir = r.dir
 	}
-	repo, err := Open(dir, WithNoFetch(true), WithCacheDir(b.TempDir()))
+	repo, err := gitops.Open(dir, gitops.WithNoFetch(true), gitops.WithCacheDir(b.TempDir()))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		s, err := repo.Suspects(context.Background(), good, bad)
+		s, err := Find(context.Background(), repo, good, bad)
 		if err != nil {
 			b.Fatal(err)
 		}

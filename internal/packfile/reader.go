@@ -1,4 +1,4 @@
-package gitops
+package packfile
 
 import (
 	"bytes"
@@ -10,23 +10,23 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
 )
 
-// suspectsPacks reads objects straight from the repository's pack files.
+// Packs reads objects straight from the repository's pack files.
 // go-git's reader hashes every object it caches and goes through a scanner
 // per object; on a 10,000-commit range that is most of the time. This one
 // maps each pack, finds an object with a binary search in the .idx, inflates
 // it and applies deltas, nothing more. Anything it cannot do (loose objects,
 // a pack it cannot parse) is left to go-git by the caller.
-type suspectsPacks struct {
-	packs []*suspectsPack
+type Packs struct {
+	packs []*Pack
 }
 
-type suspectsPack struct {
+// Pack is one mapped pack file and its index.
+type Pack struct {
+	path  string // the .pack file
 	idx   []byte // the whole .idx file
 	n     int
 	names []byte // n sorted 20-byte hashes, inside idx
@@ -36,28 +36,42 @@ type suspectsPack struct {
 	unmap func()
 }
 
-var errSuspectsNotInPacks = errors.New("object not in a pack")
+// ErrNotInPacks: the object is in none of the mapped packs (loose, or
+// absent).
+var ErrNotInPacks = errors.New("object not in a pack")
 
-// openSuspectsPacks maps every pack of the object store; a pack that fails
-// to open is skipped (go-git will be asked for its objects).
-func openSuspectsPacks(gitDir string) *suspectsPacks {
-	ps := &suspectsPacks{}
-	idxs, _ := filepath.Glob(filepath.Join(gitDir, "objects", "pack", "pack-*.idx"))
-	for _, idx := range idxs {
-		if p, err := openSuspectsPack(idx); err == nil {
+// Open maps every pack in each objects directory (objects/pack/pack-*.idx).
+// A pack that fails to open is skipped, and named in the error: a caller
+// that can read objects another way (go-git) may go on with the rest.
+func Open(objectsDirs ...string) (*Packs, error) {
+	ps := &Packs{}
+	var errs []error
+	for _, dir := range objectsDirs {
+		idxs, _ := filepath.Glob(filepath.Join(dir, "pack", "pack-*.idx"))
+		for _, idx := range idxs {
+			p, err := OpenPack(idx)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("reading %s: %w", idx[:len(idx)-len(".idx")]+".pack", err))
+				continue
+			}
 			ps.packs = append(ps.packs, p)
 		}
 	}
-	return ps
+	return ps, errors.Join(errs...)
 }
 
-func (ps *suspectsPacks) close() {
+// Packs lists the mapped packs.
+func (ps *Packs) Packs() []*Pack { return ps.packs }
+
+// Close unmaps the packs; no Reader may be used after it.
+func (ps *Packs) Close() {
 	for _, p := range ps.packs {
-		p.unmap()
+		p.Close()
 	}
 }
 
-func openSuspectsPack(idxPath string) (*suspectsPack, error) {
+// OpenPack maps the pack of a version 2 .idx file.
+func OpenPack(idxPath string) (*Pack, error) {
 	idx, err := os.ReadFile(idxPath)
 	if err != nil {
 		return nil, err
@@ -72,7 +86,8 @@ func openSuspectsPack(idxPath string) (*suspectsPack, error) {
 	if len(idx) < largeAt+40 {
 		return nil, errors.New("pack index is truncated")
 	}
-	data, unmap, err := suspectsMap(idxPath[:len(idxPath)-len(".idx")] + ".pack")
+	path := idxPath[:len(idxPath)-len(".idx")] + ".pack"
+	data, unmap, err := mapFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -80,12 +95,21 @@ func openSuspectsPack(idxPath string) (*suspectsPack, error) {
 		unmap()
 		return nil, errors.New("not a pack file")
 	}
-	return &suspectsPack{idx: idx, n: n, names: idx[namesAt : namesAt+n*20],
+	return &Pack{path: path, idx: idx, n: n, names: idx[namesAt : namesAt+n*20],
 		offs: idx[offsAt:largeAt], large: idx[largeAt : len(idx)-40], data: data, unmap: unmap}, nil
 }
 
-// find returns the object's offset in the pack.
-func (p *suspectsPack) find(h plumbing.Hash) (uint64, bool) {
+// Close unmaps the pack.
+func (p *Pack) Close() { p.unmap() }
+
+// Path is the .pack file's path.
+func (p *Pack) Path() string { return p.path }
+
+// Len is the number of objects in the pack.
+func (p *Pack) Len() int { return p.n }
+
+// Find returns the object's offset in the pack.
+func (p *Pack) Find(h plumbing.Hash) (uint64, bool) {
 	lo := 0
 	if h[0] > 0 {
 		lo = int(binary.BigEndian.Uint32(p.idx[8+(int(h[0])-1)*4:]))
@@ -100,6 +124,11 @@ func (p *suspectsPack) find(h plumbing.Hash) (uint64, bool) {
 	if i >= hi || !bytes.Equal(p.names[i*20:i*20+20], h[:]) {
 		return 0, false
 	}
+	return p.offset(i)
+}
+
+// offset is the pack offset of the index's i-th object.
+func (p *Pack) offset(i int) (uint64, bool) {
 	off := uint64(binary.BigEndian.Uint32(p.offs[i*4:]))
 	if off&0x80000000 != 0 {
 		j := int(off&0x7fffffff) * 8
@@ -111,142 +140,110 @@ func (p *suspectsPack) find(h plumbing.Hash) (uint64, bool) {
 	return off, true
 }
 
-// suspectsPackReader is one worker's reader: its own inflater and delta
+// Reader is one worker's reader: its own inflater and delta
 // base cache over the shared mapped packs.
-type suspectsPackReader struct {
-	ps        *suspectsPacks
+type Reader struct {
+	ps        *Packs
 	zr        io.ReadCloser
 	src       bytes.Reader
-	bases     map[suspectsPackKey]suspectsBase
+	bases     map[packKey]cachedBase
 	baseBytes int
 	deltaBuf  []byte
 	scratch   []byte
 }
 
-type suspectsBase struct {
+type cachedBase struct {
 	typ  int
 	data []byte
 }
 
-type suspectsPackKey struct {
-	pack *suspectsPack
+type packKey struct {
+	pack *Pack
 	off  uint64
 }
 
-// suspectsBaseCacheBytes bounds a reader's delta base cache.
-const suspectsBaseCacheBytes = 32 << 20
+// baseCacheBytes bounds a reader's delta base cache.
+const baseCacheBytes = 32 << 20
 
-func (ps *suspectsPacks) reader() *suspectsPackReader {
-	return &suspectsPackReader{ps: ps, bases: map[suspectsPackKey]suspectsBase{}}
+func (ps *Packs) Reader() *Reader {
+	return &Reader{ps: ps, bases: map[packKey]cachedBase{}}
 }
 
-// read returns the object's type (pack numbering: 1 commit, 2 tree, 3
+// Read returns the object's type (pack numbering: 1 commit, 2 tree, 3
 // blob, 4 tag) and content. The content lives in the reader's scratch
 // buffer: it is valid only until the next read. Every caller parses or
 // hashes it at once, and reusing the buffer halves what a diff allocates.
-func (r *suspectsPackReader) read(h plumbing.Hash) (int, []byte, error) {
+func (r *Reader) Read(h plumbing.Hash) (int, []byte, error) {
 	p, off, ok := r.locate(h)
 	if !ok {
-		return 0, nil, errSuspectsNotInPacks
+		return 0, nil, ErrNotInPacks
 	}
 	return r.at(p, off, 0, &r.scratch)
 }
 
-func (r *suspectsPackReader) locate(h plumbing.Hash) (*suspectsPack, uint64, bool) {
+func (r *Reader) locate(h plumbing.Hash) (*Pack, uint64, bool) {
 	for _, p := range r.ps.packs {
-		if off, ok := p.find(h); ok {
+		if off, ok := p.Find(h); ok {
 			return p, off, true
 		}
 	}
 	return nil, 0, false
 }
 
+// ReadAt is Read for the object at off in p (one of the reader's packs,
+// or a pack whose deltas all have their bases in it).
+func (r *Reader) ReadAt(p *Pack, off uint64) (int, []byte, error) {
+	return r.at(p, off, 0, &r.scratch)
+}
+
 // at reads the object at off. With dst, the content is built in *dst
 // (grown as needed); without, in a new slice the caller may keep.
-func (r *suspectsPackReader) at(p *suspectsPack, off uint64, depth int, dst *[]byte) (int, []byte, error) {
+func (r *Reader) at(p *Pack, off uint64, depth int, dst *[]byte) (int, []byte, error) {
 	if depth > 10000 {
 		return 0, nil, errors.New("delta chain too deep")
 	}
 	if dst == nil {
 		dst = new([]byte)
 	}
-	d := p.data
-	if off >= uint64(len(d)) {
-		return 0, nil, fmt.Errorf("offset %d past the end of the pack", off)
+	h, err := p.header(off)
+	if err != nil {
+		return 0, nil, err
 	}
-	pos := int(off)
-	c := d[pos]
-	pos++
-	typ := int(c>>4) & 7
-	size := uint64(c & 15)
-	for shift := 4; c&0x80 != 0; shift += 7 {
-		if pos >= len(d) || shift > 60 {
-			return 0, nil, errors.New("bad object header")
-		}
-		c = d[pos]
-		pos++
-		size |= uint64(c&0x7f) << shift
+	src := p.data[h.data:]
+	switch h.typ {
+	case TypeCommit, TypeTree, TypeBlob, TypeTag:
+		out, err := r.inflateInto(dst, src, h.size)
+		return h.typ, out, err
 	}
-	switch typ {
-	case 1, 2, 3, 4:
-		out, err := r.inflateInto(dst, d[pos:], size)
-		return typ, out, err
-	case 6, 7:
-		var baseTyp int
-		var base []byte
-		var err error
-		if typ == 6 {
-			if pos >= len(d) {
-				return 0, nil, errors.New("bad delta offset")
-			}
-			c = d[pos]
-			pos++
-			rel := uint64(c & 0x7f)
-			for c&0x80 != 0 {
-				if pos >= len(d) {
-					return 0, nil, errors.New("bad delta offset")
-				}
-				c = d[pos]
-				pos++
-				rel = ((rel + 1) << 7) | uint64(c&0x7f)
-			}
-			if rel > off {
-				return 0, nil, errors.New("delta base before the pack start")
-			}
-			baseTyp, base, err = r.base(p, off-rel, depth)
-		} else {
-			if pos+20 > len(d) {
-				return 0, nil, errors.New("truncated delta base")
-			}
-			var bh plumbing.Hash
-			copy(bh[:], d[pos:pos+20])
-			pos += 20
-			bp, boff, ok := r.locate(bh)
-			if !ok {
-				return 0, nil, errSuspectsNotInPacks
-			}
-			baseTyp, base, err = r.base(bp, boff, depth)
+	var baseTyp int
+	var base []byte
+	if h.typ == typeOfsDelta {
+		baseTyp, base, err = r.base(p, h.baseOff, depth)
+	} else {
+		bp, boff, ok := r.locate(h.baseHash)
+		if !ok {
+			return 0, nil, ErrNotInPacks
 		}
-		if err != nil {
-			return 0, nil, err
-		}
-		// The delta is dropped once applied: inflate it into a reused buffer.
-		delta, err := r.inflateInto(&r.deltaBuf, d[pos:], size)
-		if err != nil {
-			return 0, nil, err
-		}
-		out, err := suspectsApplyDelta((*dst)[:0], base, delta)
-		if err == nil {
-			*dst = out
-		}
-		return baseTyp, out, err
+		baseTyp, base, err = r.base(bp, boff, depth)
 	}
-	return 0, nil, fmt.Errorf("unknown pack object type %d", typ)
+	if err != nil {
+		return 0, nil, err
+	}
+	// The delta is dropped once applied: inflate it into a reused buffer.
+	delta, err := r.inflateInto(&r.deltaBuf, src, h.size)
+	if err != nil {
+		return 0, nil, err
+	}
+	out, err := applyDelta((*dst)[:0], base, delta)
+	if err == nil {
+		*dst = out
+	}
+	return baseTyp, out, err
 }
 
 // base reads a delta base through the cache: chains share bases.
-func (r *suspectsPackReader) base(p *suspectsPack, off uint64, depth int) (int, []byte, error) {
-	k := suspectsPackKey{p, off}
+func (r *Reader) base(p *Pack, off uint64, depth int) (int, []byte, error) {
+	k := packKey{p, off}
 	if b, ok := r.bases[k]; ok {
 		return b.typ, b.data, nil
 	}
@@ -254,17 +251,17 @@ func (r *suspectsPackReader) base(p *suspectsPack, off uint64, depth int) (int, 
 	if err != nil {
 		return 0, nil, err
 	}
-	if r.baseBytes+len(b) > suspectsBaseCacheBytes {
-		r.bases, r.baseBytes = map[suspectsPackKey]suspectsBase{}, 0
+	if r.baseBytes+len(b) > baseCacheBytes {
+		r.bases, r.baseBytes = map[packKey]cachedBase{}, 0
 	}
 	// Objects are never modified once read, so the cache can share b.
-	r.bases[k] = suspectsBase{typ, b}
+	r.bases[k] = cachedBase{typ, b}
 	r.baseBytes += len(b)
 	return typ, b, nil
 }
 
 // inflateInto inflates size bytes from src into *buf, growing it as needed.
-func (r *suspectsPackReader) inflateInto(buf *[]byte, src []byte, size uint64) ([]byte, error) {
+func (r *Reader) inflateInto(buf *[]byte, src []byte, size uint64) ([]byte, error) {
 	if size > 1<<34 {
 		return nil, errors.New("object too large")
 	}
@@ -288,9 +285,9 @@ func (r *suspectsPackReader) inflateInto(buf *[]byte, src []byte, size uint64) (
 	return out, nil
 }
 
-// suspectsApplyDelta applies a git delta (gitformat-pack(5)) to base,
+// applyDelta applies a git delta (gitformat-pack(5)) to base,
 // appending the result to dst (which it reuses when large enough).
-func suspectsApplyDelta(dst, base, delta []byte) ([]byte, error) {
+func applyDelta(dst, base, delta []byte) ([]byte, error) {
 	varint := func() (uint64, bool) {
 		var v uint64
 		for shift := 0; shift < 64; shift += 7 {
@@ -357,37 +354,6 @@ func suspectsApplyDelta(dst, base, delta []byte) ([]byte, error) {
 	}
 	if uint64(len(out)) != dstSize {
 		return nil, errors.New("delta result has the wrong size")
-	}
-	return out, nil
-}
-
-// suspectsParseTree parses a raw tree object: "<octal mode> <name>\0<20
-// byte hash>" entries. Names are cut from one string of the whole tree.
-func suspectsParseTree(raw []byte) ([]suspectsEntry, error) {
-	data := string(raw)
-	out := make([]suspectsEntry, 0, len(data)/40)
-	for len(data) > 0 {
-		sp := strings.IndexByte(data, ' ')
-		if sp <= 0 {
-			return nil, errors.New("bad tree entry mode")
-		}
-		var mode uint32
-		for i := 0; i < sp; i++ {
-			c := data[i]
-			if c < '0' || c > '7' {
-				return nil, errors.New("bad tree entry mode")
-			}
-			mode = mode<<3 | uint32(c-'0')
-		}
-		data = data[sp+1:]
-		nul := strings.IndexByte(data, 0)
-		if nul < 0 || nul+21 > len(data) {
-			return nil, errors.New("truncated tree entry")
-		}
-		e := suspectsEntry{name: data[:nul], mode: filemode.FileMode(mode)}
-		copy(e.hash[:], data[nul+1:nul+21])
-		data = data[nul+21:]
-		out = append(out, e)
 	}
 	return out, nil
 }

@@ -1,26 +1,26 @@
-package gitops
+package suspects
 
 import (
 	"bytes"
 	"hash/maphash"
 )
 
-// suspectsMaxD bounds the Myers search for one file (suspectsMyersWork
+// maxD bounds the Myers search for one file (myersWork
 // bounds it further for long files). Past it the counts come from comparing
 // the two sides' lines as multisets: exact for pure additions and
 // deletions, a lower bound for moved lines, and linear in the file's size
 // however different the sides are.
-const suspectsMaxD = 4096
+const maxD = 4096
 
-var suspectsSeed = maphash.MakeSeed()
+var seed = maphash.MakeSeed()
 
-// suspectsLineCounts counts the lines added and deleted between a and b,
+// lineCounts counts the lines added and deleted between a and b,
 // like `git diff --numstat` (a last line without a newline differs from the
 // same line with one). It trims the common head and tail, hashes the
 // remaining lines, and runs Myers' O(ND) search for the edit distance D only:
 // the longest common subsequence is (N+M-D)/2, so added = M-LCS and
 // deleted = N-LCS, and no edit script is ever built.
-func suspectsLineCounts(a, b []byte) (added, deleted int) {
+func lineCounts(a, b []byte) (added, deleted int) {
 	// Trim the common prefix, back to a line boundary.
 	p := 0
 	for p < len(a) && p < len(b) && a[p] == b[p] {
@@ -45,13 +45,13 @@ func suspectsLineCounts(a, b []byte) (added, deleted int) {
 		s--
 	}
 	a, b = a[:len(a)-s], b[:len(b)-s]
-	return suspectsCountHashed(suspectsHashLines(a), suspectsHashLines(b))
+	return countHashed(hashLines(a), hashLines(b))
 }
 
-// suspectsCountHashed is suspectsLineCounts over lines already hashed (a
+// countHashed is lineCounts over lines already hashed (a
 // worker keeps each blob's hashes, since a file's new side in one unit is
 // its old side in the next).
-func suspectsCountHashed(x, y []uint64) (added, deleted int) {
+func countHashed(x, y []uint64) (added, deleted int) {
 	for len(x) > 0 && len(y) > 0 && x[0] == y[0] {
 		x, y = x[1:], y[1:]
 	}
@@ -66,32 +66,32 @@ func suspectsCountHashed(x, y []uint64) (added, deleted int) {
 	// subsequence: dropping such lines leaves the longest common
 	// subsequence, and so the counts, unchanged, and shrinks a rewrite
 	// (a regenerated or vendored file) to the lines that could match.
-	if n+m > suspectsFilterMin {
-		x, y = suspectsDropUnique(x, y)
+	if n+m > filterMin {
+		x, y = dropUnique(x, y)
 		if len(x) == 0 || len(y) == 0 {
 			return m, n
 		}
 	}
 	// Bound the O((N+M)D) search by work, not by D alone.
-	maxD := min(suspectsMaxD, max(64, suspectsMyersWork/(len(x)+len(y))))
-	d, ok := suspectsMyersD(x, y, maxD)
+	maxD := min(maxD, max(64, myersWork/(len(x)+len(y))))
+	d, ok := myersD(x, y, maxD)
 	if !ok {
-		return suspectsMultisetCounts(x, y, n, m)
+		return multisetCounts(x, y, n, m)
 	}
 	lcs := (len(x) + len(y) - d) / 2
 	return m - lcs, n - lcs
 }
 
-// suspectsFilterMin is the size (old plus new lines) above which unique
+// filterMin is the size (old plus new lines) above which unique
 // lines are dropped before the search; below it the map costs more than it
 // saves.
-const suspectsFilterMin = 256
+const filterMin = 256
 
-// suspectsMyersWork bounds one file's Myers search, in diagonal steps.
-const suspectsMyersWork = 64 << 20
+// myersWork bounds one file's Myers search, in diagonal steps.
+const myersWork = 64 << 20
 
-// suspectsDropUnique removes from each side the lines the other side lacks.
-func suspectsDropUnique(x, y []uint64) ([]uint64, []uint64) {
+// dropUnique removes from each side the lines the other side lacks.
+func dropUnique(x, y []uint64) ([]uint64, []uint64) {
 	inX := make(map[uint64]struct{}, len(x))
 	for _, h := range x {
 		inX[h] = struct{}{}
@@ -115,8 +115,8 @@ func suspectsDropUnique(x, y []uint64) ([]uint64, []uint64) {
 	return fx, fy
 }
 
-// suspectsHashLines hashes each line, its newline included.
-func suspectsHashLines(b []byte) []uint64 {
+// hashLines hashes each line, its newline included.
+func hashLines(b []byte) []uint64 {
 	if len(b) == 0 {
 		return nil
 	}
@@ -129,14 +129,14 @@ func suspectsHashLines(b []byte) []uint64 {
 		} else {
 			line, b = b[:i+1], b[i+1:]
 		}
-		out = append(out, maphash.Bytes(suspectsSeed, line))
+		out = append(out, maphash.Bytes(seed, line))
 	}
 	return out
 }
 
-// suspectsMyersD is the length of the shortest edit script between x and y
+// myersD is the length of the shortest edit script between x and y
 // (insertions plus deletions), or false when it exceeds maxD.
-func suspectsMyersD(x, y []uint64, maxD int) (int, bool) {
+func myersD(x, y []uint64, maxD int) (int, bool) {
 	n, m := len(x), len(y)
 	max := n + m
 	if maxD > max {
@@ -166,11 +166,11 @@ func suspectsMyersD(x, y []uint64, maxD int) (int, bool) {
 	return 0, false
 }
 
-// suspectsMultisetCounts is the fallback past the search bound: x and y
+// multisetCounts is the fallback past the search bound: x and y
 // (what is left of n old and m new lines) are matched as multisets,
 // ignoring order. Exact for pure additions and deletions, it undercounts
 // moved lines.
-func suspectsMultisetCounts(x, y []uint64, n, m int) (added, deleted int) {
+func multisetCounts(x, y []uint64, n, m int) (added, deleted int) {
 	seen := make(map[uint64]int, len(x))
 	for _, h := range x {
 		seen[h]++
@@ -185,8 +185,8 @@ func suspectsMultisetCounts(x, y []uint64, n, m int) (added, deleted int) {
 	return m - common, n - common
 }
 
-// suspectsIsBinary uses git's rule: a NUL byte in the first 8000 bytes.
-func suspectsIsBinary(b []byte) bool {
+// isBinary uses git's rule: a NUL byte in the first 8000 bytes.
+func isBinary(b []byte) bool {
 	if len(b) > 8000 {
 		b = b[:8000]
 	}

@@ -1,4 +1,4 @@
-package gitops
+package commitindex
 
 import (
 	"bufio"
@@ -20,11 +20,12 @@ var errGraphCorrupt = errors.New("commit-graph file is corrupt")
 
 // readCommitGraph loads git's commit-graph (a single file or a chain of
 // layers) into b. It returns false with no error when the repository has
-// none. go-git v5's commitgraph package reads single files only and
-// decodes lazily per commit; lkg needs every commit at once, so it reads
-// the format (gitformat-commit-graph(5)) itself, checksum first, so a
-// corrupt file is refused rather than trusted.
-func readCommitGraph(objectsDir string, b *tableBuilder) (bool, error) {
+// none. go-git's commitgraph/v2 package reads files and chains too, but
+// through an Index that decodes one commit per call and never verifies the
+// checksum; lkg needs every commit at once, so it reads the format
+// (gitformat-commit-graph(5)) itself, checksum first, so a corrupt file is
+// refused rather than trusted.
+func readCommitGraph(objectsDir string, b *Builder) (bool, error) {
 	var files []string
 	chain := filepath.Join(objectsDir, "info", "commit-graphs", "commit-graph-chain")
 	if data, err := os.ReadFile(chain); err == nil {
@@ -131,7 +132,7 @@ func readCommitGraph(objectsDir string, b *tableBuilder) (bool, error) {
 					k++
 				}
 			}
-			b.add(all[l.base+i], tree, when, parents)
+			b.Add(all[l.base+i], tree, when, parents)
 		}
 	}
 	return true, nil

@@ -1,15 +1,15 @@
 //go:build unix
 
-package gitops
+package packfile
 
 import (
 	"os"
 	"syscall"
 )
 
-// suspectsMap maps a pack file read-only: packs can be gigabytes, and the
+// mapFile maps a pack file read-only: packs can be gigabytes, and the
 // diff workers share one mapping.
-func suspectsMap(path string) ([]byte, func(), error) {
+func mapFile(path string) ([]byte, func(), error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err

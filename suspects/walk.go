@@ -1,10 +1,9 @@
-package gitops
+package suspects
 
 import (
 	"bytes"
 	"container/heap"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -12,16 +11,17 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/lkg-dev/lkg/internal/packfile"
 )
 
 // The walk paints each commit with the sides it is reachable from.
 const (
-	suspectsGoodOnly uint8 = 1 // reachable from good only
-	suspectsBadOnly  uint8 = 2 // reachable from bad only
-	suspectsCommon         = suspectsGoodOnly | suspectsBadOnly
+	goodOnly uint8 = 1 // reachable from good only
+	badOnly  uint8 = 2 // reachable from bad only
+	common         = goodOnly | badOnly
 )
 
-type suspectsNode struct {
+type walkNode struct {
 	hash   plumbing.Hash
 	c      *object.Commit // nil when the object is missing (shallow clone)
 	flags  uint8
@@ -30,88 +30,59 @@ type suspectsNode struct {
 	index  int
 }
 
-// suspectsWalk paints commits from good and bad newest first, like git's
+// walker paints commits from good and bad newest first, like git's
 // paint_down_to_common, and stops once every queued commit is reachable from
 // both: what is left below can be neither side's alone. It visits the two
 // ranges and their boundary, never the whole history.
-type suspectsWalk struct {
+type walker struct {
 	st        storer.EncodedObjectStorer
-	pr        *suspectsPackReader // nil: go-git only
-	nodes     map[plumbing.Hash]*suspectsNode
-	queue     suspectsQueue
+	pr        *packfile.Reader
+	hdr       packfile.CommitHeader // reused by parseCommit
+	nodes     map[plumbing.Hash]*walkNode
+	queue     walkQueue
 	exclusive int // queued nodes not yet common
 	warnings  []string
 }
 
-func newSuspectsWalk(st storer.EncodedObjectStorer, pr *suspectsPackReader) *suspectsWalk {
-	return &suspectsWalk{st: st, pr: pr, nodes: map[plumbing.Hash]*suspectsNode{}}
+func newWalker(st storer.EncodedObjectStorer, pr *packfile.Reader) *walker {
+	return &walker{st: st, pr: pr, nodes: map[plumbing.Hash]*walkNode{}}
 }
 
 // commit reads a commit from the packs, or through go-git when it is loose
 // or does not parse.
-func (w *suspectsWalk) commit(h plumbing.Hash) (*object.Commit, error) {
-	if w.pr != nil {
-		if typ, data, err := w.pr.read(h); err == nil && typ == 1 {
-			if c, ok := suspectsParseCommit(h, data); ok {
-				return c, nil
-			}
+func (w *walker) commit(h plumbing.Hash) (*object.Commit, error) {
+	if typ, data, err := w.pr.Read(h); err == nil && typ == packfile.TypeCommit {
+		if c, ok := w.parseCommit(h, data); ok {
+			return c, nil
 		}
 	}
 	return object.GetCommit(w.st, h)
 }
 
-// suspectsParseCommit reads the headers the walk and the units use: tree,
-// parents, author, committer, and the message. It skips go-git's decoder,
-// which hashes the object again.
-func suspectsParseCommit(h plumbing.Hash, data []byte) (*object.Commit, bool) {
-	c := &object.Commit{Hash: h}
-	haveTree := false
-	for len(data) > 0 {
-		nl := bytes.IndexByte(data, '\n')
-		if nl < 0 {
-			return nil, false
-		}
-		line := data[:nl]
-		data = data[nl+1:]
-		if len(line) == 0 {
-			c.Message = string(data)
-			return c, haveTree
-		}
-		key, val, _ := bytes.Cut(line, []byte{' '})
-		switch string(key) {
-		case "tree":
-			if !suspectsParseHash(val, &c.TreeHash) {
-				return nil, false
-			}
-			haveTree = true
-		case "parent":
-			var p plumbing.Hash
-			if !suspectsParseHash(val, &p) {
-				return nil, false
-			}
-			c.ParentHashes = append(c.ParentHashes, p)
-		case "author":
-			c.Author.Decode(val)
-		case "committer":
-			c.Committer.Decode(val)
-		}
+// parseCommit turns the headers the walk and the units use (tree, parents,
+// author, committer, message) into a go-git commit.
+func (w *walker) parseCommit(h plumbing.Hash, data []byte) (*object.Commit, bool) {
+	if err := packfile.ParseCommit(data, &w.hdr); err != nil || !w.hdr.HasTree {
+		return nil, false
 	}
-	return c, haveTree
+	c := &object.Commit{Hash: h, TreeHash: w.hdr.Tree, Message: string(w.hdr.Message)}
+	if len(w.hdr.Parents) > 0 {
+		c.ParentHashes = append([]plumbing.Hash(nil), w.hdr.Parents...)
+	}
+	if w.hdr.Author != nil {
+		c.Author.Decode(w.hdr.Author)
+	}
+	if w.hdr.Committer != nil {
+		c.Committer.Decode(w.hdr.Committer)
+	}
+	return c, true
 }
 
-func suspectsParseHash(s []byte, h *plumbing.Hash) bool {
-	if len(s) != 40 {
-		return false
-	}
-	_, err := hex.Decode(h[:], s)
-	return err == nil
-}
-
-func (w *suspectsWalk) paint(ctx context.Context, good, bad plumbing.Hash) error {
-	if err := w.push(good, suspectsGoodOnly); err != nil {
+func (w *walker) paint(ctx context.Context, good, bad plumbing.Hash) error {
+	if err := w.push(good, goodOnly); err != nil {
 		return err
 	}
-	if err := w.push(bad, suspectsBadOnly); err != nil {
+	if err := w.push(bad, badOnly); err != nil {
 		return err
 	}
 	for n := 0; w.queue.Len() > 0 && w.exclusive > 0; n++ {
@@ -120,9 +91,9 @@ func (w *suspectsWalk) paint(ctx context.Context, good, bad plumbing.Hash) error
 				return err
 			}
 		}
-		node := heap.Pop(&w.queue).(*suspectsNode)
+		node := heap.Pop(&w.queue).(*walkNode)
 		node.queued, node.popped = false, true
-		if node.flags != suspectsCommon {
+		if node.flags != common {
 			w.exclusive--
 		}
 		for _, p := range node.c.ParentHashes {
@@ -134,10 +105,10 @@ func (w *suspectsWalk) paint(ctx context.Context, good, bad plumbing.Hash) error
 	return nil
 }
 
-func (w *suspectsWalk) push(h plumbing.Hash, flags uint8) error {
+func (w *walker) push(h plumbing.Hash, flags uint8) error {
 	n := w.nodes[h]
 	if n == nil {
-		n = &suspectsNode{hash: h}
+		n = &walkNode{hash: h}
 		c, err := w.commit(h)
 		switch {
 		case errors.Is(err, plumbing.ErrObjectNotFound):
@@ -154,7 +125,7 @@ func (w *suspectsWalk) push(h plumbing.Hash, flags uint8) error {
 		return nil
 	}
 	if n.queued {
-		if n.flags != suspectsCommon && merged == suspectsCommon {
+		if n.flags != common && merged == common {
 			w.exclusive--
 		}
 		n.flags = merged
@@ -166,14 +137,14 @@ func (w *suspectsWalk) push(h plumbing.Hash, flags uint8) error {
 	}
 	heap.Push(&w.queue, n)
 	n.queued = true
-	if merged != suspectsCommon {
+	if merged != common {
 		w.exclusive++
 	}
 	return nil
 }
 
 // count is the number of commits painted exactly side.
-func (w *suspectsWalk) count(side uint8) int {
+func (w *walker) count(side uint8) int {
 	n := 0
 	for _, node := range w.nodes {
 		if node.flags == side && node.c != nil {
@@ -186,23 +157,23 @@ func (w *suspectsWalk) count(side uint8) int {
 // mergeBases are the common commits that a one-sided commit has as parent:
 // every merge base is among them (possibly with older common commits, which
 // the caller drops), newest first.
-func (w *suspectsWalk) mergeBases() []plumbing.Hash {
+func (w *walker) mergeBases() []plumbing.Hash {
 	seen := map[plumbing.Hash]bool{}
-	var out []*suspectsNode
+	var out []*walkNode
 	for _, node := range w.nodes {
-		if node.c == nil || node.flags == suspectsCommon {
+		if node.c == nil || node.flags == common {
 			continue
 		}
 		for _, p := range node.c.ParentHashes {
 			pn := w.nodes[p]
-			if pn != nil && pn.c != nil && pn.flags == suspectsCommon && !seen[p] {
+			if pn != nil && pn.c != nil && pn.flags == common && !seen[p] {
 				seen[p] = true
 				out = append(out, pn)
 			}
 		}
 	}
 	// good or bad itself may be the base (bad is an ancestor of good).
-	sort.Slice(out, func(i, j int) bool { return suspectsNewer(out[i], out[j]) })
+	sort.Slice(out, func(i, j int) bool { return newer(out[i], out[j]) })
 	hs := make([]plumbing.Hash, len(out))
 	for i, n := range out {
 		hs[i] = n.hash
@@ -210,9 +181,9 @@ func (w *suspectsWalk) mergeBases() []plumbing.Hash {
 	return hs
 }
 
-// suspectsUnitWork is one unit on its way through the diff workers.
-type suspectsUnitWork struct {
-	unit     SuspectUnit
+// unitWork is one unit on its way through the diff workers.
+type unitWork struct {
+	unit     Unit
 	oldTree  plumbing.Hash // zero: the empty tree (a root commit)
 	newTree  plumbing.Hash
 	warnings []string
@@ -221,8 +192,8 @@ type suspectsUnitWork struct {
 // units follows the first-parent line from tip while it stays on side; each
 // commit on it is a unit. Commits of the side off the line are given to the
 // oldest merge on the line that reaches them: the merge that brought them in.
-func (w *suspectsWalk) units(tip plumbing.Hash, side uint8, authors bool) []*suspectsUnitWork {
-	var line []*suspectsNode
+func (w *walker) units(tip plumbing.Hash, side uint8, authors bool) []*unitWork {
+	var line []*walkNode
 	onLine := map[plumbing.Hash]bool{}
 	for h := tip; ; {
 		n := w.nodes[h]
@@ -237,26 +208,26 @@ func (w *suspectsWalk) units(tip plumbing.Hash, side uint8, authors bool) []*sus
 		h = n.c.ParentHashes[0]
 	}
 	assigned := map[plumbing.Hash]bool{}
-	out := make([]*suspectsUnitWork, len(line))
+	out := make([]*unitWork, len(line))
 	for i := len(line) - 1; i >= 0; i-- {
 		n := line[i]
 		c := n.c
-		u := &suspectsUnitWork{newTree: c.TreeHash}
-		subject := suspectsSubject(c.Message)
-		u.unit = SuspectUnit{
+		u := &unitWork{newTree: c.TreeHash}
+		subject := subjectOf(c.Message)
+		u.unit = Unit{
 			Commit:  n.hash.String(),
 			Kind:    UnitCommit,
-			PR:      suspectsPR(subject, c.Message),
+			PR:      prNumber(subject, c.Message),
 			Subject: subject,
 			Time:    c.Committer.When,
-			Files:   []SuspectFile{},
+			Files:   []File{},
 			Risks:   []string{},
 		}
-		members := []*suspectsNode{n}
+		members := []*walkNode{n}
 		if len(c.ParentHashes) > 1 {
 			u.unit.Kind = UnitMerge
 			stack := append([]plumbing.Hash{}, c.ParentHashes[1:]...)
-			var side []*suspectsNode
+			var side []*walkNode
 			for len(stack) > 0 {
 				h := stack[len(stack)-1]
 				stack = stack[:len(stack)-1]
@@ -268,14 +239,14 @@ func (w *suspectsWalk) units(tip plumbing.Hash, side uint8, authors bool) []*sus
 				side = append(side, m)
 				stack = append(stack, m.c.ParentHashes...)
 			}
-			sort.Slice(side, func(i, j int) bool { return suspectsNewer(side[i], side[j]) })
+			sort.Slice(side, func(i, j int) bool { return newer(side[i], side[j]) })
 			members = append(members, side...)
 		} else if u.unit.PR != 0 {
 			u.unit.Kind = UnitSquash
 		}
 		names := map[string]bool{}
 		for _, m := range members {
-			sc := SuspectCommit{Hash: m.hash.String(), Subject: suspectsSubject(m.c.Message)}
+			sc := Commit{Hash: m.hash.String(), Subject: subjectOf(m.c.Message)}
 			if authors {
 				sc.Author = m.c.Author.Name
 				names[m.c.Author.Name] = true
@@ -283,7 +254,7 @@ func (w *suspectsWalk) units(tip plumbing.Hash, side uint8, authors bool) []*sus
 			u.unit.Commits = append(u.unit.Commits, sc)
 		}
 		if authors {
-			u.unit.Authors = suspectsSortedKeys(names)
+			u.unit.Authors = sortedKeys(names)
 		}
 		if len(c.ParentHashes) > 0 {
 			p := w.nodes[c.ParentHashes[0]]
@@ -298,7 +269,7 @@ func (w *suspectsWalk) units(tip plumbing.Hash, side uint8, authors bool) []*sus
 	return out
 }
 
-func suspectsNewer(a, b *suspectsNode) bool {
+func newer(a, b *walkNode) bool {
 	ta, tb := a.c.Committer.When, b.c.Committer.When
 	if !ta.Equal(tb) {
 		return ta.After(tb)
@@ -306,21 +277,21 @@ func suspectsNewer(a, b *suspectsNode) bool {
 	return bytes.Compare(a.hash[:], b.hash[:]) < 0
 }
 
-// suspectsQueue is a max-heap by committer time.
-type suspectsQueue []*suspectsNode
+// walkQueue is a max-heap by committer time.
+type walkQueue []*walkNode
 
-func (q suspectsQueue) Len() int           { return len(q) }
-func (q suspectsQueue) Less(i, j int) bool { return suspectsNewer(q[i], q[j]) }
-func (q suspectsQueue) Swap(i, j int) {
+func (q walkQueue) Len() int           { return len(q) }
+func (q walkQueue) Less(i, j int) bool { return newer(q[i], q[j]) }
+func (q walkQueue) Swap(i, j int) {
 	q[i], q[j] = q[j], q[i]
 	q[i].index, q[j].index = i, j
 }
-func (q *suspectsQueue) Push(x any) {
-	n := x.(*suspectsNode)
+func (q *walkQueue) Push(x any) {
+	n := x.(*walkNode)
 	n.index = len(*q)
 	*q = append(*q, n)
 }
-func (q *suspectsQueue) Pop() any {
+func (q *walkQueue) Pop() any {
 	old := *q
 	n := old[len(old)-1]
 	*q = old[:len(old)-1]

@@ -1,4 +1,4 @@
-package gitops
+package commitindex
 
 import (
 	"bufio"
@@ -51,7 +51,7 @@ func tableCachePath(cacheDir, gitDir, key string) string {
 	return filepath.Join(cacheDir, "commit-tables", hex.EncodeToString(id[:])[:16]+"-"+key+".bin")
 }
 
-func writeTableCache(path string, t *commitTable) error {
+func writeTableCache(path string, t *Table) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -106,7 +106,7 @@ func writeTableCache(path string, t *commitTable) error {
 
 var errBadTableCache = errors.New("bad commit table cache")
 
-func readTableCache(path string) (*commitTable, error) {
+func readTableCache(path string) (*Table, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -128,7 +128,7 @@ func readTableCache(path string) (*commitTable, error) {
 	if len(p) != n*20*2+n*8+(n+1)*4+np*4 {
 		return nil, fmt.Errorf("%w: size mismatch", errBadTableCache)
 	}
-	t := &commitTable{
+	t := &Table{
 		hashes:         make([]plumbing.Hash, n),
 		trees:          make([]plumbing.Hash, n),
 		times:          make([]int64, n),

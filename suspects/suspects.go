@@ -1,9 +1,10 @@
-package gitops
+package suspects
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"sort"
@@ -16,34 +17,36 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/lkg-dev/lkg/gitops"
+	"github.com/lkg-dev/lkg/internal/packfile"
 )
 
-// Suspects is what changed between a known-good and a bad commit, grouped
+// Result is what changed between a known-good and a bad commit, grouped
 // the way a team reviews changes: one unit per merge or squash commit on the
 // bad side's first-parent line.
-type Suspects struct {
-	Good SuspectsRef `json:"good"`
-	Bad  SuspectsRef `json:"bad"`
+type Result struct {
+	Good Ref `json:"good"`
+	Bad  Ref `json:"bad"`
 	// Diverged says good is not an ancestor of bad (a hotfix branch, a
 	// rollback, swapped arguments): Changes then runs from the merge base,
 	// and GoodOnly lists what good has that bad lacks.
 	Diverged  bool     `json:"diverged"`
 	MergeBase []string `json:"merge_base"` // set when Diverged; several for criss-cross merges
 	// Changes is what bad has and good lacks: `git log good..bad`.
-	Changes SuspectsRange `json:"changes"`
+	Changes Range `json:"changes"`
 	// GoodOnly is what good has and bad lacks, when Diverged.
-	GoodOnly *SuspectsRange `json:"good_only,omitempty"`
-	Warnings []string       `json:"warnings"`
+	GoodOnly *Range   `json:"good_only,omitempty"`
+	Warnings []string `json:"warnings"`
 }
 
-// SuspectsRef is one end of the comparison.
-type SuspectsRef struct {
+// Ref is one end of the comparison.
+type Ref struct {
 	Ref    string `json:"ref"`    // as the user named it
 	Commit string `json:"commit"` // 40 hex
 }
 
-// SuspectsRange is one side's changes, newest unit first.
-type SuspectsRange struct {
+// Range is one side's changes, newest unit first.
+type Range struct {
 	From    string         `json:"from"` // excluded: good, or the merge base
 	To      string         `json:"to"`   // included: bad (or good, for GoodOnly)
 	Commits int            `json:"commits"`
@@ -51,7 +54,7 @@ type SuspectsRange struct {
 	Added   int            `json:"added"`
 	Deleted int            `json:"deleted"`
 	Risks   map[string]int `json:"risks"` // category → units touching it
-	Units   []SuspectUnit  `json:"units"`
+	Units   []Unit         `json:"units"`
 }
 
 // The kinds of unit.
@@ -61,25 +64,25 @@ const (
 	UnitCommit = "commit" // a commit made straight on the line
 )
 
-// SuspectUnit is one reviewable change: a merge with the commits it brought
+// Unit is one reviewable change: a merge with the commits it brought
 // in, a squashed pull request, or a direct commit. Its files are the diff
 // from its first parent, which is what the merge changed on the line.
-type SuspectUnit struct {
-	Commit  string          `json:"commit"`
-	Kind    string          `json:"kind"`
-	PR      int             `json:"pr,omitempty"`
-	Subject string          `json:"subject"`
-	Time    time.Time       `json:"time"`
-	Commits []SuspectCommit `json:"commits"` // the unit's own commit first, then its branch's, newest first
-	Authors []string        `json:"authors,omitempty"`
-	Files   []SuspectFile   `json:"files"`
-	Added   int             `json:"added"`
-	Deleted int             `json:"deleted"`
-	Risks   []string        `json:"risks"`
+type Unit struct {
+	Commit  string    `json:"commit"`
+	Kind    string    `json:"kind"`
+	PR      int       `json:"pr,omitempty"`
+	Subject string    `json:"subject"`
+	Time    time.Time `json:"time"`
+	Commits []Commit  `json:"commits"` // the unit's own commit first, then its branch's, newest first
+	Authors []string  `json:"authors,omitempty"`
+	Files   []File    `json:"files"`
+	Added   int       `json:"added"`
+	Deleted int       `json:"deleted"`
+	Risks   []string  `json:"risks"`
 }
 
-// SuspectCommit is one commit of a unit.
-type SuspectCommit struct {
+// Commit is one commit of a unit.
+type Commit struct {
 	Hash    string `json:"hash"`
 	Subject string `json:"subject"`
 	Author  string `json:"author,omitempty"` // only WithAuthors
@@ -93,9 +96,9 @@ const (
 	FileRenamed  = "renamed"
 )
 
-// SuspectFile is one changed path of a unit, with line counts like `git
+// File is one changed path of a unit, with line counts like `git
 // diff --numstat` (none for binary files and submodules).
-type SuspectFile struct {
+type File struct {
 	Path      string   `json:"path"`
 	OldPath   string   `json:"old_path,omitempty"` // renames
 	Status    string   `json:"status"`
@@ -106,10 +109,10 @@ type SuspectFile struct {
 	Risks     []string `json:"risks,omitempty"`
 }
 
-// SuspectsOption configures Suspects.
-type SuspectsOption func(*suspectsOptions)
+// Option configures Result.
+type Option func(*options)
 
-type suspectsOptions struct {
+type options struct {
 	authors bool
 	rules   []RiskRule
 	workers int
@@ -117,30 +120,30 @@ type suspectsOptions struct {
 
 // WithAuthors includes commit authors. The default is false: the list is
 // blame-free, about changes, not people.
-func WithAuthors(on bool) SuspectsOption {
-	return func(o *suspectsOptions) { o.authors = on }
+func WithAuthors(on bool) Option {
+	return func(o *options) { o.authors = on }
 }
 
 // WithRiskRules sets the risk categories files are flagged with. The
 // default is DefaultRiskRules().
-func WithRiskRules(rules []RiskRule) SuspectsOption {
-	return func(o *suspectsOptions) { o.rules = rules }
+func WithRiskRules(rules []RiskRule) Option {
+	return func(o *options) { o.rules = rules }
 }
 
 // WithDiffWorkers sets how many units are diffed at once, each worker with
 // its own object store handle. The default is runtime.GOMAXPROCS(0).
-func WithDiffWorkers(n int) SuspectsOption {
-	return func(o *suspectsOptions) { o.workers = n }
+func WithDiffWorkers(n int) Option {
+	return func(o *options) { o.workers = n }
 }
 
-// Suspects lists what changed from good to bad, like `git log --first-parent
+// Find lists what changed from good to bad, like `git log --first-parent
 // -m --numstat good..bad` grouped by merge. good and bad are anything
-// Resolve takes. When good is not an ancestor of bad, Diverged is set and
+// gitops.Repo.Resolve takes. When good is not an ancestor of bad, Diverged is set and
 // both sides are listed from the merge base. The diff is computed here from
 // the trees, not through go-git's patch machinery, and units are diffed in
 // parallel.
-func (r *Repo) Suspects(ctx context.Context, good, bad string, opts ...SuspectsOption) (*Suspects, error) {
-	o := suspectsOptions{rules: DefaultRiskRules(), workers: runtime.GOMAXPROCS(0)}
+func Find(ctx context.Context, r *gitops.Repo, good, bad string, opts ...Option) (*Result, error) {
+	o := options{rules: DefaultRiskRules(), workers: runtime.GOMAXPROCS(0)}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -155,42 +158,43 @@ func (r *Repo) Suspects(ctx context.Context, good, bad string, opts ...SuspectsO
 	if err != nil {
 		return nil, fmt.Errorf("resolving the bad revision: %w", err)
 	}
-	s := &Suspects{
-		Good:      SuspectsRef{Ref: good, Commit: g.Hash},
-		Bad:       SuspectsRef{Ref: bad, Commit: b.Hash},
+	s := &Result{
+		Good:      Ref{Ref: good, Commit: g.Hash},
+		Bad:       Ref{Ref: bad, Commit: b.Hash},
 		MergeBase: []string{},
 		Warnings:  []string{},
 	}
 
-	st := r.suspectsStorage()
+	st := storage(r)
 	defer st.Close()
-	packs := openSuspectsPacks(r.gitDir)
-	defer packs.close()
-	w := newSuspectsWalk(st, packs.reader())
+	// A pack that does not open is read through go-git.
+	packs, _ := packfile.Open(filepath.Join(r.GitDir(), "objects"))
+	defer packs.Close()
+	w := newWalker(st, packs.Reader())
 	gh, bh := plumbing.NewHash(g.Hash), plumbing.NewHash(b.Hash)
 	if err := w.paint(ctx, gh, bh); err != nil {
 		return nil, fmt.Errorf("walking %s..%s: %w", good, bad, err)
 	}
 	s.Warnings = append(s.Warnings, w.warnings...)
 
-	badUnits := w.units(bh, suspectsBadOnly, o.authors)
-	s.Changes = SuspectsRange{From: g.Hash, To: b.Hash, Commits: w.count(suspectsBadOnly)}
-	var goodUnits []*suspectsUnitWork
-	if w.count(suspectsGoodOnly) > 0 {
+	badUnits := w.units(bh, badOnly, o.authors)
+	s.Changes = Range{From: g.Hash, To: b.Hash, Commits: w.count(badOnly)}
+	var goodUnits []*unitWork
+	if w.count(goodOnly) > 0 {
 		s.Diverged = true
-		s.MergeBase = append(s.MergeBase, r.suspectsBestBases(w.mergeBases())...)
+		s.MergeBase = append(s.MergeBase, bestBases(r, w.mergeBases())...)
 		if len(s.MergeBase) > 0 {
 			s.Changes.From = s.MergeBase[0]
 		} else {
 			s.Changes.From = ""
 			s.Warnings = append(s.Warnings, fmt.Sprintf("%s and %s share no history", good, bad))
 		}
-		goodUnits = w.units(gh, suspectsGoodOnly, o.authors)
-		s.GoodOnly = &SuspectsRange{From: s.Changes.From, To: g.Hash, Commits: w.count(suspectsGoodOnly)}
+		goodUnits = w.units(gh, goodOnly, o.authors)
+		s.GoodOnly = &Range{From: s.Changes.From, To: g.Hash, Commits: w.count(goodOnly)}
 	}
 
-	all := append(append([]*suspectsUnitWork{}, badUnits...), goodUnits...)
-	if err := r.suspectsDiffAll(ctx, packs, all, o); err != nil {
+	all := append(append([]*unitWork{}, badUnits...), goodUnits...)
+	if err := diffAll(ctx, r, packs, all, o); err != nil {
 		return nil, err
 	}
 	for _, u := range all {
@@ -203,8 +207,8 @@ func (r *Repo) Suspects(ctx context.Context, good, bad string, opts ...SuspectsO
 	return s, nil
 }
 
-func (rg *SuspectsRange) fill(units []*suspectsUnitWork) {
-	rg.Units = make([]SuspectUnit, 0, len(units))
+func (rg *Range) fill(units []*unitWork) {
+	rg.Units = make([]Unit, 0, len(units))
 	rg.Risks = map[string]int{}
 	for _, u := range units {
 		rg.Units = append(rg.Units, u.unit)
@@ -217,40 +221,40 @@ func (rg *SuspectsRange) fill(units []*suspectsUnitWork) {
 	}
 }
 
-// suspectsStorage opens a private handle on the object store: go-git's
+// storage opens a private handle on the object store: go-git's
 // storage is not safe for concurrent reads, so each diff worker (and the
 // walk) gets its own, with its own cache and pack descriptors.
-func (r *Repo) suspectsStorage() *filesystem.Storage {
-	return filesystem.NewStorageWithOptions(osfs.New(r.gitDir), cache.NewObjectLRU(32*cache.MiByte),
+func storage(r *gitops.Repo) *filesystem.Storage {
+	return filesystem.NewStorageWithOptions(osfs.New(r.GitDir()), cache.NewObjectLRU(32*cache.MiByte),
 		filesystem.Options{KeepDescriptors: true})
 }
 
-// suspectsChunk is at most how many consecutive units a worker diffs in a row,
+// unitChunk is at most how many consecutive units a worker diffs in a row,
 // oldest first: a file's new blob in one unit is its old blob in a later
 // one, and the worker's caches then hold it.
-const suspectsChunk = 64
+const unitChunk = 64
 
-// suspectsDiffAll diffs every unit, spreading chunks of units over the
+// diffAll diffs every unit, spreading chunks of units over the
 // workers.
-func (r *Repo) suspectsDiffAll(ctx context.Context, packs *suspectsPacks, units []*suspectsUnitWork, o suspectsOptions) error {
-	next := make(chan []*suspectsUnitWork)
+func diffAll(ctx context.Context, r *gitops.Repo, packs *packfile.Packs, units []*unitWork, o options) error {
+	next := make(chan []*unitWork)
 	var wg sync.WaitGroup
 	var once sync.Once
 	var firstErr error
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	rm := suspectsRiskMatcher{rules: o.rules}
-	shared := newSuspectsCache()
+	rm := riskMatcher{rules: o.rules}
+	shared := newObjectCache()
 	// Smaller chunks for a short range, so every worker gets some.
-	chunk := min(suspectsChunk, max(1, len(units)/(4*o.workers)))
+	chunk := min(unitChunk, max(1, len(units)/(4*o.workers)))
 	workers := min(o.workers, (len(units)+chunk-1)/chunk)
 	for i := 0; i < workers; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			st := r.suspectsStorage()
+			st := storage(r)
 			defer st.Close()
-			d := newSuspectsDiffer(st, packs.reader(), rm, shared)
+			d := newDiffer(st, packs.Reader(), rm, shared)
 			for chunk := range next {
 				// units are newest first; walk the chunk oldest first.
 				for k := len(chunk) - 1; k >= 0; k-- {
@@ -283,38 +287,38 @@ feed:
 }
 
 var (
-	suspectsMergePR  = regexp.MustCompile(`^Merge pull request #(\d+)`)
-	suspectsSquashPR = regexp.MustCompile(`\(#(\d+)\)`)
-	suspectsGitLabMR = regexp.MustCompile(`(?m)^See merge request \S*!(\d+)\s*$`)
+	mergePR  = regexp.MustCompile(`^Merge pull request #(\d+)`)
+	squashPR = regexp.MustCompile(`\(#(\d+)\)`)
+	gitLabMR = regexp.MustCompile(`(?m)^See merge request \S*!(\d+)\s*$`)
 )
 
-// suspectsPR reads a pull request number from a commit message: GitHub's
+// prNumber reads a pull request number from a commit message: GitHub's
 // "Merge pull request #N", a squash's "(#N)" (the last one in the subject),
 // or GitLab's "See merge request group/project!N".
-func suspectsPR(subject, message string) int {
-	if m := suspectsMergePR.FindStringSubmatch(subject); m != nil {
+func prNumber(subject, message string) int {
+	if m := mergePR.FindStringSubmatch(subject); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		return n
 	}
-	if ms := suspectsSquashPR.FindAllStringSubmatch(subject, -1); ms != nil {
+	if ms := squashPR.FindAllStringSubmatch(subject, -1); ms != nil {
 		n, _ := strconv.Atoi(ms[len(ms)-1][1])
 		return n
 	}
-	if m := suspectsGitLabMR.FindStringSubmatch(message); m != nil {
+	if m := gitLabMR.FindStringSubmatch(message); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		return n
 	}
 	return 0
 }
 
-func suspectsSubject(message string) string {
+func subjectOf(message string) string {
 	if i := strings.IndexByte(message, '\n'); i >= 0 {
 		message = message[:i]
 	}
 	return strings.TrimSpace(message)
 }
 
-func suspectsSortedKeys(m map[string]bool) []string {
+func sortedKeys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
@@ -323,13 +327,13 @@ func suspectsSortedKeys(m map[string]bool) []string {
 	return out
 }
 
-// errSuspectsMissing marks an object absent from the store: a shallow or
+// errMissing marks an object absent from the store: a shallow or
 // partial clone.
-var errSuspectsMissing = errors.New("object missing from the repository (shallow or partial clone?)")
+var errMissing = errors.New("object missing from the repository (shallow or partial clone?)")
 
-// suspectsBestBases drops candidates that are ancestors of another
+// bestBases drops candidates that are ancestors of another
 // candidate, leaving the merge bases (several only after criss-cross merges).
-func (r *Repo) suspectsBestBases(cands []plumbing.Hash) []string {
+func bestBases(r *gitops.Repo, cands []plumbing.Hash) []string {
 	var out []string
 	for i, a := range cands {
 		best := true

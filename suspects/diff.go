@@ -1,84 +1,86 @@
-package gitops
+package suspects
 
 import (
 	"errors"
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/lkg-dev/lkg/internal/packfile"
 )
 
-// suspectsRenamePairs bounds inexact rename detection in one unit (added
+// renamePairs bounds inexact rename detection in one unit (added
 // files times deleted files), as git's diff.renameLimit does; past it only
 // renames with identical content are found.
-const suspectsRenamePairs = 10000
+const renamePairs = 10000
 
-// suspectsTreeCacheEntries bounds the decoded-tree cache.
-const suspectsTreeCacheEntries = 400000
+// treeCacheEntries bounds the decoded-tree cache.
+const treeCacheEntries = 400000
 
-// suspectsBlobCacheLines bounds the cache of hashed blobs (8 bytes a
+// blobCacheLines bounds the cache of hashed blobs (8 bytes a
 // line: 32 MiB).
-const suspectsBlobCacheLines = 4 << 20
+const blobCacheLines = 4 << 20
 
-type suspectsEntry struct {
+type treeEntry struct {
 	name string
 	mode filemode.FileMode
 	hash plumbing.Hash
 }
 
-type suspectsChange struct {
+type change struct {
 	path, oldPath    string
 	oldMode, newMode filemode.FileMode
 	oldHash, newHash plumbing.Hash // zero on the side the file is absent
-	old, new         *suspectsBlob // once read; nil for an absent side or a submodule
+	old, new         *blobLines    // once read; nil for an absent side or a submodule
 }
 
-// suspectsBlob is what the counts need of a blob: its hashed lines, or that
+// blobLines is what the counts need of a blob: its hashed lines, or that
 // it is binary.
-type suspectsBlob struct {
+type blobLines struct {
 	lines  []uint64
 	binary bool
 }
 
-func (b *suspectsBlob) isBinary() bool { return b != nil && b.binary }
+func (b *blobLines) isBinary() bool { return b != nil && b.binary }
 
-func (b *suspectsBlob) hashes() []uint64 {
+func (b *blobLines) hashes() []uint64 {
 	if b == nil {
 		return nil
 	}
 	return b.lines
 }
 
-// suspectsCache holds what the workers decoded, shared between them: a
+// objectCache holds what the workers decoded, shared between them: a
 // file's new blob in one unit is its old blob in a later unit, which may run
 // on another worker.
-type suspectsCache struct {
-	trees *suspectsGenCache[[]suspectsEntry]
-	blobs *suspectsGenCache[*suspectsBlob]
+type objectCache struct {
+	trees *genCache[[]treeEntry]
+	blobs *genCache[*blobLines]
 }
 
-func newSuspectsCache() *suspectsCache {
-	return &suspectsCache{
-		trees: newSuspectsGenCache(suspectsTreeCacheEntries, func(es []suspectsEntry) int { return len(es) + 1 }),
-		blobs: newSuspectsGenCache(suspectsBlobCacheLines, func(b *suspectsBlob) int { return len(b.lines) + 1 }),
+func newObjectCache() *objectCache {
+	return &objectCache{
+		trees: newGenCache(treeCacheEntries, func(es []treeEntry) int { return len(es) + 1 }),
+		blobs: newGenCache(blobCacheLines, func(b *blobLines) int { return len(b.lines) + 1 }),
 	}
 }
 
-func (c *suspectsCache) tree(h plumbing.Hash) ([]suspectsEntry, bool) { return c.trees.get(h) }
-func (c *suspectsCache) putTree(h plumbing.Hash, es []suspectsEntry)  { c.trees.put(h, es) }
-func (c *suspectsCache) blob(h plumbing.Hash) (*suspectsBlob, bool)   { return c.blobs.get(h) }
-func (c *suspectsCache) putBlob(h plumbing.Hash, b *suspectsBlob)     { c.blobs.put(h, b) }
+func (c *objectCache) tree(h plumbing.Hash) ([]treeEntry, bool) { return c.trees.get(h) }
+func (c *objectCache) putTree(h plumbing.Hash, es []treeEntry)  { c.trees.put(h, es) }
+func (c *objectCache) blob(h plumbing.Hash) (*blobLines, bool)  { return c.blobs.get(h) }
+func (c *objectCache) putBlob(h plumbing.Hash, b *blobLines)    { c.blobs.put(h, b) }
 
-// suspectsGenCache is a map with two generations, safe for the workers to
+// genCache is a map with two generations, safe for the workers to
 // share: when the young one holds half the limit (by size) it becomes the
 // old one and the oldest entries are dropped, a cheap approximation of
 // least-recently-used. A hit in the old generation moves the entry young.
-type suspectsGenCache[V any] struct {
+type genCache[V any] struct {
 	mu         sync.Mutex
 	young, old map[plumbing.Hash]V
 	used       int
@@ -86,11 +88,11 @@ type suspectsGenCache[V any] struct {
 	size       func(V) int
 }
 
-func newSuspectsGenCache[V any](limit int, size func(V) int) *suspectsGenCache[V] {
-	return &suspectsGenCache[V]{young: map[plumbing.Hash]V{}, limit: limit, size: size}
+func newGenCache[V any](limit int, size func(V) int) *genCache[V] {
+	return &genCache[V]{young: map[plumbing.Hash]V{}, limit: limit, size: size}
 }
 
-func (c *suspectsGenCache[V]) get(h plumbing.Hash) (V, bool) {
+func (c *genCache[V]) get(h plumbing.Hash) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if v, ok := c.young[h]; ok {
@@ -103,13 +105,13 @@ func (c *suspectsGenCache[V]) get(h plumbing.Hash) (V, bool) {
 	return v, ok
 }
 
-func (c *suspectsGenCache[V]) put(h plumbing.Hash, v V) {
+func (c *genCache[V]) put(h plumbing.Hash, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.putLocked(h, v)
 }
 
-func (c *suspectsGenCache[V]) putLocked(h plumbing.Hash, v V) {
+func (c *genCache[V]) putLocked(h plumbing.Hash, v V) {
 	if c.used > c.limit/2 {
 		c.old, c.young, c.used = c.young, map[plumbing.Hash]V{}, 0
 	}
@@ -117,22 +119,22 @@ func (c *suspectsGenCache[V]) putLocked(h plumbing.Hash, v V) {
 	c.used += c.size(v)
 }
 
-// suspectsDiffer diffs units with one private object store handle.
-type suspectsDiffer struct {
+// differ diffs units with one private object store handle.
+type differ struct {
 	st    *filesystem.Storage
-	pr    *suspectsPackReader
-	risk  suspectsRiskMatcher
-	cache *suspectsCache
+	pr    *packfile.Reader
+	risk  riskMatcher
+	cache *objectCache
 	cats  map[string][]string
 }
 
-func newSuspectsDiffer(st *filesystem.Storage, pr *suspectsPackReader, risk suspectsRiskMatcher, cache *suspectsCache) *suspectsDiffer {
-	return &suspectsDiffer{st: st, pr: pr, risk: risk, cache: cache, cats: map[string][]string{}}
+func newDiffer(st *filesystem.Storage, pr *packfile.Reader, risk riskMatcher, cache *objectCache) *differ {
+	return &differ{st: st, pr: pr, risk: risk, cache: cache, cats: map[string][]string{}}
 }
 
 // categories caches the risk categories of a path: the same paths change
 // again and again over a range.
-func (d *suspectsDiffer) categories(p string) []string {
+func (d *differ) categories(p string) []string {
 	if c, ok := d.cats[p]; ok {
 		return c
 	}
@@ -144,21 +146,21 @@ func (d *suspectsDiffer) categories(p string) []string {
 	return c
 }
 
-func (d *suspectsDiffer) diffUnit(u *suspectsUnitWork) error {
-	var changes []*suspectsChange
+func (d *differ) diffUnit(u *unitWork) error {
+	var changes []*change
 	if err := d.diffTrees(u.oldTree, u.newTree, "", &changes); err != nil {
 		return fmt.Errorf("diffing unit %s: %w", u.unit.Commit, err)
 	}
 	for _, c := range changes {
 		if err := d.read(c); err != nil {
 			u.warnings = append(u.warnings, fmt.Sprintf("unit %s, %s: %v; counted as binary", u.unit.Commit[:12], c.path, err))
-			c.old, c.new = &suspectsBlob{binary: true}, &suspectsBlob{binary: true}
+			c.old, c.new = &blobLines{binary: true}, &blobLines{binary: true}
 		}
 	}
 	changes = d.renames(u, changes)
 	risks := map[string]bool{}
 	for _, c := range changes {
-		f := SuspectFile{Path: c.path}
+		f := File{Path: c.path}
 		switch {
 		case c.oldPath != "":
 			f.Status, f.OldPath = FileRenamed, c.oldPath
@@ -172,13 +174,13 @@ func (d *suspectsDiffer) diffUnit(u *suspectsUnitWork) error {
 		f.Submodule = c.oldMode == filemode.Submodule || c.newMode == filemode.Submodule
 		f.Binary = !f.Submodule && (c.old.isBinary() || c.new.isBinary())
 		if !f.Submodule && !f.Binary {
-			f.Added, f.Deleted = suspectsCountHashed(c.old.hashes(), c.new.hashes())
+			f.Added, f.Deleted = countHashed(c.old.hashes(), c.new.hashes())
 		}
 		cats := d.categories(c.path)
 		if c.oldPath != "" {
 			cats = append([]string(nil), cats...)
 			for _, k := range d.categories(c.oldPath) {
-				if !suspectsHas(cats, k) {
+				if !contains(cats, k) {
 					cats = append(cats, k)
 				}
 			}
@@ -201,7 +203,7 @@ func (d *suspectsDiffer) diffUnit(u *suspectsUnitWork) error {
 	return nil
 }
 
-func suspectsHas(list []string, s string) bool {
+func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
 			return true
@@ -212,7 +214,7 @@ func suspectsHas(list []string, s string) bool {
 
 // diffTrees appends the file changes between trees a and b (either may be
 // zero: empty), descending only into subtrees whose hashes differ.
-func (d *suspectsDiffer) diffTrees(a, b plumbing.Hash, prefix string, out *[]*suspectsChange) error {
+func (d *differ) diffTrees(a, b plumbing.Hash, prefix string, out *[]*change) error {
 	if a == b {
 		return nil
 	}
@@ -228,7 +230,7 @@ func (d *suspectsDiffer) diffTrees(a, b plumbing.Hash, prefix string, out *[]*su
 	for i < len(ea) || j < len(eb) {
 		cmp := 0
 		if i < len(ea) && j < len(eb) {
-			cmp = suspectsCompareEntries(ea[i], eb[j])
+			cmp = compareEntries(ea[i], eb[j])
 		}
 		switch {
 		case j >= len(eb) || (i < len(ea) && cmp < 0):
@@ -254,7 +256,7 @@ func (d *suspectsDiffer) diffTrees(a, b plumbing.Hash, prefix string, out *[]*su
 				}
 				continue
 			}
-			*out = append(*out, &suspectsChange{path: prefix + x.name,
+			*out = append(*out, &change{path: prefix + x.name,
 				oldMode: x.mode, newMode: y.mode, oldHash: x.hash, newHash: y.hash})
 		}
 	}
@@ -263,14 +265,14 @@ func (d *suspectsDiffer) diffTrees(a, b plumbing.Hash, prefix string, out *[]*su
 
 // side records an entry present on one side only: a whole subtree added or
 // deleted, or one file.
-func (d *suspectsDiffer) side(e suspectsEntry, prefix string, deleted bool, out *[]*suspectsChange) error {
+func (d *differ) side(e treeEntry, prefix string, deleted bool, out *[]*change) error {
 	if e.mode == filemode.Dir {
 		if deleted {
 			return d.diffTrees(e.hash, plumbing.ZeroHash, prefix+e.name+"/", out)
 		}
 		return d.diffTrees(plumbing.ZeroHash, e.hash, prefix+e.name+"/", out)
 	}
-	c := &suspectsChange{path: prefix + e.name}
+	c := &change{path: prefix + e.name}
 	if deleted {
 		c.oldMode, c.oldHash = e.mode, e.hash
 	} else {
@@ -280,37 +282,37 @@ func (d *suspectsDiffer) side(e suspectsEntry, prefix string, deleted bool, out 
 	return nil
 }
 
-func (d *suspectsDiffer) entries(h plumbing.Hash) ([]suspectsEntry, error) {
+func (d *differ) entries(h plumbing.Hash) ([]treeEntry, error) {
 	if h.IsZero() {
 		return nil, nil
 	}
 	if es, ok := d.cache.tree(h); ok {
 		return es, nil
 	}
-	if typ, data, err := d.pr.read(h); err == nil && typ == 2 {
-		if es, err := suspectsParseTree(data); err == nil {
+	if typ, data, err := d.pr.Read(h); err == nil && typ == packfile.TypeTree {
+		if es, err := parseTree(data); err == nil {
 			d.sortAndCache(h, es)
 			return es, nil
 		}
 	}
 	t, err := object.GetTree(d.st, h)
 	if errors.Is(err, plumbing.ErrObjectNotFound) {
-		return nil, fmt.Errorf("reading tree %s: %w", h, errSuspectsMissing)
+		return nil, fmt.Errorf("reading tree %s: %w", h, errMissing)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading tree %s: %w", h, err)
 	}
-	es := make([]suspectsEntry, len(t.Entries))
+	es := make([]treeEntry, len(t.Entries))
 	for i, e := range t.Entries {
-		es[i] = suspectsEntry{name: e.Name, mode: e.Mode, hash: e.Hash}
+		es[i] = treeEntry{name: e.Name, mode: e.Mode, hash: e.Hash}
 	}
 	d.sortAndCache(h, es)
 	return es, nil
 }
 
-func (d *suspectsDiffer) sortAndCache(h plumbing.Hash, es []suspectsEntry) {
+func (d *differ) sortAndCache(h plumbing.Hash, es []treeEntry) {
 	// git writes trees in this order; a tree from elsewhere may not be.
-	less := func(i, j int) bool { return suspectsCompareEntries(es[i], es[j]) < 0 }
+	less := func(i, j int) bool { return compareEntries(es[i], es[j]) < 0 }
 	if !sort.SliceIsSorted(es, less) {
 		sort.Slice(es, less)
 	}
@@ -318,7 +320,7 @@ func (d *suspectsDiffer) sortAndCache(h plumbing.Hash, es []suspectsEntry) {
 }
 
 // read loads a change's blobs (submodules have none).
-func (d *suspectsDiffer) read(c *suspectsChange) error {
+func (d *differ) read(c *change) error {
 	var err error
 	if !c.oldHash.IsZero() && c.oldMode != filemode.Submodule {
 		if c.old, err = d.blob(c.oldHash); err != nil {
@@ -334,7 +336,7 @@ func (d *suspectsDiffer) read(c *suspectsChange) error {
 }
 
 // blob reads and hashes a blob, once per worker while the cache lasts.
-func (d *suspectsDiffer) blob(h plumbing.Hash) (*suspectsBlob, error) {
+func (d *differ) blob(h plumbing.Hash) (*blobLines, error) {
 	if b, ok := d.cache.blob(h); ok {
 		return b, nil
 	}
@@ -342,21 +344,21 @@ func (d *suspectsDiffer) blob(h plumbing.Hash) (*suspectsBlob, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &suspectsBlob{binary: suspectsIsBinary(data)}
+	b := &blobLines{binary: isBinary(data)}
 	if !b.binary {
-		b.lines = suspectsHashLines(data)
+		b.lines = hashLines(data)
 	}
 	d.cache.putBlob(h, b)
 	return b, nil
 }
 
-func (d *suspectsDiffer) readBlob(h plumbing.Hash) ([]byte, error) {
-	if typ, data, err := d.pr.read(h); err == nil && typ == 3 {
+func (d *differ) readBlob(h plumbing.Hash) ([]byte, error) {
+	if typ, data, err := d.pr.Read(h); err == nil && typ == packfile.TypeBlob {
 		return data, nil
 	}
 	o, err := d.st.EncodedObject(plumbing.BlobObject, h)
 	if errors.Is(err, plumbing.ErrObjectNotFound) {
-		return nil, fmt.Errorf("reading blob %s: %w", h, errSuspectsMissing)
+		return nil, fmt.Errorf("reading blob %s: %w", h, errMissing)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading blob %s: %w", h, err)
@@ -375,8 +377,8 @@ func (d *suspectsDiffer) readBlob(h plumbing.Hash) ([]byte, error) {
 
 // renames pairs deleted with added files: identical content first, then,
 // like git's default, content at least half the same (by lines here).
-func (d *suspectsDiffer) renames(u *suspectsUnitWork, changes []*suspectsChange) []*suspectsChange {
-	var adds, dels []*suspectsChange
+func (d *differ) renames(u *unitWork, changes []*change) []*change {
+	var adds, dels []*change
 	for _, c := range changes {
 		if c.oldMode == filemode.Submodule || c.newMode == filemode.Submodule {
 			continue
@@ -390,16 +392,16 @@ func (d *suspectsDiffer) renames(u *suspectsUnitWork, changes []*suspectsChange)
 	if len(adds) == 0 || len(dels) == 0 {
 		return changes
 	}
-	gone := map[*suspectsChange]bool{}
-	pair := func(del, add *suspectsChange) {
+	gone := map[*change]bool{}
+	pair := func(del, add *change) {
 		add.oldPath, add.oldHash, add.oldMode, add.old = del.path, del.oldHash, del.oldMode, del.old
 		gone[del] = true
 	}
-	byHash := map[plumbing.Hash][]*suspectsChange{}
+	byHash := map[plumbing.Hash][]*change{}
 	for _, c := range dels {
 		byHash[c.oldHash] = append(byHash[c.oldHash], c)
 	}
-	var restAdds []*suspectsChange
+	var restAdds []*change
 	for _, a := range adds {
 		if ds := byHash[a.newHash]; len(ds) > 0 {
 			pair(ds[0], a)
@@ -408,20 +410,20 @@ func (d *suspectsDiffer) renames(u *suspectsUnitWork, changes []*suspectsChange)
 		}
 		restAdds = append(restAdds, a)
 	}
-	var restDels []*suspectsChange
+	var restDels []*change
 	for _, c := range dels {
 		if !gone[c] && !c.old.isBinary() {
 			restDels = append(restDels, c)
 		}
 	}
-	var textAdds []*suspectsChange
+	var textAdds []*change
 	for _, a := range restAdds {
 		if !a.new.isBinary() {
 			textAdds = append(textAdds, a)
 		}
 	}
 	if len(textAdds) > 0 && len(restDels) > 0 {
-		if len(textAdds)*len(restDels) > suspectsRenamePairs {
+		if len(textAdds)*len(restDels) > renamePairs {
 			u.warnings = append(u.warnings, fmt.Sprintf("unit %s: %d added × %d deleted files is too many to look for edited renames; only identical renames are shown",
 				u.unit.Commit[:12], len(textAdds), len(restDels)))
 		} else {
@@ -437,12 +439,12 @@ func (d *suspectsDiffer) renames(u *suspectsUnitWork, changes []*suspectsChange)
 	return out
 }
 
-func (d *suspectsDiffer) similarRenames(adds, dels []*suspectsChange, pair func(del, add *suspectsChange)) {
+func (d *differ) similarRenames(adds, dels []*change, pair func(del, add *change)) {
 	type candidate struct {
-		del, add *suspectsChange
+		del, add *change
 		score    float64
 	}
-	counts := func(b *suspectsBlob) (map[uint64]int, int) {
+	counts := func(b *blobLines) (map[uint64]int, int) {
 		hs := b.hashes()
 		m := make(map[uint64]int, len(hs))
 		for _, h := range hs {
@@ -480,7 +482,7 @@ func (d *suspectsDiffer) similarRenames(adds, dels []*suspectsChange, pair func(
 		}
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
-	usedDel, usedAdd := map[*suspectsChange]bool{}, map[*suspectsChange]bool{}
+	usedDel, usedAdd := map[*change]bool{}, map[*change]bool{}
 	for _, c := range cands {
 		if usedDel[c.del] || usedAdd[c.add] {
 			continue
@@ -490,9 +492,9 @@ func (d *suspectsDiffer) similarRenames(adds, dels []*suspectsChange, pair func(
 	}
 }
 
-// suspectsCompareEntries orders tree entries as git does: by name, a
+// compareEntries orders tree entries as git does: by name, a
 // directory's name compared as if it ended in "/".
-func suspectsCompareEntries(a, b suspectsEntry) int {
+func compareEntries(a, b treeEntry) int {
 	n := min(len(a.name), len(b.name))
 	for i := 0; i < n; i++ {
 		if a.name[i] != b.name[i] {
@@ -502,7 +504,7 @@ func suspectsCompareEntries(a, b suspectsEntry) int {
 			return 1
 		}
 	}
-	ca, cb := suspectsEntryByte(a, n), suspectsEntryByte(b, n)
+	ca, cb := entryByte(a, n), entryByte(b, n)
 	switch {
 	case ca < cb:
 		return -1
@@ -512,9 +514,9 @@ func suspectsCompareEntries(a, b suspectsEntry) int {
 	return 0
 }
 
-// suspectsEntryByte is the entry's sort-name byte at i, past its name: "/"
+// entryByte is the entry's sort-name byte at i, past its name: "/"
 // for a directory, then nothing (0).
-func suspectsEntryByte(e suspectsEntry, i int) int {
+func entryByte(e treeEntry, i int) int {
 	if i < len(e.name) {
 		return int(e.name[i])
 	}
@@ -522,4 +524,35 @@ func suspectsEntryByte(e suspectsEntry, i int) int {
 		return '/'
 	}
 	return 0
+}
+
+// parseTree parses a raw tree object: "<octal mode> <name>\0<20
+// byte hash>" entries. Names are cut from one string of the whole tree.
+func parseTree(raw []byte) ([]treeEntry, error) {
+	data := string(raw)
+	out := make([]treeEntry, 0, len(data)/40)
+	for len(data) > 0 {
+		sp := strings.IndexByte(data, ' ')
+		if sp <= 0 {
+			return nil, errors.New("bad tree entry mode")
+		}
+		var mode uint32
+		for i := 0; i < sp; i++ {
+			c := data[i]
+			if c < '0' || c > '7' {
+				return nil, errors.New("bad tree entry mode")
+			}
+			mode = mode<<3 | uint32(c-'0')
+		}
+		data = data[sp+1:]
+		nul := strings.IndexByte(data, 0)
+		if nul < 0 || nul+21 > len(data) {
+			return nil, errors.New("truncated tree entry")
+		}
+		e := treeEntry{name: data[:nul], mode: filemode.FileMode(mode)}
+		copy(e.hash[:], data[nul+1:nul+21])
+		data = data[nul+21:]
+		out = append(out, e)
+	}
+	return out, nil
 }

@@ -1,11 +1,9 @@
-package gitops
+package suspects
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -16,29 +14,29 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/lkg-dev/lkg/gitops"
 )
 
-// suspectsRepo is a scratch repository driven through the git CLI with a
+// testRepo is a scratch repository driven through the git CLI with a
 // fixed identity and a clock that ticks a minute per commit.
-type suspectsRepo struct {
+type testRepo struct {
 	tb   testing.TB
 	dir  string
 	tick int
 }
 
-func newSuspectsRepo(tb testing.TB) *suspectsRepo {
+func newTestRepo(tb testing.TB) *testRepo {
 	tb.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		tb.Skip("git not on PATH")
 	}
-	r := &suspectsRepo{tb: tb, dir: tb.TempDir(), tick: 1763640000}
+	r := &testRepo{tb: tb, dir: tb.TempDir(), tick: 1763640000}
 	r.git("init", "-q", "-b", "main")
 	return r
 }
 
-func (r *suspectsRepo) git(args ...string) string {
+func (r *testRepo) git(args ...string) string {
 	r.tb.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = r.dir
@@ -59,7 +57,7 @@ func (r *suspectsRepo) git(args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-func (r *suspectsRepo) write(path, content string) {
+func (r *testRepo) write(path, content string) {
 	r.tb.Helper()
 	p := filepath.Join(r.dir, path)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -70,7 +68,7 @@ func (r *suspectsRepo) write(path, content string) {
 	}
 }
 
-func (r *suspectsRepo) commit(msg string) string {
+func (r *testRepo) commit(msg string) string {
 	r.tb.Helper()
 	r.tick += 60
 	r.git("add", "-A")
@@ -78,7 +76,7 @@ func (r *suspectsRepo) commit(msg string) string {
 	return r.git("rev-parse", "HEAD")
 }
 
-func (r *suspectsRepo) merge(branch, msg string) string {
+func (r *testRepo) merge(branch, msg string) string {
 	r.tb.Helper()
 	r.tick += 60
 	r.git("merge", "-q", "--no-ff", "-m", msg, branch)
@@ -93,12 +91,12 @@ func lines(n int, tag string) string {
 	return b.String()
 }
 
-// buildSuspectsFixture: v1, then on main a merged pull request of two
+// buildFixture: v1, then on main a merged pull request of two
 // commits, a squashed one, a direct Dockerfile edit, a rename with an edit,
 // a binary file and a deletion; bad is the tip. A hotfix branch off v1 is
 // the diverged case.
-func buildSuspectsFixture(t *testing.T) (*suspectsRepo, map[string]string) {
-	r := newSuspectsRepo(t)
+func buildFixture(t *testing.T) (*testRepo, map[string]string) {
+	r := newTestRepo(t)
 	c := map[string]string{}
 	r.write("app/main.go", lines(40, "main"))
 	r.write("app/old_name.go", lines(30, "old"))
@@ -141,22 +139,22 @@ func buildSuspectsFixture(t *testing.T) (*suspectsRepo, map[string]string) {
 	return r, c
 }
 
-func mustSuspects(t *testing.T, dir, good, bad string, opts ...SuspectsOption) *Suspects {
+func mustFind(t *testing.T, dir, good, bad string, opts ...Option) *Result {
 	t.Helper()
-	repo, err := Open(dir, WithNoFetch(true), WithCacheDir(t.TempDir()))
+	repo, err := gitops.Open(dir, gitops.WithNoFetch(true), gitops.WithCacheDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := repo.Suspects(context.Background(), good, bad, opts...)
+	s, err := Find(context.Background(), repo, good, bad, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func TestSuspectsUnits(t *testing.T) {
-	r, c := buildSuspectsFixture(t)
-	s := mustSuspects(t, r.dir, "v1", "bad")
+func TestUnits(t *testing.T) {
+	r, c := buildFixture(t)
+	s := mustFind(t, r.dir, "v1", "bad")
 	if s.Diverged {
 		t.Errorf("Diverged = true for an ancestor")
 	}
@@ -188,18 +186,18 @@ func TestSuspectsUnits(t *testing.T) {
 	}
 }
 
-// TestSuspectsMatchesGit compares every unit's files and line counts with
+// TestMatchesGit compares every unit's files and line counts with
 // `git diff --numstat -M` from the unit's first parent.
-func TestSuspectsMatchesGit(t *testing.T) {
-	r, _ := buildSuspectsFixture(t)
-	t.Run("loose", func(t *testing.T) { checkSuspectsAgainstGit(t, r) })
-	// Packed with deltas, the objects come through suspectsPacks.
+func TestMatchesGit(t *testing.T) {
+	r, _ := buildFixture(t)
+	t.Run("loose", func(t *testing.T) { checkAgainstGit(t, r) })
+	// Packed with deltas, the objects come through packs.
 	r.git("repack", "-adfq", "--depth=50", "--window=50")
-	t.Run("packed", func(t *testing.T) { checkSuspectsAgainstGit(t, r) })
+	t.Run("packed", func(t *testing.T) { checkAgainstGit(t, r) })
 }
 
-func checkSuspectsAgainstGit(t *testing.T, r *suspectsRepo) {
-	s := mustSuspects(t, r.dir, "v1", "bad")
+func checkAgainstGit(t *testing.T, r *testRepo) {
+	s := mustFind(t, r.dir, "v1", "bad")
 	if len(s.Changes.Units) != 4 {
 		t.Errorf("%d units, want 4", len(s.Changes.Units))
 	}
@@ -249,9 +247,9 @@ func parseNumstatZ(t *testing.T, out string) []string {
 	return res
 }
 
-func TestSuspectsFileDetails(t *testing.T) {
-	r, c := buildSuspectsFixture(t)
-	s := mustSuspects(t, r.dir, c["direct"], c["rename"])
+func TestFileDetails(t *testing.T) {
+	r, c := buildFixture(t)
+	s := mustFind(t, r.dir, c["direct"], c["rename"])
 	if len(s.Changes.Units) != 1 {
 		t.Fatalf("%d units, want 1", len(s.Changes.Units))
 	}
@@ -269,9 +267,9 @@ func TestSuspectsFileDetails(t *testing.T) {
 	}
 }
 
-func TestSuspectsDiverged(t *testing.T) {
-	r, c := buildSuspectsFixture(t)
-	s := mustSuspects(t, r.dir, "hotfix", "bad")
+func TestDiverged(t *testing.T) {
+	r, c := buildFixture(t)
+	s := mustFind(t, r.dir, "hotfix", "bad")
 	if !s.Diverged {
 		t.Fatal("Diverged = false; hotfix is not an ancestor of bad")
 	}
@@ -289,7 +287,7 @@ func TestSuspectsDiverged(t *testing.T) {
 	}
 
 	// Swapped arguments: bad is an ancestor of good.
-	s = mustSuspects(t, r.dir, "bad", "v1")
+	s = mustFind(t, r.dir, "bad", "v1")
 	if !s.Diverged || len(s.Changes.Units) != 0 || s.GoodOnly == nil || len(s.GoodOnly.Units) != 4 {
 		t.Errorf("swapped: Diverged=%v, %d bad-side units, good side %+v; want diverged, 0, 4 units", s.Diverged, len(s.Changes.Units), s.GoodOnly)
 	}
@@ -298,24 +296,24 @@ func TestSuspectsDiverged(t *testing.T) {
 	}
 }
 
-func TestSuspectsEmptyAndErrors(t *testing.T) {
-	r, _ := buildSuspectsFixture(t)
-	s := mustSuspects(t, r.dir, "bad", "bad")
+func TestEmptyAndErrors(t *testing.T) {
+	r, _ := buildFixture(t)
+	s := mustFind(t, r.dir, "bad", "bad")
 	if s.Diverged || len(s.Changes.Units) != 0 || s.Changes.Commits != 0 {
 		t.Errorf("good == bad: %+v, want an empty range", s.Changes)
 	}
-	repo, err := Open(r.dir, WithNoFetch(true), WithCacheDir(t.TempDir()))
+	repo, err := gitops.Open(r.dir, gitops.WithNoFetch(true), gitops.WithCacheDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := repo.Suspects(context.Background(), "nope", "bad"); !errors.Is(err, ErrUnknownRef) {
-		t.Errorf("unknown good: err = %v, want ErrUnknownRef", err)
+	if _, err := Find(context.Background(), repo, "nope", "bad"); !errors.Is(err, gitops.ErrUnknownRef) {
+		t.Errorf("unknown good: err = %v, want gitops.ErrUnknownRef", err)
 	}
 }
 
-func TestSuspectsAuthors(t *testing.T) {
-	r, _ := buildSuspectsFixture(t)
-	s := mustSuspects(t, r.dir, "v1", "bad", WithAuthors(true))
+func TestAuthors(t *testing.T) {
+	r, _ := buildFixture(t)
+	s := mustFind(t, r.dir, "v1", "bad", WithAuthors(true))
 	for _, u := range s.Changes.Units {
 		if !reflect.DeepEqual(u.Authors, []string{"Ann"}) {
 			t.Errorf("unit %s: authors %v, want [Ann]", u.Commit[:7], u.Authors)
@@ -323,17 +321,20 @@ func TestSuspectsAuthors(t *testing.T) {
 	}
 }
 
-func TestSuspectsRiskRulesFromConfig(t *testing.T) {
-	r, _ := buildSuspectsFixture(t)
-	rules, err := RiskRulesFromConfig(map[string]any{
-		"build":   []any{},                // off
-		"payment": []any{"app/main.go"},   // new
-		"config":  []any{"config/*.yaml"}, // replaced
-	})
-	if err != nil {
-		t.Fatal(err)
+func TestRiskRules(t *testing.T) {
+	r, _ := buildFixture(t)
+	var rules []RiskRule
+	for _, rule := range DefaultRiskRules() {
+		switch rule.Category {
+		case RiskBuild:
+			rule.Patterns = nil // off
+		case RiskConfig:
+			rule.Patterns = []string{"config/*.yaml"} // replaced
+		}
+		rules = append(rules, rule)
 	}
-	s := mustSuspects(t, r.dir, "v1", "bad", WithRiskRules(rules))
+	rules = append(rules, RiskRule{Category: "payment", Patterns: []string{"app/main.go"}}) // new
+	s := mustFind(t, r.dir, "v1", "bad", WithRiskRules(rules))
 	got := map[string]int{}
 	for k, v := range s.Changes.Risks {
 		got[k] = v
@@ -342,14 +343,9 @@ func TestSuspectsRiskRulesFromConfig(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("risks = %v, want %v", got, want)
 	}
-	for _, bad := range []any{"x", map[string]any{"a": 3}, map[string]any{"a": []any{"["}}} {
-		if _, err := RiskRulesFromConfig(bad); err == nil {
-			t.Errorf("RiskRulesFromConfig(%v): no error", bad)
-		}
-	}
 }
 
-func TestSuspectsGlob(t *testing.T) {
+func TestGlob(t *testing.T) {
 	tests := []struct {
 		pattern, path string
 		want          bool
@@ -367,13 +363,13 @@ func TestSuspectsGlob(t *testing.T) {
 		{"config/*.yaml", "config/a/flags.yaml", false},
 	}
 	for _, tt := range tests {
-		if got := suspectsGlob(tt.pattern, tt.path); got != tt.want {
-			t.Errorf("suspectsGlob(%q, %q) = %v, want %v", tt.pattern, tt.path, got, tt.want)
+		if got := glob(tt.pattern, tt.path); got != tt.want {
+			t.Errorf("glob(%q, %q) = %v, want %v", tt.pattern, tt.path, got, tt.want)
 		}
 	}
 }
 
-func TestSuspectsLineCounts(t *testing.T) {
+func TestLineCounts(t *testing.T) {
 	tests := []struct {
 		name, a, b     string
 		added, deleted int
@@ -389,7 +385,7 @@ func TestSuspectsLineCounts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, d := suspectsLineCounts([]byte(tt.a), []byte(tt.b))
+			a, d := lineCounts([]byte(tt.a), []byte(tt.b))
 			if a != tt.added || d != tt.deleted {
 				t.Errorf("got +%d -%d, want +%d -%d", a, d, tt.added, tt.deleted)
 			}
@@ -397,9 +393,9 @@ func TestSuspectsLineCounts(t *testing.T) {
 	}
 }
 
-// TestSuspectsLineCountsAgainstGit compares random edits with `git diff
+// TestLineCountsAgainstGit compares random edits with `git diff
 // --no-index --numstat`.
-func TestSuspectsLineCountsAgainstGit(t *testing.T) {
+func TestLineCountsAgainstGit(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git not on PATH")
 	}
@@ -434,22 +430,22 @@ func TestSuspectsLineCountsAgainstGit(t *testing.T) {
 		out, _ := exec.Command("git", "diff", "--no-index", "--numstat", pa, pb).Output()
 		var wa, wd int
 		fmt.Sscanf(string(out), "%d\t%d", &wa, &wd)
-		ga, gd := suspectsLineCounts([]byte(as), []byte(bs))
+		ga, gd := lineCounts([]byte(as), []byte(bs))
 		if ga != wa || gd != wd {
 			t.Errorf("case %d: got +%d -%d, git says +%d -%d", i, ga, gd, wa, wd)
 		}
 	}
 }
 
-func TestSuspectsCompareEntries(t *testing.T) {
+func TestCompareEntries(t *testing.T) {
 	dir, file := filemode.Dir, filemode.Regular
-	es := []suspectsEntry{
+	es := []treeEntry{
 		{name: "a", mode: file}, {name: "a-b", mode: file}, {name: "a.c", mode: file},
 		{name: "a", mode: dir}, {name: "a0", mode: file}, {name: "b", mode: dir},
 	}
 	for i := range es {
 		for j := range es {
-			got := suspectsCompareEntries(es[i], es[j])
+			got := compareEntries(es[i], es[j])
 			want := 0
 			if i < j {
 				want = -1
@@ -463,10 +459,10 @@ func TestSuspectsCompareEntries(t *testing.T) {
 	}
 }
 
-// TestSuspectsOddTrees covers a file that becomes a directory, a directory
+// TestOddTrees covers a file that becomes a directory, a directory
 // deleted whole, a mode-only change, a submodule, and a root commit.
-func TestSuspectsOddTrees(t *testing.T) {
-	r := newSuspectsRepo(t)
+func TestOddTrees(t *testing.T) {
+	r := newTestRepo(t)
 	r.write("x", "file\n")
 	r.write("d/f", lines(3, "f"))
 	r.write("d/e/g", lines(2, "g"))
@@ -488,7 +484,7 @@ func TestSuspectsOddTrees(t *testing.T) {
 	r.git("commit", "-q", "-m", "reshape") // not r.commit: add -A would drop the gitlink
 	tip := r.git("rev-parse", "HEAD")
 
-	s := mustSuspects(t, r.dir, root, tip)
+	s := mustFind(t, r.dir, root, tip)
 	if len(s.Changes.Units) != 1 {
 		t.Fatalf("%d units, want 1", len(s.Changes.Units))
 	}
@@ -514,7 +510,7 @@ func TestSuspectsOddTrees(t *testing.T) {
 	r.git("rm", "-rfq", ".")
 	r.write("z", "z\n")
 	other := r.commit("unrelated root")
-	s = mustSuspects(t, r.dir, other, tip)
+	s = mustFind(t, r.dir, other, tip)
 	if !s.Diverged || len(s.MergeBase) != 0 {
 		t.Errorf("unrelated: Diverged=%v MergeBase=%v, want diverged with no base", s.Diverged, s.MergeBase)
 	}
@@ -526,71 +522,5 @@ func TestSuspectsOddTrees(t *testing.T) {
 	}
 	if len(s.Warnings) == 0 || !strings.Contains(s.Warnings[0], "share no history") {
 		t.Errorf("warnings = %q, want one saying they share no history", s.Warnings)
-	}
-}
-
-// TestSuspectsPackReader reads every object of a deltified pack through
-// suspectsPacks and compares it with go-git's copy.
-func TestSuspectsPackReader(t *testing.T) {
-	r, _ := buildSuspectsFixture(t)
-	for i := 0; i < 20; i++ { // a file with a long history: long delta chains
-		r.write("app/main.go", lines(40+i, "main"))
-		r.commit(fmt.Sprintf("grow %d", i))
-	}
-	// Offset deltas (git's default) and, as older packers wrote, deltas
-	// naming their base by hash.
-	for _, useOfs := range []string{"true", "false"} {
-		t.Run("ofs-delta="+useOfs, func(t *testing.T) {
-			r.git("-c", "repack.usedeltabaseoffset="+useOfs, "repack", "-adfq", "--depth=50", "--window=50")
-			checkSuspectsPackReader(t, r)
-		})
-	}
-}
-
-func checkSuspectsPackReader(t *testing.T, r *suspectsRepo) {
-	repo, err := Open(r.dir, WithNoFetch(true), WithCacheDir(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	packs := openSuspectsPacks(repo.GitDir())
-	defer packs.close()
-	if len(packs.packs) != 1 {
-		t.Fatalf("%d packs mapped, want 1", len(packs.packs))
-	}
-	pr := packs.reader()
-	iter, err := repo.Git().Storer.IterEncodedObjects(plumbing.AnyObject)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	err = iter.ForEach(func(o plumbing.EncodedObject) error {
-		rd, err := o.Reader()
-		if err != nil {
-			return err
-		}
-		defer rd.Close()
-		want, err := io.ReadAll(rd)
-		if err != nil {
-			return err
-		}
-		typ, got, err := pr.read(o.Hash())
-		if err != nil {
-			t.Errorf("%s: %v", o.Hash(), err)
-			return nil
-		}
-		if plumbing.ObjectType(typ) != o.Type() || !bytes.Equal(got, want) {
-			t.Errorf("%s: got type %d, %d bytes; want %s, %d bytes", o.Hash(), typ, len(got), o.Type(), len(want))
-		}
-		n++
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n < 50 {
-		t.Errorf("compared %d objects, want the whole fixture", n)
-	}
-	if _, _, err := pr.read(plumbing.NewHash("0123456789012345678901234567890123456789")); !errors.Is(err, errSuspectsNotInPacks) {
-		t.Errorf("unknown object: err = %v, want errSuspectsNotInPacks", err)
 	}
 }

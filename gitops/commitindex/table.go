@@ -1,18 +1,20 @@
-package gitops
+package commitindex
 
 import (
 	"bytes"
 	"encoding/hex"
 	"sort"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/lkg-dev/lkg/types"
 )
 
-// commitTable is every commit of the repository in one sorted array, with
+// Table is every commit of the repository in one sorted array, with
 // parents as indices into it. Lookups are binary searches; reachability
 // questions are single passes in generation order, never per-ref walks
 // through go-git's object decoding (which takes minutes on big repos).
-type commitTable struct {
+type Table struct {
 	hashes      []plumbing.Hash // sorted ascending
 	trees       []plumbing.Hash
 	times       []int64  // committer time, unix seconds
@@ -31,8 +33,8 @@ type commitTable struct {
 	fromGraph bool
 }
 
-// tableBuilder collects commits in any order, then sorts and links them.
-type tableBuilder struct {
+// Builder collects commits in any order, then sorts and links them.
+type Builder struct {
 	hashes  []plumbing.Hash
 	trees   []plumbing.Hash
 	times   []int64
@@ -40,7 +42,7 @@ type tableBuilder struct {
 	phashes []plumbing.Hash
 }
 
-func (b *tableBuilder) add(h, tree plumbing.Hash, t int64, parents []plumbing.Hash) {
+func (b *Builder) Add(h, tree plumbing.Hash, t int64, parents []plumbing.Hash) {
 	b.hashes = append(b.hashes, h)
 	b.trees = append(b.trees, tree)
 	b.times = append(b.times, t)
@@ -48,9 +50,9 @@ func (b *tableBuilder) add(h, tree plumbing.Hash, t int64, parents []plumbing.Ha
 	b.phashes = append(b.phashes, parents...)
 }
 
-// build sorts, drops duplicates (a commit may sit in two packs, or in a
+// Build sorts, drops duplicates (a commit may sit in two packs, or in a
 // graph and in the object store) and links parents.
-func (b *tableBuilder) build() *commitTable {
+func (b *Builder) Build() *Table {
 	n := len(b.hashes)
 	b.pstart = append(b.pstart, uint32(len(b.phashes)))
 	perm := make([]uint32, n)
@@ -70,7 +72,7 @@ func (b *tableBuilder) build() *commitTable {
 	}
 	perm = out
 	m := len(perm)
-	t := &commitTable{
+	t := &Table{
 		hashes:      make([]plumbing.Hash, m),
 		trees:       make([]plumbing.Hash, m),
 		times:       make([]int64, m),
@@ -85,7 +87,7 @@ func (b *tableBuilder) build() *commitTable {
 	for i, p := range perm {
 		t.parentStart[i] = uint32(len(t.parents))
 		for _, ph := range b.phashes[b.pstart[p]:b.pstart[p+1]] {
-			j, ok := t.find(ph)
+			j, ok := t.Find(ph)
 			if !ok {
 				t.missingParents++
 				continue
@@ -98,21 +100,42 @@ func (b *tableBuilder) build() *commitTable {
 	return t
 }
 
-func (t *commitTable) len() int { return len(t.hashes) }
+// Len is the number of commits; indices run from 0 to Len()-1.
+func (t *Table) Len() int { return len(t.hashes) }
 
-func (t *commitTable) parentsOf(i uint32) []uint32 {
+// Hash is commit i's hash.
+func (t *Table) Hash(i int) plumbing.Hash { return t.hashes[i] }
+
+// Tree is commit i's root tree.
+func (t *Table) Tree(i int) plumbing.Hash { return t.trees[i] }
+
+// Commit is commit i.
+func (t *Table) Commit(i int) types.Commit {
+	return types.Commit{Hash: t.hashes[i].String(), Tree: t.trees[i].String(), Time: time.Unix(t.times[i], 0).UTC()}
+}
+
+// MissingParents counts parent links to commits absent from the table (a
+// shallow clone, or a broken repository): ancestry through them cannot be
+// proven.
+func (t *Table) MissingParents() int { return t.missingParents }
+
+// FromGraph says the table came from git's commit-graph plus the commits
+// reachable from refs: commits no ref reaches may be missing from it.
+func (t *Table) FromGraph() bool { return t.fromGraph }
+
+func (t *Table) parentsOf(i uint32) []uint32 {
 	return t.parents[t.parentStart[i]:t.parentStart[i+1]]
 }
 
-// find is a binary search for a full hash.
-func (t *commitTable) find(h plumbing.Hash) (int, bool) {
+// Find is a binary search for a full hash.
+func (t *Table) Find(h plumbing.Hash) (int, bool) {
 	i := sort.Search(len(t.hashes), func(i int) bool { return bytes.Compare(t.hashes[i][:], h[:]) >= 0 })
 	return i, i < len(t.hashes) && t.hashes[i] == h
 }
 
-// findPrefix returns the indices of every commit whose hex hash starts
+// FindPrefix returns the indices of every commit whose hex hash starts
 // with prefix (lowercase hex, any length up to 40), at most limit of them.
-func (t *commitTable) findPrefix(prefix string, limit int) []int {
+func (t *Table) FindPrefix(prefix string, limit int) []int {
 	var lo plumbing.Hash
 	full := prefix
 	if len(full)%2 == 1 {
@@ -151,7 +174,7 @@ func hasHexPrefix(h plumbing.Hash, prefix string) bool {
 
 // computeGenerations assigns topological levels with an iterative
 // post-order walk (histories are deeper than any goroutine stack wants).
-func (t *commitTable) computeGenerations() {
+func (t *Table) computeGenerations() {
 	n := len(t.hashes)
 	t.gens = make([]uint32, n)
 	// visiting guards against a parent cycle in a corrupt source: the
@@ -209,10 +232,10 @@ func (t *commitTable) computeGenerations() {
 	}
 }
 
-// descendants marks every commit that has commit g as an ancestor or is
+// Descendants marks every commit that has commit g as an ancestor or is
 // g: one pass in generation order, since a parent always comes before its
 // children there.
-func (t *commitTable) descendants(g int) []bool {
+func (t *Table) Descendants(g int) []bool {
 	mark := make([]bool, len(t.hashes))
 	mark[g] = true
 	gg := t.gens[g]
@@ -229,8 +252,8 @@ func (t *commitTable) descendants(g int) []bool {
 	return mark
 }
 
-// ancestors marks commit g and everything reachable from it.
-func (t *commitTable) ancestors(g int) []bool {
+// Ancestors marks commit g and everything reachable from it.
+func (t *Table) Ancestors(g int) []bool {
 	mark := make([]bool, len(t.hashes))
 	stack := []uint32{uint32(g)}
 	mark[g] = true
@@ -247,9 +270,9 @@ func (t *commitTable) ancestors(g int) []bool {
 	return mark
 }
 
-// isAncestor says whether a is reachable from b (or equal), pruning by
+// IsAncestor says whether a is reachable from b (or equal), pruning by
 // generation.
-func (t *commitTable) isAncestor(a, b int) bool {
+func (t *Table) IsAncestor(a, b int) bool {
 	if a == b {
 		return true
 	}
@@ -276,10 +299,10 @@ func (t *commitTable) isAncestor(a, b int) bool {
 	return false
 }
 
-// countExcluding counts commits reachable from tip that are not marked in
+// CountExcluding counts commits reachable from tip that are not marked in
 // stop (ancestors of the good commit). scratch and epoch avoid a fresh
 // allocation per ref.
-func (t *commitTable) countExcluding(tip int, stop []bool, scratch []uint32, epoch uint32) int {
+func (t *Table) CountExcluding(tip int, stop []bool, scratch []uint32, epoch uint32) int {
 	if stop[tip] {
 		return 0
 	}
@@ -301,9 +324,9 @@ func (t *commitTable) countExcluding(tip int, stop []bool, scratch []uint32, epo
 	return n
 }
 
-// sameTree lists the commits whose root tree is tree: a scan, since no
+// SameTree lists the commits whose root tree is tree: a scan, since no
 // index by tree is worth its memory for one question per run.
-func (t *commitTable) sameTree(tree plumbing.Hash) []int {
+func (t *Table) SameTree(tree plumbing.Hash) []int {
 	var out []int
 	for i := range t.trees {
 		if t.trees[i] == tree {
@@ -313,7 +336,7 @@ func (t *commitTable) sameTree(tree plumbing.Hash) []int {
 	return out
 }
 
-// aheadCounter counts, for tips that contain the good commit g, the
+// AheadCounter counts, for tips that contain the good commit g, the
 // commits reachable from the tip but not from g, without a walk per tip:
 // ahead(c) = ahead(b) + 1 + |commits only the other parents bring|, where
 // b is a parent of c that contains g. ahead is memoized along the chain
@@ -321,8 +344,8 @@ func (t *commitTable) sameTree(tree plumbing.Hash) []int {
 // generation-ordered paint-down (git's merge-base technique) that stops as
 // soon as nothing is left that only the other parents reach: the cost is
 // the size of the merged topic, not of the history.
-type aheadCounter struct {
-	t     *commitTable
+type AheadCounter struct {
+	t     *Table
 	desc  []bool  // contains g
 	memo  []int32 // -1: not computed
 	flags []uint8 // paint-down colours, valid when stamp == epoch
@@ -332,8 +355,10 @@ type aheadCounter struct {
 	chain []uint32
 }
 
-func newAheadCounter(t *commitTable, g int, desc []bool) *aheadCounter {
-	a := &aheadCounter{t: t, desc: desc, memo: make([]int32, t.len()), flags: make([]uint8, t.len()), stamp: make([]uint32, t.len())}
+// NewAheadCounter counts, for tips that contain commit g (desc is
+// t.Descendants(g)), how many commits each is ahead of g.
+func NewAheadCounter(t *Table, g int, desc []bool) *AheadCounter {
+	a := &AheadCounter{t: t, desc: desc, memo: make([]int32, t.Len()), flags: make([]uint8, t.Len()), stamp: make([]uint32, t.Len())}
 	for i := range a.memo {
 		a.memo[i] = -1
 	}
@@ -344,16 +369,18 @@ func newAheadCounter(t *commitTable, g int, desc []bool) *aheadCounter {
 
 // base is the first parent of c that contains g; c contains g and is not
 // g, so one exists.
-func (a *aheadCounter) base(c uint32) uint32 {
+func (a *AheadCounter) base(c uint32) uint32 {
 	for _, p := range a.t.parentsOf(c) {
 		if a.desc[p] {
 			return p
 		}
 	}
-	panic("gitops: aheadCounter on a commit that does not contain the good commit")
+	panic("commitindex: AheadCounter on a commit that does not contain the good commit")
 }
 
-func (a *aheadCounter) ahead(tip int) int {
+// Ahead is how many commits tip has that g lacks: git rev-list --count g..tip.
+// tip must contain g.
+func (a *AheadCounter) Ahead(tip int) int {
 	a.chain = a.chain[:0]
 	c := uint32(tip)
 	for a.memo[c] < 0 {
@@ -375,7 +402,7 @@ const (
 
 // onlyOthers counts commits reachable from c's parents other than b but
 // not from b.
-func (a *aheadCounter) onlyOthers(c, b uint32) int {
+func (a *AheadCounter) onlyOthers(c, b uint32) int {
 	ps := a.t.parentsOf(c)
 	if len(ps) < 2 {
 		return 0
@@ -423,7 +450,7 @@ func (a *aheadCounter) onlyOthers(c, b uint32) int {
 // genQueue is a max-heap of commits by generation: a commit is popped
 // only after every commit that can reach it.
 type genQueue struct {
-	t     *commitTable
+	t     *Table
 	items []uint32
 }
 
@@ -464,4 +491,14 @@ func (q *genQueue) pop() uint32 {
 		i = m
 	}
 	return top
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -1,9 +1,7 @@
-package gitops
+package suspects
 
 import (
-	"fmt"
 	"path"
-	"sort"
 	"strings"
 )
 
@@ -52,70 +50,16 @@ func DefaultRiskRules() []RiskRule {
 	}
 }
 
-// RiskRulesFromConfig reads the `risk` key of .lkg.yaml: a map from
-// category to a list of patterns. A default category named there gets
-// exactly those patterns (an empty list turns it off); a new name adds a
-// category; categories not named keep their defaults. v is the YAML value
-// as decoded into any (nil: the defaults).
-func RiskRulesFromConfig(v any) ([]RiskRule, error) {
-	rules := DefaultRiskRules()
-	if v == nil {
-		return rules, nil
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("reading risk categories: want a map of category to patterns, got %T", v)
-	}
-	names := make([]string, 0, len(m))
-	for name := range m {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		var pats []string
-		switch list := m[name].(type) {
-		case nil:
-		case string:
-			pats = []string{list}
-		case []any:
-			for _, p := range list {
-				s, ok := p.(string)
-				if !ok {
-					return nil, fmt.Errorf("reading risk category %q: pattern %v is not a string", name, p)
-				}
-				pats = append(pats, s)
-			}
-		default:
-			return nil, fmt.Errorf("reading risk category %q: want a list of patterns, got %T", name, list)
-		}
-		for _, p := range pats {
-			if _, err := path.Match(strings.ReplaceAll(p, "**", "x"), ""); err != nil {
-				return nil, fmt.Errorf("reading risk category %q: pattern %q: %w", name, p, err)
-			}
-		}
-		replaced := false
-		for i := range rules {
-			if rules[i].Category == name {
-				rules[i].Patterns, replaced = pats, true
-			}
-		}
-		if !replaced {
-			rules = append(rules, RiskRule{Category: name, Patterns: pats})
-		}
-	}
-	return rules, nil
-}
-
-// suspectsRiskMatcher answers which categories a path falls in.
-type suspectsRiskMatcher struct {
+// riskMatcher answers which categories a path falls in.
+type riskMatcher struct {
 	rules []RiskRule
 }
 
-func (rm suspectsRiskMatcher) categories(p string) []string {
+func (rm riskMatcher) categories(p string) []string {
 	var out []string
 	for _, r := range rm.rules {
 		for _, pat := range r.Patterns {
-			if suspectsGlob(pat, p) {
+			if glob(pat, p) {
 				out = append(out, r.Category)
 				break
 			}
@@ -124,16 +68,16 @@ func (rm suspectsRiskMatcher) categories(p string) []string {
 	return out
 }
 
-// suspectsGlob matches p against pattern with RiskRule's rules.
-func suspectsGlob(pattern, p string) bool {
+// glob matches p against pattern with RiskRule's rules.
+func glob(pattern, p string) bool {
 	if !strings.Contains(pattern, "/") {
 		ok, _ := path.Match(pattern, path.Base(p))
 		return ok
 	}
-	return suspectsGlobParts(strings.Split(pattern, "/"), strings.Split(p, "/"))
+	return globParts(strings.Split(pattern, "/"), strings.Split(p, "/"))
 }
 
-func suspectsGlobParts(pat, parts []string) bool {
+func globParts(pat, parts []string) bool {
 	for len(pat) > 0 {
 		if pat[0] == "**" {
 			rest := pat[1:]
@@ -141,7 +85,7 @@ func suspectsGlobParts(pat, parts []string) bool {
 				return len(parts) > 0
 			}
 			for i := 0; i <= len(parts); i++ {
-				if suspectsGlobParts(rest, parts[i:]) {
+				if globParts(rest, parts[i:]) {
 					return true
 				}
 			}

@@ -1,0 +1,113 @@
+package gitops
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/lkg-dev/lkg/gitops/commitindex"
+)
+
+// loader builds this repository's commit table with its options.
+func (r *Repo) loader() *commitindex.Loader {
+	l := &commitindex.Loader{
+		GitDir:      r.gitDir,
+		Store:       r.store,
+		Tips:        r.refTipHashes,
+		CommitGraph: !r.opts.noGraph,
+		Warnf:       r.warnf,
+	}
+	if !r.opts.noCache {
+		l.CacheDir = r.opts.cacheDir
+	}
+	return l
+}
+
+// commitTableFor returns the repository's commit table, building it on
+// first use.
+func (r *Repo) commitTableFor() (*commitindex.Table, error) {
+	r.tableMu.Lock()
+	defer r.tableMu.Unlock()
+	if r.table != nil {
+		return r.table, nil
+	}
+	t, err := r.loader().Load()
+	if err != nil {
+		return nil, fmt.Errorf("reading the commit history of %q: %w", r.gitDir, err)
+	}
+	r.table = t
+	return t, nil
+}
+
+// storeTableFor returns the complete object-store table, for lookups the
+// graph-based table cannot answer.
+func (r *Repo) storeTableFor() (*commitindex.Table, error) {
+	r.tableMu.Lock()
+	defer r.tableMu.Unlock()
+	if r.table != nil && !r.table.FromGraph() {
+		return r.table, nil
+	}
+	if r.storeTable != nil {
+		return r.storeTable, nil
+	}
+	t, err := r.loader().LoadStore()
+	if err != nil {
+		return nil, err
+	}
+	r.storeTable = t
+	return t, nil
+}
+
+// invalidateTable drops the table after a fetch added commits.
+func (r *Repo) invalidateTable() {
+	r.tableMu.Lock()
+	r.table = nil
+	r.storeTable = nil
+	r.tableMu.Unlock()
+}
+
+// refTipHashes lists every ref's commit (tags peeled), HEAD included.
+func (r *Repo) refTipHashes() ([]plumbing.Hash, error) {
+	iter, err := r.repo.References()
+	if err != nil {
+		return nil, err
+	}
+	var out []plumbing.Hash
+	err = iter.ForEach(func(ref *plumbing.Reference) error {
+		if ref.Type() != plumbing.HashReference {
+			return nil
+		}
+		h := ref.Hash()
+		if strings.HasPrefix(ref.Name().String(), "refs/tags/") {
+			if c, err := r.peelCommit(h); err == nil {
+				h = c.Hash
+			} else {
+				return nil
+			}
+		}
+		out = append(out, h)
+		return nil
+	})
+	if head, err := r.repo.Head(); err == nil {
+		out = append(out, head.Hash())
+	}
+	return out, err
+}
+
+// warnf records a note for the caller (RefStates returns them); it never
+// prints.
+func (r *Repo) warnf(format string, args ...any) {
+	r.warnMu.Lock()
+	r.warnings = append(r.warnings, fmt.Sprintf(format, args...))
+	r.warnMu.Unlock()
+}
+
+// takeWarnings returns and clears the notes gathered so far.
+func (r *Repo) takeWarnings() []string {
+	r.warnMu.Lock()
+	defer r.warnMu.Unlock()
+	w := r.warnings
+	r.warnings = nil
+	return w
+}

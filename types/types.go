@@ -1,0 +1,57 @@
+package types
+
+import (
+	"errors"
+	"time"
+)
+
+// Revision errors, matched with errors.Is. gitops wraps them when it cannot
+// resolve a build's revision; finder tells the two apart to decide whether
+// an image tag's name still says something.
+var (
+	// ErrUnknownRevision: a revision is not a commit in the repository, nor
+	// on any remote that was consulted.
+	ErrUnknownRevision = errors.New("revision not found")
+	// ErrAmbiguousRevision: an abbreviated revision names more than one
+	// commit.
+	ErrAmbiguousRevision = errors.New("abbreviated revision is ambiguous")
+)
+
+// Commit is one git commit, as much of it as lkg needs.
+type Commit struct {
+	Hash string    // 40 hex
+	Tree string    // 40 hex, the root tree
+	Time time.Time // committer time
+}
+
+// RefState is what the repository says of one branch relative to one
+// known-good commit: the raw facts finder.ClassifySources ranks.
+type RefState struct {
+	Ref          string // full ref name where it lives: refs/heads/x locally or on the remote, refs/remotes/origin/x
+	Remote       string // remote name, or URL for --remote URL; empty for a local branch
+	Commit       string // tip, 40 hex
+	Tree         string // tip's root tree
+	ContainsGood bool   // the good commit is an ancestor of, or is, the tip
+	ContainsBad  bool   // the bad commit is an ancestor of, or is, the tip (false without a bad commit)
+	Ahead        int    // commits reachable from the tip but not from the good commit; counted for refs that contain the good commit or share its tree, else 0
+}
+
+// Where a build was found: Artifact.Source.
+const (
+	SourceRegistry = "registry"
+	SourceDocker   = "docker"
+)
+
+// Artifact is what a registry or the Docker engine says about one image,
+// before matching: the raw evidence the finder ranks.
+type Artifact struct {
+	Source      string            // SourceRegistry or SourceDocker
+	Repo        string            // "host/repo" for a registry; "" for a local image
+	Image       string            // "host/repo:tag" or a local image name
+	Digest      string            // manifest or index digest; a local image without one: its image ID
+	Tags        []string          // every tag seen at this digest
+	Labels      map[string]string // image config labels (of the chosen child, for an index)
+	Annotations map[string]string // index and manifest annotations; the index wins on conflict
+	Created     time.Time         // image config "created"; zero when absent or unreadable
+	Platforms   []string          // "os/arch[/variant]"; for an index, every platform
+}
