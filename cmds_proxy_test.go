@@ -2,6 +2,8 @@ package main
 
 import (
 	"flag"
+	"sync"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -11,9 +13,35 @@ import (
 // The fault-injecting proxy for the reliability suites.
 func init() {
 	scriptCmds["fault-proxy"] = cmdFaultProxy
+	scriptCmds["await-request"] = cmdAwaitRequest
 }
 
-const faultProxyUsage = "fault-proxy [-rule method=M,path=GLOB,times=N,delay=D,status=N,retry-after=V,redirect=loop|N|URL,replace=OLD>NEW,reset=N]... NAME HOST:PORT"
+const faultProxyUsage = "fault-proxy [-rule method=M,path=GLOB,times=N,delay=D,status=N,retry-after=V,redirect=loop|N|URL,replace=OLD>NEW,reset=N,apply=1]... NAME HOST:PORT"
+
+// proxies maps a fault proxy's address to the proxy, for await-request.
+var proxies sync.Map
+
+const awaitRequestUsage = "await-request NAME METHOD PATHGLOB"
+
+// cmdAwaitRequest waits (at most a minute) until the fault proxy $NAME has
+// received a METHOD request whose path matches PATHGLOB: the command under
+// test, running in the background, is then in the middle of it.
+func cmdAwaitRequest(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: %s", awaitRequestUsage)
+	}
+	v, ok := proxies.Load(ts.Getenv(args[0]))
+	if !ok {
+		ts.Fatalf("no fault-proxy %s", args[0])
+	}
+	p := v.(*fixture.Proxy)
+	for deadline := time.Now().Add(time.Minute); !p.Seen(args[1], args[2]); {
+		if time.Now().After(deadline) {
+			ts.Fatalf("no %s %s reached %s within a minute", args[1], args[2], args[0])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
 
 // cmdFaultProxy starts a proxy on 127.0.0.1 in front of the registry at
 // HOST:PORT that applies each -rule (in order; the first that matches
@@ -40,7 +68,8 @@ func cmdFaultProxy(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	p, err := fixture.StartProxy(rest[1], rules...)
 	ts.Check(err)
-	ts.Defer(func() { p.Close() })
+	proxies.Store(p.Addr, p)
+	ts.Defer(func() { p.Close(); proxies.Delete(p.Addr) })
 	ts.Setenv(rest[0], p.Addr)
 	ts.Logf("fault proxy on %s in front of %s", p.Addr, rest[1])
 }
