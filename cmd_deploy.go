@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -134,12 +135,38 @@ func moveOptions(std *IO, dryRun, yes, json bool) []deploy.Option {
 	if json {
 		plan = io.Discard
 	}
-	return []deploy.Option{
+	opts := []deploy.Option{
 		deploy.WithDryRun(dryRun),
 		deploy.WithYes(yes),
 		deploy.WithConfirm(askOn(std)),
 		deploy.WithPlanOutput(plan),
 		deploy.WithLog(std.Err),
+	}
+	if step := os.Getenv(interruptAtEnv); step != "" {
+		opts = append(opts, deploy.WithStepHook(interruptAt(step)))
+	}
+	return opts
+}
+
+// interruptAtEnv names a step of a move ("planned", "journaled", "moved")
+// at which lkg sends itself SIGINT, as if the user pressed Ctrl-C right
+// then: the deploy suites interrupt every step with it.
+const interruptAtEnv = "LKG_TEST_INTERRUPT_AT"
+
+// interruptAt is a step hook that interrupts the process at step and waits
+// (briefly) for the signal to cancel the context.
+func interruptAt(step string) func(ctx context.Context, at string) {
+	return func(ctx context.Context, at string) {
+		if at != step {
+			return
+		}
+		if p, err := os.FindProcess(os.Getpid()); err == nil {
+			_ = p.Signal(os.Interrupt)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+		}
 	}
 }
 

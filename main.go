@@ -160,7 +160,9 @@ func run(ctx context.Context, args []string, std *IO) (code int) {
 		if errors.As(err, &st) {
 			return int(st)
 		}
-		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// A command that says itself where an interrupt left things
+		// (deploy, undo) carries its own exit code.
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) && exitCode(err, -1) == -1 {
 			fmt.Fprintln(std.Err, "lkg: interrupted; nothing was changed after the last step shown.")
 			return 130
 		}

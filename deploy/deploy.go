@@ -25,6 +25,10 @@ import (
 // commit to rebuild.
 var ErrNothingGood = errors.New("no known-good candidate")
 
+// ErrInterrupted: the context was cancelled (Ctrl-C) during a move. The
+// error that wraps it says where the target is, as read back.
+var ErrInterrupted = errors.New("interrupted")
+
 // Recorder appends events to the incident journal. Deploy and undo record
 // the target's digest before it moves, so a Recorder that fails stops them
 // before anything changes.
@@ -54,6 +58,8 @@ type options struct {
 	dockerfile    string
 	buildArgs     map[string]string
 	repo          *gitops.Repo
+	hook          func(ctx context.Context, step string)
+	readBack      time.Duration
 }
 
 // WithDryRun plans and changes nothing (the report's status is
@@ -100,12 +106,28 @@ func WithBuild(contextDir, dockerfile string, args map[string]string) Option {
 // default is none: a deploy that needs a rebuild fails.
 func WithRepo(repo *gitops.Repo) Option { return func(o *options) { o.repo = repo } }
 
+// WithStepHook calls hook with the move's context at each step of a move:
+// "planned" (the plan is printed and confirmed), "journaled" (the planned
+// line is written) and "moved" (the tag was written and read back). Tests
+// interrupt a deploy at every step with it. The default does nothing.
+func WithStepHook(hook func(ctx context.Context, step string)) Option {
+	return func(o *options) { o.hook = hook }
+}
+
+// WithReadBack bounds how long a move that did not finish cleanly keeps
+// reading the target back, until it can say which digest it holds. The
+// reads have their own context, so Ctrl-C does not stop them. The default
+// is 30 seconds.
+func WithReadBack(d time.Duration) Option { return func(o *options) { o.readBack = d } }
+
 func newOptions(opts []Option) options {
 	o := options{
-		confirm: func(string) (bool, error) { return false, nil },
-		out:     io.Discard,
-		log:     io.Discard,
-		context: ".",
+		confirm:  func(string) (bool, error) { return false, nil },
+		out:      io.Discard,
+		log:      io.Discard,
+		context:  ".",
+		hook:     func(context.Context, string) {},
+		readBack: 30 * time.Second,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -136,10 +158,12 @@ type Outcome struct {
 	Message string
 }
 
-// Error is a failure with what to do next. Its exit code is 1.
+// Error is a failure with what to do next.
 type Error struct {
 	Err  error
 	Hint string
+	// Code is the process exit code: 0 means 1; 130 after an interrupt.
+	Code int
 }
 
 func (e *Error) Error() string {
@@ -153,7 +177,12 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // ExitCode is the process exit code for the failure.
-func (e *Error) ExitCode() int { return 1 }
+func (e *Error) ExitCode() int {
+	if e.Code != 0 {
+		return e.Code
+	}
+	return 1
+}
 
 // explain adds the next step to the errors of the engine and the copy.
 func explain(err error, target string) error {
@@ -247,7 +276,9 @@ type deployment struct {
 	rebuild    *finder.Good // rebuild: the commit to build
 	expect     *string      // undo: the digest the target must have now, instead of the one read at plan time
 
-	report Report
+	report  Report
+	now     string // the digest the target was read back at
+	warning string // what went wrong with a write that took effect anyway
 }
 
 func (d *deployment) run(ctx context.Context) (*Outcome, error) {
@@ -287,6 +318,10 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 			return nil, &Error{Err: errors.New("not confirmed"), Hint: "Nothing was changed"}
 		}
 	}
+	d.o.hook(ctx, "planned")
+	if ctx.Err() != nil {
+		return nil, d.unclean(ctx, ctx.Err(), false)
+	}
 
 	// The digest the target has now is journaled before anything moves:
 	// undo depends on it, so a journal that cannot be written stops here.
@@ -294,14 +329,32 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 	if err := d.journal(""); err != nil {
 		return nil, &Error{Err: err, Hint: fmt.Sprintf("Nothing was changed; %s is still at %s. Make the repository's .git writable, or run from a writable clone with -C", d.target, orAbsent(d.report.Previous))}
 	}
-	if err := d.move(ctx, plan); err != nil {
-		return nil, d.failed(err)
+	d.o.hook(ctx, "journaled")
+	moveErr := ctx.Err()
+	if moveErr == nil {
+		moveErr = d.move(ctx, plan)
+		if moveErr == nil {
+			d.o.hook(ctx, "moved")
+		}
+	}
+	var warning string
+	if moveErr != nil || ctx.Err() != nil {
+		// Whatever happened, the registry is read until it says where the
+		// target is; a write that took effect counts, however it ended.
+		if err := d.unclean(ctx, moveErr, true); err != nil {
+			return nil, err
+		}
+		warning = d.warning
 	}
 	d.report.Status = journal.StatusDone
-	if err := d.journal(""); err != nil {
+	d.now = d.report.Digest
+	if err := d.journal(warning); err != nil {
 		// The tag did move: say so, and fail so nobody believes the
 		// journal is complete.
 		return nil, &Error{Err: err, Hint: fmt.Sprintf("%s DID move to %s (it was %s); record that by hand", d.target, d.report.Digest, orAbsent(d.report.Previous))}
+	}
+	if warning != "" {
+		fmt.Fprintf(d.o.log, "lkg: warning: %s; the tag reads back at %s: the write took effect\n", warning, d.report.Digest)
 	}
 	msg := fmt.Sprintf("Done: %s is now at %s (was %s).", d.target, d.report.Digest, orAbsent(d.report.Previous))
 	if d.kind == journal.KindDeploy {
@@ -445,44 +498,124 @@ func sourceURL(repo *gitops.Repo) string {
 	return raw // scp-like git@host:path or a local path
 }
 
-// failed journals a failed move, with where the target is now, and
-// returns the error to show.
-func (d *deployment) failed(err error) error {
-	d.report.Status = journal.StatusFailed
-	// A short, uncancelled read: after Ctrl-C the journal must still say
-	// where the target is.
-	rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	now, rerr := d.copier.TargetDigest(rctx, d.target)
-	where := ""
+// unclean settles a move that did not finish cleanly (cause is its error,
+// or nil when only the context was cancelled): it reads the target back
+// until it can say which digest it holds, journals that, and returns the
+// error to show. It returns nil when the write took effect and the move
+// was not interrupted (a registry that applied the write and answered
+// 5xx, say): the caller then finishes the move as done, with
+// d.warning as the warning. journaled says a planned line was written
+// (else nothing is journaled: nothing was about to move).
+func (d *deployment) unclean(ctx context.Context, cause error, journaled bool) error {
+	interrupted := ctx.Err() != nil || errors.Is(cause, context.Canceled) || errors.Is(cause, ErrInterrupted)
+	if cause == nil || (interrupted && errors.Is(cause, context.Canceled)) {
+		cause = ErrInterrupted
+	}
+	now, rerr := d.readBack()
+	code := 0
+	if interrupted {
+		code = 130
+	}
+	record := func(status journal.Status, now, where string) {
+		d.report.Status, d.now = status, now
+		if !journaled {
+			return
+		}
+		if jerr := d.journal(oneLine(cause) + "; " + where); jerr != nil {
+			fmt.Fprintf(d.o.log, "lkg: warning: %s\n", oneLine(jerr))
+		}
+	}
 	switch {
 	case rerr != nil:
-		where = "; could not read the target back: " + oneLine(rerr)
+		where := fmt.Sprintf("could not read %s back within %s: it holds %s (before) or %s (this move)", d.target, d.o.readBack, orAbsent(d.report.Previous), orAbsent(d.report.Digest))
+		record(journal.StatusUnknown, "", where)
+		return &Error{Err: fmt.Errorf("%w: %s", cause, oneLine(rerr)), Hint: upper(where) + ". Check it; 'lkg undo --to " + d.target + "' puts it back if it moved", Code: code}
+	case d.report.Digest != "" && now == d.report.Digest:
+		if !interrupted {
+			d.warning = oneLine(cause)
+			return nil
+		}
+		where := fmt.Sprintf("%s DID move to %s (was %s)", d.target, now, orAbsent(d.report.Previous))
+		d.report.Status, d.now = journal.StatusDone, now
+		if journaled {
+			if jerr := d.journal(oneLine(cause) + " after the tag was written; read back at " + now); jerr != nil {
+				fmt.Fprintf(d.o.log, "lkg: warning: %s\n", oneLine(jerr))
+			}
+		}
+		return &Error{Err: fmt.Errorf("%w after the tag was written", ErrInterrupted), Hint: where + "." + d.undoHint(), Code: code}
 	case now == d.report.Previous:
-		where = fmt.Sprintf("; %s is still at %s", d.target, orAbsent(now))
+		where := fmt.Sprintf("%s is still at %s (read back); nothing was changed", d.target, orAbsent(now))
+		record(journal.StatusFailed, now, where)
+		if interrupted {
+			return &Error{Err: ErrInterrupted, Hint: upper(where), Code: code}
+		}
+		return d.withWhere(cause, upper(where))
 	default:
-		where = fmt.Sprintf("; %s is now at %s", d.target, orAbsent(now))
+		where := fmt.Sprintf("%s is now at %s, neither where it was (%s) nor this move's %s: another writer moved it", d.target, now, orAbsent(d.report.Previous), orAbsent(d.report.Digest))
+		record(journal.StatusFailed, now, where)
+		return d.withWhere(cause, upper(where)+". Check with your team before moving it again")
 	}
-	if jerr := d.journal(oneLine(err) + where); jerr != nil {
-		fmt.Fprintf(d.o.log, "lkg: warning: %s\n", oneLine(jerr))
-	}
-	if errors.Is(err, context.Canceled) {
-		fmt.Fprintf(d.o.log, "lkg: interrupted%s\n", where)
-		return err
-	}
-	err = explain(err, d.target)
+}
+
+// withWhere is cause explained, with where the target is (as read back)
+// in place of the generic "was not changed".
+func (d *deployment) withWhere(cause error, where string) error {
+	err := explain(cause, d.target)
 	var de *Error
 	if errors.As(err, &de) {
-		// Where the target is now replaces the generic "was not changed".
 		hint := strings.TrimSuffix(de.Hint, fmt.Sprintf("%s was not changed", d.target))
-		hint = strings.TrimSuffix(strings.TrimSpace(hint), ".")
+		hint = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSpace(hint), "."), "; nothing was changed")
+		hint = strings.TrimSuffix(hint, ".")
 		if hint != "" {
 			hint += ". "
 		}
-		de.Hint = hint + strings.TrimPrefix(where, "; ")
+		de.Hint = hint + where
 		return de
 	}
-	return fmt.Errorf("%w%s", err, where)
+	return &Error{Err: err, Hint: where}
+}
+
+// readBack reads the target until the registry answers, for at most the
+// read-back budget, each read with its own deadline. It does not use the
+// move's context: after Ctrl-C the journal must still say where the target
+// is.
+func (d *deployment) readBack() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d.o.readBack)
+	defer cancel()
+	wait := 200 * time.Millisecond
+	for {
+		actx, acancel := context.WithTimeout(ctx, min(5*time.Second, d.o.readBack))
+		now, err := d.copier.TargetDigest(actx, d.target)
+		acancel()
+		if err == nil {
+			return now, nil
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", err
+		case <-t.C:
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// undoHint is the way back after a deploy moved the target, or "" when
+// undo would refuse (an undo, or a deploy that created the tag).
+func (d *deployment) undoHint() string {
+	if d.kind != journal.KindDeploy || d.report.Previous == "" {
+		return ""
+	}
+	return fmt.Sprintf(" Undo with: lkg undo --to %s", d.target)
+}
+
+// upper starts s with a capital letter.
+func upper(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // journal appends the deploy or undo event in its current state.
@@ -495,6 +628,7 @@ func (d *deployment) journal(errMsg string) error {
 		Method:   d.report.Method,
 		Status:   d.report.Status,
 		Error:    errMsg,
+		Now:      d.now,
 	}
 	msg := ""
 	if d.report.GoodTag != "" {

@@ -49,9 +49,14 @@ func Undo(ctx context.Context, copier *artifacts.Copier, rec Recorder, events []
 	return d.run(ctx)
 }
 
-// LastDeploy is the newest deploy event to target whose status is done, or
-// the newest one of all when it never got past planned (lkg was killed)
-// and the target is no longer where it was planned from (now).
+// LastDeploy is the newest deploy event to target that moved it: one whose
+// status is done, or, whatever its status says, one whose digest the
+// target holds now (a deploy killed, interrupted or failed after its write
+// took effect: the tag is where lkg put it). A planned line of a deploy
+// killed after the tag left where it was planned from also counts when it
+// is the newest: its previous digest is on record, and the compare and
+// swap against its planned digest refuses if something else moved the
+// tag. now is the target's digest now.
 func LastDeploy(events []journal.Event, target, now string) (journal.DeployData, error) {
 	newest := true
 	for i := len(events) - 1; i >= 0; i-- {
@@ -66,12 +71,9 @@ func LastDeploy(events []journal.Event, target, now string) (journal.DeployData,
 		switch {
 		case d.Status == journal.StatusDone:
 			return d, nil
+		case d.Digest != "" && d.Digest != d.Previous && d.Digest == now && d.Status != journal.StatusDryRun:
+			return d, nil
 		case newest && d.Status == journal.StatusPlanned && d.Digest != "" && now != d.Previous:
-			// A deploy that was killed between planning and recording its
-			// outcome, after the tag left where it was: its previous digest
-			// is on record, and the compare and swap against its planned
-			// digest refuses if something else moved the tag. Killed
-			// before the move, it changed nothing and is passed over.
 			return d, nil
 		}
 		newest = false

@@ -58,7 +58,21 @@ func TestLastDeploy(t *testing.T) {
 		{"only the newest planned line counts", []journal.Event{
 			dep(target, journal.StatusPlanned, "sha256:a", "sha256:b"),
 			dep(target, journal.StatusFailed, "sha256:a", "sha256:b"),
-		}, "sha256:b", ""},
+		}, "sha256:c", ""},
+		{"failed, but the tag holds its digest: it moved", []journal.Event{
+			dep(target, journal.StatusPlanned, "sha256:a", "sha256:b"),
+			dep(target, journal.StatusFailed, "sha256:a", "sha256:b"),
+		}, "sha256:b", "sha256:a"},
+		{"unknown outcome, the tag at its digest", []journal.Event{
+			dep(target, journal.StatusDone, "sha256:0", "sha256:a"),
+			dep(target, journal.StatusPlanned, "sha256:a", "sha256:b"),
+			dep(target, journal.StatusUnknown, "sha256:a", "sha256:b"),
+		}, "sha256:b", "sha256:a"},
+		{"failed and read back where it was: the older deploy", []journal.Event{
+			dep(target, journal.StatusDone, "sha256:0", "sha256:a"),
+			dep(target, journal.StatusPlanned, "sha256:a", "sha256:b"),
+			dep(target, journal.StatusFailed, "sha256:a", "sha256:b"),
+		}, "sha256:a", "sha256:0"},
 		{"planned without a digest (a push that never got one)", []journal.Event{
 			dep(target, journal.StatusPlanned, "sha256:a", ""),
 		}, "sha256:z", ""},

@@ -22,6 +22,11 @@ type DeployData struct {
 	Method   Method `json:"method"`   // how the digest got there
 	Status   Status `json:"status"`   // where the move stands
 	Error    string `json:"error,omitempty"`
+	// Now is the digest the target was read back at after the move, ""
+	// when it was not read back (planned lines) or does not exist. For a
+	// move that did not finish cleanly it is what the registry holds, and
+	// Status follows from it.
+	Now string `json:"now,omitempty"`
 }
 
 // Status is where a deploy or undo stands, as DeployData records it. A
@@ -33,10 +38,13 @@ type Status string
 // count as outcomes that did not finish.
 const (
 	StatusPlanned   Status = "planned"   // about to move; Previous is what the target held
-	StatusDone      Status = "done"      // moved and read back at Digest
-	StatusFailed    Status = "failed"    // did not finish; Error says where the target is
+	StatusDone      Status = "done"      // moved and read back at Digest (Error says what went wrong on the way, if anything)
+	StatusFailed    Status = "failed"    // did not move; Error says why, Now where the target is
 	StatusDryRun    Status = "dry-run"   // planned only, on request
 	StatusUnchanged Status = "unchanged" // the target was already at Digest
+	// StatusUnknown: the move did not finish cleanly and the target could
+	// not be read back in time; it holds Previous or Digest.
+	StatusUnknown Status = "unknown"
 )
 
 // Finished says the target holds the deployed digest: done, or it already
