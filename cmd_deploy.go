@@ -29,6 +29,7 @@ type DeployCmd struct {
 	BuildArgs     []string      `name:"build-arg" sep:"none" placeholder:"K=V" help:"Build argument for a rebuild (repeatable)."`
 	VerifyURL     string        `name:"verify-url" placeholder:"URL" help:"After the move, poll URL until it answers 2xx, and journal the result."`
 	VerifyTimeout time.Duration `name:"verify-timeout" default:"2m" placeholder:"D" help:"How long --verify-url may take."`
+	Settle        time.Duration `name:"settle" default:"500ms" placeholder:"D" help:"After the move, read the target again after D to catch another writer."`
 	JSON          bool          `name:"json" help:"Print exactly one JSON object: what moved, from which digest to which."`
 }
 
@@ -47,7 +48,12 @@ func (c *DeployCmd) Help() string {
 The digest --to had before is written to the incident journal before it moves,
 so 'lkg undo --to' can put it back. Right before the move the target is read
 again: if someone else moved it since the plan, nothing is changed. After the
-move the target is read back and must resolve to the expected digest.
+move the target is read back and must resolve to the expected digest, and once
+more after --settle: another writer that moved it meanwhile is reported (exit 1)
+and journaled. Two deploys or undos of one target from one clone never overlap:
+the second is refused. After Ctrl-C, a 5xx or a timeout once the tag write was
+sent, the target is read back until it says which digest it holds; the journal
+and the message say that (exit 130 after Ctrl-C).
 
 Without --yes, deploy asks on the terminal; with no terminal it refuses (exit 2).`
 }
@@ -121,7 +127,7 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 		return err
 	}
 	out, err := deploy.Deploy(ctx, copier, recorder(repo.GitDir(), std), res, c.To,
-		append(moveOptions(std, c.DryRun, c.Yes, c.JSON),
+		append(moveOptions(std, repo.GitDir(), c.DryRun, c.Yes, c.JSON, c.Settle),
 			deploy.WithRebuild(c.Rebuild),
 			deploy.WithBuild(c.Context, c.Dockerfile, buildArgs),
 			deploy.WithRepo(repo),
@@ -130,7 +136,7 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 }
 
 // moveOptions are the options deploy and undo share.
-func moveOptions(std *IO, dryRun, yes, json bool) []deploy.Option {
+func moveOptions(std *IO, gitDir string, dryRun, yes, json bool, settle time.Duration) []deploy.Option {
 	var plan io.Writer = std.Out
 	if json {
 		plan = io.Discard
@@ -141,11 +147,30 @@ func moveOptions(std *IO, dryRun, yes, json bool) []deploy.Option {
 		deploy.WithConfirm(askOn(std)),
 		deploy.WithPlanOutput(plan),
 		deploy.WithLog(std.Err),
+		deploy.WithSettle(settle),
+		deploy.WithLock(targetLock(gitDir)),
 	}
 	if step := os.Getenv(interruptAtEnv); step != "" {
 		opts = append(opts, deploy.WithStepHook(interruptAt(step)))
 	}
 	return opts
+}
+
+// targetLock locks a target in the clone's journal directory. A journal
+// that cannot be opened takes no lock: the planned line will fail to be
+// written too, and stop the move before anything changes.
+func targetLock(gitDir string) deploy.Locker {
+	return func(target string) (func(), error) {
+		j, err := openJournal(gitDir)
+		if err != nil {
+			return func() {}, nil
+		}
+		unlock, err := j.LockTarget(target)
+		if errors.Is(err, journal.ErrNotWritable) {
+			return func() {}, nil
+		}
+		return unlock, err
+	}
 }
 
 // interruptAtEnv names a step of a move ("planned", "journaled", "moved")

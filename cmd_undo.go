@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/deploy"
@@ -10,10 +11,11 @@ import (
 
 // UndoCmd is `lkg undo`.
 type UndoCmd struct {
-	To     string `required:"" placeholder:"HOST/REPO:TAG" help:"The image tag to put back where it was before the last deploy." env:"LKG_TO" config:"to"`
-	DryRun bool   `name:"dry-run" help:"Print the plan and change nothing."`
-	Yes    bool   `short:"y" help:"Do not ask for confirmation (required when stdin is not a terminal)."`
-	JSON   bool   `name:"json" help:"Print exactly one JSON object: what moved, from which digest to which."`
+	To     string        `required:"" placeholder:"HOST/REPO:TAG" help:"The image tag to put back where it was before the last deploy." env:"LKG_TO" config:"to"`
+	DryRun bool          `name:"dry-run" help:"Print the plan and change nothing."`
+	Yes    bool          `short:"y" help:"Do not ask for confirmation (required when stdin is not a terminal)."`
+	JSON   bool          `name:"json" help:"Print exactly one JSON object: what moved, from which digest to which."`
+	Settle time.Duration `name:"settle" default:"500ms" placeholder:"D" help:"After the move, read the target again after D to catch another writer."`
 }
 
 // Help is the long text of `lkg undo --help`.
@@ -47,6 +49,6 @@ func (c *UndoCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	if err != nil {
 		return fmt.Errorf("reading the incident journal: %w", err)
 	}
-	out, err := deploy.Undo(ctx, copier, recorder(repo.GitDir(), std), events, c.To, moveOptions(std, c.DryRun, c.Yes, c.JSON)...)
+	out, err := deploy.Undo(ctx, copier, recorder(repo.GitDir(), std), events, c.To, moveOptions(std, repo.GitDir(), c.DryRun, c.Yes, c.JSON, c.Settle)...)
 	return printOutcome(std, c.JSON, out, err)
 }

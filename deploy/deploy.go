@@ -29,6 +29,11 @@ var ErrNothingGood = errors.New("no known-good candidate")
 // error that wraps it says where the target is, as read back.
 var ErrInterrupted = errors.New("interrupted")
 
+// ErrOverwritten: another writer moved the target right after this move
+// wrote it (read back, or re-read after the settle). Registries have no
+// conditional write, so this is detected, not prevented.
+var ErrOverwritten = errors.New("another writer won the race for the target")
+
 // Recorder appends events to the incident journal. Deploy and undo record
 // the target's digest before it moves, so a Recorder that fails stops them
 // before anything changes.
@@ -60,7 +65,13 @@ type options struct {
 	repo          *gitops.Repo
 	hook          func(ctx context.Context, step string)
 	readBack      time.Duration
+	settle        time.Duration
+	lock          Locker
 }
+
+// Locker takes the lock on moving target and returns how to release it
+// (journal.Journal.LockTarget: an flock in the clone's journal directory).
+type Locker func(target string) (unlock func(), err error)
 
 // WithDryRun plans and changes nothing (the report's status is
 // "dry-run"). The default is false.
@@ -120,6 +131,17 @@ func WithStepHook(hook func(ctx context.Context, step string)) Option {
 // is 30 seconds.
 func WithReadBack(d time.Duration) Option { return func(o *options) { o.readBack = d } }
 
+// WithSettle sets how long after a move, read back at its digest, the
+// target is read once more: registries have no conditional write, so a
+// writer that moved the tag right after lkg is caught by this second read.
+// The default is 500 milliseconds; 0 skips the second read.
+func WithSettle(d time.Duration) Option { return func(o *options) { o.settle = d } }
+
+// WithLock makes a move hold lock(target) from the plan to the last
+// read-back, so two moves of one target (from one clone) never overlap;
+// one that finds it taken changes nothing. The default takes no lock.
+func WithLock(lock Locker) Option { return func(o *options) { o.lock = lock } }
+
 func newOptions(opts []Option) options {
 	o := options{
 		confirm:  func(string) (bool, error) { return false, nil },
@@ -128,6 +150,7 @@ func newOptions(opts []Option) options {
 		context:  ".",
 		hook:     func(context.Context, string) {},
 		readBack: 30 * time.Second,
+		settle:   500 * time.Millisecond,
 	}
 	for _, opt := range opts {
 		opt(&o)
@@ -283,6 +306,13 @@ type deployment struct {
 
 func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 	d.report.Target = d.target
+	if d.o.lock != nil && !d.o.dryRun {
+		unlock, err := d.o.lock(d.target)
+		if err != nil {
+			return nil, &Error{Err: err, Hint: "Nothing was changed by this run. Let the other one finish, then check with 'lkg journal'"}
+		}
+		defer unlock()
+	}
 	var plan *artifacts.CopyPlan
 	var err error
 	if d.source != "" {
@@ -345,6 +375,9 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 			return nil, err
 		}
 		warning = d.warning
+	}
+	if err := d.settleCheck(ctx, warning); err != nil {
+		return nil, err
 	}
 	d.report.Status = journal.StatusDone
 	d.now = d.report.Digest
@@ -551,10 +584,49 @@ func (d *deployment) unclean(ctx context.Context, cause error, journaled bool) e
 		}
 		return d.withWhere(cause, upper(where))
 	default:
-		where := fmt.Sprintf("%s is now at %s, neither where it was (%s) nor this move's %s: another writer moved it", d.target, now, orAbsent(d.report.Previous), orAbsent(d.report.Digest))
-		record(journal.StatusFailed, now, where)
-		return d.withWhere(cause, upper(where)+". Check with your team before moving it again")
+		where := d.overwritten(now)
+		record(journal.StatusOverwritten, now, where)
+		if interrupted {
+			return &Error{Err: ErrInterrupted, Hint: upper(where), Code: code}
+		}
+		return &Error{Err: fmt.Errorf("%w: %s", ErrOverwritten, oneLine(cause)), Hint: upper(where) + ". Check with your team before moving it again"}
 	}
+}
+
+// settleCheck waits the settle time after a write that read back at its
+// digest, then reads the target again: a writer that moved it meanwhile
+// won, and that is journaled (both digests) and returned. Ctrl-C during
+// the wait ends it early; the write stands and is said to.
+func (d *deployment) settleCheck(ctx context.Context, warning string) error {
+	if d.o.settle <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d.o.settle)
+	select {
+	case <-ctx.Done():
+		t.Stop()
+		return d.unclean(ctx, nil, true)
+	case <-t.C:
+	}
+	now, err := d.readBack()
+	if err != nil || now == d.report.Digest {
+		return nil // the write was read back already; a failed re-read adds nothing
+	}
+	where := d.overwritten(now)
+	d.report.Status, d.now = journal.StatusOverwritten, now
+	msg := "after the settle: " + where
+	if warning != "" {
+		msg = warning + "; " + msg
+	}
+	if jerr := d.journal(msg); jerr != nil {
+		fmt.Fprintf(d.o.log, "lkg: warning: %s\n", oneLine(jerr))
+	}
+	return &Error{Err: fmt.Errorf("%w within %s of this move", ErrOverwritten, d.o.settle), Hint: upper(where) + ". Check with your team before moving it again"}
+}
+
+// overwritten says the target holds now, another writer's digest.
+func (d *deployment) overwritten(now string) string {
+	return fmt.Sprintf("%s is now at %s, neither where it was (%s) nor this move's %s: another writer moved it", d.target, orAbsent(now), orAbsent(d.report.Previous), orAbsent(d.report.Digest))
 }
 
 // withWhere is cause explained, with where the target is (as read back)

@@ -42,6 +42,10 @@ const (
 	StatusFailed    Status = "failed"    // did not move; Error says why, Now where the target is
 	StatusDryRun    Status = "dry-run"   // planned only, on request
 	StatusUnchanged Status = "unchanged" // the target was already at Digest
+	// StatusOverwritten: another writer won: read back after the move (or
+	// after the settle that follows it), the target held Now, neither
+	// Previous nor Digest.
+	StatusOverwritten Status = "overwritten"
 	// StatusUnknown: the move did not finish cleanly and the target could
 	// not be read back in time; it holds Previous or Digest.
 	StatusUnknown Status = "unknown"

@@ -474,3 +474,33 @@ func TestIncidents(t *testing.T) {
 		t.Errorf("incidents:\n got  %q\n want %q", got, want)
 	}
 }
+
+func TestLockTarget(t *testing.T) {
+	dir := t.TempDir()
+	j := MustOpen(t, dir)
+	unlock, err := j.LockTarget("r.example/app:prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second Journal is another open file description: flock excludes it
+	// as it would another process.
+	j2 := MustOpen(t, dir)
+	if _, err := j2.LockTarget("r.example/app:prod"); !errors.Is(err, ErrTargetBusy) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Fatalf("second lock: %v, want ErrTargetBusy naming pid %d", err, os.Getpid())
+	}
+	other, err := j2.LockTarget("r.example/app:staging")
+	if err != nil {
+		t.Fatalf("another target: %v", err)
+	}
+	other()
+	// Appends are not blocked by a held target lock.
+	if _, _, err := j.Append(Event{Kind: KindNote, Message: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	again, err := j2.LockTarget("r.example/app:prod")
+	if err != nil {
+		t.Fatalf("after unlock: %v", err)
+	}
+	again()
+}
