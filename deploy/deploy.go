@@ -7,12 +7,14 @@ import (
 	"github.com/lkg-dev/lkg/internal/digest"
 	"github.com/lkg-dev/lkg/types"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/lkg-dev/lkg/artifacts"
@@ -401,10 +403,27 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 				fmt.Fprintf(d.o.log, "lkg: warning: %s\n", oneLine(err))
 			}
 		}
-		if !v.OK {
+		if v.Interrupted() {
 			return d.outcome(msg), &Error{
-				Err:  fmt.Errorf("verifying %s: no 2xx answer within %s (last status %d)", d.o.verifyURL, d.o.verifyTimeout, v.Status),
-				Hint: fmt.Sprintf("The tag moved; if the service is still broken, run: lkg undo --to %s", d.target),
+				Err:  fmt.Errorf("%w while verifying %s", ErrInterrupted, d.o.verifyURL),
+				Hint: fmt.Sprintf("%s is at %s (was %s).%s", d.target, d.report.Digest, orAbsent(d.report.Previous), d.undoHint()),
+				Code: 130,
+			}
+		}
+		if !v.OK {
+			why := fmt.Sprintf("no 2xx answer within %s (last status %d)", d.o.verifyTimeout, v.Status)
+			switch {
+			case v.Status != 0:
+			case v.Error == journal.VerifyRefused:
+				why = fmt.Sprintf("connection refused for %s", d.o.verifyTimeout)
+			case v.Error == journal.VerifyTimedOut:
+				why = fmt.Sprintf("no answer (timed out) within %s", d.o.verifyTimeout)
+			case v.Error != "":
+				why = fmt.Sprintf("no answer within %s: %s", d.o.verifyTimeout, v.Error)
+			}
+			return d.outcome(msg), &Error{
+				Err:  fmt.Errorf("verifying %s: %s", d.o.verifyURL, why),
+				Hint: "The tag moved; if the service is still broken, run: lkg undo --to " + d.target,
 			}
 		}
 		msg += fmt.Sprintf("\nVerified: %s answered %d after %dms.", d.o.verifyURL, v.Status, v.ElapsedMS)
@@ -749,7 +768,9 @@ func (d *deployment) outcome(msg string) *Outcome {
 	return &Outcome{Report: r, Message: msg}
 }
 
-// verify polls u until it answers 2xx or timeout passes.
+// verify polls u until it answers 2xx or timeout passes. A poll with no
+// HTTP answer records why (refused, timed out); Ctrl-C (ctx) ends it as
+// interrupted, which is no verdict on the service.
 func verify(ctx context.Context, u string, timeout time.Duration) journal.VerifyData {
 	start := time.Now()
 	v := journal.VerifyData{URL: u}
@@ -759,21 +780,28 @@ func verify(ctx context.Context, u string, timeout time.Duration) journal.Verify
 	for {
 		req, err := http.NewRequestWithContext(vctx, http.MethodGet, u, nil)
 		if err == nil {
-			resp, err := client.Do(req)
+			var resp *http.Response
+			resp, err = client.Do(req)
 			if err == nil {
 				_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
 				resp.Body.Close()
-				v.Status = resp.StatusCode
+				v.Status, v.Error = resp.StatusCode, ""
 				if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 					v.OK = true
 					break
 				}
 			}
 		}
+		if err != nil {
+			v.Error = noAnswer(err)
+		}
 		t := time.NewTimer(time.Second)
 		select {
 		case <-vctx.Done():
 			t.Stop()
+			if ctx.Err() != nil {
+				v.Error = journal.VerifyInterrupted
+			}
 			v.ElapsedMS = time.Since(start).Milliseconds()
 			return v
 		case <-t.C:
@@ -781,6 +809,21 @@ func verify(ctx context.Context, u string, timeout time.Duration) journal.Verify
 	}
 	v.ElapsedMS = time.Since(start).Milliseconds()
 	return v
+}
+
+// noAnswer says why a request got no HTTP answer, in the words the journal
+// keeps.
+func noAnswer(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return journal.VerifyRefused
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return journal.VerifyTimedOut
+	case errors.Is(err, context.Canceled):
+		return journal.VerifyInterrupted
+	}
+	return oneLine(err)
 }
 
 // repoOf is "host/repo" of "host/repo:tag".

@@ -73,8 +73,54 @@ const (
 type VerifyData struct {
 	URL       string `json:"url"`
 	OK        bool   `json:"ok"`
-	Status    int    `json:"status"`
+	Status    int    `json:"status"` // the last HTTP status; 0 when nothing answered
 	ElapsedMS int64  `json:"elapsed_ms"`
+	// Error is why the last attempt got no HTTP answer: VerifyRefused,
+	// VerifyTimedOut, VerifyInterrupted, or another network error's text.
+	// "" when the service answered (Status).
+	Error string `json:"error,omitempty"`
+}
+
+// Why a verify got no answer, as VerifyData.Error records it.
+const (
+	VerifyRefused     = "refused"     // nothing listens: connection refused
+	VerifyTimedOut    = "timed out"   // connected, or tried to, and no answer in time
+	VerifyInterrupted = "interrupted" // Ctrl-C: no verdict either way
+)
+
+// Interrupted says the verify was cut short by the user: it is no verdict
+// on the service.
+func (v VerifyData) Interrupted() bool { return v.Error == VerifyInterrupted }
+
+// Verdict is "ok", "FAILED" or, for an interrupted verify, "interrupted".
+func (v VerifyData) Verdict() string {
+	switch {
+	case v.OK:
+		return "ok"
+	case v.Interrupted():
+		return "interrupted"
+	}
+	return "FAILED"
+}
+
+// Result says what the URL did, after the URL itself: "answered 503 in
+// 30012 ms", "refused the connection (for 2000 ms)", "timed out after
+// 2000 ms", "was interrupted after 800 ms".
+func (v VerifyData) Result() string {
+	switch {
+	case v.Error == "" || v.OK:
+		return fmt.Sprintf("answered %d in %d ms", v.Status, v.ElapsedMS)
+	case v.Error == VerifyRefused:
+		return fmt.Sprintf("refused the connection (for %d ms)", v.ElapsedMS)
+	case v.Error == VerifyTimedOut:
+		return fmt.Sprintf("timed out after %d ms", v.ElapsedMS)
+	case v.Interrupted():
+		if v.Status != 0 {
+			return fmt.Sprintf("was interrupted after %d ms (last status %d)", v.ElapsedMS, v.Status)
+		}
+		return fmt.Sprintf("was interrupted after %d ms", v.ElapsedMS)
+	}
+	return fmt.Sprintf("got no answer: %s (after %d ms)", v.Error, v.ElapsedMS)
 }
 
 // SuspectsData is the Data of a suspects event: the summary `lkg report`

@@ -77,3 +77,25 @@ func TestStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifyResult(t *testing.T) {
+	tests := []struct {
+		v             VerifyData
+		verdict, want string
+	}{
+		{VerifyData{OK: true, Status: 200, ElapsedMS: 84}, "ok", "answered 200 in 84 ms"},
+		{VerifyData{Status: 503, ElapsedMS: 30012}, "FAILED", "answered 503 in 30012 ms"},
+		{VerifyData{Error: VerifyRefused, ElapsedMS: 2000}, "FAILED", "refused the connection (for 2000 ms)"},
+		{VerifyData{Error: VerifyTimedOut, ElapsedMS: 2000}, "FAILED", "timed out after 2000 ms"},
+		{VerifyData{Error: VerifyInterrupted, ElapsedMS: 800}, "interrupted", "was interrupted after 800 ms"},
+		{VerifyData{Error: "lookup svc: no such host", ElapsedMS: 5}, "FAILED", "got no answer: lookup svc: no such host (after 5 ms)"},
+	}
+	for _, tt := range tests {
+		if got := tt.v.Verdict(); got != tt.verdict {
+			t.Errorf("%+v Verdict() = %q, want %q", tt.v, got, tt.verdict)
+		}
+		if got := tt.v.Result(); got != tt.want {
+			t.Errorf("%+v Result() = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+}

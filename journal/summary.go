@@ -60,11 +60,7 @@ func (e Event) Summary() string {
 		if e.DecodeData(&d) != nil {
 			break
 		}
-		verdict := "FAILED"
-		if d.OK {
-			verdict = "ok"
-		}
-		return fmt.Sprintf("verify %s: %s answered %d in %d ms", verdict, d.URL, d.Status, d.ElapsedMS)
+		return fmt.Sprintf("verify %s: %s %s", d.Verdict(), d.URL, d.Result())
 	case KindSuspects:
 		var d SuspectsData
 		if e.DecodeData(&d) != nil {

@@ -41,9 +41,12 @@ func RestoreOf(in journal.Incident) (Restore, bool) {
 				firstDone = done
 			}
 		case journal.KindVerify:
-			anyVerify = true
 			var v journal.VerifyData
-			if e.DecodeData(&v) != nil || !v.OK || done == nil {
+			if e.DecodeData(&v) != nil || v.Interrupted() {
+				continue // an interrupted verify is no verdict
+			}
+			anyVerify = true
+			if !v.OK || done == nil {
 				continue
 			}
 			r := *done
@@ -172,11 +175,7 @@ func WriteMarkdown(w io.Writer, in journal.Incident) {
 			continue
 		}
 		verified = true
-		verdict := "FAILED"
-		if v.OK {
-			verdict = "ok"
-		}
-		fmt.Fprintf(w, "- %s: %s: `%s` answered %d in %d ms\n", clock(e.Time), verdict, v.URL, v.Status, v.ElapsedMS)
+		fmt.Fprintf(w, "- %s: %s: `%s` %s\n", clock(e.Time), v.Verdict(), v.URL, v.Result())
 	}
 	if !verified {
 		fmt.Fprintf(w, "No verification was recorded (lkg deploy --verify-url URL records one).\n")

@@ -57,6 +57,9 @@ func TestRestoreOf(t *testing.T) {
 		}, want{restored: true, at: 6, deployAt: 5, verified: true}},
 		{"every verify failed", []journal.Event{deploy(2, journal.StatusDone), verify(3, false), deploy(5, journal.StatusDone)},
 			want{failedVerify: true, deployAt: 2}},
+		{"an interrupted verify is no verdict", []journal.Event{deploy(2, journal.StatusDone),
+			event(3, journal.KindVerify, journal.VerifyData{URL: "http://svc/healthz", Error: journal.VerifyInterrupted})},
+			want{restored: true, at: 2, deployAt: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
