@@ -16,7 +16,8 @@ restore, the suspects (from 'lkg suspects' run during the incident) and the note
 
 Time to restore runs from the incident's start to the first verified deploy: a
 deploy that finished, followed by a verify that answered 2xx. When no verify was
-recorded at all, it runs to the first finished deploy.`
+recorded at all, it runs to the first finished deploy. A deploy undone later in
+the incident does not count, nor does an interrupted verify.`
 }
 
 // Run prints the report.

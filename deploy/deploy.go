@@ -720,6 +720,8 @@ func (d *deployment) journal(errMsg string) error {
 		Status:   d.report.Status,
 		Error:    errMsg,
 		Now:      d.now,
+		GoodTag:  d.report.GoodTag,
+		Revision: d.report.Revision,
 	}
 	msg := ""
 	if d.report.GoodTag != "" {

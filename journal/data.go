@@ -27,6 +27,10 @@ type DeployData struct {
 	// move that did not finish cleanly it is what the registry holds, and
 	// Status follows from it.
 	Now string `json:"now,omitempty"`
+	// GoodTag and Revision name the known-good version a deploy put back
+	// (its tag and commit); empty for an undo.
+	GoodTag  string `json:"good_tag,omitempty"`
+	Revision string `json:"revision,omitempty"`
 }
 
 // Status is where a deploy or undo stands, as DeployData records it. A

@@ -19,21 +19,31 @@ type Restore struct {
 	// FailedVerify says deploys finished but every verify after them
 	// failed: not restored.
 	FailedVerify bool
+	// AllUndone says deploys finished but every one was undone later in
+	// the incident: not restored.
+	AllUndone bool
 }
 
 // RestoreOf is the incident's time-to-restore rule: service is restored by
 // the first verified deploy (a deploy that finished, followed by a verify
 // that answered 2xx), or by the first finished deploy when the incident
-// has no verify at all. It reports false when service was not restored.
+// has no verify at all. A deploy undone later in the incident (an undo
+// that moved the target away from its digest) does not count, nor do the
+// verifies that followed it. An interrupted verify is no verdict. It
+// reports false when service was not restored.
 func RestoreOf(in journal.Incident) (Restore, bool) {
 	var done *Restore
 	var firstDone *Restore
-	anyVerify := false
-	for _, e := range in.Events {
+	anyVerify, anyUndone := false, false
+	for i, e := range in.Events {
 		switch e.Kind {
 		case journal.KindDeploy:
 			var d journal.DeployData
 			if e.DecodeData(&d) != nil || !d.Status.Finished() {
+				continue
+			}
+			if undone(in.Events[i+1:], d) {
+				done, anyUndone = nil, true
 				continue
 			}
 			done = &Restore{At: e.Time, Deploy: d, DeployAt: e.Time}
@@ -55,12 +65,52 @@ func RestoreOf(in journal.Incident) (Restore, bool) {
 		}
 	}
 	if firstDone == nil {
-		return Restore{}, false
+		return Restore{AllUndone: anyUndone}, false
 	}
 	if anyVerify {
 		return Restore{FailedVerify: true, Deploy: firstDone.Deploy, DeployAt: firstDone.DeployAt}, false
 	}
 	return *firstDone, true
+}
+
+// undone says a finished undo in later moved d's target away from d's
+// digest.
+func undone(later []journal.Event, d journal.DeployData) bool {
+	for _, e := range later {
+		if e.Kind != journal.KindUndo {
+			continue
+		}
+		var u journal.DeployData
+		if e.DecodeData(&u) == nil && u.Target == d.Target && u.Status == journal.StatusDone && u.Previous == d.Digest && u.Digest != d.Digest {
+			return true
+		}
+	}
+	return false
+}
+
+// restoredWith names what restored service: the version (good tag and
+// commit), then the build with its digest said once, then the method.
+func restoredWith(d journal.DeployData) string {
+	var parts []string
+	if d.GoodTag != "" {
+		v := "`" + d.GoodTag + "`"
+		if d.Revision != "" {
+			v += " (commit " + short(d.Revision) + ")"
+		}
+		parts = append(parts, v+":")
+	}
+	switch {
+	case d.Build != "" && (d.Digest == "" || strings.Contains(d.Build, d.Digest)):
+		parts = append(parts, "`"+d.Build+"`")
+	case d.Digest != "" && (d.Build == "" || d.Method == journal.MethodRebuild):
+		parts = append(parts, "`"+d.Digest+"`")
+	case d.Digest != "":
+		parts = append(parts, "`"+d.Build+"` at `"+d.Digest+"`")
+	}
+	if d.Method != "" {
+		parts = append(parts, "("+string(d.Method)+")")
+	}
+	return strings.Join(parts, " ")
 }
 
 // WriteMarkdown writes the incident up in Markdown: the time to restore,
@@ -90,22 +140,14 @@ func WriteMarkdown(w io.Writer, in journal.Incident) {
 			RoundDuration(r.At.Sub(in.Start)), clock(in.Start), r.Deploy.Target, clock(r.At))
 	case r.FailedVerify:
 		fmt.Fprintf(w, "- **Time to restore:** not restored: the deploy of `%s` at %s failed verification\n", r.Deploy.Target, clock(r.DeployAt))
+	case r.AllUndone:
+		fmt.Fprintf(w, "- **Time to restore:** not restored: every finished deploy was undone\n")
 	default:
 		fmt.Fprintf(w, "- **Time to restore:** not restored: no deploy finished\n")
 	}
 	if restored {
-		var with []string
-		if r.Deploy.Build != "" {
-			with = append(with, "`"+r.Deploy.Build+"`")
-		}
-		if r.Deploy.Digest != "" {
-			with = append(with, "at `"+r.Deploy.Digest+"`")
-		}
-		if r.Deploy.Method != "" {
-			with = append(with, "("+string(r.Deploy.Method)+")")
-		}
-		if len(with) > 0 {
-			fmt.Fprintf(w, "- **Restored with:** %s\n", strings.Join(with, " "))
+		if with := restoredWith(r.Deploy); with != "" {
+			fmt.Fprintf(w, "- **Restored with:** %s\n", with)
 		}
 	}
 

@@ -57,6 +57,14 @@ func TestRestoreOf(t *testing.T) {
 		}, want{restored: true, at: 6, deployAt: 5, verified: true}},
 		{"every verify failed", []journal.Event{deploy(2, journal.StatusDone), verify(3, false), deploy(5, journal.StatusDone)},
 			want{failedVerify: true, deployAt: 2}},
+		{"a verified deploy undone later does not count", []journal.Event{
+			deploy(2, journal.StatusDone), verify(3, true),
+			event(4, journal.KindUndo, journal.DeployData{Target: "r.example/app:prod", Status: journal.StatusDone, Previous: "sha256:done", Digest: "sha256:old"}),
+		}, want{}},
+		{"an undo of another digest leaves the deploy counted", []journal.Event{
+			deploy(2, journal.StatusDone), verify(3, true),
+			event(4, journal.KindUndo, journal.DeployData{Target: "r.example/app:prod", Status: journal.StatusDone, Previous: "sha256:other", Digest: "sha256:old"}),
+		}, want{restored: true, at: 3, deployAt: 2, verified: true}},
 		{"an interrupted verify is no verdict", []journal.Event{deploy(2, journal.StatusDone),
 			event(3, journal.KindVerify, journal.VerifyData{URL: "http://svc/healthz", Error: journal.VerifyInterrupted})},
 			want{restored: true, at: 2, deployAt: 2}},
@@ -94,6 +102,24 @@ func TestRoundDuration(t *testing.T) {
 	for _, tt := range tests {
 		if got := RoundDuration(tt.d); got != tt.want {
 			t.Errorf("RoundDuration(%s) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
+}
+
+func TestRestoredWith(t *testing.T) {
+	const dg = "sha256:1111"
+	tests := []struct {
+		d    journal.DeployData
+		want string
+	}{
+		{journal.DeployData{GoodTag: "v3.13.1", Revision: "4f2a9c1b7d3e0000", Build: "r.example/app@" + dg, Digest: dg, Method: journal.MethodCopy},
+			"`v3.13.1` (commit 4f2a9c1b7d3e): `r.example/app@" + dg + "` (copy)"},
+		{journal.DeployData{GoodTag: "v1", Build: "rebuild", Digest: dg, Method: journal.MethodRebuild}, "`v1`: `" + dg + "` (rebuild)"},
+		{journal.DeployData{Build: "shop/api:local", Digest: dg, Method: journal.MethodEnginePush}, "`shop/api:local` at `" + dg + "` (engine-push)"},
+	}
+	for _, tt := range tests {
+		if got := restoredWith(tt.d); got != tt.want {
+			t.Errorf("restoredWith(%+v) = %q, want %q", tt.d, got, tt.want)
 		}
 	}
 }
