@@ -17,7 +17,7 @@ type IncidentCmd struct {
 
 // IncidentStartCmd is `lkg incident start [TITLE]`.
 type IncidentStartCmd struct {
-	Title []string `arg:"" optional:"" help:"What is broken, in a few words (e.g. checkout returns 500)."`
+	Title []string `arg:"" optional:"" help:"What is broken, in a few words (e.g. checkout returns 500). An incident lkg opened by itself (find, deploy or note outside one) gets this title."`
 }
 
 // Run opens the incident.
@@ -26,8 +26,12 @@ func (c *IncidentStartCmd) Run(g *Globals, std *IO) error {
 	if err != nil {
 		return err
 	}
-	e, err := appendEvent(gitDir, std.Err, journal.Event{Kind: journal.KindIncidentStart, Message: strings.Join(c.Title, " ")})
+	title := strings.Join(c.Title, " ")
+	e, err := appendEvent(gitDir, std.Err, journal.Event{Kind: journal.KindIncidentStart, Message: title})
 	if errors.Is(err, journal.ErrIncidentOpen) {
+		if done, rerr := c.retitle(g, std, title); done || rerr != nil {
+			return rerr
+		}
 		return fmt.Errorf("%w. Add to it with 'lkg note TEXT', or close it with 'lkg incident close' first", err)
 	}
 	if err != nil {
@@ -36,6 +40,33 @@ func (c *IncidentStartCmd) Run(g *Globals, std *IO) error {
 	fmt.Fprintf(std.Out, "Started incident %s at %s.\n", e.Incident, e.Time.UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(std.Out, "lkg find, deploy, undo and note now record here; close it with: lkg incident close\n")
 	return nil
+}
+
+// retitle gives the open incident the title, when lkg opened it by itself
+// (find, deploy or note outside an incident) and nobody titled it since:
+// the engineer's start is the real start of that incident. done is false
+// when the open incident was started or titled by a person.
+func (c *IncidentStartCmd) retitle(g *Globals, std *IO, title string) (done bool, err error) {
+	if title == "" {
+		return false, nil
+	}
+	j, gitDir, err := journalOf(g)
+	if err != nil {
+		return false, err
+	}
+	events, _, err := j.Events()
+	if err != nil {
+		return false, fmt.Errorf("reading the incident journal: %w", err)
+	}
+	in, err := pickIncident(events, "")
+	if err != nil || !in.Open || !in.OpenedByLkg() {
+		return false, nil
+	}
+	if _, err := appendEvent(gitDir, std.Err, journal.Event{Kind: journal.KindIncidentTitle, Message: title}); err != nil {
+		return true, err
+	}
+	fmt.Fprintf(std.Out, "Titled incident %s (%s at %s): %s.\n", in.ID, in.Title, in.Start.UTC().Format("15:04"), title)
+	return true, nil
 }
 
 // IncidentCloseCmd is `lkg incident close [MESSAGE]`.

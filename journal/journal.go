@@ -17,12 +17,13 @@ import (
 const (
 	KindIncidentStart = "incident-start" // Message: the incident's title
 	KindIncidentClose = "incident-close"
-	KindFind          = "find"     // Data: FindData
-	KindDeploy        = "deploy"   // Data: DeployData
-	KindUndo          = "undo"     // Data: DeployData
-	KindVerify        = "verify"   // Data: VerifyData
-	KindNote          = "note"     // Message: the note
-	KindSuspects      = "suspects" // Data: SuspectsData
+	KindIncidentTitle = "incident-title" // Message: the open incident's new title
+	KindFind          = "find"           // Data: FindData
+	KindDeploy        = "deploy"         // Data: DeployData
+	KindUndo          = "undo"           // Data: DeployData
+	KindVerify        = "verify"         // Data: VerifyData
+	KindNote          = "note"           // Message: the note
+	KindSuspects      = "suspects"       // Data: SuspectsData
 )
 
 // Sentinel errors of the journal, matched with errors.Is.
@@ -115,10 +116,14 @@ func Open(gitDir string, opts ...Option) (*Journal, error) {
 // Path is the journal file's path.
 func (j *Journal) Path() string { return j.path }
 
+// autoTitle starts the title of an incident lkg opened by itself, for an
+// event outside any incident: "opened by lkg find".
+const autoTitle = "opened by lkg "
+
 // Append writes e as one line and returns it as written, with Time (when
 // zero) and Incident filled in. An incident-start opens a new incident
 // (ErrIncidentOpen if one is open); an incident-close closes the open one
-// (ErrNoIncident if none is). Any other event outside an open incident first
+// (ErrNoIncident if none is), and an incident-title retitles it. Any other event outside an open incident first
 // starts one, in the same write; started reports that.
 //
 // The lines are written with one write on a file opened O_APPEND while
@@ -171,11 +176,16 @@ func (j *Journal) Append(e Event) (Event, bool, error) {
 			return e, false, fmt.Errorf("closing the incident: %w", ErrNoIncident)
 		}
 		e.Incident = st.open
+	case KindIncidentTitle:
+		if st.open == "" {
+			return e, false, fmt.Errorf("titling the incident: %w", ErrNoIncident)
+		}
+		e.Incident = st.open
 	default:
 		if st.open == "" {
 			id := st.newID(e.Time)
 			out = append(out, Event{Time: e.Time, Kind: KindIncidentStart, Incident: id,
-				Message: "opened by lkg " + e.Kind})
+				Message: autoTitle + e.Kind})
 			st.open = id
 			started = true
 		}

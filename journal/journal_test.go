@@ -504,3 +504,26 @@ func TestLockTarget(t *testing.T) {
 	}
 	again()
 }
+
+func TestIncidentTitle(t *testing.T) {
+	j := MustOpen(t, t.TempDir(), WithSteppedClock(time.Date(2026, 11, 20, 14, 0, 0, 0, time.UTC), time.Minute))
+	if _, _, err := j.Append(Event{Kind: KindIncidentTitle, Message: "x"}); !errors.Is(err, ErrNoIncident) {
+		t.Fatalf("title with no incident open: %v, want ErrNoIncident", err)
+	}
+	if _, _, err := j.Append(Event{Kind: KindFind}); err != nil {
+		t.Fatal(err)
+	}
+	events, _ := MustEvents(t, j)
+	in := Incidents(events)[0]
+	if in.Title != "opened by lkg find" || !in.OpenedByLkg() {
+		t.Fatalf("auto-opened incident: title %q, OpenedByLkg %v", in.Title, in.OpenedByLkg())
+	}
+	if _, _, err := j.Append(Event{Kind: KindIncidentTitle, Message: "checkout returns 500"}); err != nil {
+		t.Fatal(err)
+	}
+	events, _ = MustEvents(t, j)
+	in = Incidents(events)[0]
+	if got, want := in.Title, "checkout returns 500"; got != want || in.OpenedByLkg() {
+		t.Fatalf("titled incident: title %q (want %q), OpenedByLkg %v", got, want, in.OpenedByLkg())
+	}
+}

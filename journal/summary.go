@@ -15,6 +15,8 @@ func (e Event) Summary() string {
 			return "incident started"
 		}
 		return "incident started: " + e.Message
+	case KindIncidentTitle:
+		return "incident titled: " + e.Message
 	case KindIncidentClose:
 		if e.Message == "" {
 			return "incident closed"
