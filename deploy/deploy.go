@@ -794,7 +794,9 @@ func verify(ctx context.Context, u string, timeout time.Duration) journal.Verify
 				}
 			}
 		}
-		if err != nil {
+		// An attempt cut short by the deadline says less than the one
+		// before it (a refusal, a status): keep that one.
+		if err != nil && (vctx.Err() == nil || (v.Status == 0 && v.Error == "")) {
 			v.Error = noAnswer(err)
 		}
 		t := time.NewTimer(time.Second)
