@@ -392,8 +392,11 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 		fmt.Fprintf(d.o.log, "lkg: warning: %s; the tag reads back at %s: the write took effect\n", warning, d.report.Digest)
 	}
 	msg := fmt.Sprintf("Done: %s is now at %s (was %s).", d.target, d.report.Digest, orAbsent(d.report.Previous))
-	if d.kind == journal.KindDeploy {
-		msg += fmt.Sprintf("\nUndo with: lkg undo --to %s", d.target)
+	switch {
+	case d.undoHint() != "":
+		msg += "\n" + strings.TrimSpace(d.undoHint())
+	case d.kind == journal.KindDeploy:
+		msg += "\nThe tag did not exist before: undo cannot remove it; deploy another build to move it."
 	}
 	if d.o.verifyURL != "" {
 		v := verify(ctx, d.o.verifyURL, d.o.verifyTimeout)
@@ -421,10 +424,11 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 			case v.Error != "":
 				why = fmt.Sprintf("no answer within %s: %s", d.o.verifyTimeout, v.Error)
 			}
-			return d.outcome(msg), &Error{
-				Err:  fmt.Errorf("verifying %s: %s", d.o.verifyURL, why),
-				Hint: "The tag moved; if the service is still broken, run: lkg undo --to " + d.target,
+			hint := "The tag moved; it did not exist before, so undo cannot remove it: deploy another build"
+			if d.undoHint() != "" {
+				hint = "The tag moved; if the service is still broken, run: lkg undo --to " + d.target
 			}
+			return d.outcome(msg), &Error{Err: fmt.Errorf("verifying %s: %s", d.o.verifyURL, why), Hint: hint}
 		}
 		msg += fmt.Sprintf("\nVerified: %s answered %d after %dms.", d.o.verifyURL, v.Status, v.ElapsedMS)
 	}
