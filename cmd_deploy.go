@@ -14,6 +14,7 @@ import (
 
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/deploy"
+	"github.com/lkg-dev/lkg/internal/config"
 	"github.com/lkg-dev/lkg/journal"
 )
 
@@ -21,7 +22,7 @@ import (
 type DeployCmd struct {
 	FindFlags
 	To            string        `required:"" placeholder:"HOST/REPO:TAG" help:"The image tag production runs, to put the known-good build under." env:"LKG_TO" config:"to"`
-	Rebuild       bool          `help:"Build from the known-good commit even when a build exists."`
+	Rebuild       bool          `help:"Build the known-good commit from source with the Docker engine (the only way deploy rebuilds; also when a build exists)."`
 	DryRun        bool          `name:"dry-run" help:"Print the plan and change nothing."`
 	Yes           bool          `short:"y" help:"Do not ask for confirmation (required when stdin is not a terminal)."`
 	Context       string        `name:"context" default:"." placeholder:"PATH" help:"Build context for a rebuild, relative to the repository root."`
@@ -41,9 +42,13 @@ func (c *DeployCmd) Help() string {
   another repository or registry: blobs mounted or copied, a multi-platform
   index copied whole, referrers and cosign signature tags brought along);
   a local Docker image is tagged and pushed through the engine;
-  with no build, or --rebuild, the known-good commit's tree is exported from
-  git (your work tree is not touched), built with the Docker engine, labelled
-  with its revision, and pushed.
+  with --rebuild, the known-good commit's tree is exported from git (your work
+  tree is not touched), built with the Docker engine, labelled with its
+  revision, and pushed.
+
+deploy never rebuilds unless asked: with no build found it exits 3 and says to
+pass --rebuild; with nowhere to look for one (no --image, no images: in
+.lkg.yaml, no --docker) and no --rebuild it is a usage error (exit 2).
 
 The digest --to had before is written to the incident journal before it moves,
 so 'lkg undo --to' can put it back. Right before the move the target is read
@@ -78,7 +83,25 @@ func (c *DeployCmd) Validate() error {
 			return usagef("--verify-url %q is not an http(s) URL", c.VerifyURL)
 		}
 	}
+	// Checked last: the flags above say more about what is wrong.
+	if !c.Rebuild && len(c.Images) == 0 && !c.Docker {
+		good := "the known-good code"
+		if c.Good != "" {
+			good = c.Good
+		}
+		return usagef("nothing to deploy from: no --image (or images: in %s, or LKG_IMAGES) and no --docker. Name the image repository with --image HOST/REPO, or pass --rebuild to build %s from source", config.FileName, good)
+	}
 	return nil
+}
+
+// searched names where find looked for builds, for deploy's message when
+// it found none.
+func (c *DeployCmd) searched() []string {
+	places := append([]string(nil), c.Images...)
+	if c.Docker {
+		places = append(places, "the local Docker engine")
+	}
+	return places
 }
 
 // checkTarget accepts "host/repo:tag" only: a tag is what production
@@ -129,6 +152,7 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	out, err := deploy.Deploy(ctx, copier, recorder(repo.GitDir(), std), res, c.To,
 		append(moveOptions(std, repo.GitDir(), c.DryRun, c.Yes, c.JSON, c.Settle),
 			deploy.WithRebuild(c.Rebuild),
+			deploy.WithSearched(c.searched()...),
 			deploy.WithBuild(c.Context, c.Dockerfile, buildArgs),
 			deploy.WithRepo(repo),
 			deploy.WithVerify(c.VerifyURL, c.VerifyTimeout))...)

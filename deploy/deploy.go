@@ -27,6 +27,11 @@ import (
 // commit to rebuild.
 var ErrNothingGood = errors.New("no known-good candidate")
 
+// ErrNoBuild: find found no build of the known-good code and no rebuild
+// was asked for (WithRebuild). Its exit code is 3, as find's is for "no
+// build, but sources to rebuild from".
+var ErrNoBuild = errors.New("nothing was deployed")
+
 // ErrInterrupted: the context was cancelled (Ctrl-C) during a move. The
 // error that wraps it says where the target is, as read back.
 var ErrInterrupted = errors.New("interrupted")
@@ -65,6 +70,7 @@ type options struct {
 	dockerfile    string
 	buildArgs     map[string]string
 	repo          *gitops.Repo
+	searched      []string
 	hook          func(ctx context.Context, step string)
 	readBack      time.Duration
 	settle        time.Duration
@@ -103,9 +109,10 @@ func WithVerify(url string, timeout time.Duration) Option {
 	return func(o *options) { o.verifyURL, o.verifyTimeout = url, timeout }
 }
 
-// WithRebuild builds from the known-good commit even when a build exists
-// (like `lkg deploy --rebuild`). The default is false: a build found is
-// deployed as it is.
+// WithRebuild builds from the known-good commit (like `lkg deploy
+// --rebuild`), also when a build exists. The default is false: a build
+// found is deployed as it is, and with none found Deploy fails with
+// ErrNoBuild: a rebuild is never chosen silently.
 func WithRebuild(rebuild bool) Option { return func(o *options) { o.rebuild = rebuild } }
 
 // WithBuild sets a rebuild's context directory and Dockerfile (both
@@ -114,6 +121,11 @@ func WithRebuild(rebuild bool) Option { return func(o *options) { o.rebuild = re
 func WithBuild(contextDir, dockerfile string, args map[string]string) Option {
 	return func(o *options) { o.context, o.dockerfile, o.buildArgs = contextDir, dockerfile, args }
 }
+
+// WithSearched names where find looked for builds (image repositories,
+// "the local Docker engine"), for the message when it found none. The
+// default names none.
+func WithSearched(places ...string) Option { return func(o *options) { o.searched = places } }
 
 // WithRepo is the repository a rebuild exports the good commit from. The
 // default is none: a deploy that needs a rebuild fails.
@@ -236,8 +248,8 @@ func explain(err error, target string) error {
 
 // Deploy puts the best build of res under target ("host/repo:tag"): a
 // registry build is copied by digest, a local engine image is pushed
-// through the engine, and with no build (or WithRebuild) the known-good
-// commit is rebuilt. The target's digest is recorded before it moves, the
+// through the engine, and with WithRebuild the known-good commit is
+// rebuilt. With no build and no WithRebuild it fails with ErrNoBuild. The target's digest is recorded before it moves, the
 // move is a compare-and-swap against it, and the target is read back
 // afterwards.
 //
@@ -260,13 +272,20 @@ func Deploy(ctx context.Context, copier *artifacts.Copier, rec Recorder, res fin
 		if err != nil {
 			return nil, err
 		}
+		if !o.rebuild {
+			where := ""
+			if len(o.searched) > 0 {
+				where = " in " + strings.Join(o.searched, ", ")
+			}
+			return nil, &Error{
+				Err:  fmt.Errorf("no build of %s was found%s: %w", good.Tag, where, ErrNoBuild),
+				Hint: fmt.Sprintf("Pass --rebuild to build it from source (commit %s) with the Docker engine", short(good.Commit)),
+				Code: 3,
+			}
+		}
 		d.report = Report{Method: journal.MethodRebuild, Build: string(journal.MethodRebuild), GoodTag: good.Tag, Revision: good.Commit}
 		d.rebuild = &good
-		why := "no build of the known-good code exists"
-		if o.rebuild {
-			why = "--rebuild"
-		}
-		d.what = fmt.Sprintf("a rebuild of %s (commit %s) with the Docker engine, since %s", good.Tag, short(good.Commit), why)
+		d.what = fmt.Sprintf("a rebuild of %s (commit %s) with the Docker engine, since --rebuild", good.Tag, short(good.Commit))
 	}
 	return d.run(ctx)
 }
