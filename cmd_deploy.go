@@ -153,6 +153,7 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 		append(moveOptions(std, repo.GitDir(), c.DryRun, c.Yes, c.JSON, c.Settle),
 			deploy.WithRebuild(c.Rebuild),
 			deploy.WithSearched(c.searched()...),
+			deploy.WithWho(who(), clonePath(g)),
 			deploy.WithBuild(c.Context, c.Dockerfile, buildArgs),
 			deploy.WithRepo(repo),
 			deploy.WithVerify(c.VerifyURL, c.VerifyTimeout))...)

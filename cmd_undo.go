@@ -11,22 +11,32 @@ import (
 
 // UndoCmd is `lkg undo`.
 type UndoCmd struct {
-	To     string        `required:"" placeholder:"HOST/REPO:TAG" help:"The image tag to put back where it was before the last deploy." env:"LKG_TO" config:"to"`
-	DryRun bool          `name:"dry-run" help:"Print the plan and change nothing."`
-	Yes    bool          `short:"y" help:"Do not ask for confirmation (required when stdin is not a terminal)."`
-	JSON   bool          `name:"json" help:"Print exactly one JSON object: what moved, from which digest to which."`
-	Settle time.Duration `name:"settle" default:"500ms" placeholder:"D" help:"After the move, read the target again after D to catch another writer."`
+	To         string        `required:"" placeholder:"HOST/REPO:TAG" help:"The image tag to put back where it was before the last deploy." env:"LKG_TO" config:"to"`
+	DryRun     bool          `name:"dry-run" help:"Print the plan and change nothing."`
+	Yes        bool          `short:"y" help:"Do not ask for confirmation (required when stdin is not a terminal)."`
+	JSON       bool          `name:"json" help:"Print exactly one JSON object: what moved, from which digest to which."`
+	ToRevision int           `name:"to-revision" placeholder:"N" help:"Put the tag back to what revision N of 'lkg history' put there (like helm rollback N), instead of before the last deploy."`
+	Settle     time.Duration `name:"settle" default:"500ms" placeholder:"D" help:"After the move, read the target again after D to catch another writer."`
 }
 
 // Help is the long text of `lkg undo --help`.
 func (c *UndoCmd) Help() string {
 	return `Reads the incident journal for the last successful deploy to --to and moves the
 tag back to the digest it had before (a single manifest PUT in the same
-repository). If the tag has moved since that deploy, nothing is changed.`
+repository). If the tag has moved since that deploy, nothing is changed.
+
+With --to-revision N it puts the tag back to what revision N of
+'lkg history --to TAG' put there (like 'helm rollback N'), with the same plan,
+dry run, confirmation and checks as deploy.`
 }
 
-// Validate checks --to.
-func (c *UndoCmd) Validate() error { return checkTarget(c.To) }
+// Validate checks --to and --to-revision.
+func (c *UndoCmd) Validate() error {
+	if c.ToRevision < 0 {
+		return usagef("--to-revision %d: revisions are numbered from 1 (see 'lkg history --to %s')", c.ToRevision, c.To)
+	}
+	return checkTarget(c.To)
+}
 
 // Run moves the target back to its digest before the last deploy.
 func (c *UndoCmd) Run(ctx context.Context, g *Globals, std *IO) error {
@@ -49,6 +59,12 @@ func (c *UndoCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	if err != nil {
 		return fmt.Errorf("reading the incident journal: %w", err)
 	}
-	out, err := deploy.Undo(ctx, copier, recorder(repo.GitDir(), std), events, c.To, moveOptions(std, repo.GitDir(), c.DryRun, c.Yes, c.JSON, c.Settle)...)
+	opts := append(moveOptions(std, repo.GitDir(), c.DryRun, c.Yes, c.JSON, c.Settle), deploy.WithWho(who(), clonePath(g)))
+	var out *deploy.Outcome
+	if c.ToRevision > 0 {
+		out, err = deploy.UndoToRevision(ctx, copier, recorder(repo.GitDir(), std), events, c.To, c.ToRevision, opts...)
+	} else {
+		out, err = deploy.Undo(ctx, copier, recorder(repo.GitDir(), std), events, c.To, opts...)
+	}
 	return printOutcome(std, c.JSON, out, err)
 }

@@ -47,6 +47,7 @@ type CLI struct {
 	Note     NoteCmd     `cmd:"" help:"Add a note to the incident (starts one when none is open)."`
 	Journal  JournalCmd  `cmd:"" help:"List the incident's events, oldest first."`
 	Report   ReportCmd   `cmd:"" help:"Write the incident up in Markdown, with the time to restore."`
+	History  HistoryCmd  `cmd:"" help:"List every deploy and undo of one image tag, newest first, with numbered revisions."`
 }
 
 // Globals are the flags every command takes.

@@ -71,6 +71,7 @@ type options struct {
 	buildArgs     map[string]string
 	repo          *gitops.Repo
 	searched      []string
+	user, clone   string
 	hook          func(ctx context.Context, step string)
 	readBack      time.Duration
 	settle        time.Duration
@@ -121,6 +122,11 @@ func WithRebuild(rebuild bool) Option { return func(o *options) { o.rebuild = re
 func WithBuild(contextDir, dockerfile string, args map[string]string) Option {
 	return func(o *options) { o.context, o.dockerfile, o.buildArgs = contextDir, dockerfile, args }
 }
+
+// WithWho records who runs the move ("user@host") and from which clone (a
+// path) on its journal events, for `lkg history`. The default records
+// neither.
+func WithWho(user, clone string) Option { return func(o *options) { o.user, o.clone = user, clone } }
 
 // WithSearched names where find looked for builds (image repositories,
 // "the local Docker engine"), for the message when it found none. The
@@ -319,6 +325,7 @@ type deployment struct {
 	localImage string       // engine-push: the local image name
 	rebuild    *finder.Good // rebuild: the commit to build
 	expect     *string      // undo: the digest the target must have now, instead of the one read at plan time
+	toRevision int          // undo --to-revision: the history entry put back
 
 	report  Report
 	now     string // the digest the target was read back at
@@ -735,16 +742,19 @@ func upper(s string) string {
 // journal appends the deploy or undo event in its current state.
 func (d *deployment) journal(errMsg string) error {
 	data := journal.DeployData{
-		Target:   d.report.Target,
-		Previous: d.report.Previous,
-		Digest:   d.report.Digest,
-		Build:    d.report.Build,
-		Method:   d.report.Method,
-		Status:   d.report.Status,
-		Error:    errMsg,
-		Now:      d.now,
-		GoodTag:  d.report.GoodTag,
-		Revision: d.report.Revision,
+		Target:     d.report.Target,
+		Previous:   d.report.Previous,
+		Digest:     d.report.Digest,
+		Build:      d.report.Build,
+		Method:     d.report.Method,
+		Status:     d.report.Status,
+		Error:      errMsg,
+		Now:        d.now,
+		GoodTag:    d.report.GoodTag,
+		Revision:   d.report.Revision,
+		User:       d.o.user,
+		Clone:      d.o.clone,
+		ToRevision: d.toRevision,
 	}
 	msg := ""
 	if d.report.GoodTag != "" {

@@ -31,6 +31,13 @@ type DeployData struct {
 	// (its tag and commit); empty for an undo.
 	GoodTag  string `json:"good_tag,omitempty"`
 	Revision string `json:"revision,omitempty"`
+	// User is who ran the move, "user@host"; Clone is the repository it
+	// ran in (its work tree, or a bare repository's directory).
+	User  string `json:"user,omitempty"`
+	Clone string `json:"clone,omitempty"`
+	// ToRevision is, for `lkg undo --to-revision N`, N: the entry of the
+	// target's history whose digest the undo put back.
+	ToRevision int `json:"to_revision,omitempty"`
 }
 
 // Status is where a deploy or undo stands, as DeployData records it. A

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"text/tabwriter"
+
+	"github.com/lkg-dev/lkg/deploy"
+	"github.com/lkg-dev/lkg/internal/config"
+	"github.com/lkg-dev/lkg/internal/digest"
+)
+
+// HistoryCmd is `lkg history`.
+type HistoryCmd struct {
+	To   string `required:"" placeholder:"HOST/REPO:TAG" help:"The image tag whose deploys and undos to list." env:"LKG_TO" config:"to"`
+	JSON bool   `name:"json" help:"Print exactly one JSON object: the target and its revisions, newest first."`
+}
+
+// Help is the long text of `lkg history --help`.
+func (c *HistoryCmd) Help() string {
+	return `Lists every deploy and undo of --to recorded in this clone's journal, across
+incidents, newest first: when, what the tag held before and after, the version
+deployed, the status, who ran it (user@host) and from which clone. Revisions are
+numbered from 1, oldest first, like 'helm history'.
+
+'lkg undo --to TAG --to-revision N' puts the tag back to what revision N put
+there, like 'helm rollback N'.`
+}
+
+// Validate checks --to.
+func (c *HistoryCmd) Validate() error { return checkTarget(c.To) }
+
+// historyJSON is what --json prints.
+type historyJSON struct {
+	Target    string            `json:"target"`
+	Revisions []deploy.Revision `json:"revisions"`
+}
+
+// Run prints the target's history.
+func (c *HistoryCmd) Run(g *Globals, std *IO) error {
+	j, _, err := journalOf(g)
+	if err != nil {
+		return err
+	}
+	events, _, err := readJournal(j, std.Err)
+	if err != nil {
+		return err
+	}
+	revs := deploy.History(events, c.To)
+	if c.JSON {
+		if revs == nil {
+			revs = []deploy.Revision{}
+		}
+		return writeJSON(std.Out, historyJSON{Target: c.To, Revisions: revs})
+	}
+	if len(revs) == 0 {
+		fmt.Fprintf(std.Out, "No deploy or undo of %s is recorded in this clone's journal.\n", c.To)
+		return nil
+	}
+	tw := tabwriter.NewWriter(std.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "REV\tTIME (UTC)\tACTION\tSTATUS\tNOW AT\tWAS\tVERSION\tBY\tCLONE")
+	for _, r := range revs {
+		action := r.Kind
+		if r.ToRevision != 0 {
+			action = fmt.Sprintf("undo to %d", r.ToRevision)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Number, r.Time.UTC().Format("2006-01-02 15:04:05"),
+			action, r.Status, orDash(digest.Short(r.Digest)), orDash(digest.Short(r.Previous)),
+			orDash(r.GoodTag), orDash(r.User), orDash(r.Clone))
+	}
+	return tw.Flush()
+}
+
+// who is the user running lkg, as user@host, for the journal.
+func who() string {
+	name := os.Getenv("USER")
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	if name == "" {
+		name = "unknown"
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown"
+	}
+	return name + "@" + host
+}
+
+// clonePath is the repository -C names, as an absolute path: its work
+// tree, or a bare repository's directory.
+func clonePath(g *Globals) string {
+	root := config.RepoRoot(g.Dir)
+	if abs, err := filepath.Abs(root); err == nil {
+		return abs
+	}
+	return root
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
