@@ -12,5 +12,13 @@
 //
 // Every step that changes the registry is journaled through a Recorder
 // before and after it happens, so the journal always says what the tag
-// holds and undo can return any tag lkg moved.
+// holds and undo can return any tag lkg moved. A move that does not finish
+// cleanly (Ctrl-C, a 5xx, a timeout once the write may have been sent)
+// reads the target back, with its own deadline, until it can say which
+// digest it holds, and journals that. Registries have no conditional
+// write: a move holds a per-target lock (WithLock) from the plan to the
+// last read-back, re-reads right before the write, reads back after it
+// and once more after a settle (WithSettle), and reports another writer
+// that won (ErrOverwritten) instead of hiding it. History numbers a
+// target's moves; UndoToRevision puts one back.
 package deploy

@@ -1,0 +1,152 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lkg-dev/lkg/finder"
+	"github.com/lkg-dev/lkg/internal/fixture"
+	"github.com/lkg-dev/lkg/journal"
+)
+
+// lastData is the DeployData of the journal's last event.
+func (l *journalLog) lastData(tb testing.TB) journal.DeployData {
+	tb.Helper()
+	var d journal.DeployData
+	if len(l.events) == 0 {
+		tb.Fatal("the journal is empty")
+	}
+	if err := l.events[len(l.events)-1].DecodeData(&d); err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
+// behind puts a fault proxy with rule in front of the stage's registry and
+// points the target and the build at it.
+func (s *stage) behind(tb testing.TB, rule string) {
+	tb.Helper()
+	host, _, _ := strings.Cut(s.target, "/")
+	r, err := fixture.ParseRule(rule)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p, err := fixture.StartProxy(host, r)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { p.Close() })
+	s.target = p.Addr + "/app:prod"
+	best := *s.result.Best
+	best.Repo, best.Image = p.Addr+"/app", p.Addr+"/app:good"
+	s.result.Best = &best
+}
+
+func TestDeployAppliedThen500(t *testing.T) {
+	s := mustStage(t)
+	s.behind(t, "method=PUT,path=*/manifests/prod,apply=1,status=500,retry-after=0")
+	rec := &journalLog{}
+	var log strings.Builder
+	out, err := Deploy(s.ctx, s.copier, rec, s.result, s.target, WithYes(true), WithLog(&log), WithSettle(0))
+	if err != nil {
+		t.Fatalf("Deploy: %v (the write took effect: want no error)", err)
+	}
+	if out.Report.Status != journal.StatusDone {
+		t.Errorf("status %s, want done", out.Report.Status)
+	}
+	if d := rec.lastData(t); d.Status != journal.StatusDone || d.Now != s.good || !strings.Contains(d.Error, "injected fault") {
+		t.Errorf("journaled %+v, want done, now %s, and the 500 in error", d, s.good)
+	}
+	if !strings.Contains(log.String(), "the write took effect") {
+		t.Errorf("log = %q, want a warning that the write took effect", log.String())
+	}
+}
+
+func TestDeployInterruptedAfterTheWrite(t *testing.T) {
+	s := mustStage(t)
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	rec := &journalLog{}
+	hook := func(_ context.Context, step string) {
+		if step == "moved" {
+			cancel()
+		}
+	}
+	_, err := Deploy(ctx, s.copier, rec, s.result, s.target, WithYes(true), WithStepHook(hook))
+	var de *Error
+	if !errors.Is(err, ErrInterrupted) || !errors.As(err, &de) || de.ExitCode() != 130 || !strings.Contains(err.Error(), "DID move to "+s.good) {
+		t.Fatalf("Deploy error = %v, want ErrInterrupted, exit 130, saying it DID move", err)
+	}
+	if got, want := rec.statuses(t), []string{"deploy planned", "deploy done"}; !equal(got, want) {
+		t.Errorf("journal = %q, want %q", got, want)
+	}
+	// undo finds it.
+	if _, err := Undo(s.ctx, s.copier, rec, rec.events, s.target, WithYes(true), WithSettle(0)); err != nil {
+		t.Fatalf("Undo: %v", err)
+	}
+	if got := s.at(t); got != s.bad {
+		t.Errorf("after undo at %s, want %s", got, s.bad)
+	}
+}
+
+func TestDeployLocked(t *testing.T) {
+	s := mustStage(t)
+	rec := &journalLog{}
+	busy := func(string) (func(), error) { return nil, journal.ErrTargetBusy }
+	_, err := Deploy(s.ctx, s.copier, rec, s.result, s.target, WithYes(true), WithLock(busy))
+	if !errors.Is(err, journal.ErrTargetBusy) || !strings.Contains(err.Error(), "Nothing was changed") {
+		t.Fatalf("Deploy error = %v, want ErrTargetBusy and nothing changed", err)
+	}
+	if len(rec.events) != 0 || s.at(t) != s.bad {
+		t.Errorf("a refused deploy journaled %d events and left the target at %s", len(rec.events), s.at(t))
+	}
+	var locked, unlocked []string
+	lock := func(target string) (func(), error) {
+		locked = append(locked, target)
+		return func() { unlocked = append(unlocked, target) }, nil
+	}
+	if _, err := Deploy(s.ctx, s.copier, rec, s.result, s.target, WithYes(true), WithLock(lock), WithSettle(0)); err != nil {
+		t.Fatal(err)
+	}
+	if !equal(locked, []string{s.target}) || !equal(unlocked, locked) {
+		t.Errorf("locked %q, unlocked %q; want the target once each", locked, unlocked)
+	}
+}
+
+func TestDeploySettleCatchesAnotherWriter(t *testing.T) {
+	s := mustStage(t)
+	rec := &journalLog{}
+	var theirs string
+	hook := func(ctx context.Context, step string) {
+		if step != "moved" {
+			return
+		}
+		var err error
+		if theirs, err = fixture.Push(ctx, s.target, fixture.ImageSpec{Seed: "theirs"}); err != nil {
+			t.Error(err)
+		}
+	}
+	_, err := Deploy(s.ctx, s.copier, rec, s.result, s.target, WithYes(true), WithStepHook(hook), WithSettle(10*time.Millisecond))
+	if !errors.Is(err, ErrOverwritten) || !strings.Contains(err.Error(), "another writer moved it") {
+		t.Fatalf("Deploy error = %v, want ErrOverwritten", err)
+	}
+	if d := rec.lastData(t); d.Status != journal.StatusOverwritten || d.Digest != s.good || d.Now != theirs {
+		t.Errorf("journaled %+v, want overwritten with digest %s and now %s", d, s.good, theirs)
+	}
+}
+
+func TestDeployNoBuild(t *testing.T) {
+	s := mustStage(t)
+	res := finder.Result{Good: []finder.Good{{Tag: "v1", Commit: strings.Repeat("c", 40)}}}
+	_, err := Deploy(s.ctx, s.copier, &journalLog{}, res, s.target, WithYes(true), WithSearched("r.example/app"))
+	var de *Error
+	if !errors.Is(err, ErrNoBuild) || !errors.As(err, &de) || de.ExitCode() != 3 || !strings.Contains(err.Error(), "--rebuild") {
+		t.Fatalf("Deploy error = %v, want ErrNoBuild, exit 3, naming --rebuild", err)
+	}
+	if s.at(t) != s.bad {
+		t.Error("the target moved")
+	}
+}
