@@ -329,6 +329,7 @@ type deployment struct {
 
 	report  Report
 	now     string // the digest the target was read back at
+	started bool   // the move began: a tag write may have been sent
 	warning string // what went wrong with a write that took effect anyway
 }
 
@@ -390,6 +391,7 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 	d.o.hook(ctx, "journaled")
 	moveErr := ctx.Err()
 	if moveErr == nil {
+		d.started = true
 		moveErr = d.move(ctx, plan)
 		if moveErr == nil {
 			d.o.hook(ctx, "moved")
@@ -594,6 +596,16 @@ func (d *deployment) unclean(ctx context.Context, cause error, journaled bool) e
 		cause = ErrInterrupted
 	}
 	now, rerr := d.readBack()
+	if rerr == nil && now == d.report.Previous && d.started && d.report.Digest != "" && now != d.report.Digest {
+		// A write cut off in flight may still land (a proxy or load
+		// balancer forwarding it after the client gave up): the old
+		// digest is believed only when a second read, a settle later,
+		// agrees.
+		time.Sleep(max(d.o.settle, 200*time.Millisecond))
+		if again, err := d.readBack(); err == nil {
+			now = again
+		}
+	}
 	code := 0
 	if interrupted {
 		code = 130

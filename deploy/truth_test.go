@@ -150,3 +150,46 @@ func TestDeployNoBuild(t *testing.T) {
 		t.Error("the target moved")
 	}
 }
+
+// TestDeployInterruptedAtRandom cancels deploys at random moments (the
+// adversarial test's SIGINT at random, in-process) and checks after each
+// that the journal's last word on the target, the registry and undo agree.
+func TestDeployInterruptedAtRandom(t *testing.T) {
+	if testing.Short() {
+		t.Skip("20 deploys")
+	}
+	s := mustStage(t)
+	s.behind(t, "method=PUT,path=*/manifests/prod,delay=5ms")
+	seen := map[string]int{}
+	defer func() { t.Logf("outcomes: %v", seen) }()
+	for i := range 20 {
+		rec := &journalLog{}
+		ctx, cancel := context.WithTimeout(s.ctx, time.Duration(i)*700*time.Microsecond)
+		_, err := Deploy(ctx, s.copier, rec, s.result, s.target, WithYes(true), WithSettle(0))
+		cancel()
+		at := s.at(t)
+		if len(rec.events) == 0 {
+			seen["nothing journaled"]++
+			if at != s.bad {
+				t.Fatalf("run %d: nothing journaled (err %v) but the target moved to %s", i, err, at)
+			}
+			continue
+		}
+		d := rec.lastData(t)
+		seen[string(d.Status)]++
+		switch {
+		case d.Status == journal.StatusDone && at == s.good && d.Now == s.good:
+		case d.Status == journal.StatusFailed && at == s.bad && d.Now == s.bad:
+		default:
+			t.Fatalf("run %d: journal says %s (now %s), the target is at %s (err %v)", i, d.Status, d.Now, at, err)
+		}
+		if at == s.good {
+			if _, err := Undo(s.ctx, s.copier, rec, rec.events, s.target, WithYes(true), WithSettle(0)); err != nil {
+				t.Fatalf("run %d: undo after %s: %v", i, d.Status, err)
+			}
+			if got := s.at(t); got != s.bad {
+				t.Fatalf("run %d: undo left the target at %s", i, got)
+			}
+		}
+	}
+}
