@@ -9,6 +9,7 @@ import (
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/gitops"
+	"github.com/lkg-dev/lkg/internal/text"
 	"github.com/lkg-dev/lkg/journal"
 	"github.com/lkg-dev/lkg/types"
 )
@@ -131,7 +132,7 @@ func (f *FindFlags) find(ctx context.Context, g *Globals, std *IO) (finder.Resul
 		for _, rf := range failed {
 			line, _ := describe(rf.Err)
 			fmt.Fprintf(std.Err, "lkg: warning: %s\n", line)
-			res.Warnings = append(res.Warnings, fmt.Sprintf("registry %s was not scanned: %s", rf.Registry, oneLine(rf.Err)))
+			res.Warnings = append(res.Warnings, fmt.Sprintf("registry %s was not scanned: %s", rf.Registry, text.OneLine(rf.Err)))
 		}
 	}
 	if skipped > 0 {
@@ -163,7 +164,7 @@ func (f *FindFlags) selectGood(repo *gitops.Repo) (goods []finder.Good, bad *typ
 			return nil, nil, 0, fmt.Errorf("--good: %w", err)
 		}
 		if bad != nil && c.Hash == bad.Hash {
-			return nil, nil, 0, usagef("--good %q and --bad %q are the same commit %s", f.Good, f.Bad, short(c.Hash))
+			return nil, nil, 0, usagef("--good %q and --bad %q are the same commit %s", f.Good, f.Bad, text.ShortHash(c.Hash))
 		}
 		return []finder.Good{{Tag: f.Good, Commit: c.Hash, Tree: c.Tree, Time: c.Time}}, bad, 0, nil
 	}
@@ -250,14 +251,6 @@ func registryError(err error, failed []*finder.RegistryError) error {
 	return errors.Join(errs...)
 }
 
-// short is a commit hash as people read it.
-func short(hash string) string {
-	if len(hash) > 12 {
-		return hash[:12]
-	}
-	return hash
-}
-
 // age says how long ago t was, roughly, for a table read under stress.
 func age(t, now time.Time) string {
 	d := now.Sub(t)
@@ -294,6 +287,6 @@ func recordFind(repo *gitops.Repo, std *IO, res finder.Result) {
 		_, err = appendEvent(repo.GitDir(), std.Err, e)
 	}
 	if err != nil {
-		fmt.Fprintf(std.Err, "lkg: warning: %s\n", oneLine(err))
+		fmt.Fprintf(std.Err, "lkg: warning: %s\n", text.OneLine(err))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/lkg-dev/lkg/gitops"
+	"github.com/lkg-dev/lkg/internal/text"
 	"github.com/lkg-dev/lkg/journal"
 	"github.com/lkg-dev/lkg/suspects"
 )
@@ -103,13 +104,13 @@ func recordSuspects(gitDir string, std *IO, s *suspects.Result) {
 		_, err = appendEvent(gitDir, std.Err, e)
 	}
 	if err != nil {
-		fmt.Fprintf(std.Err, "lkg: warning: %s\n", oneLine(err))
+		fmt.Fprintf(std.Err, "lkg: warning: %s\n", text.OneLine(err))
 	}
 }
 
 func printSuspects(w io.Writer, s *suspects.Result, rules []suspects.RiskRule, maxFiles int) {
-	good := fmt.Sprintf("%s (%s)", s.Good.Ref, short(s.Good.Commit))
-	bad := fmt.Sprintf("%s (%s)", s.Bad.Ref, short(s.Bad.Commit))
+	good := fmt.Sprintf("%s (%s)", s.Good.Ref, text.ShortHash(s.Good.Commit))
+	bad := fmt.Sprintf("%s (%s)", s.Bad.Ref, text.ShortHash(s.Bad.Commit))
 	switch {
 	case s.Good.Commit == s.Bad.Commit:
 		fmt.Fprintf(w, "No changes: %s and %s are the same commit.\n", s.Good.Ref, bad)
@@ -117,7 +118,7 @@ func printSuspects(w io.Writer, s *suspects.Result, rules []suspects.RiskRule, m
 	case s.Diverged:
 		base := "no common history"
 		if len(s.MergeBase) > 0 {
-			base = "merge base " + short(s.MergeBase[0])
+			base = "merge base " + text.ShortHash(s.MergeBase[0])
 		}
 		fmt.Fprintf(w, "Good %s is not an ancestor of bad %s: they diverged (%s).\n", good, bad, base)
 		fmt.Fprintf(w, "Both sides are listed from the merge base.\n\n")
@@ -138,16 +139,16 @@ func printSuspectsRange(w io.Writer, rg suspects.Range, rules []suspects.RiskRul
 		fmt.Fprintf(w, "  nothing: no commits in this range.\n")
 		return
 	}
-	fmt.Fprintf(w, "  %s, %s, %s, +%d -%d\n", plural(len(rg.Units), "change"), plural(rg.Commits, "commit"),
-		plural(rg.Files, "file"), rg.Added, rg.Deleted)
+	fmt.Fprintf(w, "  %s, %s, %s, +%d -%d\n", text.Plural(len(rg.Units), "change"), text.Plural(rg.Commits, "commit"),
+		text.Plural(rg.Files, "file"), rg.Added, rg.Deleted)
 	if risky := riskSummary(rg.Risks, rules); risky != "" {
 		fmt.Fprintf(w, "  changes touching risky files: %s\n", risky)
 	}
 	for _, u := range rg.Units {
-		fmt.Fprintf(w, "\n  %s  %s  %s\n", short(u.Commit), unitLabel(u), u.Subject)
-		extra := fmt.Sprintf("%s, +%d -%d", plural(len(u.Files), "file"), u.Added, u.Deleted)
+		fmt.Fprintf(w, "\n  %s  %s  %s\n", text.ShortHash(u.Commit), unitLabel(u), u.Subject)
+		extra := fmt.Sprintf("%s, +%d -%d", text.Plural(len(u.Files), "file"), u.Added, u.Deleted)
 		if len(u.Commits) > 1 {
-			extra = plural(len(u.Commits), "commit") + ", " + extra
+			extra = text.Plural(len(u.Commits), "commit") + ", " + extra
 		}
 		if len(u.Risks) > 0 {
 			extra += "  [" + strings.Join(u.Risks, ", ") + "]"
@@ -214,11 +215,4 @@ func riskSummary(risks map[string]int, rules []suspects.RiskRule) string {
 	}
 	sort.Strings(rest)
 	return strings.Join(append(parts, rest...), ", ")
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }

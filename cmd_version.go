@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/lkg-dev/lkg/internal/text"
+
 	"fmt"
 	"runtime/debug"
 )
@@ -30,7 +32,7 @@ func (c *VersionCmd) Run(std *IO) error {
 		v = "devel"
 	}
 	if rev != "" {
-		fmt.Fprintf(std.Out, "lkg %s (%s)\n", v, short(rev))
+		fmt.Fprintf(std.Out, "lkg %s (%s)\n", v, text.ShortHash(rev))
 	} else {
 		fmt.Fprintf(std.Out, "lkg %s\n", v)
 	}

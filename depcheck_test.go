@@ -49,6 +49,11 @@ var importRules = []struct {
 		why:    "digest is a leaf: standard library only",
 	},
 	{
+		pkgs:   "./internal/text/...",
+		stdlib: []string{"github.com/lkg-dev/lkg/internal/text"},
+		why:    "text is a leaf that deploy, report, journal and gitops import: standard library only",
+	},
+	{
 		pkgs:   "./internal/config/...",
 		stdlib: []string{"github.com/lkg-dev/lkg/internal/config", "go.yaml.in/yaml/"},
 		why:    "config is a leaf that gitops and artifacts import: standard library and YAML only",

@@ -7,6 +7,7 @@ import (
 	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/gitops"
+	"github.com/lkg-dev/lkg/internal/text"
 )
 
 // failure says, for an error a package returns, the exit code and what to
@@ -32,7 +33,7 @@ var failures = []failure{
 
 // describe turns an error into the one line the user sees and the exit code.
 func describe(err error) (line string, code int) {
-	line, code = oneLine(err), exitCode(err, exitFailure)
+	line, code = text.OneLine(err), exitCode(err, exitFailure)
 	for _, f := range failures {
 		if errors.Is(err, f.err) {
 			code = f.code

@@ -18,6 +18,7 @@ import (
 	"github.com/alecthomas/kong"
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/config"
+	"github.com/lkg-dev/lkg/internal/text"
 	"golang.org/x/term"
 )
 
@@ -147,7 +148,7 @@ func run(ctx context.Context, args []string, std *IO) (code int) {
 		return code
 	}
 	if err != nil {
-		fmt.Fprintf(std.Err, "lkg: %s\n", oneLine(err))
+		fmt.Fprintf(std.Err, "lkg: %s\n", text.OneLine(err))
 		var perr *kong.ParseError
 		if errors.As(err, &perr) && perr.Context != nil && perr.Context.Selected() != nil {
 			fmt.Fprintf(std.Err, "Run 'lkg %s --help' for usage.\n", perr.Context.Selected().Path())

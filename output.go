@@ -11,6 +11,7 @@ import (
 
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/internal/digest"
+	"github.com/lkg-dev/lkg/internal/text"
 	"github.com/lkg-dev/lkg/types"
 )
 
@@ -34,7 +35,7 @@ func printFind(w io.Writer, res finder.Result, f FindFlags, g *Globals) {
 		if i > 0 {
 			label = "Fallback:  "
 		}
-		fmt.Fprintf(w, "%s %s (commit %s, %s)\n", label, good.Tag, short(good.Commit), when(good.Time, now))
+		fmt.Fprintf(w, "%s %s (commit %s, %s)\n", label, good.Tag, text.ShortHash(good.Commit), when(good.Time, now))
 	}
 	fmt.Fprintln(w)
 
@@ -66,7 +67,7 @@ func printFind(w io.Writer, res finder.Result, f FindFlags, g *Globals) {
 	if len(res.Sources) > 0 {
 		writeTable(w, "Git refs to rebuild from, best first:", "MATCH\tAHEAD\tREF\tWHERE\tCOMMIT", len(res.Sources), func(i int) string {
 			s := res.Sources[i]
-			return fmt.Sprintf("%s\t%d\t%s\t%s\t%s", s.Match, s.Ahead, s.Ref, whereSource(s), short(s.Commit))
+			return fmt.Sprintf("%s\t%d\t%s\t%s\t%s", s.Match, s.Ahead, s.Ref, whereSource(s), text.ShortHash(s.Commit))
 		})
 		fmt.Fprintf(w, "  By hand: %s\n", rebuildHint(res.Sources[0]))
 	}
@@ -179,7 +180,7 @@ var sharedPrefixes = map[string]bool{
 // repository (find fetched it under refs/lkg/), so a worktree needs no
 // network and leaves the user's own checkout alone.
 func rebuildHint(s finder.Source) string {
-	return fmt.Sprintf("git worktree add --detach ../lkg-restore %s   (the code of %s, beside your checkout)", short(s.Commit), s.Ref)
+	return fmt.Sprintf("git worktree add --detach ../lkg-restore %s   (the code of %s, beside your checkout)", text.ShortHash(s.Commit), s.Ref)
 }
 
 // when is a time in UTC with its age.
@@ -188,11 +189,6 @@ func when(t, now time.Time) string {
 		return "time unknown"
 	}
 	return fmt.Sprintf("%s, %s", t.UTC().Format("2006-01-02 15:04 MST"), age(t, now))
-}
-
-// oneLine folds an error message onto one line: stderr gets one line per error.
-func oneLine(err error) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
 }
 
 // progress draws "label: done/total" on a terminal, at most ten times a second.

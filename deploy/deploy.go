@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/lkg-dev/lkg/internal/digest"
+	"github.com/lkg-dev/lkg/internal/text"
 	"github.com/lkg-dev/lkg/types"
 	"io"
 	"net"
@@ -891,14 +892,7 @@ func orAbsent(d string) string {
 }
 
 // short is a commit hash as people read it.
-func short(hash string) string {
-	if len(hash) > 12 {
-		return hash[:12]
-	}
-	return hash
-}
+var short = text.ShortHash
 
 // oneLine folds an error message onto one line.
-func oneLine(err error) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
-}
+var oneLine = text.OneLine

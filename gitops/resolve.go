@@ -12,6 +12,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/lkg-dev/lkg/gitops/commitindex"
+	"github.com/lkg-dev/lkg/internal/text"
 	"github.com/lkg-dev/lkg/types"
 )
 
@@ -129,7 +130,7 @@ func (r *Repo) resolveBase(base string) (*object.Commit, error) {
 		}
 		if found != nil && found.Hash != c.Hash {
 			return nil, fmt.Errorf("%w: %s is %s but %s is %s; name the full ref", ErrAmbiguousRef,
-				foundRef, short(found.Hash), name, short(c.Hash))
+				foundRef, text.ShortHash(found.Hash.String()), name, text.ShortHash(c.Hash.String()))
 		}
 		if found == nil {
 			found, foundRef = c, name
@@ -154,8 +155,6 @@ func (r *Repo) resolveBase(base string) (*object.Commit, error) {
 	}
 	return nil, ErrUnknownRef
 }
-
-func short(h plumbing.Hash) string { return h.String()[:12] }
 
 func isHex(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -3,6 +3,7 @@ package journal
 import (
 	"fmt"
 	"github.com/lkg-dev/lkg/internal/digest"
+	"github.com/lkg-dev/lkg/internal/text"
 	"strings"
 )
 
@@ -83,9 +84,4 @@ func orNone(s string) string {
 	return s
 }
 
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
+var plural = text.Plural

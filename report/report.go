@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lkg-dev/lkg/internal/text"
 	"github.com/lkg-dev/lkg/journal"
 )
 
@@ -315,17 +316,7 @@ func RoundDuration(d time.Duration) string {
 }
 
 // plural is "1 build", "3 builds".
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
+var plural = text.Plural
 
 // short is a commit hash as people read it.
-func short(hash string) string {
-	if len(hash) > 12 {
-		return hash[:12]
-	}
-	return hash
-}
+var short = text.ShortHash
