@@ -14,8 +14,10 @@ import (
 
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/deploy"
+	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/config"
 	"github.com/lkg-dev/lkg/journal"
+	"github.com/lkg-dev/lkg/scan"
 )
 
 // DeployCmd is `lkg deploy`.
@@ -129,7 +131,7 @@ func parseBuildArgs(args []string) (map[string]string, error) {
 }
 
 // Run plans the deploy from find, confirms, moves the tag and checks it.
-func (c *DeployCmd) Run(ctx context.Context, g *Globals, std *IO) error {
+func (c *DeployCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *IO) error {
 	if !c.DryRun && !c.Yes && !std.InTerminal {
 		return usagef("refusing to deploy to %s without --yes: no terminal to confirm on. See the plan with --dry-run, then run again with --yes", c.To)
 	}
@@ -137,7 +139,9 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	if err != nil {
 		return err
 	}
-	res, repo, err := c.FindFlags.find(ctx, g, std)
+	opts, done := c.FindFlags.options(g, std)
+	res, err := scan.Find(ctx, repo, opts...)
+	done()
 	if err != nil {
 		return err
 	}

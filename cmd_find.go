@@ -2,16 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/text"
 	"github.com/lkg-dev/lkg/journal"
-	"github.com/lkg-dev/lkg/types"
+	"github.com/lkg-dev/lkg/scan"
 )
 
 // FindFlags select the known-good code and where to look for builds of it.
@@ -52,8 +50,10 @@ found, 2 usage or configuration error, 1 any other failure.`
 }
 
 // Run prints the ranked builds and sources, and exits by what was found.
-func (c *FindCmd) Run(ctx context.Context, g *Globals, std *IO) error {
-	res, repo, err := c.FindFlags.find(ctx, g, std)
+func (c *FindCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *IO) error {
+	opts, done := c.FindFlags.options(g, std)
+	res, err := scan.Find(ctx, repo, opts...)
+	done()
 	if err != nil {
 		return err
 	}
@@ -80,175 +80,39 @@ func findStatus(res finder.Result) error {
 	}
 }
 
-// find runs the whole search: known-good selection, the registry and engine
-// scan, matching, and the git sources.
-func (f *FindFlags) find(ctx context.Context, g *Globals, std *IO) (finder.Result, *gitops.Repo, error) {
-	if f.Depth < 1 {
-		return finder.Result{}, nil, usagef("--depth must be at least 1, not %d", f.Depth)
-	}
+// ProvideRepo opens -C's repository, with the git remotes these flags
+// allow: kong hands it to the Run of find and deploy.
+func (f *FindFlags) ProvideRepo(g *Globals) (*gitops.Repo, error) {
 	if _, err := g.Config(); err != nil {
-		return finder.Result{}, nil, err
-	}
-	patterns, err := finder.CompileTagPatterns(f.TagPatterns)
-	if err != nil {
-		return finder.Result{}, nil, usageError{err}
-	}
-	repo, err := g.openRepo(f.gitOptions()...)
-	if err != nil {
-		return finder.Result{}, nil, err
-	}
-	goods, bad, skipped, err := f.selectGood(repo)
-	if err != nil {
-		return finder.Result{}, repo, err
-	}
-	regs := make([]finder.Registry, 0, len(f.Images))
-	for _, image := range f.Images {
-		r, err := artifacts.NewRepository(image, artifacts.WithCacheDir(g.cacheDir()))
-		if err != nil {
-			return finder.Result{}, repo, usageError{err}
-		}
-		regs = append(regs, r)
-	}
-	var local []types.Artifact
-	if f.Docker {
-		if local, err = localImages(ctx); err != nil {
-			return finder.Result{}, repo, err
-		}
-	}
-	opts := finder.Options{TagPatterns: patterns, VerifyAll: f.VerifyAll}
-	if std.ErrTerminal {
-		p := newProgress(std.Err, "inspecting images")
-		defer p.Done()
-		opts.Progress = p.Update
-	}
-	res, err := finder.Find(ctx, goods, repo, regs, local, opts)
-	if err != nil {
-		failed := registryFailures(err)
-		if len(failed) == 0 || len(failed) == len(regs) && !f.Docker {
-			return finder.Result{}, repo, registryError(err, failed)
-		}
-		// Some registries answered: their builds are worth showing at 3 a.m.,
-		// with the failure said on stderr and in the warnings.
-		for _, rf := range failed {
-			line, _ := describe(rf.Err)
-			fmt.Fprintf(std.Err, "lkg: warning: %s\n", line)
-			res.Warnings = append(res.Warnings, fmt.Sprintf("registry %s was not scanned: %s", rf.Registry, text.OneLine(rf.Err)))
-		}
-	}
-	if skipped > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%d known-good tag(s) skipped: at or after the bad deploy %s", skipped, f.Bad))
-	}
-	sources, warnings, err := findSources(ctx, repo, goods, bad)
-	if err != nil {
-		return finder.Result{}, repo, err
-	}
-	res.Sources = sources
-	res.Warnings = append(res.Warnings, warnings...)
-	return res, repo, nil
-}
-
-// selectGood picks the known-good candidates: the ref
-// named by --good, or the tags matching --good-tags, newest first, without
-// those at or after --bad, at most --depth of them.
-func (f *FindFlags) selectGood(repo *gitops.Repo) (goods []finder.Good, bad *types.Commit, skipped int, err error) {
-	if f.Bad != "" {
-		b, err := repo.Resolve(f.Bad)
-		if err != nil {
-			return nil, nil, 0, fmt.Errorf("--bad: %w", err)
-		}
-		bad = &b
-	}
-	if f.Good != "" {
-		c, err := repo.Resolve(f.Good)
-		if err != nil {
-			return nil, nil, 0, fmt.Errorf("--good: %w", err)
-		}
-		if bad != nil && c.Hash == bad.Hash {
-			return nil, nil, 0, usagef("--good %q and --bad %q are the same commit %s", f.Good, f.Bad, text.ShortHash(c.Hash))
-		}
-		return []finder.Good{{Tag: f.Good, Commit: c.Hash, Tree: c.Tree, Time: c.Time}}, bad, 0, nil
-	}
-	globs := f.GoodTags
-	if len(globs) == 0 {
-		globs = []string{"*"}
-	}
-	tags, err := repo.Tags(globs)
-	if err != nil {
-		return nil, nil, 0, err
-	}
-	if len(tags) == 0 {
-		return nil, nil, 0, usagef("no git tag matches --good-tags %q. List the tags with 'git tag -l', or name the good commit with --good REF", globs)
-	}
-	for _, t := range tags {
-		if len(goods) == f.Depth {
-			break
-		}
-		if bad != nil {
-			after, err := repo.IsAncestor(bad.Hash, t.Commit.Hash)
-			if err != nil {
-				return nil, nil, 0, err
-			}
-			if after {
-				skipped++
-				continue
-			}
-		}
-		goods = append(goods, finder.Good{Tag: t.Name, Commit: t.Commit.Hash, Tree: t.Commit.Tree, Time: t.Time})
-	}
-	if len(goods) == 0 {
-		return nil, nil, 0, fmt.Errorf("every tag matching %q is at or after the bad deploy %q: %w. Name an older good commit with --good REF", globs, f.Bad, errNothingGood)
-	}
-	return goods, bad, skipped, nil
-}
-
-// errNothingGood: no known-good candidate survives --bad. Nothing can be
-// found, so it exits 4 like an empty find.
-var errNothingGood = errors.New("no known-good candidate")
-
-// gitOptions are how find may talk to git remotes.
-func (f *FindFlags) gitOptions() []gitops.Option {
-	return []gitops.Option{gitops.WithRemotes(f.Remotes...), gitops.WithNoFetch(f.NoFetch)}
-}
-
-// localImages lists the Docker engine's images.
-func localImages(ctx context.Context) ([]types.Artifact, error) {
-	engine, err := artifacts.NewEngine(ctx)
-	if err != nil {
 		return nil, err
 	}
-	defer engine.Close()
-	return engine.Images(ctx)
+	return g.openRepo(gitops.WithRemotes(f.Remotes...), gitops.WithNoFetch(f.NoFetch))
 }
 
-// registryFailures are the registries Find could not list.
-func registryFailures(err error) []*finder.RegistryError {
-	var out []*finder.RegistryError
-	var walk func(error)
-	walk = func(err error) {
-		var re *finder.RegistryError
-		if joined, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range joined.Unwrap() {
-				walk(e)
-			}
-		} else if errors.As(err, &re) {
-			out = append(out, re)
-		}
+// options are the flags as scan.Find takes them, with progress drawn on a
+// terminal (done clears it) and each place that could not be scanned said
+// on stderr.
+func (f *FindFlags) options(g *Globals, std *IO) (opts []scan.Option, done func()) {
+	opts = []scan.Option{
+		scan.WithGood(f.Good),
+		scan.WithGoodTags(f.GoodTags...),
+		scan.WithBad(f.Bad),
+		scan.WithDepth(f.Depth),
+		scan.WithImages(f.Images...),
+		scan.WithDocker(f.Docker),
+		scan.WithVerifyAll(f.VerifyAll),
+		scan.WithTagPatterns(f.TagPatterns...),
+		scan.WithCacheDir(g.cacheDir()),
+		scan.WithWarn(func(err error) {
+			line, _ := describe(err)
+			fmt.Fprintf(std.Err, "lkg: warning: %s\n", line)
+		}),
 	}
-	walk(err)
-	return out
-}
-
-// registryError is the error find fails with when no registry answered:
-// each registry's own error, which already names the registry.
-func registryError(err error, failed []*finder.RegistryError) error {
-	if len(failed) == 0 {
-		return err
+	if std.ErrTerminal {
+		p := newProgress(std.Err, "inspecting images")
+		return append(opts, scan.WithProgress(p.Update)), p.Done
 	}
-	errs := make([]error, 0, len(failed))
-	for _, rf := range failed {
-		errs = append(errs, rf.Err)
-	}
-	return errors.Join(errs...)
+	return opts, func() {}
 }
 
 // age says how long ago t was, roughly, for a table read under stress.

@@ -8,6 +8,7 @@ import (
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/text"
+	"github.com/lkg-dev/lkg/scan"
 )
 
 // failure says, for an error a package returns, the exit code and what to
@@ -24,7 +25,7 @@ var failures = []failure{
 	{gitops.ErrAmbiguousRef, exitUsage, "Give more of the hash, or the full ref name."},
 	{gitops.ErrBadGlob, exitUsage, "Fix the glob: * ? and [...] as in 'git tag -l'."},
 	{finder.ErrBadTagPattern, exitUsage, "A tag pattern is a Go regular expression with a (?P<rev>...) group."},
-	{errNothingGood, exitNotFound, ""},
+	{scan.ErrNothingGood, exitNotFound, ""},
 	{deploy.ErrNothingGood, exitNotFound, ""},
 	{artifacts.ErrUnauthorized, exitFailure, ""}, // its message names the docker login to run
 	{artifacts.ErrRepoNotFound, exitFailure, "Check the --image repository name."},

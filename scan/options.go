@@ -1,0 +1,112 @@
+package scan
+
+import (
+	"context"
+
+	"github.com/lkg-dev/lkg/finder"
+)
+
+// DefaultDepth is how many known-good tags Find falls back through when
+// WithDepth is not given.
+const DefaultDepth = 5
+
+// Option configures Find.
+type Option func(*options)
+
+type options struct {
+	good        string
+	goodTags    []string
+	bad         string
+	depth       int
+	images      []string
+	docker      bool
+	target      string
+	verifyAll   bool
+	tagPatterns []string
+	cacheDir    string
+	progress    func(done, total int)
+	warn        func(err error)
+	engine      func(ctx context.Context) (Engine, error)
+	repository  func(repo string) (finder.Registry, error)
+}
+
+func newOptions(opts []Option) options {
+	o := options{depth: DefaultDepth, warn: func(error) {}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// WithGood names the known-good commit-ish directly (a tag, branch, sha or
+// short sha), like lkg's --good; it wins over WithGoodTags. The default is
+// none: the known-good candidates are the tags WithGoodTags matches.
+func WithGood(ref string) Option { return func(o *options) { o.good = ref } }
+
+// WithGoodTags makes the tags matching any of globs the known-good
+// candidates, newest first, like --good-tags. The default is every tag.
+func WithGoodTags(globs ...string) Option {
+	return func(o *options) { o.goodTags = append(o.goodTags, globs...) }
+}
+
+// WithBad names the broken deploy, like --bad: candidates at it or after it
+// are skipped. The default is none; with WithTarget, the bad deploy is the
+// build the production tag points at now.
+func WithBad(ref string) Option { return func(o *options) { o.bad = ref } }
+
+// WithDepth bounds how many known-good tags Find falls back through, like
+// --depth. The default is DefaultDepth (5); less than 1 is an error.
+func WithDepth(n int) Option { return func(o *options) { o.depth = n } }
+
+// WithImages adds image repositories ("host/repo") to scan, like --image.
+// The default is none.
+func WithImages(repos ...string) Option {
+	return func(o *options) { o.images = append(o.images, repos...) }
+}
+
+// WithDocker also scans the local Docker engine's images, like --docker.
+// The default is false.
+func WithDocker(docker bool) Option { return func(o *options) { o.docker = docker } }
+
+// WithTarget names the production tag ("host/repo:tag"), like --to. When
+// no WithBad is given, the build it points at now is the bad deploy. The
+// default is none.
+func WithTarget(ref string) Option { return func(o *options) { o.target = ref } }
+
+// WithVerifyAll reads every tag's image config instead of trusting the
+// revisions tag names record, like --verify-all. The default is false.
+func WithVerifyAll(all bool) Option { return func(o *options) { o.verifyAll = all } }
+
+// WithTagPatterns sets the regular expressions (each with a named group
+// rev) that read a revision from an image tag, like --tag-pattern. The
+// default is finder.DefaultTagPatterns.
+func WithTagPatterns(pats ...string) Option {
+	return func(o *options) { o.tagPatterns = append(o.tagPatterns, pats...) }
+}
+
+// WithCacheDir is where registry metadata is cached. The default is "":
+// no cache.
+func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
+
+// WithProgress is called as images are inspected (see finder.Options). The
+// default is none.
+func WithProgress(progress func(done, total int)) Option {
+	return func(o *options) { o.progress = progress }
+}
+
+// WithWarn is called with the error of each place that could not be
+// scanned (a registry, the engine) while another answered: Find goes on,
+// and the failure is also in Result.Warnings. The default ignores it.
+func WithWarn(warn func(err error)) Option { return func(o *options) { o.warn = warn } }
+
+// WithEngine sets how Find connects to the Docker engine when WithDocker
+// is set. The default is artifacts.NewEngine (DOCKER_HOST and friends).
+func WithEngine(connect func(ctx context.Context) (Engine, error)) Option {
+	return func(o *options) { o.engine = connect }
+}
+
+// WithRepository sets how Find opens an image repository, for WithImages
+// and WithTarget. The default is artifacts.NewRepository with WithCacheDir.
+func WithRepository(open func(repo string) (finder.Registry, error)) Option {
+	return func(o *options) { o.repository = open }
+}

@@ -1,0 +1,228 @@
+package scan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/lkg-dev/lkg/artifacts"
+	"github.com/lkg-dev/lkg/finder"
+	"github.com/lkg-dev/lkg/gitops"
+	"github.com/lkg-dev/lkg/internal/text"
+	"github.com/lkg-dev/lkg/types"
+)
+
+// Errors of Find, matched with errors.Is or errors.As.
+var (
+	// ErrNothingGood: no known-good candidate survives the bad deploy, so
+	// nothing can be found (lkg exits 4, as for an empty find).
+	ErrNothingGood = errors.New("no known-good candidate")
+)
+
+// InputError is bad input found before any network call: a flag value
+// that cannot work. Its message is the one line to show, with the
+// corrected form where there is one; lkg exits 2.
+type InputError struct{ msg string }
+
+func (e *InputError) Error() string { return e.msg }
+
+// ExitCode is 2, the usage error.
+func (e *InputError) ExitCode() int { return 2 }
+
+func inputf(format string, args ...any) error {
+	return &InputError{msg: fmt.Sprintf(format, args...)}
+}
+
+// Engine is the Docker engine as Find uses it: artifacts.Engine.
+type Engine interface {
+	Images(ctx context.Context) ([]types.Artifact, error)
+	Close() error
+}
+
+// Find runs one find in repo: it selects the known-good candidates, scans
+// the registries and the engine for builds of them, has finder match and
+// rank the builds, and lists the git refs to rebuild from.
+//
+// A registry or engine that fails while another place answered is a
+// warning (in Result.Warnings, and given to WithWarn); when every place
+// failed, Find returns their errors joined. Bad input (a depth below 1, an
+// image reference that cannot be one) is an *InputError, found before any
+// network call.
+func Find(ctx context.Context, repo *gitops.Repo, opts ...Option) (finder.Result, error) {
+	o := newOptions(opts)
+	if err := o.check(); err != nil {
+		return finder.Result{}, err
+	}
+	patterns, err := finder.CompileTagPatterns(o.tagPatterns)
+	if err != nil {
+		return finder.Result{}, err
+	}
+	regs := make([]finder.Registry, 0, len(o.images))
+	for _, image := range o.images {
+		r, err := o.openRepository(image)
+		if err != nil {
+			return finder.Result{}, err
+		}
+		regs = append(regs, r)
+	}
+	goods, bad, skipped, err := o.selectGood(repo)
+	if err != nil {
+		return finder.Result{}, err
+	}
+
+	var local []types.Artifact
+	if o.docker {
+		if local, err = o.localImages(ctx); err != nil {
+			return finder.Result{}, err
+		}
+	}
+	res, err := finder.Find(ctx, goods, repo, regs, local, finder.Options{TagPatterns: patterns, VerifyAll: o.verifyAll, Progress: o.progress})
+	if err != nil && ctx.Err() != nil {
+		return finder.Result{}, ctx.Err()
+	}
+	failed := registryFailures(err)
+	if err != nil && len(failed) == 0 {
+		return finder.Result{}, err
+	}
+	if len(failed) > 0 && len(failed) == len(regs) && !o.docker {
+		// Nowhere answered: that is the error, not a warning.
+		errs := make([]error, 0, len(failed))
+		for _, rf := range failed {
+			errs = append(errs, rf.Err)
+		}
+		return finder.Result{}, errors.Join(errs...)
+	}
+	// Some place answered: its builds are worth showing at 3 a.m., with
+	// each failure said as a warning.
+	for _, rf := range failed {
+		o.warn(rf.Err)
+		res.Warnings = append(res.Warnings, fmt.Sprintf("registry %s was not scanned: %s", rf.Registry, text.OneLine(rf.Err)))
+	}
+	if skipped > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d known-good tag(s) skipped: at or after the bad deploy %s", skipped, o.bad))
+	}
+	sources, warnings, err := findSources(ctx, repo, goods, bad)
+	if err != nil {
+		return finder.Result{}, err
+	}
+	res.Sources = sources
+	res.Warnings = append(res.Warnings, warnings...)
+	return res, nil
+}
+
+// check is the input that needs no network.
+func (o *options) check() error {
+	if o.depth < 1 {
+		return inputf("--depth must be at least 1, not %d", o.depth)
+	}
+	for _, image := range o.images {
+		if err := CheckImage(image); err != nil {
+			return err
+		}
+	}
+	if o.target != "" {
+		if err := CheckTarget(o.target); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *options) openRepository(image string) (finder.Registry, error) {
+	if o.repository != nil {
+		return o.repository(image)
+	}
+	r, err := artifacts.NewRepository(image, artifacts.WithCacheDir(o.cacheDir))
+	if err != nil {
+		return nil, &InputError{msg: err.Error()}
+	}
+	return r, nil
+}
+
+// localImages lists the Docker engine's images.
+func (o *options) localImages(ctx context.Context) ([]types.Artifact, error) {
+	connect := o.engine
+	if connect == nil {
+		connect = func(ctx context.Context) (Engine, error) { return artifacts.NewEngine(ctx) }
+	}
+	engine, err := connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer engine.Close()
+	return engine.Images(ctx)
+}
+
+// selectGood picks the known-good candidates: the ref named by WithGood,
+// or the tags matching WithGoodTags, newest first, without those at or
+// after the bad deploy, at most depth of them.
+func (o *options) selectGood(repo *gitops.Repo) (goods []finder.Good, bad *types.Commit, skipped int, err error) {
+	if o.bad != "" {
+		b, err := repo.Resolve(o.bad)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("--bad: %w", err)
+		}
+		bad = &b
+	}
+	if o.good != "" {
+		c, err := repo.Resolve(o.good)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("--good: %w", err)
+		}
+		if bad != nil && c.Hash == bad.Hash {
+			return nil, nil, 0, inputf("--good %q and --bad %q are the same commit %s", o.good, o.bad, text.ShortHash(c.Hash))
+		}
+		return []finder.Good{{Tag: o.good, Commit: c.Hash, Tree: c.Tree, Time: c.Time}}, bad, 0, nil
+	}
+	globs := o.goodTags
+	if len(globs) == 0 {
+		globs = []string{"*"}
+	}
+	tags, err := repo.Tags(globs)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	if len(tags) == 0 {
+		return nil, nil, 0, inputf("no git tag matches --good-tags %q. List the tags with 'git tag -l', or name the good commit with --good REF", globs)
+	}
+	for _, t := range tags {
+		if len(goods) == o.depth {
+			break
+		}
+		if bad != nil {
+			after, err := repo.IsAncestor(bad.Hash, t.Commit.Hash)
+			if err != nil {
+				return nil, nil, 0, err
+			}
+			if after {
+				skipped++
+				continue
+			}
+		}
+		goods = append(goods, finder.Good{Tag: t.Name, Commit: t.Commit.Hash, Tree: t.Commit.Tree, Time: t.Time})
+	}
+	if len(goods) == 0 {
+		return nil, nil, 0, fmt.Errorf("every tag matching %q is at or after the bad deploy %q: %w. Name an older good commit with --good REF", globs, o.bad, ErrNothingGood)
+	}
+	return goods, bad, skipped, nil
+}
+
+// registryFailures are the registries finder.Find could not list.
+func registryFailures(err error) []*finder.RegistryError {
+	var out []*finder.RegistryError
+	var walk func(error)
+	walk = func(err error) {
+		var re *finder.RegistryError
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range joined.Unwrap() {
+				walk(e)
+			}
+		} else if errors.As(err, &re) {
+			out = append(out, re)
+		}
+	}
+	if err != nil {
+		walk(err)
+	}
+	return out
+}

@@ -1,0 +1,151 @@
+package scan_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/lkg-dev/lkg/finder"
+	"github.com/lkg-dev/lkg/gitops"
+	"github.com/lkg-dev/lkg/scan"
+	"github.com/lkg-dev/lkg/types"
+)
+
+// mustRepo makes a repository with one commit per tag, a day apart, and
+// returns it opened with no network, with each tag's commit hash.
+func mustRepo(tb testing.TB, tags ...string) (*gitops.Repo, map[string]string) {
+	tb.Helper()
+	dir := tb.TempDir()
+	r, err := git.PlainInit(dir, false)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	wt, err := r.Worktree()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	hashes := map[string]string{}
+	at := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+	for i, tag := range tags {
+		if err := os.WriteFile(filepath.Join(dir, "app.txt"), []byte(tag+"\n"), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := wt.Add("app.txt"); err != nil {
+			tb.Fatal(err)
+		}
+		sig := &object.Signature{Name: "Ada", Email: "ada@example.com", When: at.Add(time.Duration(i) * 24 * time.Hour)}
+		h, err := wt.Commit("release "+tag, &git.CommitOptions{Author: sig, Committer: sig})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := r.CreateTag(tag, h, &git.CreateTagOptions{Tagger: sig, Message: tag}); err != nil {
+			tb.Fatal(err)
+		}
+		hashes[tag] = h.String()
+	}
+	repo, err := gitops.Open(dir, gitops.WithNoFetch(true), gitops.WithCacheDir(""))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return repo, hashes
+}
+
+// fakeRegistry serves artifacts by tag.
+type fakeRegistry struct {
+	name string
+	arts map[string]types.Artifact
+	err  error
+}
+
+func (f *fakeRegistry) Name() string { return f.name }
+
+func (f *fakeRegistry) Tags(ctx context.Context) ([]string, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	var tags []string
+	for t := range f.arts {
+		tags = append(tags, t)
+	}
+	return tags, nil
+}
+
+func (f *fakeRegistry) Inspect(ctx context.Context, tag string, pinned bool) (types.Artifact, error) {
+	if f.err != nil {
+		return types.Artifact{}, f.err
+	}
+	a, ok := f.arts[tag]
+	if !ok {
+		return types.Artifact{}, errors.New("no such tag")
+	}
+	return a, nil
+}
+
+// build is a registry artifact recording rev, created at.
+func build(repo, tag, rev, digest string, at time.Time) types.Artifact {
+	return types.Artifact{
+		Source:  types.SourceRegistry,
+		Repo:    repo,
+		Image:   repo + ":" + tag,
+		Digest:  digest,
+		Tags:    []string{tag},
+		Labels:  map[string]string{finder.LabelOCIRevision: rev},
+		Created: at,
+	}
+}
+
+func registries(regs ...*fakeRegistry) scan.Option {
+	return scan.WithRepository(func(name string) (finder.Registry, error) {
+		for _, r := range regs {
+			if r.name == name {
+				return r, nil
+			}
+		}
+		return nil, errors.New("no such registry")
+	})
+}
+
+func TestFindNewestGoodBeforeBad(t *testing.T) {
+	repo, h := mustRepo(t, "v1.0.0", "v1.1.0", "v1.2.0")
+	reg := &fakeRegistry{name: "reg.example.com/shop/api", arts: map[string]types.Artifact{
+		"sha-a": build("reg.example.com/shop/api", "sha-a", h["v1.0.0"], "sha256:a", time.Date(2026, 11, 1, 11, 0, 0, 0, time.UTC)),
+		"sha-b": build("reg.example.com/shop/api", "sha-b", h["v1.1.0"], "sha256:b", time.Date(2026, 11, 2, 11, 0, 0, 0, time.UTC)),
+		"sha-c": build("reg.example.com/shop/api", "sha-c", h["v1.2.0"], "sha256:c", time.Date(2026, 11, 3, 11, 0, 0, 0, time.UTC)),
+	}}
+	res, err := scan.Find(context.Background(), repo, scan.WithImages(reg.name), registries(reg), scan.WithGoodTags("v*"), scan.WithBad("v1.2.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Best == nil || res.Best.Digest != "sha256:b" {
+		t.Fatalf("best = %+v, want sha256:b", res.Best)
+	}
+	if got, want := len(res.Good), 2; got != want {
+		t.Errorf("len(good) = %d, want %d", got, want)
+	}
+}
+
+func TestFindBadInput(t *testing.T) {
+	repo, _ := mustRepo(t, "v1.0.0")
+	tests := []struct {
+		name string
+		opts []scan.Option
+	}{
+		{"depth", []scan.Option{scan.WithDepth(0)}},
+		{"same good and bad", []scan.Option{scan.WithGood("v1.0.0"), scan.WithBad("v1.0.0")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := scan.Find(context.Background(), repo, tt.opts...)
+			var ie *scan.InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("Find = %v, want an *InputError", err)
+			}
+		})
+	}
+}
