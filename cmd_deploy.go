@@ -108,14 +108,7 @@ func (c *DeployCmd) searched() []string {
 
 // checkTarget accepts "host/repo:tag" only: a tag is what production
 // pulls, and what lkg moves.
-func checkTarget(to string) error {
-	host, rest, ok := strings.Cut(to, "/")
-	i := strings.LastIndex(rest, ":")
-	if !ok || host == "" || i <= 0 || i == len(rest)-1 || strings.Contains(to, "@") {
-		return usagef("--to %q: want HOST/REPO:TAG, like registry.example.com/team/app:prod", to)
-	}
-	return nil
-}
+func checkTarget(to string) error { return scan.CheckTarget(to) }
 
 // parseBuildArgs turns K=V flags into a map.
 func parseBuildArgs(args []string) (map[string]string, error) {

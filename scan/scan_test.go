@@ -149,3 +149,47 @@ func TestFindBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckImage(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"reg.example.com/shop/api", ""},
+		{"127.0.0.1:5000/shop/api", ""},
+		{"localhost/shop/api", ""},
+		{"shop/api", `--image "shop/api" names no registry host: write HOST/REPO, like registry.example.com/shop/api (for Docker Hub: docker.io/shop/api)`},
+		{"api", `--image "api" names no registry host: write HOST/REPO, like registry.example.com/api (for Docker Hub: docker.io/api)`},
+		{"reg.example.com/shop/api:v1", `--image "reg.example.com/shop/api:v1" has a tag: --image takes a repository (find reads every tag); write reg.example.com/shop/api`},
+		{"127.0.0.1:5000/shop/api@sha256:ab", `--image "127.0.0.1:5000/shop/api@sha256:ab" has a digest: --image takes a repository (find reads every tag); write 127.0.0.1:5000/shop/api`},
+		{"https://reg.example.com/shop/api", `--image "https://reg.example.com/shop/api" is a URL: name the repository without a scheme; write reg.example.com/shop/api`},
+	}
+	for _, tt := range tests {
+		got := ""
+		if err := scan.CheckImage(tt.in); err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("CheckImage(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestCheckTarget(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"reg.example.com/shop/api:prod", ""},
+		{"127.0.0.1:5000/shop/api:prod", ""},
+		{"shop/api:prod", `--to "shop/api:prod" names no registry host: want HOST/REPO:TAG, like registry.example.com/shop/api:prod`},
+		{"reg.example.com/shop/api", `--to "reg.example.com/shop/api" has no tag: want HOST/REPO:TAG, like reg.example.com/shop/api:prod`},
+		{"127.0.0.1:5000/shop/api", `--to "127.0.0.1:5000/shop/api" has no tag: want HOST/REPO:TAG, like 127.0.0.1:5000/shop/api:prod`},
+		{"reg.example.com/shop/api@sha256:ab", `--to "reg.example.com/shop/api@sha256:ab" has a digest: lkg moves a tag; want HOST/REPO:TAG, like reg.example.com/shop/api:prod`},
+		{"reg.example.com/shop/api:", `--to "reg.example.com/shop/api:" has an empty tag: want HOST/REPO:TAG, like reg.example.com/shop/api:prod`},
+		{"https://reg.example.com/shop/api:prod", `--to "https://reg.example.com/shop/api:prod" is a URL: name the tag without a scheme; write reg.example.com/shop/api:prod`},
+	}
+	for _, tt := range tests {
+		got := ""
+		if err := scan.CheckTarget(tt.in); err != nil {
+			got = err.Error()
+		}
+		if got != tt.want {
+			t.Errorf("CheckTarget(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
