@@ -71,9 +71,11 @@ func Find(ctx context.Context, repo *gitops.Repo, opts ...Option) (finder.Result
 	}
 
 	var local []types.Artifact
+	var engineErr error
 	if o.docker {
-		if local, err = o.localImages(ctx); err != nil {
-			return finder.Result{}, err
+		local, engineErr = o.localImages(ctx)
+		if engineErr != nil && ctx.Err() != nil {
+			return finder.Result{}, ctx.Err()
 		}
 	}
 	res, err := finder.Find(ctx, goods, repo, regs, local, finder.Options{TagPatterns: patterns, VerifyAll: o.verifyAll, Progress: o.progress})
@@ -84,19 +86,23 @@ func Find(ctx context.Context, repo *gitops.Repo, opts ...Option) (finder.Result
 	if err != nil && len(failed) == 0 {
 		return finder.Result{}, err
 	}
-	if len(failed) > 0 && len(failed) == len(regs) && !o.docker {
+	if (len(failed) > 0 || engineErr != nil) && len(failed) == len(regs) && (!o.docker || engineErr != nil) {
 		// Nowhere answered: that is the error, not a warning.
-		errs := make([]error, 0, len(failed))
+		errs := make([]error, 0, len(failed)+1)
 		for _, rf := range failed {
 			errs = append(errs, rf.Err)
 		}
-		return finder.Result{}, errors.Join(errs...)
+		return finder.Result{}, errors.Join(append(errs, engineErr)...)
 	}
 	// Some place answered: its builds are worth showing at 3 a.m., with
 	// each failure said as a warning.
 	for _, rf := range failed {
 		o.warn(rf.Err)
 		res.Warnings = append(res.Warnings, fmt.Sprintf("registry %s was not scanned: %s", rf.Registry, text.OneLine(rf.Err)))
+	}
+	if engineErr != nil {
+		o.warn(engineErr)
+		res.Warnings = append(res.Warnings, "the local Docker engine was not scanned: "+text.OneLine(engineErr))
 	}
 	if skipped > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d known-good tag(s) skipped: at or after the bad deploy %s", skipped, o.bad))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -191,5 +192,43 @@ func TestCheckTarget(t *testing.T) {
 		if got != tt.want {
 			t.Errorf("CheckTarget(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// deadEngine is an engine that cannot be reached.
+func deadEngine(ctx context.Context) (scan.Engine, error) {
+	return nil, errors.New("docker engine not reachable")
+}
+
+func TestFindEngineDown(t *testing.T) {
+	repo, h := mustRepo(t, "v1.0.0")
+	reg := &fakeRegistry{name: "reg.example.com/shop/api", arts: map[string]types.Artifact{
+		"sha-a": build("reg.example.com/shop/api", "sha-a", h["v1.0.0"], "sha256:a", time.Date(2026, 11, 1, 11, 0, 0, 0, time.UTC)),
+	}}
+	var warned []error
+	opts := []scan.Option{scan.WithGood("v1.0.0"), scan.WithDocker(true), scan.WithEngine(deadEngine), scan.WithWarn(func(err error) { warned = append(warned, err) })}
+
+	// A registry answered: the engine is a warning.
+	res, err := scan.Find(context.Background(), repo, append(opts, scan.WithImages(reg.name), registries(reg))...)
+	if err != nil {
+		t.Fatalf("Find with a registry that answered = %v, want no error", err)
+	}
+	if res.Best == nil || res.Best.Digest != "sha256:a" {
+		t.Errorf("best = %+v, want sha256:a", res.Best)
+	}
+	if len(warned) != 1 || len(res.Warnings) != 1 {
+		t.Errorf("warned %v, warnings %q: want the engine once in each", warned, res.Warnings)
+	}
+
+	// Nothing else to look in: the engine is the error.
+	if _, err := scan.Find(context.Background(), repo, opts...); err == nil {
+		t.Error("Find with only a dead engine = nil error, want the engine's")
+	}
+
+	// Both dead: both in the error.
+	dead := &fakeRegistry{name: "reg.example.com/dead", err: errors.New("registry unreachable")}
+	_, err = scan.Find(context.Background(), repo, append(opts, scan.WithImages(dead.name), registries(dead))...)
+	if err == nil || !strings.Contains(err.Error(), "registry unreachable") || !strings.Contains(err.Error(), "engine not reachable") {
+		t.Errorf("Find with everything dead = %v, want both failures", err)
 	}
 }
