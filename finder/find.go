@@ -214,8 +214,10 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 
 // RankBuilds sorts builds best first: by the position of their GoodTag in
 // goods (newest good first; tags not in goods last), then match strength
-// (exact, tree, tag), then RankTime newest first (Created when RankTime is
-// zero), then image name and digest so equal builds keep a stable order.
+// (exact, tree, tag), then provenance (a CI build before one lkg staged
+// itself: evidence before age), then RankTime newest first (Created when
+// RankTime is zero), then image name and digest so equal builds keep a
+// stable order.
 func RankBuilds(builds []Build, goods []Good) {
 	order := make(map[string]int, len(goods))
 	for i, g := range goods {
@@ -242,6 +244,9 @@ func RankBuilds(builds []Build, goods []Good) {
 		}
 		if x, y := matchStrength(a.Match), matchStrength(b.Match); x != y {
 			return x < y
+		}
+		if a.Staged != b.Staged {
+			return b.Staged
 		}
 		if x, y := rankTime(a), rankTime(b); !x.Equal(y) {
 			return x.After(y)
@@ -618,6 +623,7 @@ func (s *scan) match(e *evidence) (Build, bool) {
 		Platforms: sortedUnique(e.art.Platforms, []string{}),
 		Repo:      e.repo,
 		Dirty:     dirty,
+		Staged:    slices.ContainsFunc(e.tags, func(t string) bool { return IsStagingTag(localTag(t)) }),
 	}
 	if b.Tags == nil {
 		b.Tags = []string{}
@@ -730,4 +736,23 @@ func sortedUnique(ss []string, empty []string) []string {
 	out := slices.Clone(ss)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// StagingTagPrefix starts the tag lkg pushes a rebuild or a local image
+// under before it moves the production tag: "lkg-" and 12 hex digits of
+// the image ID.
+const StagingTagPrefix = "lkg-"
+
+// IsStagingTag reports whether tag is one of lkg's own staging tags.
+func IsStagingTag(tag string) bool {
+	hex, ok := strings.CutPrefix(tag, StagingTagPrefix)
+	if !ok || len(hex) != 12 {
+		return false
+	}
+	for i := 0; i < len(hex); i++ {
+		if c := hex[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -104,6 +104,17 @@ func TestFind(t *testing.T) {
 			want: []brief{{Image: reg + ":main-" + short(cRebase), Match: MatchTree, GoodTag: "v2", Revision: cRebase.Hash, Tags: "main-" + short(cRebase), RankTime: day(21), Source: types.SourceRegistry}},
 		},
 		{
+			name: "a CI build before lkg's own newer staging build of the same code",
+			arts: []types.Artifact{
+				art(reg, "lkg-0123456789ab", "staged", cV2.Hash, day(25)),
+				art(reg, "sha-"+short(cV2), "ci", cV2.Hash, day(20)),
+			},
+			want: []brief{
+				{Image: reg + ":sha-" + short(cV2), Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "sha-" + short(cV2), RankTime: day(20), Source: types.SourceRegistry},
+				{Image: reg + ":lkg-0123456789ab", Match: MatchExact, GoodTag: "v2", Revision: cV2.Hash, Tags: "lkg-0123456789ab", RankTime: day(25), Source: types.SourceRegistry},
+			},
+		},
+		{
 			name:     "tag match when nothing records a revision",
 			arts:     []types.Artifact{art(reg, "v1", "b1", "", day(10))},
 			want:     []brief{{Image: reg + ":v1", Match: MatchTag, GoodTag: "v1", Tags: "v1", RankTime: day(10), Source: types.SourceRegistry}},
@@ -555,6 +566,25 @@ func TestFindEmptyJSON(t *testing.T) {
 	}
 }
 
+func TestIsStagingTag(t *testing.T) {
+	tests := []struct {
+		tag  string
+		want bool
+	}{
+		{"lkg-0123456789ab", true},
+		{"lkg-0123456789", false},
+		{"lkg-0123456789abcd", false},
+		{"lkg-0123456789AB", false},
+		{"sha-0123456789ab", false},
+		{"lkg-", false},
+	}
+	for _, tt := range tests {
+		if got := IsStagingTag(tt.tag); got != tt.want {
+			t.Errorf("IsStagingTag(%q) = %v, want %v", tt.tag, got, tt.want)
+		}
+	}
+}
+
 func TestRankBuilds(t *testing.T) {
 	epoch := time.Unix(0, 0)
 	tests := []struct {
@@ -596,6 +626,15 @@ func TestRankBuilds(t *testing.T) {
 				{Image: "epoch", GoodTag: "v2", Match: MatchExact, Created: epoch},
 			},
 			want: []string{"newer", "older", "epoch"},
+		},
+		{
+			name: "CI provenance beats time, not strength",
+			builds: []Build{
+				{Image: "staged-new", GoodTag: "v2", Match: MatchExact, RankTime: day(30), Staged: true},
+				{Image: "ci-old", GoodTag: "v2", Match: MatchExact, RankTime: day(10)},
+				{Image: "ci-tree", GoodTag: "v2", Match: MatchTree, RankTime: day(40)},
+			},
+			want: []string{"ci-old", "staged-new", "ci-tree"},
 		},
 		{
 			name: "unknown good tag last",

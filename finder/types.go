@@ -48,6 +48,10 @@ type Build struct {
 	RankTime time.Time `json:"-"`
 	// Dirty is set when the recorded revision ended in "-dirty".
 	Dirty bool `json:"-"`
+	// Staged is set when the build carries a staging tag lkg pushed itself
+	// (StagingTagPrefix, by a rebuild or an engine push): it is lkg's copy,
+	// not the build CI made and production ran.
+	Staged bool `json:"-"`
 }
 
 // Source is one git ref the known-good code can be rebuilt from, in the JSON
