@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -58,9 +59,9 @@ func printFind(w io.Writer, res finder.Result, f FindFlags, g *Globals) {
 	}
 
 	if len(res.Builds) > 1 {
-		writeTable(w, "Builds, best first:", "MATCH\tGOOD\tCREATED\tIMAGE\tDIGEST", len(res.Builds), func(i int) string {
+		writeTable(w, "Builds, best first:", "SOURCE\tMATCH\tGOOD\tCREATED\tIMAGE\tDIGEST", len(res.Builds), func(i int) string {
 			b := res.Builds[i]
-			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", b.Match, b.GoodTag, age(b.Created, now), b.Image, digest.Short(b.Digest))
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", sourceColumn(b), b.Match, b.GoodTag, age(b.Created, now), b.Image, digest.Short(b.Digest))
 		})
 	}
 
@@ -141,11 +142,58 @@ func matchMeaning(m finder.Match, goodTag string) string {
 	return string(m)
 }
 
+// whereBuild names every place a build was found.
 func whereBuild(b finder.Build) string {
-	if b.Source == types.SourceDocker {
-		return "the local Docker engine"
+	var regs []string
+	var local []string
+	for _, l := range b.Locations {
+		if l.Source == types.SourceDocker {
+			local = append(local, l.Image)
+		} else if repo := repoOfImage(l.Image); !slices.Contains(regs, repo) {
+			regs = append(regs, repo)
+		}
 	}
-	return "registry " + b.Repo
+	if len(b.Locations) == 0 { // not merged: the build itself
+		if b.Source == types.SourceDocker {
+			return "the local Docker engine"
+		}
+		return "registry " + b.Repo
+	}
+	var parts []string
+	for _, r := range regs {
+		parts = append(parts, "registry "+r)
+	}
+	if len(local) > 0 {
+		engine := "the local Docker engine"
+		if len(regs) > 0 {
+			engine += " (" + strings.Join(local, ", ") + ")"
+		}
+		parts = append(parts, engine)
+	}
+	return strings.Join(parts, " and ")
+}
+
+// repoOfImage is "host/repo" of "host/repo:tag" or "host/repo@digest".
+func repoOfImage(image string) string {
+	image, _, _ = strings.Cut(image, "@")
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		return image[:i]
+	}
+	return image
+}
+
+// sourceColumn is where a build was found, for the table: registry,
+// docker, or both.
+func sourceColumn(b finder.Build) string {
+	reg, local := b.Source == types.SourceRegistry, b.Source == types.SourceDocker
+	for _, l := range b.Locations {
+		reg = reg || l.Source == types.SourceRegistry
+		local = local || l.Source == types.SourceDocker
+	}
+	if reg && local {
+		return "both"
+	}
+	return b.Source
 }
 
 // whereSource names where a ref lives: the local repo, a remote, or a

@@ -197,8 +197,9 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 		}
 	}
 
-	// 8. Rank.
+	// 8. Rank, then one row per digest with every place it was found.
 	RankBuilds(builds, goods)
+	builds = MergeLocations(builds)
 
 	res := emptyResult(goods)
 	res.Builds = builds
@@ -755,4 +756,47 @@ func IsStagingTag(tag string) bool {
 		}
 	}
 	return true
+}
+
+// MergeLocations makes one build of the builds that share a digest (the
+// same build, found in a registry and in the engine, or in two
+// registries), keeping the first in the order given and listing every
+// place in its Locations, registries first. When a registry holds the
+// build, the row speaks for the registry copy (Source, Image, Repo), which
+// deploy can copy by digest without an engine. A build without a digest
+// is its own row.
+func MergeLocations(builds []Build) []Build {
+	out := make([]Build, 0, len(builds))
+	at := map[string]int{}
+	for _, b := range builds {
+		loc := Location{Source: b.Source, Image: b.Image}
+		i, seen := at[b.Digest]
+		if !seen || b.Digest == "" {
+			b.Locations = []Location{loc}
+			at[b.Digest] = len(out)
+			out = append(out, b)
+			continue
+		}
+		m := &out[i]
+		m.Locations = append(m.Locations, loc)
+		m.Tags = sortedUnique(append(m.Tags, b.Tags...), []string{})
+		m.Staged = m.Staged || b.Staged
+		if m.Source != types.SourceRegistry && b.Source == types.SourceRegistry {
+			m.Source, m.Image, m.Repo = b.Source, b.Image, b.Repo
+		}
+		slices.SortStableFunc(m.Locations, func(x, y Location) int {
+			return cmpBool(x.Source != types.SourceRegistry, y.Source != types.SourceRegistry)
+		})
+	}
+	return out
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }

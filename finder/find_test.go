@@ -775,3 +775,34 @@ func TestFindFirstGoodWins(t *testing.T) {
 		t.Errorf("matched %q, want %q", got, want)
 	}
 }
+
+func TestMergeLocations(t *testing.T) {
+	builds := []Build{
+		{Source: types.SourceDocker, Image: "team/app:v2", Digest: "sha256:aa", Tags: []string{"v2"}},
+		{Source: types.SourceRegistry, Image: "reg/app:sha-1", Repo: "reg/app", Digest: "sha256:bb", Tags: []string{"sha-1"}},
+		{Source: types.SourceRegistry, Image: "reg/app:lkg-0123456789ab", Repo: "reg/app", Digest: "sha256:aa", Tags: []string{"lkg-0123456789ab"}},
+		{Source: types.SourceDocker, Image: "0123456789ab", Digest: ""},
+		{Source: types.SourceDocker, Image: "fedcba987654", Digest: ""},
+	}
+	got := MergeLocations(builds)
+	if len(got) != 4 {
+		t.Fatalf("%d builds, want 4: %+v", len(got), got)
+	}
+	both := got[0]
+	if both.Source != types.SourceRegistry || both.Image != "reg/app:lkg-0123456789ab" || both.Repo != "reg/app" {
+		t.Errorf("merged row speaks for %s %s (%s), want the registry copy", both.Source, both.Image, both.Repo)
+	}
+	wantLocs := []Location{{types.SourceRegistry, "reg/app:lkg-0123456789ab"}, {types.SourceDocker, "team/app:v2"}}
+	if !slices.Equal(both.Locations, wantLocs) {
+		t.Errorf("locations %v, want %v", both.Locations, wantLocs)
+	}
+	if want := []string{"lkg-0123456789ab", "v2"}; !slices.Equal(both.Tags, want) {
+		t.Errorf("tags %q, want %q", both.Tags, want)
+	}
+	if len(got[1].Locations) != 1 || got[1].Locations[0].Image != "reg/app:sha-1" {
+		t.Errorf("single build's locations %v, want itself", got[1].Locations)
+	}
+	if got[2].Image == got[3].Image {
+		t.Errorf("builds without a digest merged: %+v", got[2:])
+	}
+}

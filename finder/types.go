@@ -39,6 +39,9 @@ type Build struct {
 	GoodTag   string    `json:"good_tag"`
 	Created   time.Time `json:"created"`
 	Platforms []string  `json:"platforms"`
+	// Locations are every place the build (its digest) was found, registries
+	// first; Source and Image are the first of them.
+	Locations []Location `json:"locations"`
 
 	// Repo is the registry repository ("host/repo") the build lives in; empty
 	// for a local image. Not part of the JSON contract.
@@ -52,6 +55,13 @@ type Build struct {
 	// (StagingTagPrefix, by a rebuild or an engine push): it is lkg's copy,
 	// not the build CI made and production ran.
 	Staged bool `json:"-"`
+}
+
+// Location is one place a build was found: a registry repository's tag, or
+// a local image in the Docker engine.
+type Location struct {
+	Source string `json:"source"` // types.SourceRegistry or types.SourceDocker
+	Image  string `json:"image"`  // "host/repo:tag", or the local image name
 }
 
 // Source is one git ref the known-good code can be rebuilt from, in the JSON
