@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/go-git/go-git/v5"
@@ -52,7 +53,10 @@ func (c *DemoCmd) Run(ctx context.Context, std *IO) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	// The demo must not touch the user's cache.
+	// The demo's runs read only the demo's settings: none of the user's
+	// LKG_* variables (another service's images, good tags, target), and
+	// not the user's cache.
+	clearLKGEnv()
 	if err := os.Setenv("LKG_CACHE_DIR", filepath.Join(dir, "cache")); err != nil {
 		return err
 	}
@@ -180,4 +184,13 @@ func demoRepo(dir string) (map[string]string, error) {
 		return nil, err
 	}
 	return hashes, nil
+}
+
+// clearLKGEnv unsets every LKG_* variable for the rest of this process.
+func clearLKGEnv() {
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "LKG_") {
+			os.Unsetenv(k)
+		}
+	}
 }
