@@ -23,7 +23,6 @@ import (
 // DeployCmd is `lkg deploy`.
 type DeployCmd struct {
 	FindFlags
-	To            string        `required:"" placeholder:"HOST/REPO:TAG" help:"The image tag production runs, to put the known-good build under." env:"LKG_TO" config:"to"`
 	Rebuild       bool          `help:"Build the known-good commit from source with the Docker engine (the only way deploy rebuilds; also when a build exists)."`
 	DryRun        bool          `name:"dry-run" help:"Print the plan and change nothing."`
 	Yes           bool          `short:"y" help:"Do not ask for confirmation (required when stdin is not a terminal)."`
@@ -67,6 +66,9 @@ Without --yes, deploy asks on the terminal; with no terminal it refuses (exit 2)
 
 // Validate checks the flags that need no network.
 func (c *DeployCmd) Validate() error {
+	if c.To == "" {
+		return usagef("missing flags: --to=HOST/REPO:TAG (or LKG_TO, or to: in .lkg.yaml)")
+	}
 	if err := checkTarget(c.To); err != nil {
 		return err
 	}

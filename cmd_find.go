@@ -17,7 +17,8 @@ import (
 type FindFlags struct {
 	Good        string   `placeholder:"REF" help:"The known-good commit-ish (tag, branch, sha, short sha). Wins over --good-tags." env:"LKG_GOOD" config:"good"`
 	GoodTags    []string `name:"good-tags" placeholder:"GLOB" help:"Known-good tags are those matching GLOB, newest first (default: every tag)." env:"LKG_GOOD_TAGS" config:"good_tags"`
-	Bad         string   `placeholder:"REF" help:"The broken deploy: tags at it, or after it, are skipped." env:"LKG_BAD"`
+	Bad         string   `placeholder:"REF" help:"The broken deploy: tags at it, or after it, are skipped (default: what --to runs now)." env:"LKG_BAD"`
+	To          string   `placeholder:"HOST/REPO:TAG" help:"The image tag production runs. Without --bad, the build it points at now is the bad deploy; deploy puts the known-good build under it." env:"LKG_TO" config:"to"`
 	Depth       int      `default:"5" placeholder:"N" help:"Fall back through at most N known-good tags (default: ${default})." env:"LKG_DEPTH" config:"depth"`
 	Images      []string `name:"image" placeholder:"REPO" help:"Image repository to scan, as HOST/REPO (repeatable)." env:"LKG_IMAGES" config:"images"`
 	Docker      bool     `help:"Also look at images in the local Docker engine." env:"LKG_DOCKER" config:"docker"`
@@ -44,6 +45,11 @@ another commit with identical source (a rebase or squash), "tag" when it records
 revision but its tag equals the git tag's name (weak evidence). The revision is read
 from image labels (org.opencontainers.image.revision, org.label-schema.vcs-ref,
 vcs-ref), the manifest annotation, or the tag name (sha-<hex>, <name>-<hex>, 40 hex).
+
+The bad deploy (--bad) skips the known-good tags at it or after it. Without --bad,
+when the production tag is known (--to, LKG_TO or to: in .lkg.yaml), the bad deploy
+is the build that tag points at now, by the revision it records. With neither, the
+newest tag is assumed good, with a warning.
 
 Exit codes: 0 a build was found, 3 no build but a ref to rebuild from, 4 nothing
 found, 2 usage or configuration error, 1 any other failure.`
@@ -97,6 +103,7 @@ func (f *FindFlags) options(g *Globals, std *IO) (opts []scan.Option, done func(
 		scan.WithGood(f.Good),
 		scan.WithGoodTags(f.GoodTags...),
 		scan.WithBad(f.Bad),
+		scan.WithTarget(f.To),
 		scan.WithDepth(f.Depth),
 		scan.WithImages(f.Images...),
 		scan.WithDocker(f.Docker),

@@ -31,6 +31,13 @@ const maxAlternatives = 10
 // alternatives, the sources, the warnings, and the command to run next.
 func printFind(w io.Writer, res finder.Result, f FindFlags, g *Globals) {
 	now := time.Now()
+	if b := res.Bad; b != nil {
+		from := "named with --bad"
+		if target, ok := strings.CutPrefix(b.From, "production tag "); ok {
+			from = "what " + target + " runs now"
+		}
+		fmt.Fprintf(w, "Bad deploy: %s (commit %s, %s)\n", b.Ref, text.ShortHash(b.Commit), from)
+	}
 	for i, good := range res.Good {
 		label := "Known good:"
 		if i > 0 {
@@ -105,10 +112,19 @@ func writeTable(w io.Writer, title, header string, n int, row func(i int) string
 // nextCommand is the one command an on-call engineer should run next.
 func nextCommand(res finder.Result, f FindFlags, g *Globals) string {
 	to := "REGISTRY/REPO:PROD_TAG"
-	if cfg, _ := g.Config(); cfg != nil && cfg.To != "" {
+	if f.To != "" {
+		to = f.To
+	} else if cfg, _ := g.Config(); cfg != nil && cfg.To != "" {
 		to = cfg.To
 	}
 	switch {
+	case res.Assumed && len(res.Good) > 0 && (res.Best != nil || len(res.Sources) > 0):
+		// The newest tag was only assumed good: deploying it could put the
+		// broken build back.
+		if f.To == "" {
+			return fmt.Sprintf("name the bad deploy first: lkg find --to %s%s   (or --bad REF); %s may be what broke production", to, imageFlags(f), res.Good[0].Tag)
+		}
+		return fmt.Sprintf("name the bad deploy first: lkg find --bad REF --to %s%s; %s may be what broke production", to, imageFlags(f), res.Good[0].Tag)
 	case res.Best != nil:
 		return fmt.Sprintf("lkg deploy --to %s --good %s%s --dry-run   (then again without --dry-run)", to, res.Best.GoodTag, imageFlags(f))
 	case len(res.Sources) > 0:

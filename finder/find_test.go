@@ -560,7 +560,7 @@ func TestFindEmptyJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"good":[],"best":null,"builds":[],"sources":[],"warnings":[]}`
+	want := `{"good":[],"bad":null,"best":null,"builds":[],"sources":[],"warnings":[]}`
 	if got := string(b); got != want {
 		t.Errorf("JSON = %s, want %s", got, want)
 	}

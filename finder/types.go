@@ -75,13 +75,27 @@ type Source struct {
 	GoodTag string `json:"good_tag"`
 }
 
+// Bad is the broken deploy: the known-good candidates at it or after it
+// were skipped.
+type Bad struct {
+	Ref    string `json:"ref"`    // a tag at the commit (or the name given with --bad); else the short hash
+	Commit string `json:"commit"` // 40 hex
+	From   string `json:"from"`   // "--bad", or "production tag HOST/REPO:TAG": where lkg learnt it
+}
+
 // Result is the answer of a find: the JSON object `lkg find --json` prints.
 type Result struct {
 	Good     []Good   `json:"good"`
+	Bad      *Bad     `json:"bad"` // nil when no bad deploy is known
 	Best     *Build   `json:"best"`
 	Builds   []Build  `json:"builds"`
 	Sources  []Source `json:"sources"`
 	Warnings []string `json:"warnings"`
+
+	// Assumed says the newest known-good tag was only assumed good: no
+	// bad deploy was named or could be read from production, and none
+	// was ruled out. Not part of the JSON contract (the warnings say it).
+	Assumed bool `json:"-"`
 }
 
 // Commits resolves build revisions to commits. gitops implements it, looking

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/finder"
@@ -65,9 +66,35 @@ func Find(ctx context.Context, repo *gitops.Repo, opts ...Option) (finder.Result
 		}
 		regs = append(regs, r)
 	}
-	goods, bad, skipped, err := o.selectGood(repo)
+	var bad *badDeploy
+	var warnings []string
+	noProduction := false
+	switch {
+	case o.bad != "":
+		if bad, err = o.namedBad(repo); err != nil {
+			return finder.Result{}, err
+		}
+	case o.target != "":
+		var w string
+		bad, w, err = o.productionBad(ctx, repo, patterns)
+		if errors.Is(err, errNoProduction) {
+			noProduction, err = true, nil
+		}
+		if err != nil {
+			return finder.Result{}, err
+		}
+		if w != "" {
+			warnings = append(warnings, w)
+		}
+	}
+	goods, bad, skipped, w, err := o.selectGood(repo, bad, noProduction)
 	if err != nil {
 		return finder.Result{}, err
+	}
+	warnings = append(warnings, w...)
+	var badCommit *types.Commit
+	if bad != nil {
+		badCommit = &bad.commit
 	}
 
 	var local []types.Artifact
@@ -105,14 +132,18 @@ func Find(ctx context.Context, repo *gitops.Repo, opts ...Option) (finder.Result
 		res.Warnings = append(res.Warnings, "the local Docker engine was not scanned: "+text.OneLine(engineErr))
 	}
 	if skipped > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%d known-good tag(s) skipped: at or after the bad deploy %s", skipped, o.bad))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d known-good tag(s) skipped: at or after the bad deploy %s", skipped, bad.ref))
 	}
-	sources, warnings, err := findSources(ctx, repo, goods, bad)
+	sources, sourceWarnings, err := findSources(ctx, repo, goods, badCommit)
 	if err != nil {
 		return finder.Result{}, err
 	}
 	res.Sources = sources
-	res.Warnings = append(res.Warnings, warnings...)
+	if bad != nil {
+		res.Bad = &finder.Bad{Ref: bad.ref, Commit: bad.commit.Hash, From: bad.from}
+	}
+	res.Assumed = bad == nil && o.good == "" && !noProduction
+	res.Warnings = append(append(warnings, res.Warnings...), sourceWarnings...)
 	return res, nil
 }
 
@@ -161,24 +192,24 @@ func (o *options) localImages(ctx context.Context) ([]types.Artifact, error) {
 
 // selectGood picks the known-good candidates: the ref named by WithGood,
 // or the tags matching WithGoodTags, newest first, without those at or
-// after the bad deploy, at most depth of them.
-func (o *options) selectGood(repo *gitops.Repo) (goods []finder.Good, bad *types.Commit, skipped int, err error) {
-	if o.bad != "" {
-		b, err := repo.Resolve(o.bad)
-		if err != nil {
-			return nil, nil, 0, fmt.Errorf("--bad: %w", err)
-		}
-		bad = &b
-	}
+// after the bad deploy, at most depth of them. The bad deploy comes back
+// nil when production turns out to run the --good commit itself. Unless
+// noProduction says nothing runs in production yet, a missing bad deploy
+// is warned about: the newest tag is then only assumed good.
+func (o *options) selectGood(repo *gitops.Repo, bad *badDeploy, noProduction bool) (goods []finder.Good, _ *badDeploy, skipped int, warnings []string, err error) {
 	if o.good != "" {
 		c, err := repo.Resolve(o.good)
 		if err != nil {
-			return nil, nil, 0, fmt.Errorf("--good: %w", err)
+			return nil, nil, 0, nil, fmt.Errorf("--good: %w", err)
 		}
-		if bad != nil && c.Hash == bad.Hash {
-			return nil, nil, 0, inputf("--good %q and --bad %q are the same commit %s", o.good, o.bad, text.ShortHash(c.Hash))
+		if bad != nil && c.Hash == bad.commit.Hash {
+			if bad.from == "--bad" {
+				return nil, nil, 0, nil, inputf("--good %q and --bad %q are the same commit %s", o.good, o.bad, text.ShortHash(c.Hash))
+			}
+			warnings = append(warnings, fmt.Sprintf("%s already runs the commit of --good %s", strings.TrimPrefix(bad.from, "production tag "), o.good))
+			bad = nil
 		}
-		return []finder.Good{{Tag: o.good, Commit: c.Hash, Tree: c.Tree, Time: c.Time}}, bad, 0, nil
+		return []finder.Good{{Tag: o.good, Commit: c.Hash, Tree: c.Tree, Time: c.Time}}, bad, 0, warnings, nil
 	}
 	globs := o.goodTags
 	if len(globs) == 0 {
@@ -186,19 +217,19 @@ func (o *options) selectGood(repo *gitops.Repo) (goods []finder.Good, bad *types
 	}
 	tags, err := repo.Tags(globs)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, 0, nil, err
 	}
 	if len(tags) == 0 {
-		return nil, nil, 0, inputf("no git tag matches --good-tags %q. List the tags with 'git tag -l', or name the good commit with --good REF", globs)
+		return nil, nil, 0, nil, inputf("no git tag matches --good-tags %q. List the tags with 'git tag -l', or name the good commit with --good REF", globs)
 	}
 	for _, t := range tags {
 		if len(goods) == o.depth {
 			break
 		}
 		if bad != nil {
-			after, err := repo.IsAncestor(bad.Hash, t.Commit.Hash)
+			after, err := repo.IsAncestor(bad.commit.Hash, t.Commit.Hash)
 			if err != nil {
-				return nil, nil, 0, err
+				return nil, nil, 0, nil, err
 			}
 			if after {
 				skipped++
@@ -208,9 +239,12 @@ func (o *options) selectGood(repo *gitops.Repo) (goods []finder.Good, bad *types
 		goods = append(goods, finder.Good{Tag: t.Name, Commit: t.Commit.Hash, Tree: t.Commit.Tree, Time: t.Time})
 	}
 	if len(goods) == 0 {
-		return nil, nil, 0, fmt.Errorf("every tag matching %q is at or after the bad deploy %q: %w. Name an older good commit with --good REF", globs, o.bad, ErrNothingGood)
+		return nil, nil, 0, nil, fmt.Errorf("every tag matching %q is at or after the bad deploy %q (from %s): %w. Name an older good commit with --good REF", globs, bad.ref, bad.from, ErrNothingGood)
 	}
-	return goods, bad, skipped, nil
+	if bad == nil && !noProduction {
+		warnings = append(warnings, fmt.Sprintf("no bad deploy named: assuming the newest tag %s is good; name the bad deploy with --bad REF, or give the production tag with --to HOST/REPO:TAG", goods[0].Tag))
+	}
+	return goods, bad, skipped, warnings, nil
 }
 
 // registryFailures are the registries finder.Find could not list.

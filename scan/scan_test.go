@@ -232,3 +232,57 @@ func TestFindEngineDown(t *testing.T) {
 		t.Errorf("Find with everything dead = %v, want both failures", err)
 	}
 }
+
+func TestFindBadFromProduction(t *testing.T) {
+	repo, h := mustRepo(t, "v1.0.0", "v1.1.0", "v1.2.0")
+	name := "reg.example.com/shop/api"
+	reg := &fakeRegistry{name: name, arts: map[string]types.Artifact{
+		"sha-a": build(name, "sha-a", h["v1.0.0"], "sha256:a", time.Date(2026, 11, 1, 11, 0, 0, 0, time.UTC)),
+		"sha-b": build(name, "sha-b", h["v1.1.0"], "sha256:b", time.Date(2026, 11, 2, 11, 0, 0, 0, time.UTC)),
+		"sha-c": build(name, "sha-c", h["v1.2.0"], "sha256:c", time.Date(2026, 11, 3, 11, 0, 0, 0, time.UTC)),
+		"prod":  build(name, "prod", h["v1.2.0"], "sha256:c", time.Date(2026, 11, 3, 11, 0, 0, 0, time.UTC)),
+	}}
+	opts := []scan.Option{scan.WithImages(name), registries(reg), scan.WithGoodTags("v*")}
+
+	res, err := scan.Find(context.Background(), repo, append(opts, scan.WithTarget(name+":prod"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := finder.Bad{Ref: "v1.2.0", Commit: h["v1.2.0"], From: "production tag " + name + ":prod"}
+	if res.Bad == nil || *res.Bad != want {
+		t.Errorf("bad = %+v, want %+v", res.Bad, want)
+	}
+	if res.Best == nil || res.Best.GoodTag != "v1.1.0" || res.Assumed {
+		t.Errorf("best %+v (assumed %v), want v1.1.0's build, not assumed", res.Best, res.Assumed)
+	}
+
+	// --bad wins over production.
+	res, err = scan.Find(context.Background(), repo, append(opts, scan.WithTarget(name+":prod"), scan.WithBad("v1.1.0"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Bad == nil || res.Bad.From != "--bad" || res.Best.GoodTag != "v1.0.0" {
+		t.Errorf("with --bad: bad %+v, best %s, want --bad and v1.0.0", res.Bad, res.Best.GoodTag)
+	}
+
+	// Neither: assumed, and said.
+	res, err = scan.Find(context.Background(), repo, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Bad != nil || !res.Assumed || res.Best.GoodTag != "v1.2.0" {
+		t.Errorf("neither: bad %+v, assumed %v, best %s; want nil, true, v1.2.0", res.Bad, res.Assumed, res.Best.GoodTag)
+	}
+	if len(res.Warnings) == 0 || !strings.HasPrefix(res.Warnings[0], "no bad deploy named: assuming the newest tag v1.2.0 is good") {
+		t.Errorf("warnings %q, want the assumption first", res.Warnings)
+	}
+
+	// Production already runs the --good commit: nothing is bad.
+	res, err = scan.Find(context.Background(), repo, append(opts, scan.WithTarget(name+":prod"), scan.WithGood("v1.2.0"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Bad != nil || res.Best == nil || res.Best.GoodTag != "v1.2.0" {
+		t.Errorf("production at --good: bad %+v, best %+v; want no bad, v1.2.0", res.Bad, res.Best)
+	}
+}

@@ -1,0 +1,97 @@
+package scan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/lkg-dev/lkg/artifacts"
+	"github.com/lkg-dev/lkg/finder"
+	"github.com/lkg-dev/lkg/gitops"
+	"github.com/lkg-dev/lkg/internal/text"
+	"github.com/lkg-dev/lkg/types"
+)
+
+// errNoProduction: the production tag does not exist, so nothing runs
+// that could be the bad deploy.
+var errNoProduction = errors.New("no production tag")
+
+// badDeploy is the broken deploy as selectGood uses it.
+type badDeploy struct {
+	commit types.Commit
+	ref    string
+	from   string
+}
+
+// namedBad resolves WithBad.
+func (o *options) namedBad(repo *gitops.Repo) (*badDeploy, error) {
+	c, err := repo.Resolve(o.bad)
+	if err != nil {
+		return nil, fmt.Errorf("--bad: %w", err)
+	}
+	return &badDeploy{commit: c, ref: o.bad, from: "--bad"}, nil
+}
+
+// productionBad reads the build the production tag points at now and
+// resolves the revision it records (labels, then the annotation, then the
+// tag's name: the rules finder matches builds by). When that cannot be
+// done (no such tag, no revision recorded, a revision not in the
+// repository, a registry that does not answer) the bad deploy stays
+// unknown and the reason is a warning: find still answers.
+func (o *options) productionBad(ctx context.Context, repo *gitops.Repo, pats []*regexp.Regexp) (*badDeploy, string, error) {
+	target := o.target
+	i := strings.LastIndex(target, ":")
+	image, tag := target[:i], target[i+1:]
+	from := "production tag " + target
+	reg, err := o.openRepository(image)
+	if err != nil {
+		return nil, "", err
+	}
+	art, err := reg.Inspect(ctx, tag, false)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, "", ctx.Err()
+		}
+		if errors.Is(err, artifacts.ErrTagNotFound) {
+			return nil, fmt.Sprintf("%s does not exist yet: no bad deploy to skip", from), errNoProduction
+		}
+		return nil, fmt.Sprintf("could not read %s to name the bad deploy: %s", from, text.OneLine(err)), nil
+	}
+	rev, _, ok := finder.RevisionFromArtifact(art)
+	if !ok {
+		rev, ok = finder.RevisionFromTag(tag, pats)
+	}
+	if !ok {
+		return nil, fmt.Sprintf("%s records no revision (labels, annotation or tag name): the bad deploy is unknown", from), nil
+	}
+	hex, _ := finder.StripDirty(rev)
+	found, failed := repo.Lookup(ctx, []string{hex})
+	if ctx.Err() != nil {
+		return nil, "", ctx.Err()
+	}
+	c, ok := found[hex]
+	if !ok || c.Hash == "" {
+		why := "is not in the repository or its remotes"
+		if err := failed[hex]; err != nil {
+			why = text.OneLine(err)
+		}
+		return nil, fmt.Sprintf("%s runs revision %s, which %s: the bad deploy is unknown", from, hex, why), nil
+	}
+	return &badDeploy{commit: c, ref: tagAt(repo, c.Hash), from: from}, "", nil
+}
+
+// tagAt names a commit by the newest tag pointing at it, else by its
+// short hash.
+func tagAt(repo *gitops.Repo, hash string) string {
+	tags, err := repo.Tags([]string{"*"})
+	if err == nil {
+		for _, t := range tags {
+			if t.Commit.Hash == hash {
+				return t.Name
+			}
+		}
+	}
+	return text.ShortHash(hash)
+}
