@@ -31,7 +31,7 @@ type FindFlags struct {
 // FindCmd is `lkg find`.
 type FindCmd struct {
 	FindFlags
-	JSON bool `name:"json" help:"Print exactly one JSON object (its fields are listed in the README) instead of the table."`
+	JSON bool `name:"json" help:"Print exactly one JSON object (its fields are in docs/json.md) instead of the table."`
 }
 
 // Help is the long text of `lkg find --help`.
@@ -52,7 +52,9 @@ is the build that tag points at now, by the revision it records. With neither, t
 newest tag is assumed good, with a warning.
 
 Exit codes: 0 a build was found, 3 no build but a ref to rebuild from, 4 nothing
-found, 2 usage or configuration error, 1 any other failure.`
+found, 5 incomplete (a build that could be the answer could not be read), 2 usage
+or configuration error, 1 any other failure, 130 interrupted. The JSON fields and
+exit codes are documented in docs/json.md.`
 }
 
 // Run prints the ranked builds and sources, and exits by what was found.
