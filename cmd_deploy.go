@@ -134,7 +134,7 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std 
 	if err != nil {
 		return err
 	}
-	opts, done := c.FindFlags.options(g, std)
+	opts, done := c.FindFlags.options(g, std, repo)
 	res, err := scan.Find(ctx, repo, opts...)
 	done()
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/text"
@@ -59,7 +60,7 @@ exit codes are documented in docs/json.md.`
 
 // Run prints the ranked builds and sources, and exits by what was found.
 func (c *FindCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *IO) error {
-	opts, done := c.FindFlags.options(g, std)
+	opts, done := c.FindFlags.options(g, std, repo)
 	res, err := scan.Find(ctx, repo, opts...)
 	done()
 	if err != nil {
@@ -97,11 +98,38 @@ func (f *FindFlags) ProvideRepo(g *Globals) (*gitops.Repo, error) {
 	return g.openRepo(gitops.WithRemotes(f.Remotes...), gitops.WithNoFetch(f.NoFetch))
 }
 
+// lastDeployed is the digest lkg's last move of target put there when that
+// move was a deploy (it restored a known-good build); "" otherwise, or
+// when the journal cannot be read.
+func lastDeployed(repo *gitops.Repo, target string) string {
+	if target == "" {
+		return ""
+	}
+	j, err := openJournal(repo.GitDir())
+	if err != nil {
+		return ""
+	}
+	events, _, err := j.Events()
+	if err != nil {
+		return ""
+	}
+	for _, r := range deploy.History(events, target) {
+		if r.Moved() {
+			if r.Kind == journal.KindDeploy {
+				return r.Digest
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
 // options are the flags as scan.Find takes them, with progress drawn on a
 // terminal (done clears it) and each place that could not be scanned said
 // on stderr.
-func (f *FindFlags) options(g *Globals, std *IO) (opts []scan.Option, done func()) {
+func (f *FindFlags) options(g *Globals, std *IO, repo *gitops.Repo) (opts []scan.Option, done func()) {
 	opts = []scan.Option{
+		scan.WithDeployed(lastDeployed(repo, f.To)),
 		scan.WithGood(f.Good),
 		scan.WithGoodTags(f.GoodTags...),
 		scan.WithBad(f.Bad),

@@ -21,6 +21,7 @@ type options struct {
 	images      []string
 	docker      bool
 	target      string
+	deployed    string
 	verifyAll   bool
 	tagPatterns []string
 	cacheDir    string
@@ -72,6 +73,13 @@ func WithDocker(docker bool) Option { return func(o *options) { o.docker = docke
 // no WithBad is given, the build it points at now is the bad deploy. The
 // default is none.
 func WithTarget(ref string) Option { return func(o *options) { o.target = ref } }
+
+// WithDeployed is the digest lkg's own last deploy put under the production
+// tag (WithTarget), from the incident journal. While the tag still holds
+// it, production runs the build lkg restored, not the bad deploy: that build
+// is taken as known good and only the tags after it are skipped, so running
+// find or deploy again does not roll back further. The default is none.
+func WithDeployed(digest string) Option { return func(o *options) { o.deployed = digest } }
 
 // WithVerifyAll reads every tag's image config instead of trusting the
 // revisions tag names record, like --verify-all. The default is false.

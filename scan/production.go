@@ -23,6 +23,10 @@ type badDeploy struct {
 	commit types.Commit
 	ref    string
 	from   string
+	// restored says production runs the build lkg's own last deploy put
+	// there: the commit is known good, and only what came after it is
+	// skipped.
+	restored bool
 }
 
 // namedBad resolves WithBad.
@@ -79,7 +83,12 @@ func (o *options) productionBad(ctx context.Context, repo *gitops.Repo, pats []*
 		}
 		return nil, fmt.Sprintf("%s runs revision %s, which %s: the bad deploy is unknown", from, hex, why), nil
 	}
-	return &badDeploy{commit: c, ref: tagAt(repo, c.Hash), from: from}, "", nil
+	bad := &badDeploy{commit: c, ref: tagAt(repo, c.Hash), from: from}
+	if o.deployed != "" && art.Digest == o.deployed {
+		bad.restored = true
+		return bad, fmt.Sprintf("%s runs %s, which lkg deployed: taken as known good, and only the tags after it are skipped; to go further back, name the bad deploy with --bad REF", from, bad.ref), nil
+	}
+	return bad, "", nil
 }
 
 // tagAt names a commit by the newest tag pointing at it, else by its

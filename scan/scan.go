@@ -92,8 +92,8 @@ func Find(ctx context.Context, repo *gitops.Repo, opts ...Option) (finder.Result
 		return finder.Result{}, err
 	}
 	warnings = append(warnings, w...)
-	var badCommit *types.Commit
-	if bad != nil {
+	var badCommit *types.Commit // what sources must not hold
+	if bad != nil && !bad.restored {
 		badCommit = &bad.commit
 	}
 
@@ -131,7 +131,10 @@ func Find(ctx context.Context, repo *gitops.Repo, opts ...Option) (finder.Result
 		o.warn(engineErr)
 		res.Warnings = append(res.Warnings, "the local Docker engine was not scanned: "+text.OneLine(engineErr))
 	}
-	if skipped > 0 {
+	switch {
+	case skipped > 0 && bad.restored:
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d known-good tag(s) skipped: after %s, which production runs", skipped, bad.ref))
+	case skipped > 0:
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d known-good tag(s) skipped: at or after the bad deploy %s", skipped, bad.ref))
 	}
 	sources, sourceWarnings, err := findSources(ctx, repo, goods, badCommit)
@@ -139,7 +142,7 @@ func Find(ctx context.Context, repo *gitops.Repo, opts ...Option) (finder.Result
 		return finder.Result{}, err
 	}
 	res.Sources = sources
-	if bad != nil {
+	if bad != nil && !bad.restored {
 		res.Bad = &finder.Bad{Ref: bad.ref, Commit: bad.commit.Hash, From: bad.from}
 	}
 	res.Assumed = bad == nil && o.good == "" && !noProduction
@@ -231,7 +234,7 @@ func (o *options) selectGood(repo *gitops.Repo, bad *badDeploy, noProduction boo
 			if err != nil {
 				return nil, nil, 0, nil, err
 			}
-			if after {
+			if after && !(bad.restored && t.Commit.Hash == bad.commit.Hash) {
 				skipped++
 				continue
 			}

@@ -286,3 +286,32 @@ func TestFindBadFromProduction(t *testing.T) {
 		t.Errorf("production at --good: bad %+v, best %+v; want no bad, v1.2.0", res.Bad, res.Best)
 	}
 }
+
+func TestFindProductionRestoredByLkg(t *testing.T) {
+	repo, h := mustRepo(t, "v1.0.0", "v1.1.0", "v1.2.0")
+	name := "reg.example.com/shop/api"
+	reg := &fakeRegistry{name: name, arts: map[string]types.Artifact{
+		"sha-a": build(name, "sha-a", h["v1.0.0"], "sha256:a", time.Date(2026, 11, 1, 11, 0, 0, 0, time.UTC)),
+		"sha-b": build(name, "sha-b", h["v1.1.0"], "sha256:b", time.Date(2026, 11, 2, 11, 0, 0, 0, time.UTC)),
+		"prod":  build(name, "prod", h["v1.1.0"], "sha256:b", time.Date(2026, 11, 2, 11, 0, 0, 0, time.UTC)),
+	}}
+	opts := []scan.Option{scan.WithImages(name), registries(reg), scan.WithGoodTags("v*"), scan.WithTarget(name + ":prod")}
+
+	// lkg put sha256:b there: v1.1.0 stays the known good.
+	res, err := scan.Find(context.Background(), repo, append(opts, scan.WithDeployed("sha256:b"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Bad != nil || res.Best == nil || res.Best.GoodTag != "v1.1.0" || res.Assumed {
+		t.Errorf("restored: bad %+v, best %+v, assumed %v; want no bad, v1.1.0, not assumed", res.Bad, res.Best, res.Assumed)
+	}
+
+	// Someone else put it there: it is the bad deploy.
+	res, err = scan.Find(context.Background(), repo, append(opts, scan.WithDeployed("sha256:other"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Bad == nil || res.Bad.Ref != "v1.1.0" || res.Best == nil || res.Best.GoodTag != "v1.0.0" {
+		t.Errorf("not lkg's: bad %+v, best %+v; want v1.1.0 bad, v1.0.0 best", res.Bad, res.Best)
+	}
+}
