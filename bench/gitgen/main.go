@@ -4,6 +4,14 @@
 // release tags. bench/git-reach.sh pipes it into `git fast-import`.
 //
 //	gitgen -commits 50000 -refs 15000 -tags 500 | git fast-import --quiet
+//
+// With -pulls N the pull-request refs are shaped like a hosting service's
+// instead: N pull requests whose refs/pull/K/head is a commit of its own
+// (closed, squash-merged or abandoned work that no branch reaches, so
+// fetching the pull namespace downloads objects a clone lacks), and for
+// one in -pull-merge-every of them a refs/pull/K/merge test merge with
+// main. -prod N adds annotated tags prod-1..prod-N on main in the last
+// fifth of history (bench/outage.sh calls prod-7 good and prod-8 bad).
 package main
 
 import (
@@ -20,16 +28,21 @@ func main() {
 	tags := flag.Int("tags", 500, "number of annotated release tags (part of -refs)")
 	files := flag.Int("files", 2000, "number of files in the tree")
 	seed := flag.Int64("seed", 1, "random seed")
+	pulls := flag.Int("pulls", -1, "pull requests with unmerged heads of their own (default: a quarter of -refs, on existing commits)")
+	pullMergeEvery := flag.Int("pull-merge-every", 3, "with -pulls: one pull request in this many also has a refs/pull/N/merge")
+	prod := flag.Int("prod", 0, "annotated prod-1..prod-N tags on main")
 	flag.Parse()
 	w := bufio.NewWriterSize(os.Stdout, 1<<20)
 	defer w.Flush()
-	gen(w, rand.New(rand.NewSource(*seed)), *commits, *refs, *tags, *files)
+	g := gen(w, rand.New(rand.NewSource(*seed)), *commits, *refs, *tags, *files, *pulls, *pullMergeEvery)
+	g.prodTags(*prod)
 }
 
 type gen0 struct {
-	w    *bufio.Writer
-	mark int
-	when int64
+	w     *bufio.Writer
+	mark  int
+	when  int64
+	mains []int // marks on main, oldest first
 }
 
 func (g *gen0) commit(ref string, from int, merges []int, rng *rand.Rand, files int, content string) int {
@@ -55,7 +68,7 @@ func (g *gen0) commit(ref string, from int, merges []int, rng *rand.Rand, files 
 	return g.mark
 }
 
-func gen(w *bufio.Writer, rng *rand.Rand, commits, refs, tags, files int) {
+func gen(w *bufio.Writer, rng *rand.Rand, commits, refs, tags, files, ownPulls, pullMergeEvery int) *gen0 {
 	g := &gen0{w: w, when: 1600000000}
 	var all []int   // every commit mark, in order
 	var mains []int // marks on main
@@ -93,11 +106,15 @@ func gen(w *bufio.Writer, rng *rand.Rand, commits, refs, tags, files int) {
 		fmt.Fprintf(w, "tag v%d.%d.%d\nfrom :%d\ntagger Rel <rel@example.com> %d +0000\ndata 8\nrelease\n", 1+t/100, (t/10)%10, t%10, m, g.when)
 	}
 	rest := refs - tags - 1
-	pulls := rest / 4
-	for p := 0; p < pulls; p++ {
-		fmt.Fprintf(w, "reset refs/pull/%d/head\nfrom :%d\n\n", p+1, all[len(all)/2+rng.Intn(len(all)/2)])
+	if ownPulls >= 0 {
+		g.ownPulls(rng, files, mains, ownPulls, pullMergeEvery)
+	} else {
+		pulls := rest / 4
+		for p := 0; p < pulls; p++ {
+			fmt.Fprintf(w, "reset refs/pull/%d/head\nfrom :%d\n\n", p+1, all[len(all)/2+rng.Intn(len(all)/2)])
+		}
+		rest -= pulls
 	}
-	rest -= pulls
 	people := 150
 	for b := 0; b < rest; b++ {
 		m := all[rng.Intn(len(all))]
@@ -110,5 +127,44 @@ func gen(w *bufio.Writer, rng *rand.Rand, commits, refs, tags, files int) {
 		default:
 			fmt.Fprintf(w, "reset refs/heads/u%03d/topic-%d\nfrom :%d\n\n", b%people, b, m)
 		}
+	}
+	g.mains = mains
+	return g
+}
+
+// ownPulls writes n pull requests, each a commit of its own on a main
+// commit (pull requests are spread over history, newer ones more often),
+// reachable only from refs/pull/K/head; one in mergeEvery also gets a
+// refs/pull/K/merge merging it into a later main commit. The commits are
+// made on a scratch branch that is deleted afterwards.
+func (g *gen0) ownPulls(rng *rand.Rand, files int, mains []int, n, mergeEvery int) {
+	for p := 1; p <= n; p++ {
+		i := rng.Intn(len(mains))
+		if rng.Intn(2) == 0 {
+			i = len(mains) - 1 - rng.Intn(len(mains)/5+1)
+		}
+		head := g.commit("refs/heads/pr-scratch", mains[i], nil, rng, files, "")
+		fmt.Fprintf(g.w, "reset refs/pull/%d/head\nfrom :%d\n\n", p, head)
+		if mergeEvery > 0 && p%mergeEvery == 0 {
+			base := mains[min(len(mains)-1, i+1+rng.Intn(20))]
+			merge := g.commit("refs/heads/pr-scratch", base, []int{head}, rng, files, "")
+			fmt.Fprintf(g.w, "reset refs/pull/%d/merge\nfrom :%d\n\n", p, merge)
+		}
+	}
+	fmt.Fprintf(g.w, "reset refs/heads/pr-scratch\nfrom 0000000000000000000000000000000000000000\n\n")
+}
+
+// prodTags tags n main commits prod-1..prod-n, evenly over the last fifth
+// of history, the newest at least a few commits before the tip.
+func (g *gen0) prodTags(n int) {
+	if n <= 0 {
+		return
+	}
+	from := len(g.mains) * 4 / 5
+	span := len(g.mains) - 10 - from
+	for t := 1; t <= n; t++ {
+		m := g.mains[from+t*span/(n+1)]
+		g.when++
+		fmt.Fprintf(g.w, "tag prod-%d\nfrom :%d\ntagger Rel <rel@example.com> %d +0000\ndata 8\nrelease\n", t, m, g.when)
 	}
 }

@@ -4,6 +4,10 @@
 // by its Unix commit time), the rest with names that carry no revision.
 //
 //	go run ./bench/pushimages -repo 127.0.0.1:5099/app -revs revs.txt -n 2000
+//
+// -extra FILE pushes more images, one per line `TAG REV UNIXTIME`: an image
+// tagged TAG recording revision REV ("-": no revision label), created at
+// UNIXTIME. bench/outage.sh uses it for the images that decide its answer.
 package main
 
 import (
@@ -28,12 +32,13 @@ func main() {
 	revsFile := flag.String("revs", "", "file of commits: `HASH [UNIXTIME]` per line")
 	n := flag.Int("n", 2000, "images to push")
 	workers := flag.Int("workers", 16, "concurrent pushes")
+	extra := flag.String("extra", "", "file of extra images: `TAG REV|- UNIXTIME` per line")
 	flag.Parse()
 	if *repo == "" || *revsFile == "" {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*repo, *revsFile, *n, *workers); err != nil {
+	if err := run(*repo, *revsFile, *extra, *n, *workers); err != nil {
 		fmt.Fprintln(os.Stderr, "pushimages:", err)
 		os.Exit(1)
 	}
@@ -106,7 +111,35 @@ func plan(revs []rev, n int) []job {
 	return jobs
 }
 
-func run(repo, revsFile string, n, workers int) error {
+// readExtra reads -extra: `TAG REV|- UNIXTIME` per line.
+func readExtra(path string) ([]job, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var jobs []job
+	for i, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) != 3 {
+			return nil, fmt.Errorf("%s:%d: want TAG REV|- UNIXTIME", path, i+1)
+		}
+		s, err := strconv.ParseInt(f[2], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", path, i+1, err)
+		}
+		labels := map[string]string{"org.opencontainers.image.source": "https://example.com/bench/app"}
+		if f[1] != "-" {
+			labels["org.opencontainers.image.revision"] = f[1]
+		}
+		jobs = append(jobs, job{tag: f[0], spec: fixture.ImageSpec{Labels: labels, Created: time.Unix(s, 0).UTC(), Seed: "extra-" + f[0]}})
+	}
+	return jobs, nil
+}
+
+func run(repo, revsFile, extraFile string, n, workers int) error {
 	revs, err := readRevs(revsFile)
 	if err != nil {
 		return err
@@ -115,6 +148,13 @@ func run(repo, revsFile string, n, workers int) error {
 		return fmt.Errorf("%s lists no commits", revsFile)
 	}
 	jobs := plan(revs, n)
+	if extraFile != "" {
+		extra, err := readExtra(extraFile)
+		if err != nil {
+			return err
+		}
+		jobs = append(jobs, extra...)
+	}
 	ctx := context.Background()
 	// One pusher: one token exchange, shared connections.
 	pusher, err := remote.NewPusher(remote.WithContext(ctx))
