@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -60,6 +61,11 @@ type Copier struct {
 	puller *remote.Puller
 	pusher *remote.Pusher
 	ropts  []remote.Option
+
+	// keychain and rt authenticate the blob HEADs of Restorable, which
+	// go-containerregistry has no call for.
+	keychain authn.Keychain
+	rt       http.RoundTripper
 }
 
 // NewCopier returns a Copier using the same keychain, transport, timeout
@@ -68,7 +74,8 @@ type Copier struct {
 // timeout differs: 10 minutes per request, because one request here may
 // carry a whole layer.
 func NewCopier(opts ...Option) (*Copier, error) {
-	_, ropts := newOptions(opts, 10*time.Minute, 4).remote()
+	o := newOptions(opts, 10*time.Minute, 4)
+	rt, ropts := o.remote()
 	puller, err := remote.NewPuller(ropts...)
 	if err != nil {
 		return nil, fmt.Errorf("preparing registry client: %w", err)
@@ -77,7 +84,7 @@ func NewCopier(opts ...Option) (*Copier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("preparing registry client: %w", err)
 	}
-	return &Copier{puller: puller, pusher: pusher, ropts: ropts}, nil
+	return &Copier{puller: puller, pusher: pusher, ropts: ropts, keychain: o.keychain, rt: rt}, nil
 }
 
 // parseRef parses an image reference, over plain HTTP for a registry on

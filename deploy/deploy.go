@@ -368,6 +368,17 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 		d.report.Status = journal.StatusUnchanged
 		return d.outcome(fmt.Sprintf("%s is already at %s; nothing to do.", d.target, digest.Short(plan.Digest))), nil
 	}
+	if plan != nil {
+		// Retention may have deleted a blob since find saw the build: say
+		// which, before anything moves.
+		rest, err := d.copier.Restorable(ctx, plan.Source, nil)
+		if err != nil {
+			return nil, explain(err, d.target)
+		}
+		if err := rest.Err(); err != nil {
+			return nil, &Error{Err: err, Hint: fmt.Sprintf("Nothing was changed; %s is still at %s. Deploy another build (lkg find lists them), or rebuild with --rebuild", d.target, orAbsent(d.report.Previous))}
+		}
+	}
 	if d.o.dryRun {
 		d.report.Status = journal.StatusDryRun
 		return d.outcome("Dry run: nothing changed. Run again with --yes to do it."), nil

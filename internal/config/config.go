@@ -42,6 +42,12 @@ type Config struct {
 	To          string   // to: the production image tag (--to)
 	VerifyAll   *bool    // verify_all: read every tag's config (--verify-all)
 	TagPatterns []string // tag_patterns: revision regexps for tag names (--tag-pattern)
+	Keep        *int     // keep: how many known-good tags check and pin cover (--keep)
+	PinPattern  string   // pin_pattern: the tag a pin gets, with {tag} for the good tag; "" means DefaultPinPattern
+
+	// Environments are the deploy targets, in the file's order (staging
+	// before prod): lkg status shows each, lkg deploy --env moves them.
+	Environments []Environment
 
 	// Risk is suspects' risk categories, in the file's order.
 	Risk []RiskCategory
@@ -55,6 +61,76 @@ type RiskCategory struct {
 	Patterns []string
 }
 
+// Environment is one entry of the environments section.
+type Environment struct {
+	Name      string // the key: staging, prod...
+	To        string // to: its production image tag, HOST/REPO:TAG
+	VerifyURL string // verify_url: its health URL, polled after a deploy; "" for none
+}
+
+// Env returns the environment called name.
+func (c *Config) Env(name string) (Environment, bool) {
+	if c == nil {
+		return Environment{}, false
+	}
+	for _, e := range c.Environments {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return Environment{}, false
+}
+
+// EnvNames are the configured environments' names, in the file's order.
+func (c *Config) EnvNames() []string {
+	if c == nil {
+		return nil
+	}
+	names := make([]string, len(c.Environments))
+	for i, e := range c.Environments {
+		names[i] = e.Name
+	}
+	return names
+}
+
+// Nearest is the name in names closest to name (a typo, a plural), or ""
+// when none is close.
+func Nearest(name string, names []string) string {
+	best, bestDist := "", -1
+	for _, n := range names {
+		if d := distance(strings.ToLower(name), strings.ToLower(n)); bestDist < 0 || d < bestDist {
+			best, bestDist = n, d
+		}
+	}
+	if best != "" && bestDist <= max(1, len(best)/3) {
+		return best
+	}
+	return ""
+}
+
+// DefaultPinPattern is the tag lkg pin gives the best build of a good tag:
+// a prefix retention rules can be told to keep.
+const DefaultPinPattern = "lkg-keep-{tag}"
+
+// PinTag is the pin tag for a good tag under pattern (DefaultPinPattern
+// when ""): {tag} replaced by the good tag, with characters an image tag
+// may not hold (a "/" in release/1.2) turned into "-".
+func PinTag(pattern, goodTag string) string {
+	if pattern == "" {
+		pattern = DefaultPinPattern
+	}
+	t := []byte(strings.ReplaceAll(pattern, "{tag}", goodTag))
+	for i, c := range t {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			t[i] = '-'
+		}
+	}
+	if len(t) > 128 {
+		t = t[:128]
+	}
+	return string(t)
+}
+
 // key is one top-level key of the file: its name and how its value is
 // decoded into a Config.
 type key struct {
@@ -66,9 +142,12 @@ type key struct {
 var keys = []key{
 	{"depth", func(c *Config, n *yaml.Node) error { return decodeDepth(&c.Depth, n) }},
 	{"docker", func(c *Config, n *yaml.Node) error { return decodeBool(&c.Docker, n) }},
+	{"environments", func(c *Config, n *yaml.Node) error { return decodeEnvironments(&c.Environments, n) }},
 	{"good", func(c *Config, n *yaml.Node) error { return decodeString(&c.Good, n) }},
 	{"good_tags", func(c *Config, n *yaml.Node) error { return decodeList(&c.GoodTags, n) }},
 	{"images", func(c *Config, n *yaml.Node) error { return decodeList(&c.Images, n) }},
+	{"keep", func(c *Config, n *yaml.Node) error { return decodeDepth(&c.Keep, n) }},
+	{"pin_pattern", func(c *Config, n *yaml.Node) error { return decodePinPattern(&c.PinPattern, n) }},
 	{"remotes", func(c *Config, n *yaml.Node) error { return decodeList(&c.Remotes, n) }},
 	{"risk", func(c *Config, n *yaml.Node) error { return decodeRisk(&c.Risk, n) }},
 	{"tag_patterns", func(c *Config, n *yaml.Node) error { return decodeList(&c.TagPatterns, n) }},
@@ -119,6 +198,11 @@ func (c *Config) Lookup(name string) (any, bool) {
 		return *c.VerifyAll, true
 	case "tag_patterns":
 		return c.TagPatterns, c.TagPatterns != nil
+	case "keep":
+		if c.Keep == nil {
+			return nil, false
+		}
+		return *c.Keep, true
 	}
 	return nil, false
 }

@@ -177,3 +177,67 @@ func decodeRisk(dst *[]RiskCategory, n *yaml.Node) error {
 	*dst = cats
 	return nil
 }
+
+// decodePinPattern takes a tag pattern holding {tag} once.
+func decodePinPattern(dst *string, n *yaml.Node) error {
+	n = resolve(n)
+	if n.Kind != yaml.ScalarNode || strings.Count(n.Value, "{tag}") != 1 {
+		return wrongValue(n, "want a tag holding {tag} once, not %q. Write it like: pin_pattern: lkg-keep-{tag}", n.Value)
+	}
+	*dst = n.Value
+	return nil
+}
+
+// envKeys are the keys one environment may set.
+var envKeys = []string{"to", "verify_url"}
+
+// decodeEnvironments takes a map from environment name to its to and
+// verify_url, in the file's order.
+func decodeEnvironments(dst *[]Environment, n *yaml.Node) error {
+	n = resolve(n)
+	const like = "Write it like: environments: {staging: {to: registry.example.com/app:staging, verify_url: https://staging.example.com/health}}"
+	if n.Kind != yaml.MappingNode {
+		return wrongValue(n, "want a map of environment names to settings. %s", like)
+	}
+	if len(n.Content)/2 > MaxListLen {
+		return wrongValue(n, "more than %d environments", MaxListLen)
+	}
+	var envs []Environment
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		kn, v := resolve(n.Content[i]), resolve(n.Content[i+1])
+		if kn.Kind != yaml.ScalarNode || kn.Value == "" || strings.ContainsAny(kn.Value, ", ") {
+			return wrongValue(kn, "want an environment name without commas or spaces. %s", like)
+		}
+		if seen[kn.Value] {
+			return wrongValue(kn, "environment %s is set twice. Keep one", kn.Value)
+		}
+		seen[kn.Value] = true
+		if v.Kind != yaml.MappingNode {
+			return wrongValue(v, "environment %s: want a map with to and verify_url. %s", kn.Value, like)
+		}
+		e := Environment{Name: kn.Value}
+		for j := 0; j+1 < len(v.Content); j += 2 {
+			fk, fv := resolve(v.Content[j]), resolve(v.Content[j+1])
+			var dst *string
+			switch fk.Value {
+			case "to":
+				dst = &e.To
+			case "verify_url":
+				dst = &e.VerifyURL
+			default:
+				return wrongValue(fk, "environment %s: unknown key %q. Valid keys: %s", kn.Value, fk.Value, strings.Join(envKeys, ", "))
+			}
+			if fv.Kind != yaml.ScalarNode {
+				return wrongValue(fv, "environment %s: %s: want a string", kn.Value, fk.Value)
+			}
+			*dst = fv.Value
+		}
+		if e.To == "" {
+			return wrongValue(v, "environment %s: to is missing: the image tag it runs, HOST/REPO:TAG", kn.Value)
+		}
+		envs = append(envs, e)
+	}
+	*dst = envs
+	return nil
+}
