@@ -23,6 +23,7 @@ var failures = []failure{
 	{gitops.ErrNotRepository, exitUsage, "Run lkg inside the service's git repository, or pass -C DIR."},
 	{gitops.ErrUnknownRef, exitUsage, "Check the name with 'git rev-parse', or fetch it first."},
 	{gitops.ErrAmbiguousRef, exitUsage, "Give more of the hash, or the full ref name."},
+	{gitops.ErrShallowOffline, exitFailure, "Fetch the tags first (git fetch --depth=1 origin 'refs/tags/*:refs/tags/*'), or run on a full clone"},
 	{gitops.ErrBadGlob, exitUsage, "Fix the glob: * ? and [...] as in 'git tag -l'."},
 	{finder.ErrBadTagPattern, exitUsage, "A tag pattern is a Go regular expression with a (?P<rev>...) group."},
 	{scan.ErrNothingGood, exitNotFound, ""},

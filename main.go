@@ -31,6 +31,7 @@ const (
 	exitUsage    = 2 // usage or configuration error
 	exitSources  = 3 // no build, but at least one source to rebuild from
 	exitNotFound = 4 // nothing found
+	// exitNoFallback (6, cmd_check.go): lkg check found no restorable fallback
 )
 
 // CLI is the whole command line.
@@ -40,6 +41,7 @@ type CLI struct {
 	Find    FindCmd    `cmd:"" help:"Find the newest build of the known-good code, and the git refs it could be rebuilt from."`
 	Deploy  DeployCmd  `cmd:"" help:"Put the known-good build back under a production tag (copy by digest, push, or rebuild)."`
 	Undo    UndoCmd    `cmd:"" help:"Put a production tag back where it was before the last deploy."`
+	Check   CheckCmd   `cmd:"" help:"Restore drill for CI: can the last known-good builds still be put back? Exit 6 when the newest fallback cannot."`
 	Demo    DemoCmd    `cmd:"" help:"Stage a throwaway incident in a temp dir and run find on it."`
 	Version VersionCmd `cmd:"" help:"Print lkg's version."`
 
@@ -97,8 +99,8 @@ At 3 a.m., start with:
   lkg find --image registry.example.com/team/app --good-tags 'v*' --bad v3.14.0
 
 Exit codes: 0 a build was found (or the command succeeded), 3 no build but a
-git ref to rebuild from, 4 nothing found, 2 usage or configuration error,
-1 any other failure.`
+git ref to rebuild from, 4 nothing found, 6 (check) no restorable fallback,
+2 usage or configuration error, 1 any other failure.`
 
 // Main runs lkg with os.Args and returns the process exit code.
 func Main() int {
