@@ -239,12 +239,14 @@ func missingWords(m []artifacts.Missing) string {
 	}
 	first := m[0]
 	s := first.Kind + " " + digest.Short(first.Digest)
-	if first.Kind == artifacts.MissingPlatform {
-		s = "no " + first.Platform
-	} else if first.Platform != "" {
-		s += " (" + first.Platform + ")"
+	switch {
+	case first.Kind == artifacts.MissingPlatform:
+		s = "no " + first.Platform + " image"
+	case first.Platform != "":
+		s += " (" + first.Platform + ") gone"
+	default:
+		s += " gone"
 	}
-	s += " gone"
 	if len(m) > 1 {
 		s += fmt.Sprintf(", +%d more", len(m)-1)
 	}

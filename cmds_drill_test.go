@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -131,9 +132,13 @@ func cmdGitDaemon(ts *testscript.TestScript, neg bool, args []string) {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.Env = os.Environ()
+	// `git daemon` runs git-daemon as a child: kill the whole group, or
+	// the child outlives the script holding the output pipe.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
 	ts.Check(cmd.Start())
 	ts.Defer(func() {
-		_ = cmd.Process.Kill()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		_ = cmd.Wait()
 	})
 	deadline := time.Now().Add(15 * time.Second)

@@ -52,7 +52,8 @@ type Restorability struct {
 	// Ref is the build, "host/repo@sha256:…".
 	Ref string `json:"ref"`
 	// Platforms are the platforms checked (every child's, for an index
-	// when none were asked for); empty for a single image.
+	// when none were asked for; the image's own, for a single image when
+	// some were asked for).
 	Platforms []string `json:"platforms"`
 	// Checked counts the manifests and blobs that answered.
 	Checked int `json:"checked"`
@@ -85,7 +86,8 @@ func (r *Restorability) Err() error {
 // For an index, platforms (like "linux/amd64") are the children that
 // matter: a wanted platform without a child is missing, children of other
 // platforms are not checked. With no platforms every child is checked. An
-// index whose children are gone is not restorable.
+// index whose children are gone is not restorable. A single image covers
+// its own platform only: any other wanted platform is missing.
 //
 // A part the registry answers 404 for is Missing; any other failure (an
 // unreachable registry, a refused login) is returned as an error, since
@@ -111,7 +113,29 @@ func (c *Copier) Restorable(ctx context.Context, ref string, platforms []string)
 		return nil, fmt.Errorf("checking %q: %w", ref, classifyErr(ctx, r, err))
 	}
 	if !desc.MediaType.IsIndex() {
-		return res, c.checkImage(ctx, heads, r.Context(), desc.Manifest, "", res)
+		if err := c.checkImage(ctx, heads, r.Context(), desc.Manifest, "", res); err != nil {
+			return nil, err
+		}
+		if len(platforms) > 0 && res.OK() {
+			// One image runs one platform: the others production runs
+			// are missing.
+			img, err := desc.Image()
+			if err != nil {
+				return nil, fmt.Errorf("checking %q: %w: %w", ref, ErrMalformed, err)
+			}
+			cfg, err := img.ConfigFile()
+			if err != nil {
+				return nil, fmt.Errorf("checking the config of %q: %w", ref, classifyErr(ctx, r, err))
+			}
+			p := platformString(cfg.Platform())
+			res.Platforms = appendUnique(res.Platforms, p)
+			for _, want := range platforms {
+				if want != p {
+					res.Missing = append(res.Missing, Missing{Kind: MissingPlatform, Platform: want})
+				}
+			}
+		}
+		return res, nil
 	}
 	var idx v1.IndexManifest
 	if err := json.Unmarshal(desc.Manifest, &idx); err != nil {
