@@ -140,6 +140,7 @@ func (f *FindFlags) options(g *Globals, std *IO, repo *gitops.Repo) (opts []scan
 		scan.WithVerifyAll(f.VerifyAll),
 		scan.WithTagPatterns(f.TagPatterns...),
 		scan.WithCacheDir(g.cacheDir()),
+		scan.WithPinTag(pinTagOf(g.config)),
 		scan.WithWarn(func(err error) {
 			line, _ := describe(err)
 			fmt.Fprintf(std.Err, "lkg: warning: %s\n", line)

@@ -28,6 +28,7 @@ var failures = []failure{
 	{finder.ErrBadTagPattern, exitUsage, "A tag pattern is a Go regular expression with a (?P<rev>...) group."},
 	{scan.ErrNothingGood, exitNotFound, ""},
 	{deploy.ErrNothingGood, exitNotFound, ""},
+	{deploy.ErrPinElsewhere, exitFailure, ""},
 	{artifacts.ErrUnauthorized, exitFailure, ""}, // its message names the docker login to run
 	{artifacts.ErrRepoNotFound, exitFailure, "Check the --image repository name."},
 	{artifacts.ErrUnreachable, exitFailure, "Check the registry address and the network, then retry."},

@@ -42,6 +42,7 @@ type CLI struct {
 	Deploy  DeployCmd  `cmd:"" help:"Put the known-good build back under a production tag (copy by digest, push, or rebuild)."`
 	Undo    UndoCmd    `cmd:"" help:"Put a production tag back where it was before the last deploy."`
 	Check   CheckCmd   `cmd:"" help:"Restore drill for CI: can the last known-good builds still be put back? Exit 6 when the newest fallback cannot."`
+	Pin     PinCmd     `cmd:"" help:"Tag the best build of each of the last known-good tags lkg-keep-<tag>, so retention rules keep a way back."`
 	Demo    DemoCmd    `cmd:"" help:"Stage a throwaway incident in a temp dir and run find on it."`
 	Version VersionCmd `cmd:"" help:"Print lkg's version."`
 

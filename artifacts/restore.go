@@ -287,3 +287,16 @@ func (c *Copier) Platforms(ctx context.Context, ref string) ([]string, error) {
 	}
 	return nil, nil
 }
+
+// Tags lists the tags of repo ("host/repo"), for lkg pin --list.
+func (c *Copier) Tags(ctx context.Context, repo string) ([]string, error) {
+	r, err := parseRef(repo + ":latest")
+	if err != nil {
+		return nil, err
+	}
+	tags, err := c.puller.List(ctx, r.Context())
+	if err != nil {
+		return nil, fmt.Errorf("listing tags of %q: %w", repo, classifyErr(ctx, r, err))
+	}
+	return tags, nil
+}

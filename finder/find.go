@@ -37,6 +37,12 @@ type Options struct {
 	// Workers bounds the Inspect calls in flight across all registries;
 	// zero or less means DefaultWorkers.
 	Workers int
+	// PinTag, when set, names the tag `lkg pin` gives the best build of a
+	// good tag (lkg-keep-v1.2.0 for v1.2.0). A build carrying its good
+	// tag's pin ranks first among builds of equal match, and a pin counts
+	// as the good tag's name for a build that records no revision: lkg
+	// itself chose that build for that tag.
+	PinTag func(goodTag string) string
 	// Progress, when set, is called once with (0, total) before the first
 	// inspection and then as each inspection completes. It is called from
 	// the goroutine that called Find, never concurrently.
@@ -79,6 +85,7 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 		goods:   goods,
 		commits: commits,
 		pats:    opts.TagPatterns,
+		pinTag:  opts.PinTag,
 		known:   map[string]types.Commit{},
 		failed:  map[string]error{},
 		warn:    map[string]struct{}{},
@@ -215,10 +222,10 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 
 // RankBuilds sorts builds best first: by the position of their GoodTag in
 // goods (newest good first; tags not in goods last), then match strength
-// (exact, tree, tag), then provenance (a CI build before one lkg staged
-// itself: evidence before age), then RankTime newest first (Created when
-// RankTime is zero), then image name and digest so equal builds keep a
-// stable order.
+// (exact, tree, tag), then pinned builds first (lkg pin chose them for
+// their tag), then provenance (a CI build before one lkg staged itself:
+// evidence before age), then RankTime newest first (Created when RankTime
+// is zero), then image name and digest so equal builds keep a stable order.
 func RankBuilds(builds []Build, goods []Good) {
 	order := make(map[string]int, len(goods))
 	for i, g := range goods {
@@ -245,6 +252,9 @@ func RankBuilds(builds []Build, goods []Good) {
 		}
 		if x, y := matchStrength(a.Match), matchStrength(b.Match); x != y {
 			return x < y
+		}
+		if a.Pinned != b.Pinned {
+			return a.Pinned
 		}
 		if a.Staged != b.Staged {
 			return b.Staged
@@ -344,6 +354,7 @@ type scan struct {
 	known   map[string]types.Commit
 	failed  map[string]error
 	warn    map[string]struct{}
+	pinTag  func(goodTag string) string // Options.PinTag; nil for none
 }
 
 func (s *scan) warnf(format string, args ...any) {
@@ -636,6 +647,7 @@ func (s *scan) match(e *evidence) (Build, bool) {
 			return Build{}, false
 		}
 		b.Revision, b.Match, b.GoodTag = commit.Hash, m, s.goods[gi].Tag
+		b.Pinned = s.pinned(e.tags, b.GoodTag)
 		b.Image = s.imageName(e, commit, b.GoodTag)
 		b.RankTime = b.Created
 		switch {
@@ -655,8 +667,8 @@ func (s *scan) match(e *evidence) (Build, bool) {
 	// No revision anywhere: the weakest evidence, the tag name itself.
 	for _, g := range s.goods {
 		for _, t := range e.tags {
-			if localTag(t) == g.Tag {
-				b.Match, b.GoodTag = MatchTag, g.Tag
+			if localTag(t) == g.Tag || s.pinned([]string{t}, g.Tag) {
+				b.Match, b.GoodTag, b.Pinned = MatchTag, g.Tag, s.pinned(e.tags, g.Tag)
 				b.Image = s.imageName(e, types.Commit{}, g.Tag)
 				b.RankTime = b.Created
 				s.warnf("image %s matched good tag %s by tag name only: it records no revision", b.Image, g.Tag)
@@ -665,6 +677,20 @@ func (s *scan) match(e *evidence) (Build, bool) {
 		}
 	}
 	return Build{}, false
+}
+
+// pinned says tags hold goodTag's pin.
+func (s *scan) pinned(tags []string, goodTag string) bool {
+	if s.pinTag == nil {
+		return false
+	}
+	pin := s.pinTag(goodTag)
+	for _, t := range tags {
+		if localTag(t) == pin {
+			return true
+		}
+	}
+	return false
 }
 
 // imageName names a registry build by its most telling tag: one whose name
@@ -781,6 +807,7 @@ func MergeLocations(builds []Build) []Build {
 		m.Locations = append(m.Locations, loc)
 		m.Tags = sortedUnique(append(m.Tags, b.Tags...), []string{})
 		m.Staged = m.Staged || b.Staged
+		m.Pinned = m.Pinned || b.Pinned
 		if m.Source != types.SourceRegistry && b.Source == types.SourceRegistry {
 			m.Source, m.Image, m.Repo = b.Source, b.Image, b.Repo
 		}

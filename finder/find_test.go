@@ -610,6 +610,15 @@ func TestRankBuilds(t *testing.T) {
 			want: []string{"exact", "tree", "tag"},
 		},
 		{
+			name: "a pin beats time, not strength",
+			builds: []Build{
+				{Image: "newer", GoodTag: "v2", Match: MatchExact, RankTime: day(30)},
+				{Image: "pinned", GoodTag: "v2", Match: MatchExact, RankTime: day(10), Pinned: true},
+				{Image: "pinned-tree", GoodTag: "v2", Match: MatchTree, RankTime: day(40), Pinned: true},
+			},
+			want: []string{"pinned", "newer", "pinned-tree"},
+		},
+		{
 			name: "newest first, then name",
 			builds: []Build{
 				{Image: "b", GoodTag: "v2", Match: MatchExact, RankTime: day(10)},

@@ -42,6 +42,9 @@ type Build struct {
 	// Locations are every place the build (its digest) was found, registries
 	// first; Source and Image are the first of them.
 	Locations []Location `json:"locations"`
+	// Pinned says the build carries its good tag's pin (lkg pin's
+	// lkg-keep-<tag>): lkg chose it for that tag before.
+	Pinned bool `json:"pinned,omitempty"`
 
 	// Repo is the registry repository ("host/repo") the build lives in; empty
 	// for a local image. Not part of the JSON contract.

@@ -26,6 +26,7 @@ type options struct {
 	tagPatterns []string
 	cacheDir    string
 	progress    func(done, total int)
+	pinTag      func(goodTag string) string
 	warn        func(err error)
 	engine      func(ctx context.Context) (Engine, error)
 	repository  func(repo string) (finder.Registry, error)
@@ -37,6 +38,13 @@ func newOptions(opts []Option) options {
 		opt(&o)
 	}
 	return o
+}
+
+// WithPinTag names the tag lkg pin gives a good tag's best build
+// (finder.Options.PinTag): a pinned build ranks first among builds of equal
+// match. The default is none.
+func WithPinTag(pinTag func(goodTag string) string) Option {
+	return func(o *options) { o.pinTag = pinTag }
 }
 
 // WithGood names the known-good commit-ish directly (a tag, branch, sha or

@@ -105,7 +105,7 @@ func Find(ctx context.Context, repo *gitops.Repo, opts ...Option) (finder.Result
 			return finder.Result{}, ctx.Err()
 		}
 	}
-	res, err := finder.Find(ctx, goods, repo, regs, local, finder.Options{TagPatterns: patterns, VerifyAll: o.verifyAll, Progress: o.progress})
+	res, err := finder.Find(ctx, goods, repo, regs, local, finder.Options{TagPatterns: patterns, VerifyAll: o.verifyAll, Progress: o.progress, PinTag: o.pinTag})
 	if err != nil && ctx.Err() != nil {
 		return finder.Result{}, ctx.Err()
 	}
