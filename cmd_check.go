@@ -10,7 +10,9 @@ import (
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/drill"
 	"github.com/lkg-dev/lkg/finder"
+	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/digest"
+	"github.com/lkg-dev/lkg/scan"
 )
 
 // exitNoFallback is lkg check's answer when the newest fallback cannot be
@@ -20,9 +22,8 @@ const exitNoFallback = 6
 // CheckCmd is `lkg check`.
 type CheckCmd struct {
 	FindFlags
-	To   string `placeholder:"HOST/REPO:TAG" help:"The image tag production runs: its platforms are the ones every build must have, and the deploy plan is tried against it." env:"LKG_TO" config:"to"`
-	Keep int    `default:"3" placeholder:"K" help:"Check the last K known-good tags (default: ${default}); replaces --depth." env:"LKG_KEEP" config:"keep"`
-	JSON bool   `name:"json" help:"Print exactly one JSON object (its fields are listed in the README) instead of the table."`
+	Keep int  `default:"3" placeholder:"K" help:"Check the last K known-good tags (default: ${default}); replaces --depth." env:"LKG_KEEP" config:"keep"`
+	JSON bool `name:"json" help:"Print exactly one JSON object (its fields are listed in the README) instead of the table."`
 }
 
 // Help is the long text of `lkg check --help`.
@@ -58,13 +59,16 @@ func (c *CheckCmd) Validate() error {
 }
 
 // Run deepens a shallow clone as far as the drill needs, runs find over the
-// last --keep good tags, and checks each one's build.
-func (c *CheckCmd) Run(ctx context.Context, g *Globals, std *IO) error {
-	deepened, err := deepenForDrill(ctx, g, std, c.FindFlags)
+// last --keep good tags, and checks each one's build. The production tag
+// (--to) gives the platforms every build must have and the deploy plan's
+// target; find reads the bad deploy from it, so the tags checked are the
+// ones an outage would fall back to.
+func (c *CheckCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *IO) error {
+	deepened, repo, err := deepenForDrill(ctx, g, std, repo, c.FindFlags)
 	if err != nil {
 		return err
 	}
-	res, err := findKnownGood(ctx, g, std, c.FindFlags, c.Keep)
+	res, err := findKnownGood(ctx, g, std, repo, c.FindFlags, c.Keep)
 	if err != nil {
 		return err
 	}
@@ -92,30 +96,25 @@ func (c *CheckCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 
 // findKnownGood is find over the last keep known-good tags: the one place
 // check and pin run the search.
-func findKnownGood(ctx context.Context, g *Globals, std *IO, f FindFlags, keep int) (finder.Result, error) {
+func findKnownGood(ctx context.Context, g *Globals, std *IO, repo *gitops.Repo, f FindFlags, keep int) (finder.Result, error) {
 	f.Depth = keep
-	res, _, err := f.find(ctx, g, std)
+	opts, done := f.options(g, std, repo)
+	res, err := scan.Find(ctx, repo, opts...)
+	done()
 	return res, err
 }
 
 // deepenForDrill fetches, into a shallow clone, the known-good tags and
 // the commits they point at, and returns what it did in words ("" when the
-// clone is not shallow).
-func deepenForDrill(ctx context.Context, g *Globals, std *IO, f FindFlags) (string, error) {
-	if f.Good != "" && !looksLikeTag(f.Good) {
-		return "", nil
-	}
-	repo, err := g.openRepo(f.gitOptions()...)
-	if err != nil {
-		return "", err
-	}
-	if !repo.IsShallow() {
-		return "", nil
+// clone is not shallow) and the repository reopened to see them.
+func deepenForDrill(ctx context.Context, g *Globals, std *IO, repo *gitops.Repo, f FindFlags) (string, *gitops.Repo, error) {
+	if !repo.IsShallow() || (f.Good != "" && !looksLikeTag(f.Good)) {
+		return "", repo, nil
 	}
 	if f.NoFetch {
 		msg := "shallow clone and --no-fetch: only the tags it has are checked"
 		fmt.Fprintf(std.Err, "lkg: warning: %s\n", msg)
-		return msg, nil
+		return msg, repo, nil
 	}
 	globs := f.GoodTags
 	if f.Good != "" {
@@ -123,11 +122,13 @@ func deepenForDrill(ctx context.Context, g *Globals, std *IO, f FindFlags) (stri
 	}
 	d, err := repo.DeepenTags(ctx, globs)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	msg := fmt.Sprintf("shallow clone: fetched %d tag(s) and the commits they point at, at depth 1, from %s (%s)", d.Tags, d.Remote, d.Command)
 	fmt.Fprintf(std.Err, "lkg: %s\n", msg)
-	return msg, nil
+	// A fresh open sees the new tags and packs.
+	repo, err = f.ProvideRepo(g)
+	return msg, repo, err
 }
 
 // looksLikeTag says a --good value could be a tag rather than a hash.
@@ -249,13 +250,6 @@ func missingWords(m []artifacts.Missing) string {
 	}
 	if len(m) > 1 {
 		s += fmt.Sprintf(", +%d more", len(m)-1)
-	}
-	return s
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
 	}
 	return s
 }

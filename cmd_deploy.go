@@ -23,6 +23,7 @@ import (
 // DeployCmd is `lkg deploy`.
 type DeployCmd struct {
 	FindFlags
+	Env           []string      `name:"env" placeholder:"NAME" help:"Deploy to these environments of .lkg.yaml, in order (staging,prod), each verified at its verify_url; stops at the first that fails. Instead of --to."`
 	Rebuild       bool          `help:"Build the known-good commit from source with the Docker engine (the only way deploy rebuilds; also when a build exists)."`
 	DryRun        bool          `name:"dry-run" help:"Print the plan and change nothing."`
 	Yes           bool          `short:"y" help:"Do not ask for confirmation (required when stdin is not a terminal)."`
@@ -66,11 +67,13 @@ Without --yes, deploy asks on the terminal; with no terminal it refuses (exit 2)
 
 // Validate checks the flags that need no network.
 func (c *DeployCmd) Validate() error {
-	if c.To == "" {
-		return usagef("missing flags: --to=HOST/REPO:TAG (or LKG_TO, or to: in .lkg.yaml)")
-	}
-	if err := checkTarget(c.To); err != nil {
-		return err
+	if len(c.Env) == 0 {
+		if c.To == "" {
+			return usagef("missing flags: --to=HOST/REPO:TAG (or LKG_TO, or to: in .lkg.yaml)")
+		}
+		if err := checkTarget(c.To); err != nil {
+			return err
+		}
 	}
 	if _, err := parseBuildArgs(c.BuildArgs); err != nil {
 		return err
@@ -127,8 +130,17 @@ func parseBuildArgs(args []string) (map[string]string, error) {
 
 // Run plans the deploy from find, confirms, moves the tag and checks it.
 func (c *DeployCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *IO) error {
+	targets, err := c.targets(g)
+	if err != nil {
+		return err
+	}
 	if !c.DryRun && !c.Yes && !std.InTerminal {
-		return usagef("refusing to deploy to %s without --yes: no terminal to confirm on. See the plan with --dry-run, then run again with --yes", c.To)
+		return usagef("refusing to deploy to %s without --yes: no terminal to confirm on. See the plan with --dry-run, then run again with --yes", targetNames(targets))
+	}
+	if len(c.Env) > 0 {
+		// find reads the bad deploy from the last environment named: the
+		// one closest to production.
+		c.To = targets[len(targets)-1].To
 	}
 	buildArgs, err := parseBuildArgs(c.BuildArgs)
 	if err != nil {
@@ -148,15 +160,107 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std 
 	if err != nil {
 		return err
 	}
-	out, err := deploy.Deploy(ctx, copier, recorder(repo.GitDir(), std), res, c.To,
-		append(moveOptions(std, repo.GitDir(), c.DryRun, c.Yes, c.JSON, c.Settle),
-			deploy.WithRebuild(c.Rebuild),
-			deploy.WithSearched(c.searched()...),
-			deploy.WithWho(who(), clonePath(g)),
-			deploy.WithBuild(c.Context, c.Dockerfile, buildArgs),
-			deploy.WithRepo(repo),
-			deploy.WithVerify(c.VerifyURL, c.VerifyTimeout))...)
-	return printOutcome(std, c.JSON, out, err)
+	move := func(t config.Environment, verifyURL string) (*deploy.Outcome, error) {
+		return deploy.Deploy(ctx, copier, recorder(repo.GitDir(), std), res, t.To,
+			append(moveOptions(std, repo.GitDir(), c.DryRun, c.Yes, c.JSON, c.Settle),
+				deploy.WithRebuild(c.Rebuild),
+				deploy.WithSearched(c.searched()...),
+				deploy.WithWho(who(), clonePath(g)),
+				deploy.WithBuild(c.Context, c.Dockerfile, buildArgs),
+				deploy.WithRepo(repo),
+				deploy.WithEnvironment(t.Name),
+				deploy.WithVerify(verifyURL, c.VerifyTimeout))...)
+	}
+	if len(c.Env) == 0 {
+		out, err := move(targets[0], c.VerifyURL)
+		return printOutcome(std, c.JSON, out, err)
+	}
+	// Environments in order; the first failure (a verification that did
+	// not answer 2xx included) leaves the rest untouched.
+	var reports []deploy.Report
+	var failure error
+	for i, t := range targets {
+		if !c.JSON {
+			fmt.Fprintf(std.Out, "== %s: %s\n", t.Name, t.To)
+		}
+		verifyURL := t.VerifyURL
+		if verifyURL == "" {
+			verifyURL = c.VerifyURL
+		}
+		out, err := move(t, verifyURL)
+		if out != nil {
+			reports = append(reports, out.Report)
+			if !c.JSON {
+				fmt.Fprintln(std.Out, out.Message)
+			}
+		}
+		if err != nil {
+			if rest := targets[i+1:]; len(rest) > 0 {
+				fmt.Fprintf(std.Err, "lkg: stopped at %s: %s not touched\n", t.Name, targetNames(rest))
+			}
+			failure = err
+			break
+		}
+	}
+	if c.JSON {
+		if reports == nil {
+			reports = []deploy.Report{}
+		}
+		if err := writeJSON(std.Out, map[string]any{"environments": reports}); err != nil && failure == nil {
+			failure = err
+		}
+	}
+	return failure
+}
+
+// targets are the tags to move: --to, or the --env environments in the
+// order given.
+func (c *DeployCmd) targets(g *Globals) ([]config.Environment, error) {
+	if len(c.Env) == 0 {
+		return []config.Environment{{To: c.To}}, nil
+	}
+	cfg, err := g.Config()
+	if err != nil {
+		return nil, err
+	}
+	var out []config.Environment
+	for _, name := range c.Env {
+		e, ok := cfg.Env(name)
+		if !ok {
+			return nil, unknownEnv(cfg, name)
+		}
+		if err := checkTarget(e.To); err != nil {
+			return nil, usagef("environment %s in %s: %v", name, configName(cfg), err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// unknownEnv is the usage error for an environment .lkg.yaml does not
+// configure, with the nearest name.
+func unknownEnv(cfg *config.Config, name string) error {
+	names := cfg.EnvNames()
+	if len(names) == 0 {
+		return usagef("unknown environment %q: %s configures none. Add them like: environments: {staging: {to: HOST/REPO:staging}}", name, configName(cfg))
+	}
+	if near := config.Nearest(name, names); near != "" {
+		return usagef("unknown environment %q. Did you mean %s? Configured: %s", name, near, strings.Join(names, ", "))
+	}
+	return usagef("unknown environment %q. Configured: %s", name, strings.Join(names, ", "))
+}
+
+// targetNames names targets for a message: environments by name, else
+// the tag.
+func targetNames(ts []config.Environment) string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.Name
+		if t.Name == "" {
+			names[i] = t.To
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // moveOptions are the options deploy and undo share.

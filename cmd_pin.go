@@ -8,6 +8,7 @@ import (
 
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/deploy"
+	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/config"
 	"github.com/lkg-dev/lkg/internal/digest"
 )
@@ -46,7 +47,7 @@ func (c *PinCmd) Validate() error {
 }
 
 // Run pins, or lists the pins.
-func (c *PinCmd) Run(ctx context.Context, g *Globals, std *IO) error {
+func (c *PinCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *IO) error {
 	cfg, err := g.Config()
 	if err != nil {
 		return err
@@ -77,7 +78,7 @@ func (c *PinCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 		}
 		return tw.Flush()
 	}
-	res, err := findKnownGood(ctx, g, std, c.FindFlags, c.Keep)
+	res, err := findKnownGood(ctx, g, std, repo, c.FindFlags, c.Keep)
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,7 @@ type CLI struct {
 	Undo    UndoCmd    `cmd:"" help:"Put a production tag back where it was before the last deploy."`
 	Check   CheckCmd   `cmd:"" help:"Restore drill for CI: can the last known-good builds still be put back? Exit 6 when the newest fallback cannot."`
 	Pin     PinCmd     `cmd:"" help:"Tag the best build of each of the last known-good tags lkg-keep-<tag>, so retention rules keep a way back."`
+	Status  StatusCmd  `cmd:"" help:"Show what every environment in .lkg.yaml runs now, and the nearest known-good tag."`
 	Demo    DemoCmd    `cmd:"" help:"Stage a throwaway incident in a temp dir and run find on it."`
 	Version VersionCmd `cmd:"" help:"Print lkg's version."`
 

@@ -77,6 +77,8 @@ type options struct {
 	readBack      time.Duration
 	settle        time.Duration
 	lock          Locker
+	env           string
+	warnings      []string
 }
 
 // Locker takes the lock on moving target and returns how to release it
@@ -163,6 +165,18 @@ func WithSettle(d time.Duration) Option { return func(o *options) { o.settle = d
 // one that finds it taken changes nothing. The default takes no lock.
 func WithLock(lock Locker) Option { return func(o *options) { o.lock = lock } }
 
+// WithEnvironment names the environment the target belongs to: the
+// journal's deploy and verify events and the report carry it. The default
+// is "" (a target given by itself).
+func WithEnvironment(name string) Option { return func(o *options) { o.env = name } }
+
+// WithWarnings are warnings found before the move (automation that would
+// undo it): the report and the journal's deploy events carry them. The
+// default is none.
+func WithWarnings(warnings []string) Option {
+	return func(o *options) { o.warnings = warnings }
+}
+
 func newOptions(opts []Option) options {
 	o := options{
 		confirm:  func(string) (bool, error) { return false, nil },
@@ -193,6 +207,8 @@ type Report struct {
 	Referrers  []string            `json:"referrers"`
 	CosignTags []string            `json:"cosign_tags"`
 	Verify     *journal.VerifyData `json:"verify,omitempty"`
+	Env        string              `json:"env,omitempty"`
+	Warnings   []string            `json:"warnings,omitempty"`
 }
 
 // Outcome is how a deploy or undo ended: the report, and the same in
@@ -343,6 +359,7 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 		}
 		defer unlock()
 	}
+	d.report.Env, d.report.Warnings = d.o.env, d.o.warnings
 	var plan *artifacts.CopyPlan
 	var err error
 	if d.source != "" {
@@ -440,6 +457,7 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 	}
 	if d.o.verifyURL != "" {
 		v := verify(ctx, d.o.verifyURL, d.o.verifyTimeout)
+		v.Env = d.o.env
 		d.report.Verify = &v
 		if e, err := journal.NewEvent(journal.KindVerify, "", v); err == nil {
 			if err := d.rec.Record(e); err != nil {
@@ -779,6 +797,8 @@ func (d *deployment) journal(errMsg string) error {
 		User:       d.o.user,
 		Clone:      d.o.clone,
 		ToRevision: d.toRevision,
+		Env:        d.report.Env,
+		Warnings:   d.report.Warnings,
 	}
 	msg := ""
 	if d.report.GoodTag != "" {

@@ -38,6 +38,12 @@ type DeployData struct {
 	// ToRevision is, for `lkg undo --to-revision N`, N: the entry of the
 	// target's history whose digest the undo put back.
 	ToRevision int `json:"to_revision,omitempty"`
+	// Env is the environment of .lkg.yaml the target belongs to (lkg
+	// deploy --env); "" for a target given with --to.
+	Env string `json:"env,omitempty"`
+	// Warnings are what deploy warned of before the move, such as
+	// automation that would undo it.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Status is where a deploy or undo stands, as DeployData records it. A
@@ -90,6 +96,7 @@ type VerifyData struct {
 	// VerifyTimedOut, VerifyInterrupted, or another network error's text.
 	// "" when the service answered (Status).
 	Error string `json:"error,omitempty"`
+	Env   string `json:"env,omitempty"` // as DeployData.Env
 }
 
 // Why a verify got no answer, as VerifyData.Error records it.

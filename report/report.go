@@ -114,6 +114,44 @@ func restoredWith(d journal.DeployData) string {
 	return strings.Join(parts, " ")
 }
 
+// EnvRestore is one environment's time to restore (lkg deploy --env).
+type EnvRestore struct {
+	Env      string
+	Restore  Restore
+	Restored bool
+}
+
+// RestoreByEnv applies RestoreOf's rule to each environment's own deploy
+// and verify events, in the order the environments first appear. It is
+// empty when no event names an environment.
+func RestoreByEnv(in journal.Incident) []EnvRestore {
+	var names []string
+	byEnv := map[string][]journal.Event{}
+	for _, e := range in.Events {
+		if e.Kind != journal.KindDeploy && e.Kind != journal.KindVerify {
+			continue
+		}
+		var d struct {
+			Env string `json:"env"`
+		}
+		if e.DecodeData(&d) != nil || d.Env == "" {
+			continue
+		}
+		if _, seen := byEnv[d.Env]; !seen {
+			names = append(names, d.Env)
+		}
+		byEnv[d.Env] = append(byEnv[d.Env], e)
+	}
+	out := make([]EnvRestore, 0, len(names))
+	for _, n := range names {
+		sub := in
+		sub.Events = byEnv[n]
+		r, ok := RestoreOf(sub)
+		out = append(out, EnvRestore{Env: n, Restore: r, Restored: ok})
+	}
+	return out
+}
+
 // WriteMarkdown writes the incident up in Markdown: the time to restore,
 // the timeline, what was found, deployed and verified, the suspects and
 // the notes.
@@ -145,6 +183,19 @@ func WriteMarkdown(w io.Writer, in journal.Incident) {
 		fmt.Fprintf(w, "- **Time to restore:** not restored: every finished deploy was undone\n")
 	default:
 		fmt.Fprintf(w, "- **Time to restore:** not restored: no deploy finished\n")
+	}
+	for _, er := range RestoreByEnv(in) {
+		r := er.Restore
+		switch {
+		case er.Restored && r.Verified:
+			fmt.Fprintf(w, "  - `%s`: %s (verified at %s)\n", er.Env, RoundDuration(r.At.Sub(in.Start)), clock(r.At))
+		case er.Restored:
+			fmt.Fprintf(w, "  - `%s`: %s (deployed at %s; no verification was recorded)\n", er.Env, RoundDuration(r.At.Sub(in.Start)), clock(r.At))
+		case r.FailedVerify:
+			fmt.Fprintf(w, "  - `%s`: not restored: the deploy at %s failed verification\n", er.Env, clock(r.DeployAt))
+		default:
+			fmt.Fprintf(w, "  - `%s`: not restored: no deploy finished\n", er.Env)
+		}
 	}
 	if restored {
 		if with := restoredWith(r.Deploy); with != "" {
