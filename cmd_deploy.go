@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/lkg-dev/lkg/artifacts"
+	"github.com/lkg-dev/lkg/automation"
 	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/config"
+	"github.com/lkg-dev/lkg/internal/text"
 	"github.com/lkg-dev/lkg/journal"
 	"github.com/lkg-dev/lkg/scan"
 )
@@ -156,6 +158,7 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std 
 	for _, w := range res.Warnings {
 		fmt.Fprintf(std.Err, "lkg: warning: %s\n", w)
 	}
+	auto := automationWarnings(g, std, targets)
 	copier, err := artifacts.NewCopier()
 	if err != nil {
 		return err
@@ -169,6 +172,7 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std 
 				deploy.WithBuild(c.Context, c.Dockerfile, buildArgs),
 				deploy.WithRepo(repo),
 				deploy.WithEnvironment(t.Name),
+				deploy.WithWarnings(auto),
 				deploy.WithVerify(verifyURL, c.VerifyTimeout))...)
 	}
 	if len(c.Env) == 0 {
@@ -211,6 +215,34 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std 
 		}
 	}
 	return failure
+}
+
+// automationWarnings looks in the work tree for automation that would
+// re-point the targets' repositories after the move (Flux, Argo CD Image
+// Updater, Renovate, Dependabot, kustomize images:), says each on stderr,
+// and returns them for the report and the journal. A bare repository has
+// no work tree to look in.
+func automationWarnings(g *Globals, std *IO, targets []config.Environment) []string {
+	root := config.RepoRoot(g.Dir)
+	if _, err := os.Stat(filepath.Join(root, ".git")); err != nil {
+		return nil
+	}
+	repos := make([]string, 0, len(targets))
+	for _, t := range targets {
+		repo, _ := deploy.SplitTarget(t.To)
+		repos = append(repos, repo)
+	}
+	found, err := automation.Scan(root, repos)
+	if err != nil {
+		fmt.Fprintf(std.Err, "lkg: warning: looking for image automation: %s\n", text.OneLine(err))
+		return nil
+	}
+	var out []string
+	for _, f := range found {
+		fmt.Fprintf(std.Err, "lkg: warning: %s\n", f)
+		out = append(out, f.String())
+	}
+	return out
 }
 
 // targets are the tags to move: --to, or the --env environments in the

@@ -59,6 +59,11 @@ var importRules = []struct {
 		why:    "config is a leaf that gitops and artifacts import: standard library and YAML only",
 	},
 	{
+		pkgs:   "./automation/...",
+		stdlib: []string{"github.com/lkg-dev/lkg/automation", "go.yaml.in/yaml/"},
+		why:    "automation reads a work tree's files: standard library and YAML only, no cluster, registry or git client",
+	},
+	{
 		pkgs:   ".",
 		forbid: []string{"github.com/lkg-dev/lkg/internal/fixture", "github.com/rogpeppe/go-internal/"},
 		why:    "the lkg binary does not link test fixtures",
