@@ -32,6 +32,7 @@ release branch. Then runs, for real:
 
   lkg find -C <repo> --image <registry>/shop/api --good-tags 'v*' --bad v1.5.0
   lkg deploy -C <repo> --bad v1.5.0 --dry-run
+  lkg check -C <repo>
 
 Nothing outside a temp dir is touched; the registry lives only as long as the demo.`
 }
@@ -124,6 +125,11 @@ $ lkg find -C %s --image %s --good-tags 'v*' --bad v1.5.0
 	// The next step, planned but not taken: the demo changes nothing.
 	fmt.Fprintf(std.Err, "\n$ lkg deploy -C %s --bad v1.5.0 --dry-run   (images, good tags and --to come from .lkg.yaml)\n\n", repoDir)
 	if code := run(ctx, []string{"deploy", "-C", repoDir, "--bad", "v1.5.0", "--no-fetch", "--dry-run"}, std); code != exitOK {
+		return status(code)
+	}
+	// Before the next outage: the drill a scheduled CI job runs.
+	fmt.Fprintf(std.Err, "\n$ lkg check -C %s   (the restore drill for a scheduled CI job)\n\n", repoDir)
+	if code := run(ctx, []string{"check", "-C", repoDir, "--no-fetch"}, std); code != exitOK {
 		return status(code)
 	}
 	return nil
