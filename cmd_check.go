@@ -23,7 +23,7 @@ const exitNoFallback = 6
 type CheckCmd struct {
 	FindFlags
 	Keep int  `default:"3" placeholder:"K" help:"Check the last K known-good tags (default: ${default}); replaces --depth." env:"LKG_KEEP" config:"keep"`
-	JSON bool `name:"json" help:"Print exactly one JSON object (its fields are listed in the README) instead of the table."`
+	JSON bool `name:"json" help:"Print exactly one JSON object (its fields are in docs/json.md) instead of the table."`
 }
 
 // Help is the long text of `lkg check --help`.

@@ -47,6 +47,15 @@ func (m Missing) String() string {
 	return fmt.Sprintf("%s %s", m.Kind, m.Digest)
 }
 
+// Sentence says what is missing as a clause: "layer sha256:… of
+// linux/arm64 is gone from the registry", "it has no linux/arm64 image".
+func (m Missing) Sentence() string {
+	if m.Kind == MissingPlatform {
+		return fmt.Sprintf("it has no %s image", m.Platform)
+	}
+	return m.String() + " is gone from the registry"
+}
+
 // Restorability is what Restorable found about one build.
 type Restorability struct {
 	// Ref is the build, "host/repo@sha256:…".
@@ -74,7 +83,7 @@ func (r *Restorability) Err() error {
 	if len(r.Missing) > 1 {
 		more = fmt.Sprintf(" (and %d more)", len(r.Missing)-1)
 	}
-	return fmt.Errorf("%s: %w: %s is gone from the registry%s", r.Ref, ErrNotRestorable, r.Missing[0], more)
+	return fmt.Errorf("%s: %w: %s%s", r.Ref, ErrNotRestorable, r.Missing[0].Sentence(), more)
 }
 
 // Restorable checks that the build ref ("host/repo@sha256:…" or

@@ -171,7 +171,7 @@ func checkTag(ctx context.Context, copier *artifacts.Copier, res finder.Result, 
 	}
 	if !row.Restorable {
 		if row.Note == "" {
-			row.Note = fmt.Sprintf("not restorable: %s is gone from the registry", r0(row.Missing))
+			row.Note = "not restorable: " + r0(row.Missing)
 		}
 		return row, nil
 	}
@@ -209,14 +209,16 @@ func rebuildRef(res finder.Result, g finder.Good) string {
 	return g.Tag
 }
 
+// r0 says what the first missing part is, and how many more there are.
 func r0(m []artifacts.Missing) string {
 	if len(m) == 0 {
-		return "nothing"
+		return "nothing is missing"
 	}
+	first := m[0].Sentence()
 	if len(m) > 1 {
-		return fmt.Sprintf("%s, and %d more", m[0], len(m)-1)
+		return fmt.Sprintf("%s, and %d more", first, len(m)-1)
 	}
-	return m[0].String()
+	return first
 }
 
 func oneLine(err error) string {
