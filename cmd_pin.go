@@ -28,7 +28,8 @@ func (c *PinCmd) Help() string {
 	return `Tags the best build of each of the last K known-good tags as lkg-keep-<good tag>
 in the build's own repository, by digest (one manifest PUT, nothing pulled), so a
 registry retention rule that keeps the lkg-keep- prefix keeps the way back. The
-pattern is pin_pattern in .lkg.yaml ({tag} stands for the good tag).
+pattern is pin_pattern in .lkg.yaml ({tag} stands for the good tag). The build
+production runs (--to) is pinned too: pin takes no bad deploy from it.
 
 Pinning again changes nothing. A pin tag that exists and points at another build
 is left alone and named with both digests, unless --force. During an outage,
@@ -78,7 +79,11 @@ func (c *PinCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *IO
 		}
 		return tw.Flush()
 	}
-	res, err := findKnownGood(ctx, g, std, repo, c.FindFlags, c.Keep)
+	// What production runs now is the first thing worth keeping: unlike
+	// find, pin does not take it for the bad deploy (only --bad says so).
+	f := c.FindFlags
+	f.To = ""
+	res, err := findKnownGood(ctx, g, std, repo, f, c.Keep)
 	if err != nil {
 		return err
 	}
