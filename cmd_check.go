@@ -127,7 +127,7 @@ func deepenForDrill(ctx context.Context, g *Globals, std *IO, repo *gitops.Repo,
 	msg := fmt.Sprintf("shallow clone: fetched %d tag(s) and the commits they point at, at depth 1, from %s (%s)", d.Tags, d.Remote, d.Command)
 	fmt.Fprintf(std.Err, "lkg: %s\n", msg)
 	// A fresh open sees the new tags and packs.
-	repo, err = f.ProvideRepo(g)
+	repo, err = f.ProvideRepo(g, std)
 	return msg, repo, err
 }
 

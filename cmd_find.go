@@ -16,17 +16,18 @@ import (
 // FindFlags select the known-good code and where to look for builds of it.
 // deploy embeds them: it deploys what find finds.
 type FindFlags struct {
-	Good        string   `placeholder:"REF" help:"The known-good commit-ish (tag, branch, sha, short sha). Wins over --good-tags." env:"LKG_GOOD" config:"good"`
-	GoodTags    []string `name:"good-tags" placeholder:"GLOB" help:"Known-good tags are those matching GLOB, newest first (default: every tag)." env:"LKG_GOOD_TAGS" config:"good_tags"`
-	Bad         string   `placeholder:"REF" help:"The broken deploy: tags at it, or after it, are skipped (default: what --to runs now)." env:"LKG_BAD"`
-	To          string   `placeholder:"HOST/REPO:TAG" help:"The image tag production runs. Without --bad, the build it points at now is the bad deploy; deploy puts the known-good build under it." env:"LKG_TO" config:"to"`
-	Depth       int      `default:"5" placeholder:"N" help:"Fall back through at most N known-good tags (default: ${default})." env:"LKG_DEPTH" config:"depth"`
-	Images      []string `name:"image" placeholder:"REPO" help:"Image repository to scan, as HOST/REPO (repeatable)." env:"LKG_IMAGES" config:"images"`
-	Docker      bool     `help:"Also look at images in the local Docker engine." env:"LKG_DOCKER" config:"docker"`
-	Remotes     []string `name:"remote" placeholder:"NAME|URL" help:"Extra git remote or fork URL to look for branches on (repeatable)." env:"LKG_REMOTES" config:"remotes"`
-	NoFetch     bool     `name:"no-fetch" help:"Contact no git remote: use only what the repository already has." env:"LKG_NO_FETCH"`
-	VerifyAll   bool     `name:"verify-all" help:"Read every tag's image config instead of trusting revisions in tag names." env:"LKG_VERIFY_ALL" config:"verify_all"`
-	TagPatterns []string `name:"tag-pattern" sep:"none" placeholder:"REGEX" help:"Regular expression with a named group (?P<rev>...) that reads a revision from an image tag (repeatable, not comma-separated; replaces the defaults)." env:"LKG_TAG_PATTERNS" config:"tag_patterns"`
+	Good         string        `placeholder:"REF" help:"The known-good commit-ish (tag, branch, sha, short sha). Wins over --good-tags." env:"LKG_GOOD" config:"good"`
+	GoodTags     []string      `name:"good-tags" placeholder:"GLOB" help:"Known-good tags are those matching GLOB, newest first (default: every tag)." env:"LKG_GOOD_TAGS" config:"good_tags"`
+	Bad          string        `placeholder:"REF" help:"The broken deploy: tags at it, or after it, are skipped (default: what --to runs now)." env:"LKG_BAD"`
+	To           string        `placeholder:"HOST/REPO:TAG" help:"The image tag production runs. Without --bad, the build it points at now is the bad deploy; deploy puts the known-good build under it." env:"LKG_TO" config:"to"`
+	Depth        int           `default:"5" placeholder:"N" help:"Fall back through at most N known-good tags (default: ${default})." env:"LKG_DEPTH" config:"depth"`
+	Images       []string      `name:"image" placeholder:"REPO" help:"Image repository to scan, as HOST/REPO (repeatable)." env:"LKG_IMAGES" config:"images"`
+	Docker       bool          `help:"Also look at images in the local Docker engine." env:"LKG_DOCKER" config:"docker"`
+	Remotes      []string      `name:"remote" placeholder:"NAME|URL" help:"Extra git remote or fork URL to look for branches on (repeatable)." env:"LKG_REMOTES" config:"remotes"`
+	NoFetch      bool          `name:"no-fetch" help:"Contact no git remote: use only what the repository already has." env:"LKG_NO_FETCH"`
+	FetchTimeout time.Duration `name:"fetch-timeout" default:"20s" placeholder:"DURATION" help:"How long each git remote may take in all, listing and fetching; a remote still silent then is a warning and the others' answers stand (default: ${default})." env:"LKG_FETCH_TIMEOUT"`
+	VerifyAll    bool          `name:"verify-all" help:"Read every tag's image config instead of trusting revisions in tag names." env:"LKG_VERIFY_ALL" config:"verify_all"`
+	TagPatterns  []string      `name:"tag-pattern" sep:"none" placeholder:"REGEX" help:"Regular expression with a named group (?P<rev>...) that reads a revision from an image tag (repeatable, not comma-separated; replaces the defaults)." env:"LKG_TAG_PATTERNS" config:"tag_patterns"`
 }
 
 // FindCmd is `lkg find`.
@@ -91,11 +92,18 @@ func findStatus(res finder.Result) error {
 
 // ProvideRepo opens -C's repository, with the git remotes these flags
 // allow: kong hands it to the Run of find and deploy.
-func (f *FindFlags) ProvideRepo(g *Globals) (*gitops.Repo, error) {
+func (f *FindFlags) ProvideRepo(g *Globals, std *IO) (*gitops.Repo, error) {
 	if _, err := g.Config(); err != nil {
 		return nil, err
 	}
-	return g.openRepo(gitops.WithRemotes(f.Remotes...), gitops.WithNoFetch(f.NoFetch))
+	opts := []gitops.Option{gitops.WithRemotes(f.Remotes...), gitops.WithNoFetch(f.NoFetch)}
+	if f.FetchTimeout > 0 {
+		opts = append(opts, gitops.WithFetchBudget(f.FetchTimeout))
+	}
+	if std.ErrTerminal {
+		opts = append(opts, gitops.WithProgress(std.Err))
+	}
+	return g.openRepo(opts...)
 }
 
 // lastDeployed is the digest lkg's last move of target put there when that

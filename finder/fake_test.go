@@ -26,6 +26,7 @@ type fakeCommits struct {
 	mu    sync.Mutex
 	calls int
 	asked [][]string
+	hints []types.LookupHints
 }
 
 func newFakeCommits(cs ...types.Commit) *fakeCommits {
@@ -36,10 +37,11 @@ func newFakeCommits(cs ...types.Commit) *fakeCommits {
 	return f
 }
 
-func (f *fakeCommits) Lookup(ctx context.Context, revs []string) (map[string]types.Commit, map[string]error) {
+func (f *fakeCommits) Lookup(ctx context.Context, revs []string, hints types.LookupHints) (map[string]types.Commit, map[string]error) {
 	f.mu.Lock()
 	f.calls++
 	f.asked = append(f.asked, append([]string(nil), revs...))
+	f.hints = append(f.hints, hints)
 	f.mu.Unlock()
 	found, failed := map[string]types.Commit{}, map[string]error{}
 	for _, r := range revs {

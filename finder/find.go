@@ -122,11 +122,11 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 		for _, r := range artifactRevisions(a) {
 			if !r.junk {
 				hex, _ := StripDirty(r.value)
-				s.want(hex)
+				s.wantBuilt(hex, a.Created)
 			}
 		}
 		for _, t := range a.Tags {
-			s.want(s.parseTag(localTag(t)).rev)
+			s.wantBuilt(s.parseTag(localTag(t)).rev, a.Created)
 		}
 	}
 	if err := s.lookup(ctx); err != nil {
@@ -185,11 +185,11 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 		for _, r := range artifactRevisions(e.art) {
 			if !r.junk {
 				hex, _ := StripDirty(r.value)
-				s.want(hex)
+				s.wantBuilt(hex, e.art.Created)
 			}
 		}
 		for _, t := range e.tags {
-			s.want(s.parseTag(localTag(t)).rev)
+			s.wantBuilt(s.parseTag(localTag(t)).rev, e.art.Created)
 		}
 	}
 	if err := s.lookup(ctx); err != nil {
@@ -350,7 +350,8 @@ type scan struct {
 	goods   []Good
 	commits Commits
 	pats    []*regexp.Regexp
-	pending map[string]struct{} // revisions not yet asked for
+	pending map[string]struct{}  // revisions not yet asked for
+	created map[string]time.Time // newest creation time of the builds recording a revision, when known
 	known   map[string]types.Commit
 	failed  map[string]error
 	warn    map[string]struct{}
@@ -389,6 +390,46 @@ func (s *scan) want(rev string) {
 	s.pending[rev] = struct{}{}
 }
 
+// wantBuilt queues a revision recorded by a build created at created
+// (zero when unknown): how old a build is decides whether its revision is
+// worth looking for on the remotes.
+func (s *scan) wantBuilt(rev string, created time.Time) {
+	s.want(rev)
+	if rev == "" || created.IsZero() {
+		return
+	}
+	if s.created == nil {
+		s.created = map[string]time.Time{}
+	}
+	if c, ok := s.created[rev]; !ok || created.After(c) {
+		s.created[rev] = created
+	}
+}
+
+// hints tell Commits how old the builds recording revs are and when the
+// oldest good commit was made.
+func (s *scan) hints(revs []string) types.LookupHints {
+	h := types.LookupHints{Created: map[string]time.Time{}}
+	for _, g := range s.goods {
+		t := g.CommitTime
+		if t.IsZero() {
+			t = g.Time
+		}
+		if t.IsZero() {
+			return types.LookupHints{} // a good of unknown age: every revision could matter
+		}
+		if h.Since.IsZero() || t.Before(h.Since) {
+			h.Since = t
+		}
+	}
+	for _, r := range revs {
+		if c, ok := s.created[r]; ok {
+			h.Created[r] = c
+		}
+	}
+	return h
+}
+
 // lookup asks Commits about every queued revision in one call.
 func (s *scan) lookup(ctx context.Context) error {
 	if len(s.pending) == 0 {
@@ -400,7 +441,7 @@ func (s *scan) lookup(ctx context.Context) error {
 	}
 	slices.Sort(revs)
 	s.pending = nil
-	found, failed := s.commits.Lookup(ctx, revs)
+	found, failed := s.commits.Lookup(ctx, revs, s.hints(revs))
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -454,6 +454,35 @@ func TestFindSecondLookupForLabels(t *testing.T) {
 	}
 }
 
+// TestFindLookupHints: Lookup learns the oldest good commit's time and,
+// for revisions read from labels, how new the newest build recording each
+// is; revisions named only in tags come without an age.
+func TestFindLookupHints(t *testing.T) {
+	r := registryOf(
+		art(reg, "latest", "b1", unknownRev, day(25)),
+		art(reg, "again", "b2", unknownRev, day(23)),
+		art(reg, "sha-"+cOther.Hash[:7], "b3", "", day(22)),
+	)
+	cs := commits()
+	old := goodV1
+	old.CommitTime = day(9) // committed a day before its tag
+	mustFind(t, []Good{goodV2, old}, cs, []Registry{r}, nil, Options{})
+	if len(cs.hints) != 2 {
+		t.Fatalf("Lookup called %d times, want 2", len(cs.hints))
+	}
+	for i, h := range cs.hints {
+		if !h.Since.Equal(day(9)) {
+			t.Errorf("Lookup %d: Since = %v, want the oldest good commit's time %v", i, h.Since, day(9))
+		}
+	}
+	if _, ok := cs.hints[0].Created[cOther.Hash[:7]]; ok {
+		t.Errorf("first Lookup: a revision named only in a tag has an age: %v", cs.hints[0].Created)
+	}
+	if got := cs.hints[1].Created[unknownRev]; !got.Equal(day(25)) {
+		t.Errorf("second Lookup: Created[unknown] = %v, want the newest build's %v", got, day(25))
+	}
+}
+
 func TestFindRegistryError(t *testing.T) {
 	good := registryOf(art(reg, "sha-"+cV2.Hash[:7], "b1", cV2.Hash, day(20)))
 	denied := &fakeRegistry{name: "registry.test/private", tagsErr: errors.New("401 Unauthorized")}
@@ -738,7 +767,7 @@ func BenchmarkFind(b *testing.B) {
 
 type lookupFunc func(revs []string) (map[string]types.Commit, map[string]error)
 
-func (f lookupFunc) Lookup(_ context.Context, revs []string) (map[string]types.Commit, map[string]error) {
+func (f lookupFunc) Lookup(_ context.Context, revs []string, _ types.LookupHints) (map[string]types.Commit, map[string]error) {
 	return f(revs)
 }
 

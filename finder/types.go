@@ -26,6 +26,9 @@ type Good struct {
 	Commit string    `json:"commit"`
 	Tree   string    `json:"tree"`
 	Time   time.Time `json:"time"` // tagger date, else commit date
+	// CommitTime is the good commit's committer date: no build of its code
+	// can be older. Zero when unknown. Not part of the JSON contract.
+	CommitTime time.Time `json:"-"`
 }
 
 // Build is one ranked build, in the JSON shape `lkg find --json` prints.
@@ -107,8 +110,10 @@ type Commits interface {
 	// Lookup resolves full or abbreviated hex revisions (no "-dirty"
 	// suffix). A revision absent from the answer is unknown or ambiguous;
 	// the error in the second map says which, wrapping ErrUnknownRevision
-	// or ErrAmbiguousRevision.
-	Lookup(ctx context.Context, revs []string) (map[string]types.Commit, map[string]error)
+	// or ErrAmbiguousRevision. hints say how old the builds recording each
+	// revision are, so that revisions that cannot change the answer are
+	// not looked for on the remotes.
+	Lookup(ctx context.Context, revs []string, hints types.LookupHints) (map[string]types.Commit, map[string]error)
 }
 
 // Registry is one image repository the finder can scan.

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/lkg-dev/lkg/types"
 )
 
 // benchRepo is a generated history of 5,000 commits (merges, octopus
@@ -33,7 +35,7 @@ func BenchmarkLookup(b *testing.B) {
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		found, _ := r.Lookup(context.Background(), revs)
+		found, _ := r.Lookup(context.Background(), revs, types.LookupHints{})
 		if len(found) == 0 {
 			b.Fatal("nothing found")
 		}

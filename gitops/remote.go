@@ -10,15 +10,21 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
+	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	"github.com/go-git/go-git/v5/storage/memory"
 )
 
 // remoteInfo is one remote lkg consults: a configured one or a URL given
@@ -30,8 +36,42 @@ type remoteInfo struct {
 	listed bool   // ls-remote succeeded
 	refs   []*plumbing.Reference
 	auth   transport.AuthMethod
-	// pullsFetched: every pull and merge request ref was fetched already.
-	pullsFetched bool
+	// byID: the server takes wants of object ids no ref advertises
+	// (allow-tip-sha1-in-want or allow-reachable-sha1-in-want).
+	byID bool
+	// spent is the time used so far on this remote: listing and every
+	// fetch from it share one budget, so a slow remote costs at most that
+	// long, and waiting for another remote costs it nothing.
+	spent   time.Duration
+	spentMu sync.Mutex
+	// failure says why the remote could not be consulted (or stopped
+	// answering), for the revisions it might have held; "" when it answered.
+	failure string
+}
+
+// label names the remote in warnings: its name, and the URL when the name
+// is not the URL. URLs are redacted.
+func (rm *remoteInfo) label() string {
+	if rm.name != rm.url {
+		return fmt.Sprintf("remote %q (%s)", rm.name, redactURL(rm.url))
+	}
+	return fmt.Sprintf("remote %q", redactURL(rm.url))
+}
+
+// redactURL drops userinfo from a URL before it is printed.
+func redactURL(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		rest := u[i+3:]
+		host, path, _ := strings.Cut(rest, "/")
+		if j := strings.LastIndexByte(host, '@'); j >= 0 {
+			host = host[j+1:]
+			if path != "" || strings.HasSuffix(rest, "/") {
+				return u[:i+3] + host + "/" + path
+			}
+			return u[:i+3] + host
+		}
+	}
+	return u
 }
 
 // discovery is the once-per-Repo result of consulting the remotes.
@@ -80,8 +120,11 @@ func (r *Repo) remotesToConsult() ([]*remoteInfo, []string) {
 }
 
 // discover lists every remote's advertised refs (like git ls-remote) and
-// fetches the branch tips the repository lacks into refs/lkg/<remote>/heads/.
-// It runs once per Repo; with WithNoFetch it contacts nothing.
+// fetches the branch tips the repository lacks, each by its own ref, into
+// refs/lkg/<remote>/heads/. All remotes are listed at once, each within
+// its own time budget; a remote that fails or hangs is a warning and costs
+// the others nothing. It runs once per Repo; with WithNoFetch it contacts
+// nothing.
 func (r *Repo) discover(ctx context.Context) *discovery {
 	d := &r.disc
 	d.once.Do(func() {
@@ -96,14 +139,10 @@ func (r *Repo) discover(ctx context.Context) *discovery {
 		// lost refs now and then. After discover, fetchRevisions is the only
 		// writer, serialized by fetchMu.
 		var fetching sync.Mutex
-		sem := make(chan struct{}, 4)
 		for _, rm := range d.remotes {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				sem <- struct{}{}
-				defer func() { <-sem }()
+			wg.Go(func() {
 				if err := r.listRemote(ctx, rm); err != nil {
+					rm.failure = failureOf(err)
 					mu.Lock()
 					d.warnings = append(d.warnings, err.Error())
 					mu.Unlock()
@@ -112,18 +151,13 @@ func (r *Repo) discover(ctx context.Context) *discovery {
 				fetching.Lock()
 				defer fetching.Unlock()
 				var specs []config.RefSpec
-				missing := 0
 				for _, ref := range rm.refs {
-					if !strings.HasPrefix(ref.Name().String(), "refs/heads/") {
+					if ref.Type() != plumbing.HashReference || !strings.HasPrefix(ref.Name().String(), "refs/heads/") {
 						continue
 					}
 					if r.store.HasEncodedObject(ref.Hash()) != nil {
-						missing++
 						specs = append(specs, r.lkgSpec(rm, ref.Name().String()))
 					}
-				}
-				if missing > 50 {
-					specs = []config.RefSpec{config.RefSpec("+refs/heads/*:refs/lkg/" + rm.ns + "/heads/*")}
 				}
 				if len(specs) == 0 {
 					return
@@ -133,9 +167,13 @@ func (r *Repo) discover(ctx context.Context) *discovery {
 					d.warnings = append(d.warnings, err.Error())
 					mu.Unlock()
 				}
-			}()
+			})
 		}
 		wg.Wait()
+		r.progressDone()
+		if err := packLKGRefs(r.gitDir); err != nil {
+			d.warnings = append(d.warnings, err.Error())
+		}
 		sort.Strings(d.warnings)
 	})
 	return d
@@ -144,29 +182,101 @@ func (r *Repo) discover(ctx context.Context) *discovery {
 // lkgSpec maps a remote ref to lkg's private namespace: refs/heads/x of
 // remote origin lands on refs/lkg/origin/heads/x, never on a user ref.
 func (r *Repo) lkgSpec(rm *remoteInfo, name string) config.RefSpec {
-	return config.RefSpec("+" + name + ":refs/lkg/" + rm.ns + "/" + strings.TrimPrefix(name, "refs/"))
+	return config.RefSpec("+" + name + ":" + lkgRefs + rm.ns + "/" + strings.TrimPrefix(name, "refs/"))
+}
+
+// budgetCtx bounds one operation on rm by the network timeout and what is
+// left of the remote's time budget; the returned func ends the operation
+// and charges its time to the remote.
+func (r *Repo) budgetCtx(ctx context.Context, rm *remoteInfo) (context.Context, context.CancelFunc) {
+	start := time.Now()
+	rm.spentMu.Lock()
+	left := max(r.opts.budget-rm.spent, 0)
+	rm.spentMu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, min(left, r.opts.timeout))
+	return ctx, func() {
+		cancel()
+		rm.spentMu.Lock()
+		rm.spent += time.Since(start)
+		rm.spentMu.Unlock()
+	}
+}
+
+// outOfTime says whether rm has used up its time budget.
+func (r *Repo) outOfTime(rm *remoteInfo) bool {
+	rm.spentMu.Lock()
+	defer rm.spentMu.Unlock()
+	return rm.spent >= r.opts.budget
+}
+
+// withCtx runs f and returns its error, or ctx's as soon as ctx is done:
+// some transports block in a read that no context reaches (a server that
+// accepts and never answers), and lkg must not hang with them. f keeps
+// running until its own connection gives up.
+func withCtx(ctx context.Context, f func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // listRemote runs ls-remote, retrying once with credentials from git's
-// credential helper when an https remote asks for them.
+// credential helper when an https remote asks for them. It keeps the
+// advertised capabilities: whether the server serves wants by object id.
 func (r *Repo) listRemote(ctx context.Context, rm *remoteInfo) error {
-	list := func(auth transport.AuthMethod) ([]*plumbing.Reference, error) {
-		ctx, cancel := context.WithTimeout(ctx, r.opts.timeout)
+	list := func(auth transport.AuthMethod) (*packp.AdvRefs, error) {
+		ctx, cancel := r.budgetCtx(ctx, rm)
 		defer cancel()
-		remote := git.NewRemote(r.store, &config.RemoteConfig{Name: "lkg", URLs: []string{rm.url}})
-		return remote.ListContext(ctx, &git.ListOptions{Auth: auth})
+		var ar *packp.AdvRefs
+		err := withCtx(ctx, func() error {
+			ep, err := transport.NewEndpoint(rm.url)
+			if err != nil {
+				return err
+			}
+			c, err := client.NewClient(ep)
+			if err != nil {
+				return err
+			}
+			s, err := c.NewUploadPackSession(ep, auth)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			ar, err = s.AdvertisedReferencesContext(ctx)
+			return err
+		})
+		return ar, err
 	}
-	refs, err := list(nil)
+	r.progressf("listing %s", rm.label())
+	ar, err := list(nil)
 	if isAuthError(err) {
 		if auth := credentialFill(ctx, r.gitDir, rm.url); auth != nil {
 			rm.auth = auth
-			refs, err = list(auth)
+			ar, err = list(auth)
 		}
 	}
-	if err != nil {
-		return remoteError(rm, "listing refs of", err)
+	if err == nil && ar == nil {
+		err = transport.ErrEmptyRemoteRepository
 	}
-	rm.refs = refs
+	var refs memory.ReferenceStorage
+	if err == nil {
+		refs, err = ar.AllReferences()
+	}
+	if err != nil {
+		return r.remoteError(rm, "listing refs of", err)
+	}
+	for _, ref := range refs {
+		rm.refs = append(rm.refs, ref)
+	}
+	sort.Slice(rm.refs, func(i, j int) bool { return rm.refs[i].Name() < rm.refs[j].Name() })
+	rm.byID = ar.Capabilities.Supports(capability.AllowReachableSHA1InWant) || ar.Capabilities.Supports(capability.AllowTipSHA1InWant)
 	rm.listed = true
 	return nil
 }
@@ -175,88 +285,110 @@ func isAuthError(err error) bool {
 	return errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed)
 }
 
+// remoteFailure is a transport failure turned into one warning line; why
+// is the short reason kept for the revisions the remote might have held.
+type remoteFailure struct {
+	msg string
+	why string
+}
+
+func (e *remoteFailure) Error() string { return e.msg }
+
+func failureOf(err error) string {
+	var rf *remoteFailure
+	if errors.As(err, &rf) {
+		return rf.why
+	}
+	return err.Error()
+}
+
 // remoteError turns a transport failure into one warning line naming the
 // remote and what to do.
-func remoteError(rm *remoteInfo, what string, err error) error {
+func (r *Repo) remoteError(rm *remoteInfo, what string, err error) error {
 	why := strings.Join(strings.Fields(err.Error()), " ") // one line
-	label := fmt.Sprintf("remote %q", rm.name)
-	if rm.name != rm.url {
-		label = fmt.Sprintf("remote %q (%s)", rm.name, rm.url)
-	}
+	label := rm.label()
 	switch {
 	case isAuthError(err):
-		hint := "log in once with `git ls-remote " + rm.url + "` so your credential helper stores a token"
+		hint := "log in once with `git ls-remote " + redactURL(rm.url) + "` so your credential helper stores a token"
 		if strings.HasPrefix(rm.url, "ssh://") || strings.Contains(rm.url, "@") && !strings.Contains(rm.url, "://") {
 			hint = "add your key to ssh-agent (ssh-add) and check ~/.ssh/known_hosts"
 		}
-		return fmt.Errorf("%s %s: authentication failed (%s); %s; skipped", what, label, why, hint)
+		return &remoteFailure{fmt.Sprintf("%s %s: authentication failed (%s); %s; skipped", what, label, why, hint), "authentication failed"}
 	case errors.Is(err, transport.ErrRepositoryNotFound):
-		return fmt.Errorf("%s %s: repository not found; skipped", what, label)
+		return &remoteFailure{fmt.Sprintf("%s %s: repository not found; skipped", what, label), "repository not found"}
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%s %s: timed out; skipped", what, label)
+		w := fmt.Sprintf("did not answer within %s", r.opts.budget.Round(time.Millisecond))
+		if r.opts.timeout < r.opts.budget {
+			w = fmt.Sprintf("did not answer within %s", r.opts.timeout.Round(time.Millisecond))
+		}
+		return &remoteFailure{fmt.Sprintf("%s %s: %s (raise --fetch-timeout to wait longer); skipped", what, label, w), w}
 	}
-	return fmt.Errorf("%s %s: %s; skipped", what, label, why)
+	return &remoteFailure{fmt.Sprintf("%s %s: %s; skipped", what, label, why), why}
 }
 
 // fetchSpecs fetches into refs/lkg only: no tags (go-git would otherwise
-// create refs/tags/... for tags it follows), no other ref touched.
+// create refs/tags/... for tags it follows), no other ref touched. The
+// refs it writes are packed afterwards (packLKGRefs).
 func (r *Repo) fetchSpecs(ctx context.Context, rm *remoteInfo, specs []config.RefSpec) error {
-	ctx, cancel := context.WithTimeout(ctx, r.opts.timeout)
+	ctx, cancel := r.budgetCtx(ctx, rm)
 	defer cancel()
 	remote := git.NewRemote(r.store, &config.RemoteConfig{Name: "lkg", URLs: []string{rm.url}, Fetch: specs})
-	err := remote.FetchContext(ctx, &git.FetchOptions{RefSpecs: specs, Tags: git.NoTags, Auth: rm.auth, Force: true})
+	r.progressf("fetching %d ref(s) from %s", len(specs), rm.label())
+	err := withCtx(ctx, func() error {
+		return remote.FetchContext(ctx, &git.FetchOptions{RefSpecs: specs, Tags: git.NoTags, Auth: rm.auth, Force: true, Progress: r.progressWriter(rm)})
+	})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return remoteError(rm, "fetching from", err)
+		err = r.remoteError(rm, "fetching from", err)
+		if rm.failure == "" && r.outOfTime(rm) {
+			rm.failure = failureOf(err)
+		}
+		return err
 	}
 	r.invalidateTable()
 	return nil
 }
 
-// fetchRevisions looks for build revisions the repository lacks on every
-// remote: refs whose tip is such a revision (pull-request heads and merge
-// commits first among them), then, for what is still missing, all
-// pull-request and merge-request refs. It reports whether anything was
-// fetched.
-func (r *Repo) fetchRevisions(ctx context.Context, revs []string) bool {
+// fetchRevisions looks for build revisions the repository lacks on the
+// remotes, by targeted fetches only: a revision that is the tip of an
+// advertised ref (pull-request heads and merge commits included) is
+// fetched by that one ref; a full revision that is no tip is asked for by
+// object id, shallow and without trees or blobs, from a server that
+// allows it. It never fetches a ref namespace. It reports whether any ref
+// was fetched into the repository, and for each revision still missing
+// (lower-cased) why each remote could not say.
+func (r *Repo) fetchRevisions(ctx context.Context, revs []string) (bool, map[string][]string) {
 	// Concurrent lookups must not fetch into the same refs at once.
 	r.fetchMu.Lock()
 	defer r.fetchMu.Unlock()
 	d := r.discover(ctx)
+	why := map[string][]string{}
+	unmatched := map[string]bool{}
+	for _, rev := range revs {
+		unmatched[strings.ToLower(rev)] = true
+	}
 	fetched := false
+	// 1. Advertised tips, one ref per revision, one fetch per remote.
 	for _, rm := range d.remotes {
 		if !rm.listed {
 			continue
 		}
 		var specs []config.RefSpec
-		unmatched := map[string]bool{}
-		for _, rev := range revs {
-			unmatched[strings.ToLower(rev)] = true
-		}
-		var hasPulls []string
 		for _, ref := range rm.refs {
-			name := ref.Name().String()
-			if ref.Type() != plumbing.HashReference {
+			if ref.Type() != plumbing.HashReference || strings.HasSuffix(ref.Name().String(), "^{}") {
 				continue
-			}
-			if isPullRef(name) && !contains(hasPulls, pullNamespace(name)) {
-				hasPulls = append(hasPulls, pullNamespace(name))
 			}
 			h := ref.Hash().String()
 			for rev := range unmatched {
-				if strings.HasPrefix(h, rev) {
-					if r.store.HasEncodedObject(ref.Hash()) != nil {
-						specs = append(specs, r.lkgSpec(rm, name))
-					}
-					delete(unmatched, rev)
+				if !strings.HasPrefix(h, rev) {
+					continue
 				}
+				delete(unmatched, rev)
+				if r.store.HasEncodedObject(ref.Hash()) == nil {
+					fetched = true // here already: fetched while listing branches
+					continue
+				}
+				specs = append(specs, r.lkgSpec(rm, ref.Name().String()))
 			}
-		}
-		if len(unmatched) > 0 && !rm.pullsFetched {
-			// Once per run: after it every pull ref's history is here.
-			for _, ns := range hasPulls {
-				specs = append(specs, config.RefSpec("+refs/"+ns+"/*:refs/lkg/"+rm.ns+"/"+ns+"/*"))
-			}
-			rm.pullsFetched = len(hasPulls) > 0
 		}
 		if len(specs) == 0 {
 			continue
@@ -267,35 +399,51 @@ func (r *Repo) fetchRevisions(ctx context.Context, revs []string) bool {
 		}
 		fetched = true
 	}
-	return fetched
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+	if fetched {
+		r.invalidateTable()
+		if err := packLKGRefs(r.gitDir); err != nil {
+			r.warnf("%v", err)
 		}
 	}
-	return false
-}
-
-// isPullRef matches refs/pull/*/head, refs/pull/*/merge and
-// refs/merge-requests/*/head: where GitHub and GitLab keep what CI built.
-func isPullRef(name string) bool {
-	switch {
-	case strings.HasPrefix(name, "refs/pull/"):
-		return strings.HasSuffix(name, "/head") || strings.HasSuffix(name, "/merge")
-	case strings.HasPrefix(name, "refs/merge-requests/"):
-		return strings.HasSuffix(name, "/head")
+	defer r.progressDone()
+	// 2. Full revisions no remote advertises: by object id.
+	left := make([]string, 0, len(unmatched))
+	for rev := range unmatched {
+		left = append(left, rev)
 	}
-	return false
-}
-
-func pullNamespace(name string) string {
-	if strings.HasPrefix(name, "refs/pull/") {
-		return "pull"
+	slices.Sort(left)
+	for _, rev := range left {
+		for _, rm := range d.remotes {
+			if rm.failure != "" {
+				why[rev] = append(why[rev], rm.label()+" "+rm.failure)
+			}
+		}
+		if len(rev) != 40 {
+			why[rev] = append(why[rev], "no remote that answered advertises it as a ref tip, and an abbreviated revision cannot be asked for by object id")
+			continue
+		}
+		for _, rm := range d.remotes {
+			switch {
+			case rm.failure != "" || !rm.listed:
+				continue
+			case !rm.byID:
+				why[rev] = append(why[rev], rm.label()+" does not allow fetching by object id and advertises no ref at it")
+				continue
+			}
+			c, err := r.fetchByID(ctx, rm, rev)
+			if err != nil {
+				why[rev] = append(why[rev], failureOf(err))
+				if r.outOfTime(rm) && rm.failure == "" {
+					rm.failure = failureOf(err)
+				}
+				continue
+			}
+			r.setFetchedCommit(c)
+			delete(why, rev)
+			break
+		}
 	}
-	return "merge-requests"
+	return fetched, why
 }
 
 // credentialFill asks git's configured credential helper for a username

@@ -141,7 +141,7 @@ func TestRefStates(t *testing.T) {
 		}
 	}
 	// The PR merge commit is on no branch: Lookup fetches pull refs.
-	found, errs := r.Lookup(context.Background(), []string{s.prMerge[:12], "0123456789abcdef"})
+	found, errs := r.Lookup(context.Background(), []string{s.prMerge[:12], "0123456789abcdef"}, types.LookupHints{})
 	if found[s.prMerge[:12]].Hash != s.prMerge {
 		t.Errorf("Lookup PR merge = %v (%v), want %s", found[s.prMerge[:12]], errs[s.prMerge[:12]], s.prMerge)
 	}
@@ -179,7 +179,7 @@ func TestRefStatesNoFetch(t *testing.T) {
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("no-fetch refs = %q, want %q", got, want)
 	}
-	_, errs := r.Lookup(context.Background(), []string{s.prMerge})
+	_, errs := r.Lookup(context.Background(), []string{s.prMerge}, types.LookupHints{})
 	if !errors.Is(errs[s.prMerge], types.ErrUnknownRevision) {
 		t.Errorf("no-fetch Lookup of a remote-only commit = %v, want types.ErrUnknownRevision", errs[s.prMerge])
 	}

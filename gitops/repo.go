@@ -3,6 +3,7 @@ package gitops
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,6 +54,13 @@ type Repo struct {
 	disc    discovery  // remotes consulted, once
 	fetchMu sync.Mutex // serializes fetches of build revisions
 
+	fetchedMu sync.Mutex
+	fetched   map[string]types.Commit // commits fetched by id into the scratch repository
+	asked     int                     // revisions looked for on the remotes so far (WithFetchLimit)
+
+	progressMu    sync.Mutex
+	progressDrawn bool
+
 	warnMu   sync.Mutex
 	warnings []string
 }
@@ -64,6 +72,9 @@ type options struct {
 	timeout  time.Duration
 	noGraph  bool
 	noCache  bool
+	budget   time.Duration
+	limit    int
+	progress io.Writer
 }
 
 // Option configures Open.
@@ -94,6 +105,27 @@ func WithNetworkTimeout(d time.Duration) Option {
 	return func(o *options) { o.timeout = d }
 }
 
+// WithFetchBudget bounds the time one remote may take in all, listing
+// and every fetch from it together; a remote that has not answered by then
+// is a warning, and the others' answers stand. The default is 20 seconds.
+func WithFetchBudget(d time.Duration) Option {
+	return func(o *options) { o.budget = d }
+}
+
+// WithFetchLimit caps how many unknown build revisions one Repo looks for
+// on the remotes, newest builds first; the rest are counted in one
+// warning. The default is 16.
+func WithFetchLimit(n int) Option {
+	return func(o *options) { o.limit = n }
+}
+
+// WithProgress draws what the remotes are doing (listing, fetching, the
+// server's object counts) on w, one rewritten line; meant for a terminal.
+// The default is nil: no progress.
+func WithProgress(w io.Writer) Option {
+	return func(o *options) { o.progress = w }
+}
+
 // WithCommitGraph says whether git's commit-graph file may be used to build
 // the commit table. The default is true; false forces the object-store
 // path (benchmarks and tests use it).
@@ -110,7 +142,7 @@ func WithTableCache(use bool) Option {
 // Open opens the repository at path: a work tree, any directory inside one,
 // or a bare repository. A path that is none of these gives ErrNotRepository.
 func Open(path string, opts ...Option) (*Repo, error) {
-	o := options{timeout: 60 * time.Second}
+	o := options{timeout: 60 * time.Second, budget: 20 * time.Second, limit: 16}
 	for _, opt := range opts {
 		opt(&o)
 	}

@@ -251,7 +251,7 @@ func TestLookup(t *testing.T) {
 		t.Fatal(err)
 	}
 	revs := []string{s.c1, s.c2[:7], strings.ToUpper(s.f1[:10]), "deadbeefdeadbeef", "xyz", "abc"}
-	found, errs := r.Lookup(context.Background(), revs)
+	found, errs := r.Lookup(context.Background(), revs, types.LookupHints{})
 	for rev, want := range map[string]string{s.c1: s.c1, s.c2[:7]: s.c2, strings.ToUpper(s.f1[:10]): s.f1} {
 		if got := found[rev].Hash; got != want {
 			t.Errorf("Lookup %q = %q, want %q (err %v)", rev, got, want, errs[rev])
@@ -295,7 +295,7 @@ func TestLookupBeyondGraph(t *testing.T) {
 	for _, tc := range tests {
 		revs = append(revs, tc.rev)
 	}
-	found, errs := r.Lookup(context.Background(), revs)
+	found, errs := r.Lookup(context.Background(), revs, types.LookupHints{})
 	for _, tc := range tests {
 		if got := found[tc.rev]; got.Hash != tc.want || got.Tree == "" {
 			t.Errorf("Lookup(%q) = %+v (%v), want %s", tc.rev, got, errs[tc.rev], tc.want)

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
@@ -278,11 +280,15 @@ func (r *Repo) IsAncestor(ancestor, of string) (bool, error) {
 // Lookup resolves build revisions: full or abbreviated (at least 7) hex.
 // It answers from the commit table with one binary search each, so
 // thousands of revisions cost milliseconds. Revisions the repository lacks
-// are looked for on the remotes, pull-request refs included, and fetched
-// into refs/lkg/<remote>/... (not with WithNoFetch). Each revision that
-// stays unresolved has an error wrapping ErrUnknownRevision or
-// ErrAmbiguousRevision.
-func (r *Repo) Lookup(ctx context.Context, revs []string) (map[string]types.Commit, map[string]error) {
+// are looked for on the remotes (not with WithNoFetch), lazily: only those
+// whose builds could still hold a good commit's code (hints), newest
+// builds first, at most WithFetchLimit of them, each remote within its
+// time budget. A revision that is an advertised ref tip, pull-request refs
+// included, is fetched by that ref into refs/lkg/<remote>/...; a full
+// revision no ref advertises is asked for by object id where the server
+// allows it. Each revision that stays unresolved has an error wrapping
+// ErrUnknownRevision or ErrAmbiguousRevision that says why.
+func (r *Repo) Lookup(ctx context.Context, revs []string, hints types.LookupHints) (map[string]types.Commit, map[string]error) {
 	found := map[string]types.Commit{}
 	errs := map[string]error{}
 	t, err := r.commitTableFor()
@@ -302,34 +308,153 @@ func (r *Repo) Lookup(ctx context.Context, revs []string) (map[string]types.Comm
 		case err == nil:
 			found[rev] = c
 		case errors.Is(err, types.ErrUnknownRevision) && isHex(rev) && len(rev) >= 7 && len(rev) <= 40:
+			if c, ok := r.fetchedCommit(strings.ToLower(rev)); ok {
+				found[rev] = c
+				continue
+			}
 			missing = append(missing, rev)
 		default:
 			errs[rev] = err
 		}
 	}
+	why := map[string][]string{}
+	skipped := map[string]string{}
 	if len(missing) > 0 && !r.opts.noFetch {
-		if r.fetchRevisions(ctx, missing) {
-			if t, err = r.commitTableFor(); err == nil {
-				for _, rev := range missing {
+		ask := r.worthAsking(missing, hints, skipped)
+		if len(ask) > 0 {
+			fetched, w := r.fetchRevisions(ctx, ask)
+			why = w
+			if fetched {
+				t, err = r.commitTableFor()
+			}
+			for _, rev := range ask {
+				if c, ok := r.fetchedCommit(strings.ToLower(rev)); ok {
+					found[rev] = c
+				} else if err == nil {
 					if c, err := r.lookupOne(t, rev); err == nil {
 						found[rev] = c
 					}
 				}
 			}
+			r.warnUnanswered(ask, found)
 		}
 	}
 	for _, rev := range missing {
-		if _, ok := found[rev]; !ok {
-			where := "in the repository"
-			if r.opts.noFetch {
-				where += " (remotes not consulted: --no-fetch)"
-			} else {
-				where += " or on its remotes"
-			}
-			errs[rev] = fmt.Errorf("looking up %q: %w %s", rev, types.ErrUnknownRevision, where)
+		if _, ok := found[rev]; ok {
+			continue
+		}
+		where := "in the repository"
+		switch {
+		case r.opts.noFetch:
+			where += " (remotes not consulted: --no-fetch)"
+		case skipped[rev] != "":
+			where += " (not looked for on the remotes: " + skipped[rev] + ")"
+		case len(why[strings.ToLower(rev)]) > 0:
+			where += " or on its remotes (" + strings.Join(why[strings.ToLower(rev)], "; ") + ")"
+		default:
+			where += " or on its remotes"
+		}
+		errs[rev] = fmt.Errorf("looking up %q: %w %s", rev, types.ErrUnknownRevision, where)
+		if w := why[strings.ToLower(rev)]; len(w) > 0 {
+			r.warnf("revision %s not found: %s", rev, strings.Join(w, "; "))
 		}
 	}
 	return found, errs
+}
+
+// placeholderEpoch: creation times before it are pinned by reproducible
+// builders (1970, 1980) and say nothing about when a build was made.
+var placeholderEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// clockSkew is how far a CI clock may run behind the committer's before a
+// build created "before" the good commit is believed.
+const clockSkew = time.Hour
+
+// worthAsking picks the missing revisions to look for on the remotes:
+// not those whose every build predates the oldest good commit, newest
+// builds first (builds of unknown age after them), at most the limit left.
+// What it leaves out goes in skipped, with why, and in one warning.
+func (r *Repo) worthAsking(missing []string, hints types.LookupHints, skipped map[string]string) []string {
+	var ask []string
+	old := 0
+	for _, rev := range missing {
+		c, known := hints.Created[rev]
+		if known && !hints.Since.IsZero() && !c.Before(placeholderEpoch) && c.Before(hints.Since.Add(-clockSkew)) {
+			skipped[rev] = "built before the oldest good commit"
+			old++
+			continue
+		}
+		ask = append(ask, rev)
+	}
+	slices.SortStableFunc(ask, func(a, b string) int {
+		ca, oka := hints.Created[a]
+		cb, okb := hints.Created[b]
+		switch {
+		case oka != okb:
+			if oka {
+				return -1
+			}
+			return 1
+		case !ca.Equal(cb):
+			return cb.Compare(ca)
+		}
+		return strings.Compare(a, b)
+	})
+	r.fetchedMu.Lock()
+	room := max(r.opts.limit-r.asked, 0)
+	over := 0
+	if len(ask) > room {
+		for _, rev := range ask[room:] {
+			skipped[rev] = fmt.Sprintf("over the limit of %d", r.opts.limit)
+		}
+		over = len(ask) - room
+		ask = ask[:room]
+	}
+	r.asked += len(ask)
+	r.fetchedMu.Unlock()
+	if old+over > 0 {
+		var parts []string
+		if old > 0 {
+			parts = append(parts, fmt.Sprintf("%d built before the oldest good commit", old))
+		}
+		if over > 0 {
+			parts = append(parts, fmt.Sprintf("%d over the limit of %d (newest builds first)", over, r.opts.limit))
+		}
+		r.warnf("%d build revision(s) not in the repository were not looked for on the remotes: %s", old+over, strings.Join(parts, ", "))
+	}
+	return ask
+}
+
+// warnUnanswered says, for each remote that failed or ran out of time,
+// which revisions it might have held: answers that could have changed had
+// it answered.
+func (r *Repo) warnUnanswered(asked []string, found map[string]types.Commit) {
+	var left []string
+	for _, rev := range asked {
+		if _, ok := found[rev]; !ok {
+			left = append(left, shortRev(rev))
+		}
+	}
+	if len(left) == 0 {
+		return
+	}
+	more := ""
+	if len(left) > 5 {
+		more = fmt.Sprintf(" and %d more", len(left)-5)
+		left = left[:5]
+	}
+	for _, rm := range r.disc.remotes {
+		if rm.failure != "" {
+			r.warnf("%s %s: build revision(s) %s%s could have been found there and changed the answer", rm.label(), rm.failure, strings.Join(left, ", "), more)
+		}
+	}
+}
+
+func shortRev(rev string) string {
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	return rev
 }
 
 func (r *Repo) lookupOne(t *commitindex.Table, rev string) (types.Commit, error) {

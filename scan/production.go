@@ -71,7 +71,7 @@ func (o *options) productionBad(ctx context.Context, repo *gitops.Repo, pats []*
 		return nil, fmt.Sprintf("%s records no revision (labels, annotation or tag name): the bad deploy is unknown", from), nil
 	}
 	hex, _ := finder.StripDirty(rev)
-	found, failed := repo.Lookup(ctx, []string{hex})
+	found, failed := repo.Lookup(ctx, []string{hex}, types.LookupHints{}) // the bad deploy is always worth looking for
 	if ctx.Err() != nil {
 		return nil, "", ctx.Err()
 	}

@@ -212,7 +212,7 @@ func (o *options) selectGood(repo *gitops.Repo, bad *badDeploy, noProduction boo
 			warnings = append(warnings, fmt.Sprintf("%s already runs the commit of --good %s", strings.TrimPrefix(bad.from, "production tag "), o.good))
 			bad = nil
 		}
-		return []finder.Good{{Tag: o.good, Commit: c.Hash, Tree: c.Tree, Time: c.Time}}, bad, 0, warnings, nil
+		return []finder.Good{{Tag: o.good, Commit: c.Hash, Tree: c.Tree, Time: c.Time, CommitTime: c.Time}}, bad, 0, warnings, nil
 	}
 	globs := o.goodTags
 	if len(globs) == 0 {
@@ -239,7 +239,7 @@ func (o *options) selectGood(repo *gitops.Repo, bad *badDeploy, noProduction boo
 				continue
 			}
 		}
-		goods = append(goods, finder.Good{Tag: t.Name, Commit: t.Commit.Hash, Tree: t.Commit.Tree, Time: t.Time})
+		goods = append(goods, finder.Good{Tag: t.Name, Commit: t.Commit.Hash, Tree: t.Commit.Tree, Time: t.Time, CommitTime: t.Commit.Time})
 	}
 	if len(goods) == 0 {
 		return nil, nil, 0, nil, fmt.Errorf("every tag matching %q is at or after the bad deploy %q (from %s): %w. Name an older good commit with --good REF", globs, bad.ref, bad.from, ErrNothingGood)

@@ -55,3 +55,17 @@ type Artifact struct {
 	Created     time.Time         // image config "created"; zero when absent or unreadable
 	Platforms   []string          // "os/arch[/variant]"; for an index, every platform
 }
+
+// LookupHints say what is known of the builds that record the revisions a
+// lookup asks about, so that only revisions that could still change the
+// answer are looked for on the remotes.
+type LookupHints struct {
+	// Since is the commit time of the oldest candidate good commit. A build
+	// created before it cannot hold that code; creation times before 2000
+	// are placeholders pinned by reproducible builders and prove nothing.
+	// Zero: every revision could matter.
+	Since time.Time
+	// Created is, per revision, the newest creation time of the builds
+	// recording it; a revision absent from it has builds of unknown age.
+	Created map[string]time.Time
+}

@@ -166,3 +166,21 @@ func readTableCache(path string) (*Table, error) {
 	t.computeGenerations()
 	return t, nil
 }
+
+// RemoveCaches deletes every cached table of the repository at gitDir.
+func RemoveCaches(cacheDir, gitDir string) error {
+	if cacheDir == "" {
+		return nil
+	}
+	id := sha256.Sum256([]byte(gitDir))
+	old, err := filepath.Glob(filepath.Join(cacheDir, "commit-tables", hex.EncodeToString(id[:])[:16]+"-*.bin"))
+	if err != nil {
+		return err
+	}
+	for _, p := range old {
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
