@@ -46,6 +46,7 @@ type CLI struct {
 	Status  StatusCmd  `cmd:"" help:"Show what every environment in .lkg.yaml runs now, and the nearest known-good tag."`
 	Demo    DemoCmd    `cmd:"" help:"Stage a throwaway incident in a temp dir and run find on it."`
 	Version VersionCmd `cmd:"" help:"Print lkg's version."`
+	Clean   CleanCmd   `cmd:"" help:"Remove refs/lkg/ and lkg's cache for this repository."`
 
 	Suspects SuspectsCmd `cmd:"" help:"List what changed between the known-good and the bad deploy, by pull request, with risky files flagged."`
 	Incident IncidentCmd `cmd:"" help:"Start or close an incident in the journal."`

@@ -177,6 +177,12 @@ func rewritePacked(gitDir string, drop func(string) bool, add map[string]plumbin
 			entries = append(entries, entry{name: name, lines: append([]byte(nil), line...)})
 		}
 	}
+	if len(old) == 0 && len(add) == 0 {
+		if after != nil {
+			after() // nothing packed, nothing to pack: no file to write
+		}
+		return nil
+	}
 	kept := entries[:0]
 	for _, e := range entries {
 		if _, replaced := add[e.name]; replaced || drop(e.name) {
@@ -189,9 +195,7 @@ func rewritePacked(gitDir string, drop func(string) bool, add map[string]plumbin
 	}
 	sort.SliceStable(kept, func(i, j int) bool { return kept[i].name < kept[j].name })
 	w := bufio.NewWriter(lock)
-	if len(kept) > 0 || len(old) > 0 {
-		w.Write(header)
-	}
+	w.Write(header)
 	for _, e := range kept {
 		w.Write(e.lines)
 	}
