@@ -59,40 +59,43 @@ func (r *Repo) storeTableFor() (*commitindex.Table, error) {
 	return t, nil
 }
 
-// invalidateTable drops the table after a fetch added commits.
+// invalidateTable drops the table and the refs read after a fetch added
+// commits and refs.
 func (r *Repo) invalidateTable() {
 	r.tableMu.Lock()
 	r.table = nil
 	r.storeTable = nil
 	r.tableMu.Unlock()
+	r.dropRefs()
 }
 
-// refTipHashes lists every ref's commit (tags peeled), HEAD included.
+// refTipHashes lists every ref's commit (tags peeled), HEAD included. An
+// annotated tag in packed-refs is peeled by its ^ line; only loose tags
+// are read from the object store.
 func (r *Repo) refTipHashes() ([]plumbing.Hash, error) {
-	iter, err := r.repo.References()
+	snap, err := r.diskRefs()
 	if err != nil {
 		return nil, err
 	}
-	var out []plumbing.Hash
-	err = iter.ForEach(func(ref *plumbing.Reference) error {
-		if ref.Type() != plumbing.HashReference {
-			return nil
-		}
-		h := ref.Hash()
-		if strings.HasPrefix(ref.Name().String(), "refs/tags/") {
-			if c, err := r.peelCommit(h); err == nil {
-				h = c.Hash
-			} else {
-				return nil
+	out := make([]plumbing.Hash, 0, len(snap.list)+1)
+	for _, ref := range snap.list {
+		h := ref.hash
+		switch {
+		case !ref.peeled.IsZero():
+			h = ref.peeled
+		case strings.HasPrefix(ref.name, "refs/tags/"):
+			c, err := r.peelCommit(h)
+			if err != nil {
+				continue
 			}
+			h = c.Hash
 		}
 		out = append(out, h)
-		return nil
-	})
+	}
 	if head, err := r.repo.Head(); err == nil {
 		out = append(out, head.Hash())
 	}
-	return out, err
+	return out, nil
 }
 
 // warnf records a note for the caller (RefStates returns them); it never

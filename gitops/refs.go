@@ -100,6 +100,39 @@ func readRefs(gitDir string) ([]diskRef, error) {
 	return out, nil
 }
 
+// refSnapshot is the repository's refs as read once by readRefs, until a
+// fetch changes them.
+type refSnapshot struct {
+	list   []diskRef
+	byName map[string]int
+}
+
+// diskRefs returns the refs, read on first use and after each fetch.
+func (r *Repo) diskRefs() (*refSnapshot, error) {
+	r.refsMu.Lock()
+	defer r.refsMu.Unlock()
+	if r.refs != nil {
+		return r.refs, nil
+	}
+	list, err := readRefs(r.gitDir)
+	if err != nil {
+		return nil, err
+	}
+	snap := &refSnapshot{list: list, byName: make(map[string]int, len(list))}
+	for i, ref := range list {
+		snap.byName[ref.name] = i
+	}
+	r.refs = snap
+	return snap, nil
+}
+
+// dropRefs forgets the refs read so far: a fetch wrote some.
+func (r *Repo) dropRefs() {
+	r.refsMu.Lock()
+	r.refs = nil
+	r.refsMu.Unlock()
+}
+
 // packLKGRefs moves every loose ref under refs/lkg/ into packed-refs, the
 // way `git pack-refs` would for that namespace only: a fetch of a few
 // revisions leaves a few packed lines, not a directory tree of files. The

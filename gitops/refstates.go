@@ -110,19 +110,16 @@ func (r *Repo) branchRefs(d *discovery) ([]branchRef, error) {
 	}
 	// Longest remote name first: remote names may hold slashes.
 	sort.Slice(names, func(i, j int) bool { return len(names[i]) > len(names[j]) })
-	iter, err := r.repo.References()
+	snap, err := r.diskRefs()
 	if err != nil {
 		return nil, fmt.Errorf("listing refs: %w", err)
 	}
 	var out []branchRef
-	err = iter.ForEach(func(ref *plumbing.Reference) error {
-		if ref.Type() != plumbing.HashReference {
-			return nil // symbolic refs such as refs/remotes/origin/HEAD repeat a branch
-		}
-		name := ref.Name().String()
+	for _, ref := range snap.list {
+		name := ref.name
 		switch {
 		case strings.HasPrefix(name, "refs/heads/"):
-			out = append(out, branchRef{name: name, hash: ref.Hash()})
+			out = append(out, branchRef{name: name, hash: ref.hash})
 		case strings.HasPrefix(name, "refs/remotes/"):
 			rest := strings.TrimPrefix(name, "refs/remotes/")
 			remote, _, _ := strings.Cut(rest, "/")
@@ -133,14 +130,10 @@ func (r *Repo) branchRefs(d *discovery) ([]branchRef, error) {
 				}
 			}
 			if listed[remote] {
-				return nil // the remote's own answer is fresher
+				continue // the remote's own answer is fresher
 			}
-			out = append(out, branchRef{name: name, remote: remote, hash: ref.Hash()})
+			out = append(out, branchRef{name: name, remote: remote, hash: ref.hash})
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("listing refs: %w", err)
 	}
 	for _, rm := range d.remotes {
 		for _, ref := range rm.refs {

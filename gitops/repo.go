@@ -51,6 +51,9 @@ type Repo struct {
 	// lookup missed.
 	storeTable *commitindex.Table
 
+	refsMu sync.Mutex
+	refs   *refSnapshot // nil until first needed; dropped after a fetch
+
 	disc    discovery  // remotes consulted, once
 	fetchMu sync.Mutex // serializes fetches of build revisions
 

@@ -206,29 +206,25 @@ func (r *Repo) Tags(globs []string) ([]Tag, error) {
 			return nil, fmt.Errorf("matching tags with %q: %w: %w", g, ErrBadGlob, err)
 		}
 	}
-	iter, err := r.repo.Tags()
+	snap, err := r.diskRefs()
 	if err != nil {
 		return nil, fmt.Errorf("listing tags: %w", err)
 	}
 	var out []Tag
-	err = iter.ForEach(func(ref *plumbing.Reference) error {
-		name := strings.TrimPrefix(ref.Name().String(), "refs/tags/")
-		if !matchAny(globs, name) {
-			return nil
+	for _, ref := range snap.list {
+		name, ok := strings.CutPrefix(ref.name, "refs/tags/")
+		if !ok || !matchAny(globs, name) {
+			continue
 		}
-		c, tag, err := r.peel(ref.Hash())
+		c, tag, err := r.peel(ref.hash)
 		if err != nil {
-			return nil
+			continue
 		}
 		t := Tag{Name: name, Commit: commitOf(c), Time: c.Committer.When}
 		if tag != nil && !tag.Tagger.When.IsZero() {
 			t.Time = tag.Tagger.When
 		}
 		out = append(out, t)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("listing tags: %w", err)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		if !out[i].Time.Equal(out[j].Time) {
