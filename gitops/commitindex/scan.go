@@ -8,20 +8,25 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/lkg-dev/lkg/internal/packfile"
+	"golang.org/x/sync/errgroup"
 )
 
 // scanObjectStore adds every commit in the packs and loose objects of
-// objectsDir to b. It goes through each pack once, front to back, reading
-// object headers and inflating only commits: go-git's type iteration
-// resolves every delta, which costs seconds on a big repository. A
-// deltified commit whose base is in no pack is read through go-git.
+// objectsDir to b. It lists each pack's entries by header only, then
+// reads the commits on every core, each worker with its own inflater,
+// inflating a commit only up to the end of its headers: go-git's type
+// iteration resolves every delta and decodes every commit whole, which
+// costs seconds on a big repository. A deltified commit whose base is in
+// no pack is read through go-git.
 func scanObjectStore(objectsDir string, st *filesystem.Storage, b *Builder) error {
 	dirs := objectDirs(objectsDir)
 	packs, err := packfile.Open(dirs...)
@@ -30,35 +35,49 @@ func scanObjectStore(objectsDir string, st *filesystem.Storage, b *Builder) erro
 		return err
 	}
 	defer packs.Close()
-	r := packs.Reader()
-	var c packfile.CommitHeader
-	var deferred []plumbing.Hash
+	var chunks []*scanChunk
 	for _, p := range packs.Packs() {
 		entries, err := p.Entries()
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p.Path(), err)
 		}
+		var c *scanChunk
 		for _, e := range entries {
 			if e.Type != packfile.TypeCommit && e.Type != 0 {
 				continue
 			}
-			typ, data, err := r.ReadAt(p, e.Offset)
-			if err != nil {
-				if e.Delta {
-					// Deltas whose base lives in no pack may be anything.
-					deferred = append(deferred, e.Hash)
-					continue
-				}
-				return fmt.Errorf("reading %s: inflating commit %s: %w", p.Path(), e.Hash, err)
+			if c == nil || len(c.entries) == scanChunkLen {
+				c = &scanChunk{pack: p}
+				chunks = append(chunks, c)
 			}
-			if typ != packfile.TypeCommit {
-				continue
-			}
-			if err := packfile.ParseCommit(data, &c); err != nil {
-				return fmt.Errorf("commit %s: %w", e.Hash, err)
-			}
-			b.Add(e.Hash, c.Tree, c.CommitTime(), c.Parents)
+			c.entries = append(c.entries, e)
 		}
+	}
+	var next atomic.Int64
+	g := errgroup.Group{}
+	for range min(runtime.GOMAXPROCS(0), max(len(chunks), 1)) {
+		g.Go(func() error {
+			r := packs.Reader()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(chunks) {
+					return nil
+				}
+				if err := chunks[i].read(r); err != nil {
+					return err
+				}
+			}
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	var deferred []plumbing.Hash
+	for _, c := range chunks {
+		for i := range c.hashes {
+			b.Add(c.hashes[i], c.trees[i], c.times[i], c.parents[c.pstart[i]:c.pstart[i+1]])
+		}
+		deferred = append(deferred, c.deferred...)
 	}
 	for _, dir := range dirs {
 		if err := scanLoose(dir, b); err != nil {
@@ -79,6 +98,53 @@ func scanObjectStore(objectsDir string, st *filesystem.Storage, b *Builder) erro
 		}
 		b.Add(c.Hash, c.TreeHash, c.Committer.When.Unix(), c.ParentHashes)
 	}
+	return nil
+}
+
+// scanChunkLen is how many commit entries one worker reads at a time:
+// enough to amortise the hand-off, few enough to balance the cores.
+const scanChunkLen = 4096
+
+// scanChunk is a run of one pack's commit entries, in pack order, and
+// what a worker read of them.
+type scanChunk struct {
+	pack    *packfile.Pack
+	entries []packfile.Entry
+
+	hashes   []plumbing.Hash
+	trees    []plumbing.Hash
+	times    []int64
+	pstart   []uint32
+	parents  []plumbing.Hash
+	deferred []plumbing.Hash // deltas whose base is in no pack
+}
+
+func (c *scanChunk) read(r *packfile.Reader) error {
+	var h packfile.CommitHeader
+	c.pstart = append(c.pstart, 0)
+	for _, e := range c.entries {
+		typ, data, err := r.ReadCommitHeadAt(c.pack, e.Offset)
+		if err != nil {
+			if e.Delta {
+				// Deltas whose base lives in no pack may be anything.
+				c.deferred = append(c.deferred, e.Hash)
+				continue
+			}
+			return fmt.Errorf("reading %s: inflating commit %s: %w", c.pack.Path(), e.Hash, err)
+		}
+		if typ != packfile.TypeCommit {
+			continue
+		}
+		if err := packfile.ParseCommit(data, &h); err != nil {
+			return fmt.Errorf("commit %s: %w", e.Hash, err)
+		}
+		c.hashes = append(c.hashes, e.Hash)
+		c.trees = append(c.trees, h.Tree)
+		c.times = append(c.times, h.CommitTime())
+		c.parents = append(c.parents, h.Parents...)
+		c.pstart = append(c.pstart, uint32(len(c.parents)))
+	}
+	c.entries = nil
 	return nil
 }
 

@@ -357,3 +357,55 @@ func applyDelta(dst, base, delta []byte) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// commitHeadChunk is how much of a commit ReadCommitHeadAt inflates at a
+// time: most commit headers (tree, parents, author, committer) fit.
+const commitHeadChunk = 512
+
+// ReadCommitHeadAt reads the object at off in p like ReadAt, except that a
+// commit stored whole is inflated only up to the blank line that ends its
+// headers: the message, often most of the object, is never needed for the
+// commit table. A deltified object is read whole. The content is valid
+// until the next read.
+func (r *Reader) ReadCommitHeadAt(p *Pack, off uint64) (int, []byte, error) {
+	h, err := p.header(off)
+	if err != nil {
+		return 0, nil, err
+	}
+	if h.typ != TypeCommit {
+		return r.at(p, off, 0, &r.scratch)
+	}
+	if h.size > 1<<34 {
+		return 0, nil, errors.New("object too large")
+	}
+	r.src.Reset(p.data[h.data:])
+	if r.zr == nil {
+		zr, err := zlib.NewReader(&r.src)
+		if err != nil {
+			return 0, nil, err
+		}
+		r.zr = zr
+	} else if err := r.zr.(zlib.Resetter).Reset(&r.src, nil); err != nil {
+		return 0, nil, err
+	}
+	out := r.scratch[:0]
+	searched := 0
+	for uint64(len(out)) < h.size {
+		n := int(min(h.size-uint64(len(out)), uint64(max(commitHeadChunk, len(out)))))
+		if cap(out)-len(out) < n {
+			out = append(out[:cap(out)], make([]byte, n)...)[:len(out)]
+		}
+		m, err := io.ReadFull(r.zr, out[len(out):len(out)+n])
+		out = out[:len(out)+m]
+		if i := bytes.Index(out[searched:], []byte("\n\n")); i >= 0 {
+			r.scratch = out
+			return TypeCommit, out[:searched+i+2], nil
+		}
+		searched = max(len(out)-1, 0)
+		if err != nil {
+			return 0, nil, fmt.Errorf("inflating: %w", err)
+		}
+	}
+	r.scratch = out
+	return TypeCommit, out, nil
+}
