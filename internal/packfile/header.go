@@ -83,13 +83,13 @@ func (p *Pack) header(off uint64) (header, error) {
 
 // Entry is one object of a pack, as Entries lists it.
 type Entry struct {
-	Hash   plumbing.Hash
-	Offset uint64
+	Hash plumbing.Hash
 	// Type is the object's type, a delta's being its base's (TypeCommit
 	// ... TypeTag); 0 when the base is in another pack.
-	Type int
+	Type uint8
 	// Delta says the object is stored as a delta.
-	Delta bool
+	Delta  bool
+	Offset uint64
 }
 
 // Entries lists every object of the pack in pack order, with its type,
@@ -98,23 +98,9 @@ type Entry struct {
 // costs seconds on a big repository.
 func (p *Pack) Entries() ([]Entry, error) {
 	es := make([]Entry, p.n)
-	for i := range es {
-		copy(es[i].Hash[:], p.names[i*20:])
-		off, ok := p.offset(i)
-		if !ok {
-			return nil, errors.New("pack index large offset out of range")
-		}
-		es[i].Offset = off
+	if err := p.offsetOrder(es); err != nil {
+		return nil, err
 	}
-	slices.SortFunc(es, func(a, b Entry) int {
-		switch {
-		case a.Offset < b.Offset:
-			return -1
-		case a.Offset > b.Offset:
-			return 1
-		}
-		return 0
-	})
 	// Entries are in offset order, so an offset delta's base, which comes
 	// before it, is found by binary search and already has its type.
 	at := func(off uint64) int {
@@ -159,7 +145,7 @@ func (p *Pack) Entries() ([]Entry, error) {
 			}
 			refDeltas = append(refDeltas, i)
 		default:
-			es[i].Type = h.typ
+			es[i].Type = uint8(h.typ)
 		}
 	}
 	// Ref deltas whose base comes later: resolve now. A base in another
@@ -191,4 +177,85 @@ func (p *Pack) Entries() ([]Entry, error) {
 		}
 	}
 	return es, nil
+}
+
+// offsetOrder fills es with the pack's objects in offset order. A pack's
+// offsets and index positions fit one uint64 each (offset above, position
+// below), and a radix sort of those keys costs a fraction of a comparison
+// sort of the entries: at millions of objects the sort was a sixth of a
+// cold scan.
+func (p *Pack) offsetOrder(es []Entry) error {
+	n := len(es)
+	keys := make([]uint64, n)
+	maxOff := uint64(0)
+	for i := range n {
+		off, ok := p.offset(i)
+		if !ok {
+			return errors.New("pack index large offset out of range")
+		}
+		keys[i] = off
+		maxOff = max(maxOff, off)
+	}
+	const posBits = 24
+	if n >= 1<<posBits || maxOff >= 1<<(64-posBits) {
+		// Beyond 16M objects or 1 TB: sort pairs the slow way.
+		for i := range es {
+			copy(es[i].Hash[:], p.names[i*20:])
+			es[i].Offset = keys[i]
+		}
+		slices.SortFunc(es, func(a, b Entry) int {
+			switch {
+			case a.Offset < b.Offset:
+				return -1
+			case a.Offset > b.Offset:
+				return 1
+			}
+			return 0
+		})
+		return nil
+	}
+	for i := range keys {
+		keys[i] = keys[i]<<posBits | uint64(i)
+	}
+	radixSort(keys)
+	for j, k := range keys {
+		i := int(k & (1<<posBits - 1))
+		copy(es[j].Hash[:], p.names[i*20:])
+		es[j].Offset = k >> posBits
+	}
+	return nil
+}
+
+// radixSort sorts keys in place, least significant byte first, skipping
+// the bytes every key shares.
+func radixSort(keys []uint64) {
+	if len(keys) < 2 {
+		return
+	}
+	tmp := make([]uint64, len(keys))
+	src, dst := keys, tmp
+	for shift := uint(0); shift < 64; shift += 8 {
+		var count [256]int
+		for _, k := range src {
+			count[byte(k>>shift)]++
+		}
+		if count[byte(src[0]>>shift)] == len(src) {
+			continue // every key has this byte: nothing to move
+		}
+		pos := 0
+		for b := range count {
+			c := count[b]
+			count[b] = pos
+			pos += c
+		}
+		for _, k := range src {
+			b := byte(k >> shift)
+			dst[count[b]] = k
+			count[b]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &keys[0] {
+		copy(keys, src)
+	}
 }

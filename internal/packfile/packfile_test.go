@@ -139,11 +139,11 @@ func checkAgainstGit(t *testing.T, dir string, ofs bool) {
 		if i > 0 && es[i-1].Offset >= e.Offset {
 			t.Errorf("entries not in pack order at %d", i)
 		}
-		if got, want := fmt.Sprintf("%s %d %v", typeNames[e.Type], e.Offset, e.Delta), fmt.Sprintf("%s %s %v", f[1], f[4], len(f) == 7); got != want {
+		if got, want := fmt.Sprintf("%s %d %v", typeNames[int(e.Type)], e.Offset, e.Delta), fmt.Sprintf("%s %s %v", f[1], f[4], len(f) == 7); got != want {
 			t.Errorf("entry %s = %s, git verify-pack says %s", e.Hash, got, want)
 		}
 		if e.Delta {
-			deltas[e.Type]++
+			deltas[int(e.Type)]++
 		}
 		if off, ok := p.Find(e.Hash); !ok || off != e.Offset {
 			t.Errorf("Find(%s) = %d, %v; want %d", e.Hash, off, ok, e.Offset)
