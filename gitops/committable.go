@@ -67,6 +67,7 @@ func (r *Repo) invalidateTable() {
 	r.storeTable = nil
 	r.tableMu.Unlock()
 	r.dropRefs()
+	r.dropPacks()
 }
 
 // refTipHashes lists every ref's commit (tags peeled), HEAD included. An

@@ -14,6 +14,7 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/lkg-dev/lkg/gitops/commitindex"
 	"github.com/lkg-dev/lkg/internal/config"
+	"github.com/lkg-dev/lkg/internal/packfile"
 	"github.com/lkg-dev/lkg/types"
 )
 
@@ -50,6 +51,10 @@ type Repo struct {
 	// storeTable is the complete table when table came from a graph and a
 	// lookup missed.
 	storeTable *commitindex.Table
+
+	packsMu    sync.Mutex
+	packs      *packfile.Packs // mapped on first need; dropped after a fetch
+	packReader *packfile.Reader
 
 	refsMu sync.Mutex
 	refs   *refSnapshot // nil until first needed; dropped after a fetch

@@ -74,7 +74,7 @@ func (r *Repo) resolveCommit(rev string) (*object.Commit, error) {
 		switch op {
 		case '~':
 			for k := 0; k < n; k++ {
-				if c, err = firstParent(c, 1); err != nil {
+				if c, err = r.firstParent(c, 1); err != nil {
 					return nil, fmt.Errorf("resolving %q: %w", rev, err)
 				}
 			}
@@ -82,7 +82,7 @@ func (r *Repo) resolveCommit(rev string) (*object.Commit, error) {
 			if n == 0 {
 				continue
 			}
-			if c, err = firstParent(c, n); err != nil {
+			if c, err = r.firstParent(c, n); err != nil {
 				return nil, fmt.Errorf("resolving %q: %w", rev, err)
 			}
 		}
@@ -90,11 +90,11 @@ func (r *Repo) resolveCommit(rev string) (*object.Commit, error) {
 	return c, nil
 }
 
-func firstParent(c *object.Commit, n int) (*object.Commit, error) {
+func (r *Repo) firstParent(c *object.Commit, n int) (*object.Commit, error) {
 	if n > c.NumParents() {
 		return nil, fmt.Errorf("%w: commit %s has no parent %d", ErrUnknownRef, c.Hash, n)
 	}
-	p, err := c.Parent(n - 1)
+	p, err := r.peelCommit(c.ParentHashes[n-1])
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading parent %d of %s: %w", ErrUnknownRef, n, c.Hash, err)
 	}
@@ -178,7 +178,7 @@ func (r *Repo) peelCommit(h plumbing.Hash) (*object.Commit, error) {
 func (r *Repo) peel(h plumbing.Hash) (*object.Commit, *object.Tag, error) {
 	var outer *object.Tag
 	for depth := 0; depth < 16; depth++ {
-		o, err := r.repo.Object(plumbing.AnyObject, h)
+		o, err := r.readObject(h)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: object %s: %w", ErrUnknownRef, h, err)
 		}
