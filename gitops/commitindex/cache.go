@@ -2,6 +2,7 @@ package commitindex
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -15,43 +16,45 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
-const tableCacheMagic = "lkg-commit-table-1\n"
+const tableCacheMagic = "lkg-commit-table-2\n"
 
-// objectStoreKey names the object store's current content: the pack names
-// (a pack's name is its content hash) and the loose object names. Any
-// fetch, gc or commit changes it.
-func objectStoreKey(objectsDir string) (string, error) {
-	h := sha256.New()
+// packNames lists the pack files of objectsDir and its alternates, by
+// file name (a pack's name is its content hash), sorted.
+func packNames(objectsDir string) ([]string, error) {
+	var names []string
 	for _, dir := range objectDirs(objectsDir) {
-		fmt.Fprintln(h, "objects", dir)
 		packs, err := filepath.Glob(filepath.Join(dir, "pack", "pack-*.pack"))
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		sort.Strings(packs)
 		for _, p := range packs {
-			fmt.Fprintln(h, filepath.Base(p))
-		}
-		loose, err := looseObjects(dir)
-		if err != nil {
-			return "", err
-		}
-		fmt.Fprintln(h, "loose", len(loose))
-		for _, l := range loose {
-			fmt.Fprintln(h, l)
+			names = append(names, filepath.Base(p))
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil))[:32], nil
+	sort.Strings(names)
+	return names, nil
 }
 
-// tableCachePath is <cache>/commit-tables/<repo id>-<store key>.bin; the
-// repo id prefix lets a new table replace the stale ones of that repo.
+// packSetKey names a set of packs. A table is cached per pack set: loose
+// objects come and go with every commit and are scanned afresh (they are
+// few), and a fetch that adds a pack extends the cached table by that pack
+// instead of starting over.
+func packSetKey(names []string) string {
+	h := sha256.New()
+	for _, n := range names {
+		fmt.Fprintln(h, n)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// tableCachePath is <cache>/commit-tables/<repo id>-<pack set key>.bin;
+// the repo id prefix lets a new table replace the stale ones of that repo.
 func tableCachePath(cacheDir, gitDir, key string) string {
 	id := sha256.Sum256([]byte(gitDir))
 	return filepath.Join(cacheDir, "commit-tables", hex.EncodeToString(id[:])[:16]+"-"+key+".bin")
 }
 
-func writeTableCache(path string, t *Table) error {
+func writeTableCache(path string, packs []string, t *Table) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -63,6 +66,10 @@ func writeTableCache(path string, t *Table) error {
 	defer os.Remove(f.Name())
 	w := bufio.NewWriterSize(f, 1<<20)
 	w.WriteString(tableCacheMagic)
+	for _, n := range packs {
+		w.WriteString(n + "\n")
+	}
+	w.WriteString("\n")
 	var u [8]byte
 	put32 := func(v uint32) { binary.LittleEndian.PutUint32(u[:4], v); w.Write(u[:4]) }
 	put32(uint32(len(t.hashes)))
@@ -106,15 +113,34 @@ func writeTableCache(path string, t *Table) error {
 
 var errBadTableCache = errors.New("bad commit table cache")
 
-func readTableCache(path string) (*Table, error) {
+// readTableCache reads a cached table and the packs it was built from.
+func readTableCache(path string) (*Table, []string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !strings.HasPrefix(string(data[:min(len(data), len(tableCacheMagic))]), tableCacheMagic) {
-		return nil, errBadTableCache
+		return nil, nil, errBadTableCache
 	}
 	p := data[len(tableCacheMagic):]
+	var packs []string
+	for {
+		nl := bytes.IndexByte(p, '\n')
+		if nl < 0 {
+			return nil, nil, fmt.Errorf("%w: truncated pack list", errBadTableCache)
+		}
+		line := string(p[:nl])
+		p = p[nl+1:]
+		if line == "" {
+			break
+		}
+		packs = append(packs, line)
+	}
+	t, err := decodeTable(p)
+	return t, packs, err
+}
+
+func decodeTable(p []byte) (*Table, error) {
 	get32 := func() uint32 {
 		if len(p) < 4 {
 			p = nil
@@ -167,17 +193,19 @@ func readTableCache(path string) (*Table, error) {
 	return t, nil
 }
 
+// repoTableCaches lists the cached tables of the repository at gitDir.
+func repoTableCaches(cacheDir, gitDir string) []string {
+	id := sha256.Sum256([]byte(gitDir))
+	old, _ := filepath.Glob(filepath.Join(cacheDir, "commit-tables", hex.EncodeToString(id[:])[:16]+"-*.bin"))
+	return old
+}
+
 // RemoveCaches deletes every cached table of the repository at gitDir.
 func RemoveCaches(cacheDir, gitDir string) error {
 	if cacheDir == "" {
 		return nil
 	}
-	id := sha256.Sum256([]byte(gitDir))
-	old, err := filepath.Glob(filepath.Join(cacheDir, "commit-tables", hex.EncodeToString(id[:])[:16]+"-*.bin"))
-	if err != nil {
-		return err
-	}
-	for _, p := range old {
+	for _, p := range repoTableCaches(cacheDir, gitDir) {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}

@@ -89,29 +89,104 @@ func (l *Loader) Load() (*Table, error) {
 }
 
 // LoadStore is the complete table of every commit in the object
-// store, cached on disk by pack set.
+// store. The packs' commits are cached on disk by pack set; a pack set
+// that only grew (a fetch added packs) extends the cached table by the new
+// packs instead of scanning everything again. Loose commits, few and
+// changing with every commit, are scanned afresh and merged in.
 func (l *Loader) LoadStore() (*Table, error) {
 	objects := filepath.Join(l.GitDir, "objects")
-	key, keyErr := objectStoreKey(objects)
-	path := ""
-	if keyErr == nil && l.CacheDir != "" {
-		path = tableCachePath(l.CacheDir, l.GitDir, key)
-		if t, err := readTableCache(path); err == nil {
-			return t, nil
-		}
-	}
-	var b Builder
-	if err := scanObjectStore(objects, l.Store, &b); err != nil {
+	t, err := l.loadPacks(objects)
+	if err != nil {
 		l.warnf("fast object scan failed, decoding through go-git: %v", err)
 		return l.LoadGoGit()
 	}
-	t := b.Build()
-	if path != "" {
-		if err := writeTableCache(path, t); err != nil {
-			l.warnf("caching the commit table: %v", err)
+	var loose Builder
+	for _, dir := range objectDirs(objects) {
+		if err := scanLoose(dir, &loose); err != nil {
+			l.warnf("fast object scan failed, decoding through go-git: %v", err)
+			return l.LoadGoGit()
 		}
 	}
+	if len(loose.hashes) == 0 {
+		return t, nil
+	}
+	if t.missingParents > 0 {
+		// Loose commits may be the missing parents (a small fetch is
+		// unpacked loose), and the table no longer knows which hashes it
+		// missed: link everything anew.
+		var b Builder
+		if err := scanPacks(objects, nil, l.Store, &b); err != nil {
+			return nil, err
+		}
+		b.addBuilder(&loose)
+		return b.Build(), nil
+	}
+	return t.extend(&loose), nil
+}
+
+// loadPacks returns the table of the packs' commits: cached for this pack
+// set, else a cached table of fewer packs extended by the new ones, else a
+// scan of every pack; what it built is cached.
+func (l *Loader) loadPacks(objects string) (*Table, error) {
+	packs, err := packNames(objects)
+	if err != nil || l.CacheDir == "" {
+		var b Builder
+		if err := scanPacks(objects, nil, l.Store, &b); err != nil {
+			return nil, err
+		}
+		return b.Build(), nil
+	}
+	path := tableCachePath(l.CacheDir, l.GitDir, packSetKey(packs))
+	if t, _, err := readTableCache(path); err == nil {
+		return t, nil
+	}
+	var t *Table
+	if old, skip := l.cachedSubset(packs); old != nil {
+		var b Builder
+		if err := scanPacks(objects, skip, l.Store, &b); err != nil {
+			return nil, err
+		}
+		t = old.extend(&b)
+	} else {
+		var b Builder
+		if err := scanPacks(objects, nil, l.Store, &b); err != nil {
+			return nil, err
+		}
+		t = b.Build()
+	}
+	if err := writeTableCache(path, packs, t); err != nil {
+		l.warnf("caching the commit table: %v", err)
+	}
 	return t, nil
+}
+
+// cachedSubset finds a cached table of this repository built from some of
+// packs and nothing else (no pack since removed), with no missing parents
+// (a new pack could hold them, and extend cannot link them afterwards).
+// It returns the table and its packs, as a set.
+func (l *Loader) cachedSubset(packs []string) (*Table, map[string]bool) {
+	have := map[string]bool{}
+	for _, p := range packs {
+		have[p] = true
+	}
+	for _, path := range repoTableCaches(l.CacheDir, l.GitDir) {
+		t, used, err := readTableCache(path)
+		if err != nil || t.missingParents > 0 {
+			continue
+		}
+		skip := map[string]bool{}
+		for _, p := range used {
+			if !have[p] {
+				skip = nil
+				break
+			}
+			skip[p] = true
+		}
+		if skip != nil {
+			return t, skip
+		}
+	}
+	return nil, nil
 }
 
 // completeFromRefs builds the table from a graph's commits and adds, from

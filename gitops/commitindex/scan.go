@@ -28,6 +28,20 @@ import (
 // costs seconds on a big repository. A deltified commit whose base is in
 // no pack is read through go-git.
 func scanObjectStore(objectsDir string, st *filesystem.Storage, b *Builder) error {
+	if err := scanPacks(objectsDir, nil, st, b); err != nil {
+		return err
+	}
+	for _, dir := range objectDirs(objectsDir) {
+		if err := scanLoose(dir, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanPacks adds the commits of every pack of objectsDir (and its
+// alternates) whose file name is not in skip.
+func scanPacks(objectsDir string, skip map[string]bool, st *filesystem.Storage, b *Builder) error {
 	dirs := objectDirs(objectsDir)
 	packs, err := packfile.Open(dirs...)
 	if err != nil {
@@ -37,6 +51,10 @@ func scanObjectStore(objectsDir string, st *filesystem.Storage, b *Builder) erro
 	defer packs.Close()
 	var chunks []*scanChunk
 	for _, p := range packs.Packs() {
+		if skip[filepath.Base(p.Path())] {
+			continue
+		}
+		packsScanned.Add(1)
 		entries, err := p.Entries()
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p.Path(), err)
@@ -79,11 +97,6 @@ func scanObjectStore(objectsDir string, st *filesystem.Storage, b *Builder) erro
 		}
 		deferred = append(deferred, c.deferred...)
 	}
-	for _, dir := range dirs {
-		if err := scanLoose(dir, b); err != nil {
-			return err
-		}
-	}
 	for _, h := range deferred {
 		o, err := st.EncodedObject(plumbing.AnyObject, h)
 		if err != nil {
@@ -100,6 +113,9 @@ func scanObjectStore(objectsDir string, st *filesystem.Storage, b *Builder) erro
 	}
 	return nil
 }
+
+// packsScanned counts the packs scanned, for tests of the cache.
+var packsScanned atomic.Int64
 
 // scanChunkLen is how many commit entries one worker reads at a time:
 // enough to amortise the hand-off, few enough to balance the cores.

@@ -502,3 +502,99 @@ func isHex(s string) bool {
 	}
 	return s != ""
 }
+
+// extend returns t with b's commits added, without sorting t again: b's
+// new commits are sorted and merged into t's order, t's parent indices
+// renumbered and the new commits' parents looked up in the merged table.
+// It costs one pass over t, against a sort of every commit for a table
+// built afresh. t's missing parents stay missing: callers extend only
+// tables that have none, or accept that.
+func (t *Table) extend(b *Builder) *Table {
+	type add struct {
+		hash, tree plumbing.Hash
+		time       int64
+		parents    []plumbing.Hash
+	}
+	var news []add
+	for i, h := range b.hashes {
+		if _, ok := t.Find(h); ok {
+			continue
+		}
+		news = append(news, add{h, b.trees[i], b.times[i], b.phashes[b.pstart[i]:b.pstartEnd(i)]})
+	}
+	if len(news) == 0 {
+		return t
+	}
+	sort.Slice(news, func(i, j int) bool { return bytes.Compare(news[i].hash[:], news[j].hash[:]) < 0 })
+	uniq := news[:1]
+	for _, a := range news[1:] {
+		if a.hash != uniq[len(uniq)-1].hash {
+			uniq = append(uniq, a)
+		}
+	}
+	news = uniq
+	n, k := len(t.hashes), len(news)
+	m := n + k
+	out := &Table{
+		hashes:         make([]plumbing.Hash, 0, m),
+		trees:          make([]plumbing.Hash, 0, m),
+		times:          make([]int64, 0, m),
+		parentStart:    make([]uint32, 0, m+1),
+		missingParents: t.missingParents,
+	}
+	oldAt := make([]uint32, n) // t's index -> merged index
+	isNew := make([]int32, 0, m)
+	for i, j := 0, 0; i < n || j < k; {
+		if j == k || i < n && bytes.Compare(t.hashes[i][:], news[j].hash[:]) < 0 {
+			oldAt[i] = uint32(len(out.hashes))
+			out.hashes = append(out.hashes, t.hashes[i])
+			out.trees = append(out.trees, t.trees[i])
+			out.times = append(out.times, t.times[i])
+			isNew = append(isNew, -1-int32(i))
+			i++
+			continue
+		}
+		out.hashes = append(out.hashes, news[j].hash)
+		out.trees = append(out.trees, news[j].tree)
+		out.times = append(out.times, news[j].time)
+		isNew = append(isNew, int32(j))
+		j++
+	}
+	out.parents = make([]uint32, 0, len(t.parents)+k)
+	for _, src := range isNew {
+		out.parentStart = append(out.parentStart, uint32(len(out.parents)))
+		if src < 0 {
+			for _, p := range t.parentsOf(uint32(-1 - src)) {
+				out.parents = append(out.parents, oldAt[p])
+			}
+			continue
+		}
+		for _, ph := range news[src].parents {
+			j, ok := out.Find(ph)
+			if !ok {
+				out.missingParents++
+				continue
+			}
+			out.parents = append(out.parents, uint32(j))
+		}
+	}
+	out.parentStart = append(out.parentStart, uint32(len(out.parents)))
+	out.computeGenerations()
+	return out
+}
+
+// pstartEnd is where the parents of b's i-th commit end, before Build
+// appended its sentinel.
+func (b *Builder) pstartEnd(i int) uint32 {
+	if i+1 < len(b.pstart) {
+		return b.pstart[i+1]
+	}
+	return uint32(len(b.phashes))
+}
+
+// addBuilder adds every commit of o.
+func (b *Builder) addBuilder(o *Builder) {
+	for i := range o.hashes {
+		b.Add(o.hashes[i], o.trees[i], o.times[i], o.phashes[o.pstart[i]:o.pstartEnd(i)])
+	}
+}
