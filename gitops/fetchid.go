@@ -91,7 +91,7 @@ func (r *Repo) fetchByIDGit(ctx context.Context, rm *remoteInfo, oid string) (ty
 	if out, _, err := run("cat-file", "commit", oid); err == nil {
 		return parseCommitObject(oid, out)
 	}
-	r.progressf("fetching %s by id from %s", oid[:12], rm.label())
+	r.progressf("%s: fetching %s by id", rm.name, oid[:12])
 	_, stderr, err := run("fetch", "--quiet", "--no-tags", "--depth=1", "--filter=tree:0",
 		rm.url, "+"+oid+":refs/ids/"+oid)
 	if err != nil {
@@ -117,7 +117,7 @@ func (r *Repo) fetchByIDGoGit(ctx context.Context, rm *remoteInfo, oid string) (
 	st := memory.NewStorage()
 	spec := config.RefSpec(oid + ":refs/ids/" + oid)
 	remote := git.NewRemote(st, &config.RemoteConfig{Name: "lkg", URLs: []string{rm.url}})
-	r.progressf("fetching %s by id from %s", oid[:12], rm.label())
+	r.progressf("%s: fetching %s by id", rm.name, oid[:12])
 	err := withCtx(ctx, func() error {
 		return remote.FetchContext(ctx, &git.FetchOptions{RefSpecs: []config.RefSpec{spec}, Depth: 1, Tags: git.NoTags, Auth: rm.auth})
 	})

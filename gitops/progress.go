@@ -2,8 +2,12 @@ package gitops
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/sideband"
@@ -67,3 +71,58 @@ func (p *remoteProgress) Write(b []byte) (int, error) {
 }
 
 var _ io.Writer = (*remoteProgress)(nil)
+
+// packStats is the number of objects and bytes of the packs in dir.
+type packStats map[string][2]int64
+
+func readPackStats(gitDir string) packStats {
+	st := packStats{}
+	idxs, _ := filepath.Glob(filepath.Join(gitDir, "objects", "pack", "pack-*.idx"))
+	for _, idx := range idxs {
+		fi, err := os.Stat(strings.TrimSuffix(idx, ".idx") + ".pack")
+		if err != nil {
+			continue
+		}
+		st[idx] = [2]int64{idxObjects(idx), fi.Size()}
+	}
+	return st
+}
+
+// idxObjects reads the object count of a version 2 .idx: the last fanout
+// entry.
+func idxObjects(idx string) int64 {
+	f, err := os.Open(idx)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	var b [4]byte
+	if _, err := f.ReadAt(b[:], 8+255*4); err != nil {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint32(b[:]))
+}
+
+// since sums the objects and bytes of the packs not in before.
+func (after packStats) since(before packStats) (objects, bytes int64) {
+	for k, v := range after {
+		if _, ok := before[k]; !ok {
+			objects += v[0]
+			bytes += v[1]
+		}
+	}
+	return objects, bytes
+}
+
+// humanBytes prints a byte count the way git's progress does.
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.2f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -254,7 +254,7 @@ func (r *Repo) listRemote(ctx context.Context, rm *remoteInfo) error {
 		})
 		return ar, err
 	}
-	r.progressf("listing %s", rm.label())
+	r.progressf("%s: listing refs", rm.name)
 	ar, err := list(nil)
 	if isAuthError(err) {
 		if auth := credentialFill(ctx, r.gitDir, rm.url); auth != nil {
@@ -276,6 +276,7 @@ func (r *Repo) listRemote(ctx context.Context, rm *remoteInfo) error {
 		rm.refs = append(rm.refs, ref)
 	}
 	sort.Slice(rm.refs, func(i, j int) bool { return rm.refs[i].Name() < rm.refs[j].Name() })
+	r.progressf("%s: %d refs listed", rm.name, len(rm.refs))
 	rm.byID = ar.Capabilities.Supports(capability.AllowReachableSHA1InWant) || ar.Capabilities.Supports(capability.AllowTipSHA1InWant)
 	rm.listed = true
 	return nil
@@ -333,10 +334,18 @@ func (r *Repo) fetchSpecs(ctx context.Context, rm *remoteInfo, specs []config.Re
 	ctx, cancel := r.budgetCtx(ctx, rm)
 	defer cancel()
 	remote := git.NewRemote(r.store, &config.RemoteConfig{Name: "lkg", URLs: []string{rm.url}, Fetch: specs})
-	r.progressf("fetching %d ref(s) from %s", len(specs), rm.label())
+	r.progressf("%s: fetching %d ref(s)", rm.name, len(specs))
+	var before packStats
+	if r.opts.progress != nil {
+		before = readPackStats(r.gitDir)
+	}
 	err := withCtx(ctx, func() error {
 		return remote.FetchContext(ctx, &git.FetchOptions{RefSpecs: specs, Tags: git.NoTags, Auth: rm.auth, Force: true, Progress: r.progressWriter(rm)})
 	})
+	if r.opts.progress != nil && err == nil {
+		objects, size := readPackStats(r.gitDir).since(before)
+		r.progressf("%s: fetched %d ref(s), %d objects, %s", rm.name, len(specs), objects, humanBytes(size))
+	}
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		err = r.remoteError(rm, "fetching from", err)
 		if rm.failure == "" && r.outOfTime(rm) {

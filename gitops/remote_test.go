@@ -211,3 +211,30 @@ func TestRefStatesShallow(t *testing.T) {
 		t.Errorf("warnings %q lack the unshallow hint", warnings)
 	}
 }
+
+// TestFetchProgress: with WithProgress, every remote listed and every fetch
+// is drawn, the fetch with its objects and bytes, and the line is cleared.
+func TestFetchProgress(t *testing.T) {
+	s := newRemoteSetup(t)
+	var buf strings.Builder
+	r, err := Open(s.local, WithCacheDir(t.TempDir()), WithProgress(&buf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := r.Resolve("v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.RefStates(context.Background(), good, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"origin: listing refs", "alice: listing refs", "origin: fetched 1 ref(s), ", " objects, ", "\r\033[K"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("progress %q lacks %q", out, want)
+		}
+	}
+	if !strings.HasSuffix(out, "\r\033[K") {
+		t.Errorf("progress %q does not end cleared", out)
+	}
+}
