@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 
@@ -27,7 +26,7 @@ type Packs struct {
 // Pack is one mapped pack file and its index.
 type Pack struct {
 	path  string // the .pack file
-	idx   []byte // the whole .idx file
+	idx   []byte // the whole .idx file, mapped
 	n     int
 	names []byte // n sorted 20-byte hashes, inside idx
 	offs  []byte // n 4-byte offsets, inside idx
@@ -70,12 +69,21 @@ func (ps *Packs) Close() {
 	}
 }
 
-// OpenPack maps the pack of a version 2 .idx file.
+// OpenPack maps the pack of a version 2 .idx file. The index is mapped
+// too, not read: finding one object touches a few pages of it, and at
+// millions of objects reading it whole cost a fifth of a second and as
+// many megabytes as it has, on every run.
 func OpenPack(idxPath string) (*Pack, error) {
-	idx, err := os.ReadFile(idxPath)
+	idx, unmapIdx, err := mapFile(idxPath)
 	if err != nil {
 		return nil, err
 	}
+	ok := false
+	defer func() {
+		if !ok {
+			unmapIdx()
+		}
+	}()
 	if len(idx) < 8+256*4 || !bytes.Equal(idx[:4], []byte{0xff, 't', 'O', 'c'}) || binary.BigEndian.Uint32(idx[4:]) != 2 {
 		return nil, errors.New("not a version 2 pack index")
 	}
@@ -95,8 +103,10 @@ func OpenPack(idxPath string) (*Pack, error) {
 		unmap()
 		return nil, errors.New("not a pack file")
 	}
+	ok = true
 	return &Pack{path: path, idx: idx, n: n, names: idx[namesAt : namesAt+n*20],
-		offs: idx[offsAt:largeAt], large: idx[largeAt : len(idx)-40], data: data, unmap: unmap}, nil
+		offs: idx[offsAt:largeAt], large: idx[largeAt : len(idx)-40], data: data,
+		unmap: func() { unmap(); unmapIdx() }}, nil
 }
 
 // Close unmaps the pack.
