@@ -35,11 +35,19 @@ type diskRef struct {
 // thousands of refs. Symbolic refs (refs/remotes/origin/HEAD) are skipped:
 // they repeat a ref that is listed anyway.
 func readRefs(gitDir string) ([]diskRef, error) {
+	refs, _, err := readRefsSymbolic(gitDir)
+	return refs, err
+}
+
+// readRefsSymbolic is readRefs that also returns the loose symbolic refs
+// under refs/, by name, with the names they point to.
+func readRefsSymbolic(gitDir string) ([]diskRef, map[string]string, error) {
+	symbolic := map[string]string{}
 	byName := map[string]int{}
 	var out []diskRef
 	packed, err := os.ReadFile(filepath.Join(gitDir, "packed-refs"))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("reading packed-refs: %w", err)
+		return nil, nil, fmt.Errorf("reading packed-refs: %w", err)
 	}
 	for line := range bytes.Lines(packed) {
 		line = bytes.TrimRight(line, "\r\n")
@@ -81,8 +89,12 @@ func readRefs(gitDir string) ([]diskRef, error) {
 				continue // raced with a writer; packed-refs has it or it is gone
 			}
 			b = bytes.TrimSpace(b)
+			if target, ok := bytes.CutPrefix(b, []byte("ref: ")); ok {
+				symbolic[name] = string(bytes.TrimSpace(target))
+				continue
+			}
 			if len(b) != 40 || !isHex(string(b)) {
-				continue // a symbolic ref, or junk git would not read either
+				continue // junk git would not read either
 			}
 			ref := diskRef{name: name, hash: plumbing.NewHash(string(b))}
 			if i, ok := byName[name]; ok {
@@ -95,16 +107,17 @@ func readRefs(gitDir string) ([]diskRef, error) {
 		return nil
 	}
 	if err := walk(filepath.Join(gitDir, "refs"), "refs/"); err != nil {
-		return nil, fmt.Errorf("reading refs: %w", err)
+		return nil, nil, fmt.Errorf("reading refs: %w", err)
 	}
-	return out, nil
+	return out, symbolic, nil
 }
 
 // refSnapshot is the repository's refs as read once by readRefs, until a
 // fetch changes them.
 type refSnapshot struct {
-	list   []diskRef
-	byName map[string]int
+	list     []diskRef
+	byName   map[string]int
+	symbolic map[string]string // loose symbolic refs: name -> target
 }
 
 // diskRefs returns the refs, read on first use and after each fetch.
@@ -114,11 +127,11 @@ func (r *Repo) diskRefs() (*refSnapshot, error) {
 	if r.refs != nil {
 		return r.refs, nil
 	}
-	list, err := readRefs(r.gitDir)
+	list, symbolic, err := readRefsSymbolic(r.gitDir)
 	if err != nil {
 		return nil, err
 	}
-	snap := &refSnapshot{list: list, byName: make(map[string]int, len(list))}
+	snap := &refSnapshot{list: list, byName: make(map[string]int, len(list)), symbolic: symbolic}
 	for i, ref := range list {
 		snap.byName[ref.name] = i
 	}
