@@ -18,7 +18,7 @@ import (
 func tableLines(t *Table) []string {
 	var out []string
 	for i := range t.Len() {
-		line := fmt.Sprintf("%s %s %d", t.Hash(i), t.Tree(i), t.times[i])
+		line := fmt.Sprintf("%s %s %d gen %d", t.Hash(i), t.Tree(i), t.times[i], t.gens[i])
 		for _, p := range t.parentsOf(uint32(i)) {
 			line += " " + t.Hash(int(p)).String()
 		}

@@ -211,7 +211,13 @@ func (t *Table) computeGenerations() {
 			stack = stack[:len(stack)-1]
 		}
 	}
-	// Counting sort by generation: the order every descendant pass uses.
+	t.sortByGen()
+}
+
+// sortByGen orders the commits by generation (a counting sort): the order
+// every descendant pass uses.
+func (t *Table) sortByGen() {
+	n := len(t.hashes)
 	var maxGen uint32
 	for _, g := range t.gens {
 		if g > maxGen {
