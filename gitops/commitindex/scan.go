@@ -55,7 +55,7 @@ func scanPacks(objectsDir string, skip map[string]bool, st *filesystem.Storage, 
 			continue
 		}
 		packsScanned.Add(1)
-		entries, err := p.Entries()
+		entries, err := p.CommitEntries()
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p.Path(), err)
 		}
@@ -91,11 +91,18 @@ func scanPacks(objectsDir string, skip map[string]bool, st *filesystem.Storage, 
 		return err
 	}
 	var deferred []plumbing.Hash
+	commits, parents := 0, 0
+	for _, c := range chunks {
+		commits += len(c.hashes)
+		parents += len(c.parents)
+	}
+	b.grow(commits, parents)
 	for _, c := range chunks {
 		for i := range c.hashes {
 			b.Add(c.hashes[i], c.trees[i], c.times[i], c.parents[c.pstart[i]:c.pstart[i+1]])
 		}
 		deferred = append(deferred, c.deferred...)
+		*c = scanChunk{} // its commits are in b now
 	}
 	for _, h := range deferred {
 		o, err := st.EncodedObject(plumbing.AnyObject, h)

@@ -2,7 +2,9 @@ package commitindex
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
+	"slices"
 	"sort"
 	"time"
 
@@ -50,6 +52,16 @@ func (b *Builder) Add(h, tree plumbing.Hash, t int64, parents []plumbing.Hash) {
 	b.phashes = append(b.phashes, parents...)
 }
 
+// grow makes room for n more commits with np parents in all, so that a
+// scan of a million commits does not double its arrays a dozen times.
+func (b *Builder) grow(n, np int) {
+	b.hashes = slices.Grow(b.hashes, n)
+	b.trees = slices.Grow(b.trees, n)
+	b.times = slices.Grow(b.times, n)
+	b.pstart = slices.Grow(b.pstart, n+1)
+	b.phashes = slices.Grow(b.phashes, np)
+}
+
 // Build sorts, drops duplicates (a commit may sit in two packs, or in a
 // graph and in the object store) and links parents.
 func (b *Builder) Build() *Table {
@@ -59,8 +71,21 @@ func (b *Builder) Build() *Table {
 	for i := range perm {
 		perm[i] = uint32(i)
 	}
-	sort.Slice(perm, func(i, j int) bool {
-		return bytes.Compare(b.hashes[perm[i]][:], b.hashes[perm[j]][:]) < 0
+	// Sorted by the hashes' first eight bytes, compared as integers, and
+	// only on a tie by the whole hash: bytes.Compare on every comparison
+	// was a tenth of a cold scan at a million commits.
+	pre := make([]uint64, n)
+	for i := range pre {
+		pre[i] = binary.BigEndian.Uint64(b.hashes[i][:8])
+	}
+	slices.SortFunc(perm, func(x, y uint32) int {
+		if a, c := pre[x], pre[y]; a != c {
+			if a < c {
+				return -1
+			}
+			return 1
+		}
+		return bytes.Compare(b.hashes[x][:], b.hashes[y][:])
 	})
 	// dedupe
 	out := perm[:0]

@@ -28,3 +28,12 @@ func mapFile(path string) ([]byte, func(), error) {
 	}
 	return data, func() { _ = syscall.Munmap(data) }, nil
 }
+
+// dontNeed tells the kernel the process is done with this part of a
+// mapping for now: the pages leave its resident set (they stay in the page
+// cache, and come back on the next touch).
+func dontNeed(b []byte) {
+	if len(b) > 0 {
+		_ = syscall.Madvise(b, syscall.MADV_DONTNEED)
+	}
+}
