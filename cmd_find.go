@@ -149,6 +149,7 @@ func (f *FindFlags) options(g *Globals, std *IO, repo *gitops.Repo) (opts []scan
 		scan.WithTagPatterns(f.TagPatterns...),
 		scan.WithCacheDir(g.cacheDir()),
 		scan.WithPinTag(pinTagOf(g.config)),
+		scan.WithRegistryOptions(g.registryOptions()...),
 		scan.WithWarn(func(err error) {
 			line, _ := describe(err)
 			fmt.Fprintf(std.Err, "lkg: warning: %s\n", line)

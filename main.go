@@ -14,8 +14,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
+	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/config"
 	"github.com/lkg-dev/lkg/internal/text"
@@ -58,8 +60,9 @@ type CLI struct {
 
 // Globals are the flags every command takes.
 type Globals struct {
-	Dir      string `short:"C" name:"dir" placeholder:"DIR" default:"." help:"The git repository: a work tree (any directory in it) or a bare repo." env:"LKG_DIR"`
-	CacheDir string `name:"cache-dir" placeholder:"DIR" help:"Where registry metadata and commit tables are cached (default: the user cache dir's lkg/). Empty it for a cold run." env:"LKG_CACHE_DIR"`
+	Dir      string        `short:"C" name:"dir" placeholder:"DIR" default:"." help:"The git repository: a work tree (any directory in it) or a bare repo." env:"LKG_DIR"`
+	CacheDir string        `name:"cache-dir" placeholder:"DIR" help:"Where registry metadata and commit tables are cached (default: the user cache dir's lkg/). Empty it for a cold run." env:"LKG_CACHE_DIR"`
+	Timeout  time.Duration `placeholder:"D" default:"30s" help:"Give up on a registry or Docker engine request (redirects included) after D (default: ${default}). Copying a layer has 10 minutes." env:"LKG_TIMEOUT"`
 
 	// config is .lkg.yaml at the repository root, once loaded.
 	config *config.Config
@@ -74,6 +77,20 @@ func (g *Globals) cacheDir() string {
 		return g.CacheDir
 	}
 	return config.DefaultCacheDir()
+}
+
+// Validate checks the global flags kong cannot.
+func (g *Globals) Validate() error {
+	if g.Timeout <= 0 {
+		return fmt.Errorf("--timeout must be more than 0, not %s", g.Timeout)
+	}
+	return nil
+}
+
+// registryOptions are how find's registry clients are built, besides the
+// cache: the timeout.
+func (g *Globals) registryOptions() []artifacts.Option {
+	return []artifacts.Option{artifacts.WithTimeout(g.Timeout)}
 }
 
 // openRepo opens -C's repository with lkg's commit-table cache.

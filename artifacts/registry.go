@@ -129,8 +129,9 @@ func WithUserAgent(ua string) Option {
 	return func(o *options) { o.userAgent = ua }
 }
 
-// WithTimeout bounds each request, body included; 0 means no bound. The
-// default is 30 seconds.
+// WithTimeout bounds each request, its redirects and its body included; 0
+// means no bound. Retries of a request get their own. The default is 30
+// seconds.
 func WithTimeout(d time.Duration) Option {
 	return func(o *options) { o.timeout = d }
 }
@@ -510,7 +511,9 @@ func (r *Repository) classify(ctx context.Context, err error, listing bool) erro
 	// then http), which the caller's message already names.
 	switch {
 	case errors.As(err, &tmoErr):
-		return fmt.Errorf("%w: no answer within %s: %w", ErrUnreachable, r.rt.timeout, context.DeadlineExceeded)
+		return fmt.Errorf("%w: no answer within %s: %w", ErrUnreachable, tmoErr.timeout, context.DeadlineExceeded)
+	case errors.Is(err, errTooManyRedirects):
+		return fmt.Errorf("%w: %w (a redirect loop)", ErrUnreachable, errTooManyRedirects)
 	case errors.As(err, &certErr):
 		// Before the dial errors: for a private address the https
 		// attempt's certificate is the story, not our refusal of http.

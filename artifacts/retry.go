@@ -3,6 +3,7 @@ package artifacts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -14,10 +15,11 @@ import (
 )
 
 // retryTransport is the bottom of every registry request: it gives each
-// attempt its own deadline, retries 429 and 5xx answers with exponential
-// backoff while honouring Retry-After (go-containerregistry's own retry
-// ignores that header and sleeps without watching the context), and refuses
-// plain HTTP to anything but a loopback registry.
+// attempt its own deadline, shared by the redirects it leads to, caps those
+// redirects, retries 429 and 5xx answers with exponential backoff while
+// honouring Retry-After (go-containerregistry's own retry ignores that header
+// and sleeps without watching the context), and refuses plain HTTP to
+// anything but a loopback registry.
 type retryTransport struct {
 	inner    http.RoundTripper
 	attempts int           // total tries, at least 1
@@ -49,6 +51,10 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// that is not on this machine.
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errPlainHTTP}
 	}
+	hop := hopOf(req)
+	if hop.n > maxRedirects {
+		return nil, errTooManyRedirects
+	}
 	// Only requests without a body (or with a rewindable one) can be
 	// sent twice; everything lkg reads is a GET or a HEAD.
 	canRetry := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
@@ -62,7 +68,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			req = req.Clone(ctx)
 			req.Body = body
 		}
-		resp, err := t.once(req)
+		resp, err := t.once(req, hop)
 		last := attempt >= t.attempts || !canRetry
 		var wait time.Duration
 		switch {
@@ -89,24 +95,67 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-// once sends one attempt under its own deadline. The deadline must outlive
-// RoundTrip (the caller still reads the body), so it is released when the
-// body is closed or fully read.
-func (t *retryTransport) once(req *http.Request) (*http.Response, error) {
-	if t.timeout <= 0 {
-		return t.inner.RoundTrip(req)
+// maxRedirects is net/http's own cap on the redirects one request follows.
+// go-containerregistry's clients replace net/http's redirect policy with one
+// that checks only where a redirect goes, with no cap: a registry answering
+// with a redirect loop would be followed for ever.
+const maxRedirects = 10
+
+// hopKey keys the hop of a request in the context retryTransport sends it
+// with. http.Client gives a redirect's next request the response that caused
+// it (Request.Response), whose Request is the one sent before: so each hop
+// finds the count and the deadline of the request it continues.
+type hopKey struct{}
+
+// hop is where one request stands in its chain of redirects.
+type hop struct {
+	n        int       // redirects followed so far
+	deadline time.Time // the whole request's deadline; zero before the first attempt, or with no timeout
+}
+
+// hopOf is the hop req is at: the first (n 0, no deadline yet) unless it
+// follows a redirect of a request sent here.
+func hopOf(req *http.Request) hop {
+	if req.Response == nil || req.Response.Request == nil {
+		return hop{}
 	}
-	ctx, cancel := context.WithTimeoutCause(req.Context(), t.timeout, errRequestTimeout)
+	prev, ok := req.Response.Request.Context().Value(hopKey{}).(hop)
+	if !ok {
+		// Redirected, but not from a request sent here: count the chain.
+		n := 0
+		for r := req; r.Response != nil && r.Response.Request != nil; r = r.Response.Request {
+			n++
+		}
+		return hop{n: n}
+	}
+	prev.n++
+	return prev
+}
+
+// once sends one attempt under its deadline: its own for a new request, the
+// first hop's for a redirect, so that a chain of redirects cannot outlast
+// the timeout one hop at a time. The deadline must outlive RoundTrip (the
+// caller still reads the body), so it is released when the body is closed
+// or fully read.
+func (t *retryTransport) once(req *http.Request, h hop) (*http.Response, error) {
+	if h.deadline.IsZero() && t.timeout > 0 {
+		h.deadline = time.Now().Add(t.timeout)
+	}
+	ctx := context.WithValue(req.Context(), hopKey{}, h)
+	cancel := context.CancelFunc(func() {})
+	if !h.deadline.IsZero() {
+		ctx, cancel = context.WithDeadlineCause(ctx, h.deadline, errRequestTimeout)
+	}
 	resp, err := t.inner.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		cancel()
 		// net/http reports the context's cause, so look for either.
 		if (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errRequestTimeout)) && req.Context().Err() == nil {
-			err = &timeoutError{err: err}
+			err = &timeoutError{err: err, timeout: t.timeout}
 		}
 		return nil, err
 	}
-	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel, timeout: t.timeout}
 	return resp, nil
 }
 
@@ -182,13 +231,17 @@ func isLoopback(host string) bool {
 }
 
 var (
-	errPlainHTTP      = errors.New("refusing plain HTTP to a registry that is not on this machine")
-	errRequestTimeout = errors.New("registry request timed out")
+	errPlainHTTP        = errors.New("refusing plain HTTP to a registry that is not on this machine")
+	errRequestTimeout   = errors.New("registry request timed out")
+	errTooManyRedirects = fmt.Errorf("stopped after %d redirects", maxRedirects)
 )
 
 // timeoutError marks a request that ran out of its own time (not the
 // caller's), so classification can call the registry unreachable.
-type timeoutError struct{ err error }
+type timeoutError struct {
+	err     error
+	timeout time.Duration // the budget it ran out of
+}
 
 func (e *timeoutError) Error() string { return errRequestTimeout.Error() + ": " + e.err.Error() }
 func (e *timeoutError) Unwrap() error { return e.err }
@@ -197,13 +250,14 @@ func (e *timeoutError) Timeout() bool { return true }
 // cancelBody releases a request's deadline once its body is done with.
 type cancelBody struct {
 	io.ReadCloser
-	cancel context.CancelFunc
+	cancel  context.CancelFunc
+	timeout time.Duration
 }
 
 func (b *cancelBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errRequestTimeout)) {
-		err = &timeoutError{err: err}
+		err = &timeoutError{err: err, timeout: b.timeout}
 	}
 	return n, err
 }

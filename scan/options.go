@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 
+	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/finder"
 )
 
@@ -30,6 +31,7 @@ type options struct {
 	warn        func(err error)
 	engine      func(ctx context.Context) (Engine, error)
 	repository  func(repo string) (finder.Registry, error)
+	registry    []artifacts.Option
 }
 
 func newOptions(opts []Option) options {
@@ -119,6 +121,13 @@ func WithWarn(warn func(err error)) Option { return func(o *options) { o.warn = 
 // is set. The default is artifacts.NewEngine (DOCKER_HOST and friends).
 func WithEngine(connect func(ctx context.Context) (Engine, error)) Option {
 	return func(o *options) { o.engine = connect }
+}
+
+// WithRegistryOptions are given to artifacts.NewRepository, after
+// WithCacheDir's, when Find opens an image repository itself (no
+// WithRepository): a timeout, TLS settings, a trace. The default is none.
+func WithRegistryOptions(opts ...artifacts.Option) Option {
+	return func(o *options) { o.registry = append(o.registry, opts...) }
 }
 
 // WithRepository sets how Find opens an image repository, for WithImages

@@ -172,7 +172,7 @@ func (o *options) openRepository(image string) (finder.Registry, error) {
 	if o.repository != nil {
 		return o.repository(image)
 	}
-	r, err := artifacts.NewRepository(image, artifacts.WithCacheDir(o.cacheDir))
+	r, err := artifacts.NewRepository(image, append([]artifacts.Option{artifacts.WithCacheDir(o.cacheDir)}, o.registry...)...)
 	if err != nil {
 		return nil, &InputError{msg: err.Error()}
 	}
