@@ -56,6 +56,7 @@ const maxPackSize = 256 << 20
 const (
 	recBlob = "blob" // key: digest; payload: content
 	recTag  = "tag"  // key: tag; payload: digest
+	recDrop = "drop" // key: digest; no payload: forget the blob
 )
 
 // load reads the pack once, on first use, and opens it for appending.
@@ -109,6 +110,8 @@ func (c *repoCache) parse(b []byte) bool {
 				continue
 			}
 			c.blobs[key] = payload
+		case recDrop:
+			delete(c.blobs, key)
 		case recTag:
 			if !validDigest(string(payload)) {
 				clean = false
@@ -198,6 +201,20 @@ func (c *repoCache) PutBlob(digest string, b []byte) error {
 	c.blobs[digest] = b
 	c.append(record(recBlob, digest, b))
 	return nil
+}
+
+// Drop forgets the blob digest, here and for every later reader of the
+// pack: content that hashed right but could not be used (written by an lkg
+// that cached before checking) is read from the registry again.
+func (c *repoCache) Drop(digest string) {
+	if c == nil {
+		return
+	}
+	c.load()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.blobs, digest)
+	c.append(record(recDrop, digest, nil))
 }
 
 // TagDigest returns the digest tag was last seen at.

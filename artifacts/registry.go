@@ -39,6 +39,9 @@ var (
 	// ErrMalformed: a manifest, index or config that cannot be read, or of
 	// an unsupported media type. A warning about one build, not a failed scan.
 	ErrMalformed = errors.New("malformed image metadata")
+	// ErrUnverified: a manifest or blob did not hash to the digest that
+	// names it, on every try. It was neither used nor cached.
+	ErrUnverified = errors.New("response does not match its digest")
 )
 
 // Option configures a Repository.
@@ -242,32 +245,28 @@ func (r *Repository) inspect(ctx context.Context, ref name.Tag, tag string, pinn
 	seen, ok := r.cache.TagDigest(tag)
 	switch {
 	case ok && pinned:
-		if m, ok := r.cache.Blob(seen); ok {
-			digest, manifest = seen, m
-		}
+		digest = seen
 	case ok:
 		desc, err := r.puller.Head(ctx, ref)
 		if err != nil {
 			return types.Artifact{}, err
 		}
-		if m, ok := r.cache.Blob(desc.Digest.String()); ok {
-			digest, manifest = desc.Digest.String(), m
-		}
+		digest = desc.Digest.String()
 	}
-	if manifest == nil {
-		// By tag rather than by the HEAD's digest: go-containerregistry
-		// would reject a body that does not hash to the digest before we
-		// could call it malformed, and the tag may have moved since.
+	if digest != "" {
+		manifest = r.cachedManifest(digest)
+	}
+	fetched := manifest == nil
+	if fetched {
+		// By tag rather than by the HEAD's digest: the tag may have moved
+		// since. The transport has checked the body against the digest
+		// the registry names it by (Docker-Content-Digest).
 		desc, err := r.puller.Get(ctx, ref)
 		if err != nil {
 			return types.Artifact{}, err
 		}
 		manifest = desc.Manifest
 		digest = digestOf(manifest)
-		_ = r.cache.PutBlob(digest, manifest)
-		if digest != seen {
-			_ = r.cache.PutTagDigest(tag, digest)
-		}
 	}
 	img := types.Artifact{
 		Source: types.SourceRegistry,
@@ -279,7 +278,30 @@ func (r *Repository) inspect(ctx context.Context, ref name.Tag, tag string, pinn
 	if err := r.describe(ctx, &img, manifest); err != nil {
 		return types.Artifact{}, err
 	}
+	// Cached only once it proved usable: a body that failed on the way is
+	// read again next time rather than failing every later run.
+	if fetched {
+		_ = r.cache.PutBlob(digest, manifest)
+		if digest != seen {
+			_ = r.cache.PutTagDigest(tag, digest)
+		}
+	}
 	return img, nil
+}
+
+// cachedManifest is the cached manifest digest when it parses; one that
+// does not (cached by an lkg that did not check first) is dropped, to be
+// read again.
+func (r *Repository) cachedManifest(digest string) []byte {
+	m, ok := r.cache.Blob(digest)
+	if !ok {
+		return nil
+	}
+	if _, _, err := parseManifest(m); err != nil {
+		r.cache.Drop(digest)
+		return nil
+	}
+	return m
 }
 
 // rawManifest is the union of an image manifest and an index, read
@@ -417,9 +439,10 @@ func appendUnique(list []string, s string) []string {
 	return append(list, s)
 }
 
-// manifestByDigest returns a child manifest of an index, cached by digest.
+// manifestByDigest returns a child manifest of an index, cached by digest
+// once it parses.
 func (r *Repository) manifestByDigest(ctx context.Context, digest string) ([]byte, error) {
-	if b, ok := r.cache.Blob(digest); ok {
+	if b := r.cachedManifest(digest); b != nil {
 		return b, nil
 	}
 	ref, err := name.NewDigest(r.name+"@"+digest, r.nopts...)
@@ -430,46 +453,53 @@ func (r *Repository) manifestByDigest(ctx context.Context, digest string) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	_ = r.cache.PutBlob(digest, desc.Manifest)
+	if _, _, err := parseManifest(desc.Manifest); err == nil {
+		_ = r.cache.PutBlob(digest, desc.Manifest)
+	}
 	return desc.Manifest, nil
 }
 
 // maxConfigSize bounds a config download; real configs are a few KiB.
 const maxConfigSize = 8 << 20
 
-// config returns the parsed image config, cached by digest and verified.
+// config returns the parsed image config, verified, and cached by digest
+// once it parses. A cached config that does not parse is dropped and read
+// again.
 func (r *Repository) config(ctx context.Context, digest string) (*rawConfig, error) {
-	b, ok := r.cache.Blob(digest)
-	if !ok {
-		ref, err := name.NewDigest(r.name+"@"+digest, r.nopts...)
-		if err != nil {
-			return nil, fmt.Errorf("%w: config digest %q: %w", ErrMalformed, digest, err)
-		}
-		layer, err := r.puller.Layer(ctx, ref)
-		if err != nil {
-			return nil, err
-		}
-		rc, err := layer.Compressed()
-		if err != nil {
-			return nil, err
-		}
-		b, err = io.ReadAll(io.LimitReader(rc, maxConfigSize+1))
-		rc.Close()
-		if err != nil {
-			return nil, err
-		}
-		if len(b) > maxConfigSize {
-			return nil, fmt.Errorf("%w: config %s larger than %d bytes", ErrMalformed, digest, maxConfigSize)
-		}
-		if got := digestOf(b); got != digest {
-			return nil, fmt.Errorf("%w: config %s has digest %s", ErrMalformed, digest, got)
-		}
-		_ = r.cache.PutBlob(digest, b)
-	}
 	var cfg rawConfig
+	if b, ok := r.cache.Blob(digest); ok {
+		if err := json.Unmarshal(b, &cfg); err == nil {
+			return &cfg, nil
+		}
+		r.cache.Drop(digest)
+	}
+	ref, err := name.NewDigest(r.name+"@"+digest, r.nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: config digest %q: %w", ErrMalformed, digest, err)
+	}
+	layer, err := r.puller.Layer(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := layer.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(rc, maxConfigSize+1))
+	rc.Close()
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxConfigSize {
+		return nil, fmt.Errorf("%w: config %s larger than %d bytes", ErrMalformed, digest, maxConfigSize)
+	}
+	if got := digestOf(b); got != digest {
+		return nil, fmt.Errorf("%w: config %s has digest %s", ErrMalformed, digest, got)
+	}
 	if err := json.Unmarshal(b, &cfg); err != nil {
 		return nil, fmt.Errorf("%w: config %s: %w", ErrMalformed, digest, err)
 	}
+	_ = r.cache.PutBlob(digest, b)
 	return &cfg, nil
 }
 
@@ -500,6 +530,7 @@ func (r *Repository) classify(ctx context.Context, err error, listing bool) erro
 		opErr    *net.OpError
 		dnsErr   *net.DNSError
 		tmoErr   *timeoutError
+		unvErr   *unverifiedError
 		certErr  *tls.CertificateVerificationError
 		recErr   tls.RecordHeaderError
 		authErr  x509.UnknownAuthorityError
@@ -512,6 +543,8 @@ func (r *Repository) classify(ctx context.Context, err error, listing bool) erro
 	switch {
 	case errors.As(err, &tmoErr):
 		return fmt.Errorf("%w: no answer within %s: %w", ErrUnreachable, tmoErr.timeout, context.DeadlineExceeded)
+	case errors.As(err, &unvErr):
+		return unvErr
 	case errors.Is(err, errTooManyRedirects):
 		return fmt.Errorf("%w: %w (a redirect loop)", ErrUnreachable, errTooManyRedirects)
 	case errors.As(err, &certErr):

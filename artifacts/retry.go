@@ -1,6 +1,7 @@
 package artifacts
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -69,6 +70,9 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			req.Body = body
 		}
 		resp, err := t.once(req, hop)
+		if err == nil && req.Method == http.MethodGet && resp.StatusCode == http.StatusOK {
+			resp, err = settle(req, resp)
+		}
 		last := attempt >= t.attempts || !canRetry
 		var wait time.Duration
 		switch {
@@ -159,6 +163,84 @@ func (t *retryTransport) once(req *http.Request, h hop) (*http.Response, error) 
 	return resp, nil
 }
 
+// maxSettled bounds the bodies RoundTrip reads whole before returning:
+// manifests, configs, tag lists and tokens, all small. Reading them here
+// lets a reset in the middle of one be retried like any other reset, and a
+// manifest be checked against its digest before anyone uses it. A larger
+// body (a layer) streams, and go-containerregistry verifies it as it goes.
+const maxSettled = 16 << 20
+
+// settle reads a 200 answer's body whole when it is small, and checks a
+// manifest or blob against the digest that names it: the one in the URL,
+// or for a manifest read by tag, the registry's Docker-Content-Digest. A
+// body that fails is an error the retry loop retries (errUnverified), never
+// an answer.
+func settle(req *http.Request, resp *http.Response) (*http.Response, error) {
+	if resp.ContentLength > maxSettled {
+		return resp, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxSettled+1))
+	if err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	if len(b) > maxSettled {
+		resp.Body = readCloser{io.MultiReader(bytes.NewReader(b), resp.Body), resp.Body}
+		return resp, nil
+	}
+	resp.Body.Close()
+	if want := namedDigest(req.URL.Path, resp.Header); want != "" {
+		if got := digestOf(b); got != want {
+			return nil, &unverifiedError{path: req.URL.Path, want: want, got: got}
+		}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	return resp, nil
+}
+
+// namedDigest is the sha256 digest a registry response body must have, or
+// "" when nothing names one: the reference of /v2/<name>/manifests/<ref>
+// or /v2/<name>/blobs/<ref> when it is a digest, else for a manifest the
+// Docker-Content-Digest header.
+func namedDigest(path string, h http.Header) string {
+	rest, ok := strings.CutPrefix(path, "/v2/")
+	if !ok {
+		return ""
+	}
+	for _, kind := range []string{"/manifests/", "/blobs/"} {
+		i := strings.LastIndex(rest, kind)
+		if i < 0 {
+			continue
+		}
+		ref := rest[i+len(kind):]
+		switch {
+		case validDigest(ref):
+			return ref
+		case kind == "/manifests/" && validDigest(h.Get("Docker-Content-Digest")):
+			return h.Get("Docker-Content-Digest")
+		}
+	}
+	return ""
+}
+
+// readCloser joins a reader with the closer of what it reads.
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// unverifiedError is a body that does not hash to the digest naming it: an
+// altered or truncated answer, from the registry or something in between.
+type unverifiedError struct {
+	path, want, got string
+}
+
+func (e *unverifiedError) Error() string {
+	return fmt.Sprintf("%s: %s is named %s but hashes to %s", ErrUnverified, e.path, e.want, e.got)
+}
+
+func (e *unverifiedError) Unwrap() error { return ErrUnverified }
+
 // backoff is the wait before retry number attempt (1-based): initial,
 // doubled each time, with up to 25 % jitter so that many workers hitting
 // the same rate limit do not come back in lockstep.
@@ -208,13 +290,15 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	return max(when.Sub(now), 0), true
 }
 
-// transientNetError reports connection failures that a second try may
-// cure (a reset or a dropped keep-alive connection), as opposed to a
+// transientNetError reports failures that a second try may cure (a reset,
+// a dropped keep-alive connection, a body that failed its digest), as
+// opposed to a
 // refused connection, a DNS failure or a timeout, which fail fast: a
 // registry that did not answer within the timeout will not be retried for
 // minutes while someone waits at 3 a.m.
 func transientNetError(err error) bool {
-	return errors.Is(err, syscall.ECONNRESET) ||
+	return errors.Is(err, ErrUnverified) ||
+		errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, io.EOF)
 }

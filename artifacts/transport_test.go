@@ -3,6 +3,7 @@ package artifacts
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -82,5 +83,106 @@ func TestRedirects(t *testing.T) {
 				t.Errorf("%d requests to the tag list, want at most %d", n, tt.maxReqs)
 			}
 		})
+	}
+}
+
+func TestNamedDigest(t *testing.T) {
+	d := "sha256:" + strings.Repeat("ab", 32)
+	h := func(v string) http.Header { return http.Header{"Docker-Content-Digest": {v}} }
+	tests := []struct {
+		path   string
+		header http.Header
+		want   string
+	}{
+		{"/v2/app/manifests/" + d, nil, d},
+		{"/v2/team/app/manifests/v1", h(d), d},
+		{"/v2/team/app/manifests/v1", nil, ""},
+		{"/v2/team/app/manifests/v1", h("sha512:abc"), ""},
+		{"/v2/app/blobs/" + d, nil, d},
+		{"/v2/app/blobs/uploads/x", h(d), ""},
+		{"/v2/app/tags/list", h(d), ""},
+		{"/token", h(d), ""},
+		// A repository named like a path segment does not confuse it.
+		{"/v2/manifests/blobs/manifests/" + d, nil, d},
+	}
+	for _, tt := range tests {
+		if got := namedDigest(tt.path, tt.header); got != tt.want {
+			t.Errorf("namedDigest(%q, %v) = %q, want %q", tt.path, tt.header, got, tt.want)
+		}
+	}
+}
+
+// TestSettle: what a proxy does to one manifest response, and what Inspect
+// makes of it, cold and then from the cache.
+func TestSettle(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		rule    string
+		wantErr error // nil: the image is read, at its true digest
+	}{
+		{"reset once", "method=GET,path=*/manifests/*,reset=20,times=1", nil},
+		{"altered once", `method=GET,path=*/manifests/*,times=1,replace="schemaVersion":2>"schemaVersion": 2`, nil},
+		{"malformed once", "method=GET,path=*/manifests/*,times=1,replace={>[", nil},
+		{"config altered once", `method=GET,path=*/blobs/*,times=1,replace="created">"Created"`, nil},
+		{"altered every time", `method=GET,path=*/manifests/*,replace="schemaVersion":2>"schemaVersion": 2`, ErrUnverified},
+		{"reset every time", "method=GET,path=*/manifests/*,reset=20", nil}, // wantErr set below: a network error
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cache := t.TempDir()
+			r, _, digest := proxied(t, []string{tt.rule}, WithCacheDir(cache))
+			img, err := r.Inspect(ctx, "sha-abcdef0", true)
+			failing := tt.wantErr != nil || strings.HasSuffix(tt.name, "every time")
+			if failing {
+				if err == nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+					t.Fatalf("Inspect error = %v, want %v", err, tt.wantErr)
+				}
+				if _, ok := r.cache.TagDigest("sha-abcdef0"); ok {
+					t.Errorf("a tag that could not be read was cached")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if img.Digest != digest || !img.Created.Equal(created) {
+				t.Errorf("Inspect = %s created %s, want %s created %s", img.Digest, img.Created, digest, created)
+			}
+			if got, _ := r.cache.TagDigest("sha-abcdef0"); got != digest {
+				t.Errorf("cached tag record %q, want %q", got, digest)
+			}
+		})
+	}
+}
+
+// TestInspectDropsUnusableCache: a cache entry that hashes right but does
+// not parse (written by an lkg that cached before checking) is dropped and
+// read again, for this run and the next.
+func TestInspectDropsUnusableCache(t *testing.T) {
+	ctx := context.Background()
+	reg := startRegistry(t)
+	want := mustPush(t, reg, "sha-abcdef0", fixture.ImageSpec{Seed: "d", Created: created})
+	dir := t.TempDir()
+	junk := []byte(`["not a manifest"]`)
+	poisoned := newRepo(t, reg, dir)
+	if err := poisoned.cache.PutBlob(digestOf(junk), junk); err != nil {
+		t.Fatal(err)
+	}
+	if err := poisoned.cache.PutTagDigest("sha-abcdef0", digestOf(junk)); err != nil {
+		t.Fatal(err)
+	}
+	for run := range 2 {
+		reg.ResetRequests()
+		img, err := newRepo(t, reg, dir).Inspect(ctx, "sha-abcdef0", true)
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		if img.Digest != want {
+			t.Errorf("run %d: digest %s, want %s", run, img.Digest, want)
+		}
+		if n := len(reg.Requests()); run == 1 && n != 0 {
+			t.Errorf("run %d: %d requests, want none once repaired", run, n)
+		}
 	}
 }
