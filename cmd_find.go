@@ -16,18 +16,19 @@ import (
 // FindFlags select the known-good code and where to look for builds of it.
 // deploy embeds them: it deploys what find finds.
 type FindFlags struct {
-	Good         string        `placeholder:"REF" help:"The known-good commit-ish (tag, branch, sha, short sha). Wins over --good-tags." env:"LKG_GOOD" config:"good"`
-	GoodTags     []string      `name:"good-tags" placeholder:"GLOB" help:"Known-good tags are those matching GLOB, newest first (default: every tag)." env:"LKG_GOOD_TAGS" config:"good_tags"`
-	Bad          string        `placeholder:"REF" help:"The broken deploy: tags at it, or after it, are skipped (default: what --to runs now)." env:"LKG_BAD"`
-	To           string        `placeholder:"HOST/REPO:TAG" help:"The image tag production runs. Without --bad, the build it points at now is the bad deploy; deploy puts the known-good build under it." env:"LKG_TO" config:"to"`
-	Depth        int           `default:"5" placeholder:"N" help:"Fall back through at most N known-good tags (default: ${default})." env:"LKG_DEPTH" config:"depth"`
-	Images       []string      `name:"image" placeholder:"REPO" help:"Image repository to scan, as HOST/REPO (repeatable)." env:"LKG_IMAGES" config:"images"`
-	Docker       bool          `help:"Also look at images in the local Docker engine." env:"LKG_DOCKER" config:"docker"`
-	Remotes      []string      `name:"remote" placeholder:"NAME|URL" help:"Extra git remote or fork URL to look for branches on (repeatable)." env:"LKG_REMOTES" config:"remotes"`
-	NoFetch      bool          `name:"no-fetch" help:"Contact no git remote: use only what the repository already has." env:"LKG_NO_FETCH"`
-	FetchTimeout time.Duration `name:"fetch-timeout" default:"20s" placeholder:"DURATION" help:"How long each git remote may take in all, listing and fetching; a remote still silent then is a warning and the others' answers stand (default: ${default})." env:"LKG_FETCH_TIMEOUT"`
-	VerifyAll    bool          `name:"verify-all" help:"Read every tag's image config instead of trusting revisions in tag names." env:"LKG_VERIFY_ALL" config:"verify_all"`
-	TagPatterns  []string      `name:"tag-pattern" sep:"none" placeholder:"REGEX" help:"Regular expression with a named group (?P<rev>...) that reads a revision from an image tag (repeatable, not comma-separated; replaces the defaults)." env:"LKG_TAG_PATTERNS" config:"tag_patterns"`
+	Good            string        `placeholder:"REF" help:"The known-good commit-ish (tag, branch, sha, short sha). Wins over --good-tags." env:"LKG_GOOD" config:"good"`
+	GoodTags        []string      `name:"good-tags" placeholder:"GLOB" help:"Known-good tags are those matching GLOB, newest first (default: every tag)." env:"LKG_GOOD_TAGS" config:"good_tags"`
+	Bad             string        `placeholder:"REF" help:"The broken deploy: tags at it, or after it, are skipped (default: what --to runs now)." env:"LKG_BAD"`
+	To              string        `placeholder:"HOST/REPO:TAG" help:"The image tag production runs. Without --bad, the build it points at now is the bad deploy; deploy puts the known-good build under it." env:"LKG_TO" config:"to"`
+	Depth           int           `default:"5" placeholder:"N" help:"Fall back through at most N known-good tags (default: ${default})." env:"LKG_DEPTH" config:"depth"`
+	Images          []string      `name:"image" placeholder:"REPO" help:"Image repository to scan, as HOST/REPO (repeatable)." env:"LKG_IMAGES" config:"images"`
+	Docker          bool          `help:"Also look at images in the local Docker engine." env:"LKG_DOCKER" config:"docker"`
+	Remotes         []string      `name:"remote" placeholder:"NAME|URL" help:"Extra git remote or fork URL to look for branches on (repeatable)." env:"LKG_REMOTES" config:"remotes"`
+	NoFetch         bool          `name:"no-fetch" help:"Contact no git remote: use only what the repository already has." env:"LKG_NO_FETCH"`
+	FetchTimeout    time.Duration `name:"fetch-timeout" default:"20s" placeholder:"DURATION" help:"How long each git remote may take in all, listing and fetching; a remote still silent then is a warning and the others' answers stand (default: ${default})." env:"LKG_FETCH_TIMEOUT"`
+	AllowIncomplete bool          `name:"allow-incomplete" help:"When a build that could be the answer cannot be read, answer with the builds that were read, marked incomplete, instead of exiting 5." env:"LKG_ALLOW_INCOMPLETE"`
+	VerifyAll       bool          `name:"verify-all" help:"Read every tag's image config instead of trusting revisions in tag names." env:"LKG_VERIFY_ALL" config:"verify_all"`
+	TagPatterns     []string      `name:"tag-pattern" sep:"none" placeholder:"REGEX" help:"Regular expression with a named group (?P<rev>...) that reads a revision from an image tag (repeatable, not comma-separated; replaces the defaults)." env:"LKG_TAG_PATTERNS" config:"tag_patterns"`
 }
 
 // FindCmd is `lkg find`.
@@ -52,6 +53,11 @@ The bad deploy (--bad) skips the known-good tags at it or after it. Without --ba
 when the production tag is known (--to, LKG_TO or to: in .lkg.yaml), the bad deploy
 is the build that tag points at now, by the revision it records. With neither, the
 newest tag is assumed good, with a warning.
+
+A build that could be the answer but could not be read (the registry kept failing,
+reset the connection, or sent a manifest that does not match its digest) makes the
+result incomplete: find exits 5 rather than answer with an older build, unless
+--allow-incomplete is given.
 
 Exit codes: 0 a build was found, 3 no build but a ref to rebuild from, 4 nothing
 found, 5 incomplete (a build that could be the answer could not be read), 2 usage
@@ -146,6 +152,7 @@ func (f *FindFlags) options(g *Globals, std *IO, repo *gitops.Repo) (opts []scan
 		scan.WithImages(f.Images...),
 		scan.WithDocker(f.Docker),
 		scan.WithVerifyAll(f.VerifyAll),
+		scan.WithAllowIncomplete(f.AllowIncomplete),
 		scan.WithTagPatterns(f.TagPatterns...),
 		scan.WithCacheDir(g.cacheDir()),
 		scan.WithPinTag(pinTagOf(g.config)),

@@ -119,8 +119,9 @@ At 3 a.m., start with:
   lkg find --image registry.example.com/team/app --good-tags 'v*' --bad v3.14.0
 
 Exit codes: 0 a build was found (or the command succeeded), 3 no build but a
-git ref to rebuild from, 4 nothing found, 6 (check) no restorable fallback,
-2 usage or configuration error, 1 any other failure.`
+git ref to rebuild from, 4 nothing found, 5 incomplete: a build that could be
+the answer could not be read, 6 (check) no restorable fallback, 2 usage or
+configuration error, 1 any other failure.`
 
 // Main runs lkg with os.Args and returns the process exit code.
 func Main() int {

@@ -47,6 +47,12 @@ func printFind(w io.Writer, res finder.Result, f FindFlags, g *Globals) {
 	}
 	fmt.Fprintln(w)
 
+	for _, u := range res.Unread {
+		fmt.Fprintf(w, "Incomplete: %s could not be read and could be the answer; below is the best of what was read.\n", u.Image)
+	}
+	if res.Incomplete {
+		fmt.Fprintln(w)
+	}
 	switch {
 	case res.Best != nil:
 		b := res.Best

@@ -223,6 +223,9 @@ func (r *Repository) Tags(ctx context.Context) ([]string, error) {
 // before costs one HEAD to learn its digest, and its manifest and config
 // come from the cache by digest when present. A tag never seen costs a GET
 // of its manifest (and of one child manifest, for an index) and its config.
+//
+// An error other than ErrMalformed or ErrTagNotFound (a build read and found
+// broken, or gone) also wraps types.ErrUnread: the build could not be read.
 func (r *Repository) Inspect(ctx context.Context, tag string, pinned bool) (types.Artifact, error) {
 	ref, err := name.NewTag(r.name+":"+tag, r.nopts...)
 	if err != nil {
@@ -230,10 +233,23 @@ func (r *Repository) Inspect(ctx context.Context, tag string, pinned bool) (type
 	}
 	img, err := r.inspect(ctx, ref, tag, pinned)
 	if err != nil {
-		return types.Artifact{}, fmt.Errorf("inspecting %q: %w", ref.String(), r.classify(ctx, err, false))
+		err = fmt.Errorf("inspecting %q: %w", ref.String(), r.classify(ctx, err, false))
+		// A malformed or vanished build was read and is no answer; any
+		// other failure left it unread, and it could be the answer.
+		if ctx.Err() == nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTagNotFound) {
+			err = unreadError{err}
+		}
+		return types.Artifact{}, err
 	}
 	return img, nil
 }
+
+// unreadError is an Inspect that could not read its build:
+// errors.Is(err, types.ErrUnread) holds, and the message is err's own.
+type unreadError struct{ err error }
+
+func (e unreadError) Error() string   { return e.err.Error() }
+func (e unreadError) Unwrap() []error { return []error{types.ErrUnread, e.err} }
 
 func (r *Repository) inspect(ctx context.Context, ref name.Tag, tag string, pinned bool) (types.Artifact, error) {
 	var digest string

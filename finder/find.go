@@ -213,11 +213,48 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 	if len(builds) > 0 {
 		res.Best = &res.Builds[0]
 	}
+
+	// 9. Builds that could not be read, and could outrank the best.
+	for _, u := range s.unread {
+		n := names[jobs[u.job].name]
+		image := regs[n.reg].Name() + ":" + n.tag
+		if !s.couldOutrank(n, jobs[u.job].pinned && !opts.VerifyAll, res.Best) {
+			s.warnf("skipped %s: %v", image, u.err)
+			continue
+		}
+		res.Unread = append(res.Unread, Unread{Image: image, Err: u.err})
+		s.warnf("could not be read: %s (%v); it could be the answer, so this result is incomplete", image, u.err)
+	}
+	res.Incomplete = len(res.Unread) > 0
 	for w := range s.warn {
 		res.Warnings = append(res.Warnings, w)
 	}
 	slices.Sort(res.Warnings)
 	return res, regErr
+}
+
+// couldOutrank reports whether the build behind tag name n, which could not
+// be read, could rank at or above best. Only a name that pins a revision
+// (and is trusted) says which good it is a build of; any other could be an
+// exact build of the newest good. An equal rank counts: the unread build
+// could be newer.
+func (s *scan) couldOutrank(n tagName, pinned bool, best *Build) bool {
+	if best == nil || !pinned {
+		return true
+	}
+	c, st := s.resolve(n.rev)
+	gi, m, ok := s.goodFor(c)
+	if st != revResolved || !ok {
+		return true
+	}
+	bi := len(s.goods)
+	for i, g := range s.goods {
+		if g.Tag == best.GoodTag {
+			bi = i
+			break
+		}
+	}
+	return gi < bi || gi == bi && matchStrength(m) <= matchStrength(best.Match)
 }
 
 // RankBuilds sorts builds best first: by the position of their GoodTag in
@@ -356,6 +393,13 @@ type scan struct {
 	failed  map[string]error
 	warn    map[string]struct{}
 	pinTag  func(goodTag string) string // Options.PinTag; nil for none
+	unread  []unreadJob                 // inspections that failed with types.ErrUnread
+}
+
+// unreadJob is an inspection that could not read its build.
+type unreadJob struct {
+	job int
+	err error
 }
 
 func (s *scan) warnf(format string, args ...any) {
@@ -542,6 +586,9 @@ func (s *scan) inspect(ctx context.Context, regs []Registry, names []tagName, jo
 			switch {
 			case o.err != nil && ctx.Err() != nil:
 				return nil, ctx.Err()
+			case o.err != nil && errors.Is(o.err, types.ErrUnread):
+				// Warned about once the best build is known (step 9).
+				s.unread = append(s.unread, unreadJob{job: o.job, err: o.err})
 			case o.err != nil:
 				s.warnf("skipped %s:%s: %v", regs[n.reg].Name(), n.tag, o.err)
 			default:

@@ -589,7 +589,7 @@ func TestFindEmptyJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"good":[],"bad":null,"best":null,"builds":[],"sources":[],"warnings":[]}`
+	want := `{"good":[],"bad":null,"best":null,"builds":[],"sources":[],"warnings":[],"incomplete":false}`
 	if got := string(b); got != want {
 		t.Errorf("JSON = %s, want %s", got, want)
 	}
@@ -842,5 +842,65 @@ func TestMergeLocations(t *testing.T) {
 	}
 	if got[2].Image == got[3].Image {
 		t.Errorf("builds without a digest merged: %+v", got[2:])
+	}
+}
+
+// TestFindIncomplete: a build that could not be read makes the result
+// incomplete only when it could rank at or above the best build read.
+func TestFindIncomplete(t *testing.T) {
+	short := func(c types.Commit) string { return c.Hash[:7] }
+	v2 := art(reg, "sha-"+short(cV2), "b2", cV2.Hash, day(20))
+	v2again := art(reg, "sha-"+cV2.Hash, "b2b", cV2.Hash, day(21))
+	rebased := art(reg, "main-"+short(cRebase), "b3", cRebase.Hash, day(21))
+	v1 := art(reg, "sha-"+short(cV1), "b1", cV1.Hash, day(10))
+	latest := art(reg, "latest", "b4", cV1.Hash, day(10))
+	unread := fmt.Errorf("%w: connection reset by peer", types.ErrUnread)
+	tests := []struct {
+		name       string
+		arts       []types.Artifact
+		failing    map[string]error
+		verifyAll  bool
+		wantBest   string // tag of the best build; "" for none
+		wantUnread []string
+	}{
+		{"nothing failed", []types.Artifact{v2, v1}, nil, false, v2.Tags[0], nil},
+		{"the newest good's build unread", []types.Artifact{v2, v1}, map[string]error{v2.Tags[0]: unread}, false, v1.Tags[0], []string{v2.Tags[0]}},
+		{"an older good's build unread", []types.Artifact{v2, v1}, map[string]error{v1.Tags[0]: unread}, false, v2.Tags[0], nil},
+		{"malformed is read, not unread", []types.Artifact{v2, v1}, map[string]error{v2.Tags[0]: errors.New("malformed")}, false, v1.Tags[0], nil},
+		{"same good and match: could be newer", []types.Artifact{v2, v2again}, map[string]error{v2again.Tags[0]: unread}, false, v2.Tags[0], []string{v2again.Tags[0]}},
+		{"a tree match cannot beat an exact one", []types.Artifact{v2, rebased}, map[string]error{rebased.Tags[0]: unread}, false, v2.Tags[0], nil},
+		{"a name that says nothing could be anything", []types.Artifact{v2, latest}, map[string]error{"latest": unread}, false, v2.Tags[0], []string{"latest"}},
+		{"--verify-all trusts no name", []types.Artifact{v2, v1}, map[string]error{v1.Tags[0]: unread}, true, v2.Tags[0], []string{v1.Tags[0]}},
+		{"no best at all", []types.Artifact{v2}, map[string]error{v2.Tags[0]: unread}, false, "", []string{v2.Tags[0]}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := registryOf(tt.arts...)
+			r.inspectErr = tt.failing
+			res, err := Find(context.Background(), goods, commits(), []Registry{r}, nil, Options{VerifyAll: tt.verifyAll})
+			if err != nil {
+				t.Fatal(err)
+			}
+			best := ""
+			if res.Best != nil {
+				best = res.Best.Tags[0]
+			}
+			if best != tt.wantBest {
+				t.Errorf("best = %q, want %q", best, tt.wantBest)
+			}
+			var got []string
+			for _, u := range res.Unread {
+				got = append(got, strings.TrimPrefix(u.Image, reg+":"))
+				if !errors.Is(u.Err, types.ErrUnread) {
+					t.Errorf("unread %s: error %v does not wrap ErrUnread", u.Image, u.Err)
+				}
+			}
+			if !slices.Equal(got, tt.wantUnread) {
+				t.Errorf("unread = %q, want %q", got, tt.wantUnread)
+			}
+			if res.Incomplete != (len(tt.wantUnread) > 0) {
+				t.Errorf("Incomplete = %v with unread %q", res.Incomplete, got)
+			}
+		})
 	}
 }

@@ -97,11 +97,22 @@ type Result struct {
 	Builds   []Build  `json:"builds"`
 	Sources  []Source `json:"sources"`
 	Warnings []string `json:"warnings"`
+	// Incomplete says a build that could be the answer (it might outrank
+	// Best) could not be read; Unread names them.
+	Incomplete bool     `json:"incomplete"`
+	Unread     []Unread `json:"-"`
 
 	// Assumed says the newest known-good tag was only assumed good: no
 	// bad deploy was named or could be read from production, and none
 	// was ruled out. Not part of the JSON contract (the warnings say it).
 	Assumed bool `json:"-"`
+}
+
+// Unread is a registry build that could be the answer but could not be
+// read.
+type Unread struct {
+	Image string // "host/repo:tag"
+	Err   error  // wraps types.ErrUnread
 }
 
 // Commits resolves build revisions to commits. gitops implements it, looking

@@ -24,6 +24,7 @@ type options struct {
 	target      string
 	deployed    string
 	verifyAll   bool
+	incomplete  bool
 	tagPatterns []string
 	cacheDir    string
 	progress    func(done, total int)
@@ -94,6 +95,12 @@ func WithDeployed(digest string) Option { return func(o *options) { o.deployed =
 // WithVerifyAll reads every tag's image config instead of trusting the
 // revisions tag names record, like --verify-all. The default is false.
 func WithVerifyAll(all bool) Option { return func(o *options) { o.verifyAll = all } }
+
+// WithAllowIncomplete answers even when a build that could be the answer
+// could not be read (Result.Incomplete), like --allow-incomplete. The
+// default is false: Find returns an *IncompleteError instead of an answer
+// that could quietly be an older build.
+func WithAllowIncomplete(allow bool) Option { return func(o *options) { o.incomplete = allow } }
 
 // WithTagPatterns sets the regular expressions (each with a named group
 // rev) that read a revision from an image tag, like --tag-pattern. The

@@ -34,6 +34,25 @@ func inputf(format string, args ...any) error {
 	return &InputError{msg: fmt.Sprintf(format, args...)}
 }
 
+// IncompleteError is a find that could not read a build that could be the
+// answer (finder.Result.Incomplete), without WithAllowIncomplete: rather
+// than answer with an older build, Find answers nothing. lkg exits 5.
+type IncompleteError struct {
+	Unread []finder.Unread
+}
+
+func (e *IncompleteError) Error() string {
+	u := e.Unread[0]
+	more := ""
+	if len(e.Unread) > 1 {
+		more = fmt.Sprintf(" (and %d more)", len(e.Unread)-1)
+	}
+	return fmt.Sprintf("incomplete: a build that could be the answer could not be read: %s (%v)%s. Retry when the registry recovers, or pass --allow-incomplete to answer with the builds that were read", u.Image, u.Err, more)
+}
+
+// ExitCode is 5, an incomplete find.
+func (e *IncompleteError) ExitCode() int { return 5 }
+
 // Engine is the Docker engine as Find uses it: artifacts.Engine.
 type Engine interface {
 	Images(ctx context.Context) ([]types.Artifact, error)
@@ -126,6 +145,9 @@ func Find(ctx context.Context, repo *gitops.Repo, opts ...Option) (finder.Result
 	for _, rf := range failed {
 		o.warn(rf.Err)
 		res.Warnings = append(res.Warnings, fmt.Sprintf("registry %s was not scanned: %s", rf.Registry, text.OneLine(rf.Err)))
+	}
+	if res.Incomplete && !o.incomplete {
+		return finder.Result{}, &IncompleteError{Unread: res.Unread}
 	}
 	if engineErr != nil {
 		o.warn(engineErr)

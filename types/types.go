@@ -17,6 +17,13 @@ var (
 	ErrAmbiguousRevision = errors.New("abbreviated revision is ambiguous")
 )
 
+// ErrUnread: a registry could not give a build's metadata at all (it kept
+// failing, timed out, reset the connection, or sent a body that did not
+// match its digest), as opposed to giving metadata that is broken. artifacts
+// wraps it; finder keeps such builds aside, since one of them could be the
+// answer.
+var ErrUnread = errors.New("could not be read")
+
 // Commit is one git commit, as much of it as lkg needs.
 type Commit struct {
 	Hash string    // 40 hex
