@@ -159,7 +159,7 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std 
 		fmt.Fprintf(std.Err, "lkg: warning: %s\n", w)
 	}
 	auto := automationWarnings(g, std, targets)
-	copier, err := artifacts.NewCopier()
+	copier, err := artifacts.NewCopier(g.copierOptions(std)...)
 	if err != nil {
 		return err
 	}
@@ -171,6 +171,7 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std 
 				deploy.WithWho(who(), clonePath(g)),
 				deploy.WithBuild(c.Context, c.Dockerfile, buildArgs),
 				deploy.WithRepo(repo),
+				deploy.WithEngine(g.engineOptions(std)...),
 				deploy.WithEnvironment(t.Name),
 				deploy.WithWarnings(auto),
 				deploy.WithVerify(verifyURL, c.VerifyTimeout))...)

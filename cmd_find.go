@@ -156,7 +156,8 @@ func (f *FindFlags) options(g *Globals, std *IO, repo *gitops.Repo) (opts []scan
 		scan.WithTagPatterns(f.TagPatterns...),
 		scan.WithCacheDir(g.cacheDir()),
 		scan.WithPinTag(pinTagOf(g.config)),
-		scan.WithRegistryOptions(g.registryOptions()...),
+		scan.WithRegistryOptions(g.registryOptions(std)...),
+		scan.WithEngineOptions(g.engineOptions(std)...),
 		scan.WithWarn(func(err error) {
 			line, _ := describe(err)
 			fmt.Fprintf(std.Err, "lkg: warning: %s\n", line)

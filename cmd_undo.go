@@ -47,7 +47,7 @@ func (c *UndoCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	if err != nil {
 		return err
 	}
-	copier, err := artifacts.NewCopier()
+	copier, err := artifacts.NewCopier(g.copierOptions(std)...)
 	if err != nil {
 		return err
 	}

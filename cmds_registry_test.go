@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -96,10 +97,11 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Logf("%s registry on %s", kind, reg.Addr)
 }
 
-const pushImageUsage = "push-image [-label K=V]... [-annotation K=V]... [-created RFC3339] [-platform OS/ARCH]... [-seed S] [-layers N] [-malformed-config] HOST/REPO:TAG"
+const pushImageUsage = "push-image [-label K=V]... [-annotation K=V]... [-created RFC3339] [-platform OS/ARCH]... [-seed S] [-layers N] [-malformed-config] [-auth USER:PASS] HOST/REPO:TAG"
 
 // cmdPushImage builds a deterministic image (an index with more than one
-// -platform) and pushes it; $DIGEST is set to its manifest digest.
+// -platform) and pushes it, with -auth's credentials to a registry started
+// with -auth; $DIGEST is set to its manifest digest.
 func cmdPushImage(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! push-image")
@@ -113,6 +115,7 @@ func cmdPushImage(ts *testscript.TestScript, neg bool, args []string) {
 	seed := fs.String("seed", "", "")
 	layers := fs.Int("layers", 1, "")
 	malformed := fs.Bool("malformed-config", false, "")
+	auth := fs.String("auth", "", "")
 	rest := scriptFlags(ts, pushImageUsage, fs, args)
 	if len(rest) != 1 {
 		ts.Fatalf("usage: %s", pushImageUsage)
@@ -134,7 +137,15 @@ func cmdPushImage(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	digest, err := fixture.Push(ctx, rest[0], spec)
+	var ropts []remote.Option
+	if *auth != "" {
+		user, pass, ok := strings.Cut(*auth, ":")
+		if !ok {
+			ts.Fatalf("-auth wants USER:PASS\nusage: %s", pushImageUsage)
+		}
+		ropts = append(ropts, remote.WithAuth(&authn.Basic{Username: user, Password: pass}))
+	}
+	digest, err := fixture.Push(ctx, rest[0], spec, ropts...)
 	ts.Check(err)
 	ts.Setenv("DIGEST", digest)
 }

@@ -62,12 +62,15 @@ type CLI struct {
 type Globals struct {
 	Dir      string        `short:"C" name:"dir" placeholder:"DIR" default:"." help:"The git repository: a work tree (any directory in it) or a bare repo." env:"LKG_DIR"`
 	CacheDir string        `name:"cache-dir" placeholder:"DIR" help:"Where registry metadata and commit tables are cached (default: the user cache dir's lkg/). Empty it for a cold run." env:"LKG_CACHE_DIR"`
+	Debug    bool          `short:"v" name:"debug" help:"Print every registry and Docker engine request on stderr (method, URL, status, time), with credentials and tokens left out." env:"LKG_DEBUG"`
 	Timeout  time.Duration `placeholder:"D" default:"30s" help:"Give up on a registry or Docker engine request (redirects included) after D (default: ${default}). Copying a layer has 10 minutes." env:"LKG_TIMEOUT"`
 
 	// config is .lkg.yaml at the repository root, once loaded.
 	config *config.Config
 	// configErr is why .lkg.yaml could not be loaded while parsing flags.
 	configErr error
+	// trace is --debug's tracer, shared by every client.
+	trace *artifacts.Tracer
 }
 
 // cacheDir is --cache-dir, else config.DefaultCacheDir; "" (no cache)
@@ -87,10 +90,32 @@ func (g *Globals) Validate() error {
 	return nil
 }
 
+// tracer is --debug's tracer writing to std.Err, or nil without --debug.
+func (g *Globals) tracer(std *IO) *artifacts.Tracer {
+	if g.Debug && g.trace == nil {
+		g.trace = artifacts.NewTracer(std.Err)
+	}
+	return g.trace
+}
+
 // registryOptions are how find's registry clients are built, besides the
-// cache: the timeout.
-func (g *Globals) registryOptions() []artifacts.Option {
-	return []artifacts.Option{artifacts.WithTimeout(g.Timeout)}
+// cache: the timeout, the trace.
+func (g *Globals) registryOptions(std *IO) []artifacts.Option {
+	return []artifacts.Option{
+		artifacts.WithTimeout(g.Timeout),
+		artifacts.WithTrace(g.tracer(std)),
+	}
+}
+
+// copierOptions are registryOptions for copying: its requests may carry a
+// layer, so they keep the copier's own longer timeout.
+func (g *Globals) copierOptions(std *IO) []artifacts.Option {
+	return []artifacts.Option{artifacts.WithTrace(g.tracer(std))}
+}
+
+// engineOptions are how the Docker engine client is built.
+func (g *Globals) engineOptions(std *IO) []artifacts.EngineOption {
+	return []artifacts.EngineOption{artifacts.WithEngineTimeout(g.Timeout), artifacts.WithEngineTrace(g.tracer(std))}
 }
 
 // openRepo opens -C's repository with lkg's commit-table cache.

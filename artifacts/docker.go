@@ -2,12 +2,14 @@ package artifacts
 
 import (
 	"archive/tar"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path"
 	"path/filepath"
@@ -54,6 +56,8 @@ type engineOptions struct {
 	host     string
 	keychain authn.Keychain
 	jobs     int
+	timeout  time.Duration
+	tracer   *Tracer
 }
 
 // WithEngineHost sets the engine address ("unix:///path", "tcp://h:p").
@@ -74,6 +78,21 @@ func WithEngineJobs(n int) EngineOption {
 	return func(o *engineOptions) { o.jobs = max(n, 1) }
 }
 
+// WithEngineTimeout bounds how long the engine may take to start answering
+// a request (its response headers); 0 means no bound. A build or a push
+// streams its progress for as long as it takes. The default is 30 seconds.
+func WithEngineTimeout(d time.Duration) EngineOption {
+	return func(o *engineOptions) { o.timeout = d }
+}
+
+// WithEngineTrace traces every request to the engine to t: method,
+// redacted URL, status and time. The default is no trace. An engine
+// reached over TLS (DOCKER_CERT_PATH) is not traced and has no timeout but
+// the ping's: the docker client replaces the HTTP client for it.
+func WithEngineTrace(t *Tracer) EngineOption {
+	return func(o *engineOptions) { o.tracer = t }
+}
+
 // Engine is a connection to the local Docker engine.
 type Engine struct {
 	cli  *client.Client
@@ -85,17 +104,22 @@ type Engine struct {
 // engine speaks (Debian's docker.io 20.10 speaks 1.41). It pings the engine
 // once: an engine that does not answer gives ErrEngineUnavailable.
 func NewEngine(ctx context.Context, opts ...EngineOption) (*Engine, error) {
-	o := engineOptions{keychain: authn.DefaultKeychain, jobs: 8}
+	o := engineOptions{keychain: authn.DefaultKeychain, jobs: 8, timeout: 30 * time.Second}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	copts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
-	if o.host != "" {
-		copts = append(copts, client.WithHost(o.host))
-	}
+	// lkg's own HTTP client, so that its transport carries the timeout and
+	// the trace; the options after it point it at the engine's socket.
+	base := &http.Transport{ResponseHeaderTimeout: o.timeout}
+	hc := &http.Client{Transport: base, CheckRedirect: client.CheckRedirect}
+	host := cmp.Or(o.host, os.Getenv(client.EnvOverrideHost), client.DefaultDockerHost)
+	copts := []client.Opt{client.WithHTTPClient(hc), client.FromEnv, client.WithHost(host), client.WithAPIVersionNegotiation()}
 	cli, err := client.NewClientWithOpts(copts...)
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the docker engine: %w: %w", ErrEngineUnavailable, err)
+	}
+	if cli.HTTPClient().Transport == hc.Transport {
+		hc.Transport = o.tracer.transport("engine", hc.Transport)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

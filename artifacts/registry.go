@@ -57,6 +57,7 @@ type options struct {
 	initial   time.Duration
 	maxWait   time.Duration
 	jobs      int
+	tracer    *Tracer
 }
 
 // newOptions applies opts over the defaults NewRepository and NewCopier
@@ -81,6 +82,8 @@ func newOptions(opts []Option, timeout time.Duration, jobs int) options {
 		t.MaxIdleConnsPerHost = max(64, o.jobs*2)
 		o.transport = t
 	}
+	// Under the retries, so that every attempt and every hop is a line.
+	o.transport = o.tracer.transport("registry", o.transport)
 	return o
 }
 
@@ -118,6 +121,12 @@ func WithKeychain(k authn.Keychain) Option {
 // The default is a clone of remote.DefaultTransport.
 func WithTransport(t http.RoundTripper) Option {
 	return func(o *options) { o.transport = t }
+}
+
+// WithTrace traces every request (each attempt and each redirect) to t:
+// method, redacted URL, status and time. The default is no trace.
+func WithTrace(t *Tracer) Option {
+	return func(o *options) { o.tracer = t }
 }
 
 // WithCacheDir sets the on-disk metadata cache directory; "" disables the

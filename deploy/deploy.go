@@ -79,6 +79,7 @@ type options struct {
 	lock          Locker
 	env           string
 	warnings      []string
+	engine        []artifacts.EngineOption
 }
 
 // Locker takes the lock on moving target and returns how to release it
@@ -175,6 +176,12 @@ func WithEnvironment(name string) Option { return func(o *options) { o.env = nam
 // default is none.
 func WithWarnings(warnings []string) Option {
 	return func(o *options) { o.warnings = warnings }
+}
+
+// WithEngine sets how the Docker engine client is built for a rebuild or an
+// engine push (its timeout, its trace). The default is artifacts.NewEngine's.
+func WithEngine(opts ...artifacts.EngineOption) Option {
+	return func(o *options) { o.engine = opts }
 }
 
 func newOptions(opts []Option) options {
@@ -520,7 +527,7 @@ func (d *deployment) move(ctx context.Context, plan *artifacts.CopyPlan) error {
 // the copier afterwards, with compare-and-swap, so a failed or interrupted
 // push never touches it.
 func (d *deployment) pushStaged(ctx context.Context) (string, error) {
-	engine, err := artifacts.NewEngine(ctx)
+	engine, err := artifacts.NewEngine(ctx, d.o.engine...)
 	if err != nil {
 		return "", err
 	}

@@ -33,6 +33,7 @@ type options struct {
 	engine      func(ctx context.Context) (Engine, error)
 	repository  func(repo string) (finder.Registry, error)
 	registry    []artifacts.Option
+	engineOpts  []artifacts.EngineOption
 }
 
 func newOptions(opts []Option) options {
@@ -135,6 +136,13 @@ func WithEngine(connect func(ctx context.Context) (Engine, error)) Option {
 // WithRepository): a timeout, TLS settings, a trace. The default is none.
 func WithRegistryOptions(opts ...artifacts.Option) Option {
 	return func(o *options) { o.registry = append(o.registry, opts...) }
+}
+
+// WithEngineOptions are given to artifacts.NewEngine when Find connects to
+// the engine itself (no WithEngine): a timeout, a trace. The default is
+// none.
+func WithEngineOptions(opts ...artifacts.EngineOption) Option {
+	return func(o *options) { o.engineOpts = append(o.engineOpts, opts...) }
 }
 
 // WithRepository sets how Find opens an image repository, for WithImages

@@ -205,7 +205,7 @@ func (o *options) openRepository(image string) (finder.Registry, error) {
 func (o *options) localImages(ctx context.Context) ([]types.Artifact, error) {
 	connect := o.engine
 	if connect == nil {
-		connect = func(ctx context.Context) (Engine, error) { return artifacts.NewEngine(ctx) }
+		connect = func(ctx context.Context) (Engine, error) { return artifacts.NewEngine(ctx, o.engineOpts...) }
 	}
 	engine, err := connect(ctx)
 	if err != nil {
