@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"io"
+	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -38,13 +42,15 @@ func scriptFlags(ts *testscript.TestScript, usage string, fs *flag.FlagSet, args
 	return fs.Args()
 }
 
-const registryUsage = "registry [-inprocess] [-fault status=N[,times=N][,path=S][,method=M][,retry-after=V]]... [-auth USER:PASS] [-page N] NAME"
+const registryUsage = "registry [-inprocess] [-fault status=N[,times=N][,path=S][,method=M][,retry-after=V]]... [-auth USER:PASS] [-page N] [-tls CAFILE] NAME"
 
 // cmdRegistry starts a registry on 127.0.0.1 and sets $NAME to its
 // "127.0.0.1:PORT"; it stops when the script ends. It is the real
 // distribution registry when docker-registry is installed (required when
 // LKG_REQUIRE_INTEGRATION=1), else the in-process one. -fault, -auth and
-// -page need the in-process registry and choose it.
+// -page need the in-process registry and choose it. -tls serves HTTPS only,
+// on a certificate from a CA made for the script, whose certificate it
+// writes to CAFILE.
 func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! registry")
@@ -55,6 +61,7 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 	fs.Var(&faults, "fault", "")
 	auth := fs.String("auth", "", "")
 	page := fs.Int("page", 0, "")
+	caFile := fs.String("tls", "", "")
 	rest := scriptFlags(ts, registryUsage, fs, args)
 	if len(rest) != 1 {
 		ts.Fatalf("usage: %s", registryUsage)
@@ -80,7 +87,13 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 	if *page > 0 {
 		opts = append(opts, fixture.WithPageSize(*page))
 	}
-	needsInProcess := *inProcess || len(faults) > 0 || *auth != "" || *page > 0
+	if *caFile != "" {
+		ca, err := fixture.NewCA()
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(*caFile), ca.CertPEM, 0o644))
+		opts = append(opts, fixture.WithTLS(ca))
+	}
+	needsInProcess := *inProcess || len(faults) > 0 || *auth != "" || *page > 0 || *caFile != ""
 	if !needsInProcess && !fixture.RealAvailable() && requireIntegration {
 		ts.Fatalf("LKG_REQUIRE_INTEGRATION=1 but %s is not on PATH (apt-get install -y docker-registry)", fixture.RealRegistryBinary)
 	}
@@ -97,11 +110,12 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Logf("%s registry on %s", kind, reg.Addr)
 }
 
-const pushImageUsage = "push-image [-label K=V]... [-annotation K=V]... [-created RFC3339] [-platform OS/ARCH]... [-seed S] [-layers N] [-malformed-config] [-auth USER:PASS] HOST/REPO:TAG"
+const pushImageUsage = "push-image [-label K=V]... [-annotation K=V]... [-created RFC3339] [-platform OS/ARCH]... [-seed S] [-layers N] [-malformed-config] [-auth USER:PASS] [-ca CAFILE] HOST/REPO:TAG"
 
 // cmdPushImage builds a deterministic image (an index with more than one
 // -platform) and pushes it, with -auth's credentials to a registry started
-// with -auth; $DIGEST is set to its manifest digest.
+// with -auth, trusting -ca's CA for one started with -tls; $DIGEST is set to
+// its manifest digest.
 func cmdPushImage(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! push-image")
@@ -116,6 +130,7 @@ func cmdPushImage(ts *testscript.TestScript, neg bool, args []string) {
 	layers := fs.Int("layers", 1, "")
 	malformed := fs.Bool("malformed-config", false, "")
 	auth := fs.String("auth", "", "")
+	caFile := fs.String("ca", "", "")
 	rest := scriptFlags(ts, pushImageUsage, fs, args)
 	if len(rest) != 1 {
 		ts.Fatalf("usage: %s", pushImageUsage)
@@ -144,6 +159,15 @@ func cmdPushImage(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("-auth wants USER:PASS\nusage: %s", pushImageUsage)
 		}
 		ropts = append(ropts, remote.WithAuth(&authn.Basic{Username: user, Password: pass}))
+	}
+	if *caFile != "" {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM([]byte(ts.ReadFile(*caFile))) {
+			ts.Fatalf("-ca %s: no PEM certificate\nusage: %s", *caFile, pushImageUsage)
+		}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = &tls.Config{RootCAs: pool}
+		ropts = append(ropts, remote.WithTransport(t))
 	}
 	digest, err := fixture.Push(ctx, rest[0], spec, ropts...)
 	ts.Check(err)

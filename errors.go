@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/deploy"
@@ -37,6 +38,9 @@ var failures = []failure{
 // describe turns an error into the one line the user sees and the exit code.
 func describe(err error) (line string, code int) {
 	line, code = text.OneLine(err), exitCode(err, exitFailure)
+	if certErr, ok := errors.AsType[*artifacts.CertificateError](err); ok {
+		return line + fmt.Sprintf(". Trust the registry's CA with --ca-file FILE (or SSL_CERT_FILE), or skip verification with --insecure-registry %s", certErr.Host), code
+	}
 	for _, f := range failures {
 		if errors.Is(err, f.err) {
 			code = f.code

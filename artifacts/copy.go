@@ -58,9 +58,10 @@ type CopyPlan struct {
 // Copier copies images by digest between repositories and registries.
 // It is safe for concurrent use.
 type Copier struct {
-	puller *remote.Puller
-	pusher *remote.Pusher
-	ropts  []remote.Option
+	puller   *remote.Puller
+	pusher   *remote.Pusher
+	ropts    []remote.Option
+	insecure hostSet
 
 	// keychain and rt authenticate the blob HEADs of Restorable, which
 	// go-containerregistry has no call for.
@@ -75,6 +76,9 @@ type Copier struct {
 // carry a whole layer.
 func NewCopier(opts ...Option) (*Copier, error) {
 	o := newOptions(opts, 10*time.Minute, 4)
+	if o.err != nil {
+		return nil, fmt.Errorf("preparing registry client: %w", o.err)
+	}
 	rt, ropts := o.remote()
 	puller, err := remote.NewPuller(ropts...)
 	if err != nil {
@@ -84,17 +88,13 @@ func NewCopier(opts ...Option) (*Copier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("preparing registry client: %w", err)
 	}
-	return &Copier{puller: puller, pusher: pusher, ropts: ropts, keychain: o.keychain, rt: rt}, nil
+	return &Copier{puller: puller, pusher: pusher, ropts: ropts, insecure: o.insecure, keychain: o.keychain, rt: rt}, nil
 }
 
 // parseRef parses an image reference, over plain HTTP for a registry on
-// this machine, as NewRepository does.
-func parseRef(ref string) (name.Reference, error) {
-	var nopts []name.Option
-	if host, _, _ := strings.Cut(ref, "/"); isLoopback(hostOnly(host)) {
-		nopts = append(nopts, name.Insecure)
-	}
-	r, err := name.ParseReference(ref, nopts...)
+// this machine or named insecure, as NewRepository does.
+func (c *Copier) parseRef(ref string) (name.Reference, error) {
+	r, err := name.ParseReference(ref, c.insecure.nameOptions(ref)...)
 	if err != nil {
 		return nil, fmt.Errorf("parsing %q: %w", ref, err)
 	}
@@ -103,8 +103,8 @@ func parseRef(ref string) (name.Reference, error) {
 
 // parseTarget parses "host/repo:tag"; a digest or a missing tag is refused,
 // since only a tag can be moved.
-func parseTarget(target string) (name.Tag, error) {
-	r, err := parseRef(target)
+func (c *Copier) parseTarget(target string) (name.Tag, error) {
+	r, err := c.parseRef(target)
 	if err != nil {
 		return name.Tag{}, err
 	}
@@ -118,7 +118,7 @@ func parseTarget(target string) (name.Tag, error) {
 // TargetDigest is the digest the tag target ("host/repo:tag") resolves to,
 // or "" when the tag does not exist. It costs one HEAD.
 func (c *Copier) TargetDigest(ctx context.Context, target string) (string, error) {
-	t, err := parseTarget(target)
+	t, err := c.parseTarget(target)
 	if err != nil {
 		return "", err
 	}
@@ -147,11 +147,11 @@ var hexDigest = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 // digest, reads where target ("host/repo:tag") points now, and finds the
 // signatures and attestations that must come along. It changes nothing.
 func (c *Copier) Plan(ctx context.Context, source, target string) (*CopyPlan, error) {
-	src, err := parseRef(source)
+	src, err := c.parseRef(source)
 	if err != nil {
 		return nil, err
 	}
-	dst, err := parseTarget(target)
+	dst, err := c.parseTarget(target)
 	if err != nil {
 		return nil, err
 	}
@@ -215,11 +215,11 @@ func (c *Copier) Plan(ctx context.Context, source, target string) (*CopyPlan, er
 // PUT the target tag is untouched, so a failure or a cancel before it
 // leaves the target where it was.
 func (c *Copier) Copy(ctx context.Context, plan *CopyPlan) error {
-	src, err := parseRef(plan.Source)
+	src, err := c.parseRef(plan.Source)
 	if err != nil {
 		return err
 	}
-	dst, err := parseTarget(plan.Target)
+	dst, err := c.parseTarget(plan.Target)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -58,6 +57,9 @@ type options struct {
 	maxWait   time.Duration
 	jobs      int
 	tracer    *Tracer
+	insecure  hostSet
+	caFile    string
+	err       error // an option that could not be applied
 }
 
 // newOptions applies opts over the defaults NewRepository and NewCopier
@@ -82,6 +84,7 @@ func newOptions(opts []Option, timeout time.Duration, jobs int) options {
 		t.MaxIdleConnsPerHost = max(64, o.jobs*2)
 		o.transport = t
 	}
+	o.transport, o.err = o.tlsTransport(o.transport)
 	// Under the retries, so that every attempt and every hop is a line.
 	o.transport = o.tracer.transport("registry", o.transport)
 	return o
@@ -92,6 +95,7 @@ func newOptions(opts []Option, timeout time.Duration, jobs int) options {
 func (o options) remote() (*retryTransport, []remote.Option) {
 	rt := &retryTransport{
 		inner:    o.transport,
+		insecure: o.insecure,
 		attempts: o.attempts,
 		initial:  o.initial,
 		maxWait:  o.maxWait,
@@ -182,10 +186,10 @@ type Repository struct {
 // HTTP, all others over TLS. Nothing is sent until the first call.
 func NewRepository(repo string, opts ...Option) (*Repository, error) {
 	o := newOptions(opts, 30*time.Second, 16)
-	var nopts []name.Option
-	if host, _, _ := strings.Cut(repo, "/"); isLoopback(hostOnly(host)) {
-		nopts = append(nopts, name.Insecure)
+	if o.err != nil {
+		return nil, fmt.Errorf("preparing registry client for %q: %w", repo, o.err)
 	}
+	nopts := o.insecure.nameOptions(repo)
 	ref, err := name.NewRepository(repo, nopts...)
 	if err != nil {
 		return nil, fmt.Errorf("parsing repository %q: %w", repo, err)
@@ -535,6 +539,12 @@ func (r *Repository) classify(ctx context.Context, err error, listing bool) erro
 		return err // the caller cancelled, or already classified
 	}
 	host := r.repo.RegistryStr()
+	var certErr *tls.CertificateVerificationError
+	if errors.As(err, &certErr) {
+		// Before the status: for a registry on this machine, the plain
+		// HTTP attempt's 400 from a TLS server says nothing useful.
+		return fmt.Errorf("%w: %w", ErrUnreachable, &CertificateError{Host: host, Err: certErr})
+	}
 	var terr *transport.Error
 	if errors.As(err, &terr) {
 		switch terr.StatusCode {
@@ -556,7 +566,6 @@ func (r *Repository) classify(ctx context.Context, err error, listing bool) erro
 		dnsErr   *net.DNSError
 		tmoErr   *timeoutError
 		unvErr   *unverifiedError
-		certErr  *tls.CertificateVerificationError
 		recErr   tls.RecordHeaderError
 		authErr  x509.UnknownAuthorityError
 		hostErr  x509.HostnameError
@@ -572,12 +581,9 @@ func (r *Repository) classify(ctx context.Context, err error, listing bool) erro
 		return unvErr
 	case errors.Is(err, errTooManyRedirects):
 		return fmt.Errorf("%w: %w (a redirect loop)", ErrUnreachable, errTooManyRedirects)
-	case errors.As(err, &certErr):
-		// Before the dial errors: for a private address the https
-		// attempt's certificate is the story, not our refusal of http.
-		return fmt.Errorf("%w: %w", ErrUnreachable, certErr)
-	case errors.As(err, &recErr) || errors.As(err, &authErr) ||
-		errors.As(err, &hostErr) || errors.As(err, &validErr):
+	case errors.As(err, &authErr) || errors.As(err, &hostErr) || errors.As(err, &validErr):
+		return fmt.Errorf("%w: %w", ErrUnreachable, &CertificateError{Host: host, Err: err})
+	case errors.As(err, &recErr):
 		return fmt.Errorf("%w: %w", ErrUnreachable, err)
 	case errors.As(err, &dnsErr):
 		return fmt.Errorf("%w: %w", ErrUnreachable, dnsErr)

@@ -102,7 +102,7 @@ func (r *Restorability) Err() error {
 // unreachable registry, a refused login) is returned as an error, since
 // it says nothing about the build.
 func (c *Copier) Restorable(ctx context.Context, ref string, platforms []string) (*Restorability, error) {
-	r, err := parseRef(ref)
+	r, err := c.parseRef(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +255,7 @@ func isNotFound(err error) bool {
 // an index (attestations left out), else the config's os/arch. A tag that
 // does not exist has none.
 func (c *Copier) Platforms(ctx context.Context, ref string) ([]string, error) {
-	r, err := parseRef(ref)
+	r, err := c.parseRef(ref)
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +299,7 @@ func (c *Copier) Platforms(ctx context.Context, ref string) ([]string, error) {
 
 // Tags lists the tags of repo ("host/repo"), for lkg pin --list.
 func (c *Copier) Tags(ctx context.Context, repo string) ([]string, error) {
-	r, err := parseRef(repo + ":latest")
+	r, err := c.parseRef(repo + ":latest")
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,7 @@ import (
 // anything but a loopback registry.
 type retryTransport struct {
 	inner    http.RoundTripper
+	insecure hostSet       // registries besides loopback that may get plain HTTP
 	attempts int           // total tries, at least 1
 	initial  time.Duration // first backoff; doubles each retry
 	maxWait  time.Duration // cap on one wait, Retry-After included
@@ -46,10 +47,10 @@ func retryStatus(code int) bool {
 
 // RoundTrip implements http.RoundTripper.
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme == "http" && !isLoopback(req.URL.Hostname()) {
+	if req.URL.Scheme == "http" && !t.insecure.plainOK(req.URL.Host) {
 		// go-containerregistry falls back to plain HTTP for private
 		// (RFC 1918) addresses too; lkg promises TLS to every registry
-		// that is not on this machine.
+		// that is not on this machine or named insecure.
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errPlainHTTP}
 	}
 	hop := hopOf(req)

@@ -49,6 +49,8 @@ type Config struct {
 	// before prod): lkg status shows each, lkg deploy --env moves them.
 	Environments []Environment
 
+	InsecureRegistries []string // insecure_registries: registries spoken to without verifying TLS (--insecure-registry)
+
 	// Risk is suspects' risk categories, in the file's order.
 	Risk []RiskCategory
 }
@@ -146,6 +148,7 @@ var keys = []key{
 	{"good", func(c *Config, n *yaml.Node) error { return decodeString(&c.Good, n) }},
 	{"good_tags", func(c *Config, n *yaml.Node) error { return decodeList(&c.GoodTags, n) }},
 	{"images", func(c *Config, n *yaml.Node) error { return decodeList(&c.Images, n) }},
+	{"insecure_registries", func(c *Config, n *yaml.Node) error { return decodeList(&c.InsecureRegistries, n) }},
 	{"keep", func(c *Config, n *yaml.Node) error { return decodeDepth(&c.Keep, n) }},
 	{"pin_pattern", func(c *Config, n *yaml.Node) error { return decodePinPattern(&c.PinPattern, n) }},
 	{"remotes", func(c *Config, n *yaml.Node) error { return decodeList(&c.Remotes, n) }},
@@ -203,6 +206,8 @@ func (c *Config) Lookup(name string) (any, bool) {
 			return nil, false
 		}
 		return *c.Keep, true
+	case "insecure_registries":
+		return c.InsecureRegistries, c.InsecureRegistries != nil
 	}
 	return nil, false
 }

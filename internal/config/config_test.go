@@ -19,6 +19,7 @@ docker: true
 to: registry.example.com/app:prod
 verify_all:
 tag_patterns: ["^(?P<rev>[0-9a-f]{7,40})_release$"]
+insecure_registries: [registry.lab:5000]
 risk:
   payments: ["services/payments/**"]
   build: []
@@ -27,16 +28,17 @@ risk:
 		t.Fatal(err)
 	}
 	want := &Config{
-		Path:        "/r/.lkg.yaml",
-		Good:        "v1.2.0",
-		GoodTags:    []string{"prod-*", "v*"},
-		Images:      []string{"registry.example.com/app"},
-		Remotes:     []string{},
-		Depth:       &two,
-		Docker:      &yes,
-		To:          "registry.example.com/app:prod",
-		TagPatterns: []string{"^(?P<rev>[0-9a-f]{7,40})_release$"},
-		Risk:        []RiskCategory{{"payments", []string{"services/payments/**"}}, {"build", []string{}}},
+		Path:               "/r/.lkg.yaml",
+		Good:               "v1.2.0",
+		GoodTags:           []string{"prod-*", "v*"},
+		Images:             []string{"registry.example.com/app"},
+		Remotes:            []string{},
+		Depth:              &two,
+		Docker:             &yes,
+		To:                 "registry.example.com/app:prod",
+		TagPatterns:        []string{"^(?P<rev>[0-9a-f]{7,40})_release$"},
+		InsecureRegistries: []string{"registry.lab:5000"},
+		Risk:               []RiskCategory{{"payments", []string{"services/payments/**"}}, {"build", []string{}}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse = %+v,\nwant %+v", got, want)
@@ -70,7 +72,7 @@ func TestParseErrors(t *testing.T) {
 		{"Images: [r/app]", `line 1: unknown key "Images". Did you mean images?`},
 		{"good_tag: [v*]", `unknown key "good_tag". Did you mean good_tags?`},
 		{"verifyall: true", `unknown key "verifyall". Did you mean verify_all?`},
-		{"colour: blue", `unknown key "colour". Valid keys: depth, docker, environments, good, good_tags, images, keep, pin_pattern, remotes, risk, tag_patterns, to, verify_all.`},
+		{"colour: blue", `unknown key "colour". Valid keys: depth, docker, environments, good, good_tags, images, insecure_registries, keep, pin_pattern, remotes, risk, tag_patterns, to, verify_all.`},
 	}
 	for _, tt := range tests {
 		_, err := Parse("/r/.lkg.yaml", []byte(tt.yaml))
