@@ -19,8 +19,10 @@ import (
 // attempt its own deadline, shared by the redirects it leads to, caps those
 // redirects, retries 429 and 5xx answers with exponential backoff while
 // honouring Retry-After (go-containerregistry's own retry ignores that header
-// and sleeps without watching the context), and refuses plain HTTP to
-// anything but a loopback registry.
+// and sleeps without watching the context), reads small bodies whole so that
+// a reset mid-body is retried and a manifest is checked against its digest,
+// and refuses plain HTTP to anything but a loopback registry or one named
+// insecure.
 type retryTransport struct {
 	inner    http.RoundTripper
 	insecure hostSet       // registries besides loopback that may get plain HTTP
