@@ -72,7 +72,7 @@ func (c *CheckCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *
 	if err != nil {
 		return err
 	}
-	copier, err := artifacts.NewCopier()
+	copier, err := artifacts.NewCopier(g.copierOptions(std)...)
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func (c *PinCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *IO
 	if err != nil {
 		return err
 	}
-	copier, err := artifacts.NewCopier()
+	copier, err := artifacts.NewCopier(g.copierOptions(std)...)
 	if err != nil {
 		return err
 	}

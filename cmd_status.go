@@ -64,7 +64,7 @@ func (c *StatusCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	}
 	inspect := func(ctx context.Context, target string) (types.Artifact, error) {
 		name, tag := deploy.SplitTarget(target)
-		r, err := artifacts.NewRepository(name, artifacts.WithCacheDir(g.cacheDir()))
+		r, err := artifacts.NewRepository(name, append(g.registryOptions(std), artifacts.WithCacheDir(g.cacheDir()))...)
 		if err != nil {
 			return types.Artifact{}, err
 		}
