@@ -29,6 +29,9 @@ var (
 	ErrAmbiguousRef = errors.New("ambiguous revision")
 	// ErrBadGlob: a tag glob is malformed (path.Match syntax).
 	ErrBadGlob = errors.New("bad tag glob")
+	// ErrImageDigest: a revision is an image digest (sha256:<64 hex>, or
+	// 64 bare hex digits), pasted where a git revision belongs.
+	ErrImageDigest = errors.New("an image digest, not a git revision")
 )
 
 // Tag is one git tag peeled to its commit.

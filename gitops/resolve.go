@@ -7,7 +7,6 @@ import (
 	"path"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -37,52 +36,24 @@ func commitOf(c *object.Commit) types.Commit {
 }
 
 func (r *Repo) resolveCommit(rev string) (*object.Commit, error) {
-	if rev == "" {
-		return nil, fmt.Errorf("resolving %q: %w: empty revision", rev, ErrUnknownRef)
-	}
-	base, ops := rev, ""
-	if i := strings.IndexAny(rev, "^~"); i >= 0 {
-		base, ops = rev[:i], rev[i:]
-	}
-	c, err := r.resolveBase(base)
+	parsed, err := parseRevision(rev)
 	if err != nil {
 		return nil, fmt.Errorf("resolving %q: %w", rev, err)
 	}
-	for ops != "" {
-		op := ops[0]
-		ops = ops[1:]
-		if op == '^' && strings.HasPrefix(ops, "{") {
-			end := strings.IndexByte(ops, '}')
-			if end < 0 {
-				return nil, fmt.Errorf("resolving %q: %w: unclosed ^{", rev, ErrUnknownRef)
-			}
-			if kind := ops[1:end]; kind != "" && kind != "commit" {
-				return nil, fmt.Errorf("resolving %q: %w: only ^{commit} is supported", rev, ErrUnknownRef)
-			}
-			ops = ops[end+1:]
-			continue
-		}
-		j := 0
-		for j < len(ops) && ops[j] >= '0' && ops[j] <= '9' {
-			j++
-		}
-		n := 1
-		if j > 0 {
-			n, _ = strconv.Atoi(ops[:j])
-		}
-		ops = ops[j:]
-		switch op {
-		case '~':
-			for k := 0; k < n; k++ {
+	c, err := r.resolveBase(parsed.base, parsed.kind)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %q: %w", rev, err)
+	}
+	for _, op := range parsed.ops {
+		switch {
+		case op.op == '~':
+			for k := 0; k < op.n; k++ {
 				if c, err = r.firstParent(c, 1); err != nil {
 					return nil, fmt.Errorf("resolving %q: %w", rev, err)
 				}
 			}
-		case '^':
-			if n == 0 {
-				continue
-			}
-			if c, err = r.firstParent(c, n); err != nil {
+		case op.n > 0:
+			if c, err = r.firstParent(c, op.n); err != nil {
 				return nil, fmt.Errorf("resolving %q: %w", rev, err)
 			}
 		}
@@ -135,8 +106,9 @@ func (r *Repo) refHash(name string) (plumbing.Hash, bool) {
 	return plumbing.ZeroHash, false
 }
 
-// resolveBase resolves a name or sha without ~/^ operators.
-func (r *Repo) resolveBase(base string) (*object.Commit, error) {
+// resolveBase resolves a name or sha without ~/^ operators; kind is its
+// shape, from parseRevision.
+func (r *Repo) resolveBase(base string, kind revKind) (*object.Commit, error) {
 	if base == "HEAD" || base == "@" {
 		ref, err := r.repo.Head()
 		if err != nil {
@@ -144,8 +116,13 @@ func (r *Repo) resolveBase(base string) (*object.Commit, error) {
 		}
 		return r.peelCommit(ref.Hash())
 	}
-	if len(base) == 40 && isHex(base) {
+	switch kind {
+	case revFull:
 		return r.peelCommit(plumbing.NewHash(base))
+	case revDigest:
+		if strings.Contains(base, ":") {
+			return nil, ErrImageDigest // no ref name holds a colon
+		}
 	}
 	// The ref names git tries for a short name, in its order.
 	candidates := []string{base, "refs/" + base, "refs/tags/" + base, "refs/heads/" + base,
@@ -175,7 +152,12 @@ func (r *Repo) resolveBase(base string) (*object.Commit, error) {
 	if found != nil {
 		return found, nil
 	}
-	if len(base) >= 4 && isHex(base) {
+	switch kind {
+	case revDigest:
+		return nil, ErrImageDigest
+	case revTooLong:
+		return nil, tooLongError(base)
+	case revShort:
 		t, err := r.commitTableFor()
 		if err != nil {
 			return nil, err

@@ -162,6 +162,9 @@ func (t *Table) Find(h plumbing.Hash) (int, bool) {
 // with prefix (lowercase hex, any length up to 40), at most limit of them.
 func (t *Table) FindPrefix(prefix string, limit int) []int {
 	var lo plumbing.Hash
+	if len(prefix) > 2*len(lo) {
+		return nil // longer than any hash: it names none (and would not fit lo)
+	}
 	full := prefix
 	if len(full)%2 == 1 {
 		full += "0"
