@@ -17,6 +17,7 @@ import (
 	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/config"
+	"github.com/lkg-dev/lkg/internal/redact"
 	"github.com/lkg-dev/lkg/internal/text"
 	"github.com/lkg-dev/lkg/journal"
 	"github.com/lkg-dev/lkg/scan"
@@ -89,7 +90,7 @@ func (c *DeployCmd) Validate() error {
 	if c.VerifyURL != "" {
 		u, err := url.Parse(c.VerifyURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return usagef("--verify-url %q is not an http(s) URL", c.VerifyURL)
+			return usagef("--verify-url %q is not an http(s) URL", redact.URL(c.VerifyURL))
 		}
 	}
 	// Checked last: the flags above say more about what is wrong.
@@ -115,7 +116,12 @@ func (c *DeployCmd) searched() []string {
 
 // checkTarget accepts "host/repo:tag" only: a tag is what production
 // pulls, and what lkg moves.
-func checkTarget(to string) error { return scan.CheckTarget(to) }
+func checkTarget(to string) error {
+	if err := refuseCredentials("--to", to); err != nil {
+		return err
+	}
+	return scan.CheckTarget(to)
+}
 
 // parseBuildArgs turns K=V flags into a map.
 func parseBuildArgs(args []string) (map[string]string, error) {
@@ -148,12 +154,16 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std 
 	if err != nil {
 		return err
 	}
+	if err := refuseCredentials("--image", c.Images...); err != nil {
+		return err
+	}
 	opts, done := c.FindFlags.options(g, std, repo)
 	res, err := scan.Find(ctx, repo, opts...)
 	done()
 	if err != nil {
 		return err
 	}
+	redactResult(&res)
 	recordFind(repo, std, res)
 	for _, w := range res.Warnings {
 		fmt.Fprintf(std.Err, "lkg: warning: %s\n", w)

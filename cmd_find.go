@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/gitops"
+	"github.com/lkg-dev/lkg/internal/redact"
 	"github.com/lkg-dev/lkg/internal/text"
 	"github.com/lkg-dev/lkg/journal"
 	"github.com/lkg-dev/lkg/scan"
@@ -67,12 +69,16 @@ exit codes are documented in docs/json.md.`
 
 // Run prints the ranked builds and sources, and exits by what was found.
 func (c *FindCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *IO) error {
+	if err := refuseCredentials("--image", c.Images...); err != nil {
+		return err
+	}
 	opts, done := c.FindFlags.options(g, std, repo)
 	res, err := scan.Find(ctx, repo, opts...)
 	done()
 	if err != nil {
 		return err
 	}
+	redactResult(&res)
 	recordFind(repo, std, res)
 	if c.JSON {
 		if err := writeJSON(std.Out, res); err != nil {
@@ -110,6 +116,34 @@ func (f *FindFlags) ProvideRepo(g *Globals, std *IO) (*gitops.Repo, error) {
 		opts = append(opts, gitops.WithProgress(std.Err))
 	}
 	return g.openRepo(opts...)
+}
+
+// redactResult takes credentials out of the remote URLs and warnings of a
+// result before anything prints or journals it: a fork given as
+// https://ci:TOKEN@host/repo.git is shown as https://***@host/repo.git.
+func redactResult(res *finder.Result) {
+	for i := range res.Sources {
+		res.Sources[i].Remote = redact.URL(res.Sources[i].Remote)
+	}
+	for i, w := range res.Warnings {
+		res.Warnings[i] = redact.Text(w)
+	}
+}
+
+// refuseCredentials rejects image references that carry credentials
+// (user:pass@host/repo) before any network call, naming them masked:
+// credentials belong in the Docker credential store, where lkg reads them.
+func refuseCredentials(flag string, refs ...string) error {
+	for _, ref := range refs {
+		masked, creds := redact.ImageReference(ref)
+		if !creds {
+			continue
+		}
+		_, rest, _ := strings.Cut(masked, redact.Mask+"@")
+		host, _, _ := strings.Cut(rest, "/")
+		return usagef("%s %q: credentials do not belong in an image reference. Run 'docker login %s' once (lkg reads the Docker credential store) and give the reference without them", flag, masked, host)
+	}
+	return nil
 }
 
 // lastDeployed is the digest lkg's last move of target put there when that
@@ -160,7 +194,7 @@ func (f *FindFlags) options(g *Globals, std *IO, repo *gitops.Repo) (opts []scan
 		scan.WithEngineOptions(g.engineOptions(std)...),
 		scan.WithWarn(func(err error) {
 			line, _ := describe(err)
-			fmt.Fprintf(std.Err, "lkg: warning: %s\n", line)
+			fmt.Fprintf(std.Err, "lkg: warning: %s\n", redact.Text(line))
 		}),
 	}
 	if std.ErrTerminal {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lkg-dev/lkg/gitops"
+	"github.com/lkg-dev/lkg/internal/redact"
 	"github.com/lkg-dev/lkg/journal"
 )
 
@@ -42,6 +43,7 @@ func openJournal(gitDir string) (*journal.Journal, error) {
 // incident. When the journal cannot be written the event is printed on errOut
 // (see journal.Record) and the error is returned.
 func appendEvent(gitDir string, errOut io.Writer, e journal.Event) (journal.Event, error) {
+	e.Message = redact.Text(e.Message) // a note may quote a URL with its token
 	j, err := openJournal(gitDir)
 	if err != nil {
 		if t, perr := time.Parse(time.RFC3339, os.Getenv(fakeNowEnv)); perr == nil && e.Time.IsZero() {

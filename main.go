@@ -20,6 +20,7 @@ import (
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/config"
+	"github.com/lkg-dev/lkg/internal/redact"
 	"github.com/lkg-dev/lkg/internal/text"
 	"golang.org/x/term"
 )
@@ -200,11 +201,11 @@ func run(ctx context.Context, args []string, std *IO) (code int) {
 	kctx, err := parser.Parse(args)
 	if cerr := cli.Globals.configErr; cerr != nil {
 		line, code := describe(cerr)
-		fmt.Fprintf(std.Err, "lkg: %s\n", line)
+		fmt.Fprintf(std.Err, "lkg: %s\n", redact.Text(line))
 		return code
 	}
 	if err != nil {
-		fmt.Fprintf(std.Err, "lkg: %s\n", text.OneLine(err))
+		fmt.Fprintf(std.Err, "lkg: %s\n", redact.Text(text.OneLine(err)))
 		var perr *kong.ParseError
 		if errors.As(err, &perr) && perr.Context != nil && perr.Context.Selected() != nil {
 			fmt.Fprintf(std.Err, "Run 'lkg %s --help' for usage.\n", perr.Context.Selected().Path())
@@ -225,7 +226,7 @@ func run(ctx context.Context, args []string, std *IO) (code int) {
 			return 130
 		}
 		line, code := describe(err)
-		fmt.Fprintf(std.Err, "lkg: %s\n", line)
+		fmt.Fprintf(std.Err, "lkg: %s\n", redact.Text(line))
 		return code
 	}
 	return exitOK

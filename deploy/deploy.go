@@ -21,6 +21,7 @@ import (
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/gitops"
+	"github.com/lkg-dev/lkg/internal/redact"
 	"github.com/lkg-dev/lkg/journal"
 )
 
@@ -473,7 +474,7 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 		}
 		if v.Interrupted() {
 			return d.outcome(msg), &Error{
-				Err:  fmt.Errorf("%w while verifying %s", ErrInterrupted, d.o.verifyURL),
+				Err:  fmt.Errorf("%w while verifying %s", ErrInterrupted, redact.URL(d.o.verifyURL)),
 				Hint: fmt.Sprintf("%s is at %s (was %s).%s", d.target, d.report.Digest, orAbsent(d.report.Previous), d.undoHint()),
 				Code: 130,
 			}
@@ -493,9 +494,9 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 			if d.undoHint() != "" {
 				hint = "The tag moved; if the service is still broken, run: lkg undo --to " + d.target
 			}
-			return d.outcome(msg), &Error{Err: fmt.Errorf("verifying %s: %s", d.o.verifyURL, why), Hint: hint}
+			return d.outcome(msg), &Error{Err: fmt.Errorf("verifying %s: %s", redact.URL(d.o.verifyURL), why), Hint: hint}
 		}
-		msg += fmt.Sprintf("\nVerified: %s answered %d after %dms.", d.o.verifyURL, v.Status, v.ElapsedMS)
+		msg += fmt.Sprintf("\nVerified: %s answered %d after %dms.", redact.URL(d.o.verifyURL), v.Status, v.ElapsedMS)
 	}
 	return d.outcome(msg), nil
 }
@@ -611,7 +612,7 @@ func sourceURL(repo *gitops.Repo) string {
 	raw := rm.Config().URLs[0]
 	if u, err := url.Parse(raw); err == nil && u.Scheme != "" {
 		u.User = nil
-		return u.String()
+		return redact.URL(u.String()) // and token query parameters
 	}
 	if strings.Contains(raw, "://") {
 		return "" // unparsable URL with a scheme: it may hide credentials
@@ -859,7 +860,7 @@ func (d *deployment) outcome(msg string) *Outcome {
 // interrupted, which is no verdict on the service.
 func verify(ctx context.Context, u string, timeout time.Duration) journal.VerifyData {
 	start := time.Now()
-	v := journal.VerifyData{URL: u}
+	v := journal.VerifyData{URL: redact.URL(u)}
 	vctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	client := &http.Client{Timeout: 10 * time.Second}
@@ -911,7 +912,7 @@ func noAnswer(err error) string {
 	case errors.Is(err, context.Canceled):
 		return journal.VerifyInterrupted
 	}
-	return oneLine(err)
+	return redact.Text(oneLine(err)) // url.Error quotes the URL, credentials and all
 }
 
 // repoOf is "host/repo" of "host/repo:tag".
