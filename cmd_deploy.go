@@ -19,6 +19,7 @@ import (
 	"github.com/lkg-dev/lkg/internal/config"
 	"github.com/lkg-dev/lkg/internal/redact"
 	"github.com/lkg-dev/lkg/internal/text"
+	"github.com/lkg-dev/lkg/internal/warn"
 	"github.com/lkg-dev/lkg/journal"
 	"github.com/lkg-dev/lkg/scan"
 )
@@ -164,6 +165,7 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std 
 		return err
 	}
 	redactResult(&res)
+	res.Warnings = warn.Cap(res.Warnings, maxWarnings)
 	recordFind(repo, std, res)
 	for _, w := range res.Warnings {
 		fmt.Fprintf(std.Err, "lkg: warning: %s\n", w)

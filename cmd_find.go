@@ -11,6 +11,7 @@ import (
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/redact"
 	"github.com/lkg-dev/lkg/internal/text"
+	"github.com/lkg-dev/lkg/internal/warn"
 	"github.com/lkg-dev/lkg/journal"
 	"github.com/lkg-dev/lkg/scan"
 )
@@ -79,6 +80,7 @@ func (c *FindCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *I
 		return err
 	}
 	redactResult(&res)
+	res.Warnings = warn.Cap(res.Warnings, maxWarnings)
 	recordFind(repo, std, res)
 	if c.JSON {
 		if err := writeJSON(std.Out, res); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/text"
+	"github.com/lkg-dev/lkg/internal/warn"
 	"github.com/lkg-dev/lkg/journal"
 	"github.com/lkg-dev/lkg/suspects"
 )
@@ -67,6 +68,7 @@ func (c *SuspectsCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	if err != nil {
 		return err
 	}
+	s.Warnings = warn.Cap(s.Warnings, maxWarnings)
 	recordSuspects(repo.GitDir(), std, s)
 	if c.JSON {
 		return writeJSON(std.Out, s)

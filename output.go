@@ -23,6 +23,10 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// maxWarnings bounds the warnings one command shows, in the table and in
+// --json alike; find's own are already summarised by kind.
+const maxWarnings = 50
+
 // maxAlternatives is how many builds and sources the table shows; --json
 // has them all.
 const maxAlternatives = 10

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lkg-dev/lkg/internal/warn"
 	"github.com/lkg-dev/lkg/types"
 )
 
@@ -88,7 +89,7 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 		pinTag:  opts.PinTag,
 		known:   map[string]types.Commit{},
 		failed:  map[string]error{},
-		warn:    map[string]struct{}{},
+		warn:    warn.New(warn.PerKind),
 	}
 	if s.pats == nil {
 		s.pats = defaultTagRegexps
@@ -226,10 +227,7 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 		s.warnf("could not be read: %s (%v); it could be the answer, so this result is incomplete", image, u.err)
 	}
 	res.Incomplete = len(res.Unread) > 0
-	for w := range s.warn {
-		res.Warnings = append(res.Warnings, w)
-	}
-	slices.Sort(res.Warnings)
+	res.Warnings = s.warn.List()
 	return res, regErr
 }
 
@@ -391,9 +389,11 @@ type scan struct {
 	created map[string]time.Time // newest creation time of the builds recording a revision, when known
 	known   map[string]types.Commit
 	failed  map[string]error
-	warn    map[string]struct{}
-	pinTag  func(goodTag string) string // Options.PinTag; nil for none
-	unread  []unreadJob                 // inspections that failed with types.ErrUnread
+	// warn keeps the first few warnings of each kind: a registry with
+	// 100,000 tags naming unknown revisions gives five lines and a count.
+	warn   *warn.Set
+	pinTag func(goodTag string) string // Options.PinTag; nil for none
+	unread []unreadJob                 // inspections that failed with types.ErrUnread
 }
 
 // unreadJob is an inspection that could not read its build.
@@ -403,7 +403,7 @@ type unreadJob struct {
 }
 
 func (s *scan) warnf(format string, args ...any) {
-	s.warn[fmt.Sprintf(format, args...)] = struct{}{}
+	s.warn.Addf(format, args...)
 }
 
 func (s *scan) parseTag(tag string) tagName {
