@@ -76,7 +76,7 @@ func (c *JournalCmd) Run(g *Globals, std *IO) error {
 			fmt.Fprintf(tw, "incident %s\n", e.Incident)
 			last = e.Incident
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.Time.UTC().Format("2006-01-02 15:04:05"), e.Kind, e.Summary())
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.Time.UTC().Format("2006-01-02 15:04:05"), e.Kind, printable(e.Summary()))
 	}
 	return tw.Flush()
 }

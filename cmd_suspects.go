@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 
@@ -73,6 +74,7 @@ func (c *SuspectsCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	if c.JSON {
 		return writeJSON(std.Out, s)
 	}
+	s = printableSuspects(s)
 	printSuspects(std.Out, s, rules, c.Files)
 	for _, w := range s.Warnings {
 		fmt.Fprintf(std.Err, "lkg: warning: %s\n", w)
@@ -108,6 +110,35 @@ func recordSuspects(gitDir string, std *IO, s *suspects.Result) {
 	if err != nil {
 		fmt.Fprintf(std.Err, "lkg: warning: %s\n", text.OneLine(err))
 	}
+}
+
+// printableSuspects is a copy of s with the texts from git (refs as typed,
+// subjects, authors, paths, warnings) made printable, for the table.
+func printableSuspects(s *suspects.Result) *suspects.Result {
+	out := *s
+	out.Good.Ref, out.Bad.Ref = printable(s.Good.Ref), printable(s.Bad.Ref)
+	out.Warnings = printableAll(s.Warnings)
+	out.Changes = printableRange(s.Changes)
+	if s.GoodOnly != nil {
+		rg := printableRange(*s.GoodOnly)
+		out.GoodOnly = &rg
+	}
+	return &out
+}
+
+func printableRange(rg suspects.Range) suspects.Range {
+	rg.Units = slices.Clone(rg.Units)
+	for i := range rg.Units {
+		u := &rg.Units[i]
+		u.Subject = printable(u.Subject)
+		u.Authors = printableAll(u.Authors)
+		u.Files = slices.Clone(u.Files)
+		for j := range u.Files {
+			f := &u.Files[j]
+			f.Path, f.OldPath = printable(f.Path), printable(f.OldPath)
+		}
+	}
+	return rg
 }
 
 func printSuspects(w io.Writer, s *suspects.Result, rules []suspects.RiskRule, maxFiles int) {

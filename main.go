@@ -201,11 +201,11 @@ func run(ctx context.Context, args []string, std *IO) (code int) {
 	kctx, err := parser.Parse(args)
 	if cerr := cli.Globals.configErr; cerr != nil {
 		line, code := describe(cerr)
-		fmt.Fprintf(std.Err, "lkg: %s\n", redact.Text(line))
+		fmt.Fprintf(std.Err, "lkg: %s\n", errorLine(line))
 		return code
 	}
 	if err != nil {
-		fmt.Fprintf(std.Err, "lkg: %s\n", redact.Text(text.OneLine(err)))
+		fmt.Fprintf(std.Err, "lkg: %s\n", errorLine(text.OneLine(err)))
 		var perr *kong.ParseError
 		if errors.As(err, &perr) && perr.Context != nil && perr.Context.Selected() != nil {
 			fmt.Fprintf(std.Err, "Run 'lkg %s --help' for usage.\n", perr.Context.Selected().Path())
@@ -226,10 +226,16 @@ func run(ctx context.Context, args []string, std *IO) (code int) {
 			return 130
 		}
 		line, code := describe(err)
-		fmt.Fprintf(std.Err, "lkg: %s\n", redact.Text(line))
+		fmt.Fprintf(std.Err, "lkg: %s\n", errorLine(line))
 		return code
 	}
 	return exitOK
+}
+
+// errorLine is an error as the user sees it: credentials masked, and what
+// was typed or read from git echoed printable.
+func errorLine(line string) string {
+	return printable(redact.Text(line))
 }
 
 // status ends a successful command with a non-zero exit code that carries

@@ -12,6 +12,7 @@ import (
 
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/internal/digest"
+	"github.com/lkg-dev/lkg/internal/termsafe"
 	"github.com/lkg-dev/lkg/internal/text"
 	"github.com/lkg-dev/lkg/types"
 )
@@ -34,6 +35,7 @@ const maxAlternatives = 10
 // printFind writes the human answer: the best build first, then the
 // alternatives, the sources, the warnings, and the command to run next.
 func printFind(w io.Writer, res finder.Result, f FindFlags, g *Globals) {
+	res = printableResult(res)
 	now := time.Now()
 	if b := res.Bad; b != nil {
 		from := "named with --bad"
@@ -298,4 +300,48 @@ func (p *progress) Done() {
 	if p.drawn {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
+}
+
+// printable is s with what a terminal would act on written as escapes
+// (termsafe.String): for text from git or a registry in human output.
+func printable(s string) string { return termsafe.String(s) }
+
+// printableResult is a copy of res with every text from git or a registry
+// made printable, for the table.
+func printableResult(res finder.Result) finder.Result {
+	out := res
+	out.Good = slices.Clone(res.Good)
+	for i := range out.Good {
+		out.Good[i].Tag = printable(out.Good[i].Tag)
+	}
+	out.Builds = slices.Clone(res.Builds)
+	for i := range out.Builds {
+		b := &out.Builds[i]
+		b.Image, b.Repo, b.GoodTag = printable(b.Image), printable(b.Repo), printable(b.GoodTag)
+		b.Tags = printableAll(b.Tags)
+		b.Platforms = printableAll(b.Platforms)
+	}
+	if res.Best != nil && len(out.Builds) > 0 {
+		out.Best = &out.Builds[0]
+	}
+	out.Sources = slices.Clone(res.Sources)
+	for i := range out.Sources {
+		s := &out.Sources[i]
+		s.Ref, s.Remote, s.GoodTag = printable(s.Ref), printable(s.Remote), printable(s.GoodTag)
+	}
+	if res.Bad != nil {
+		bad := *res.Bad
+		bad.Ref = printable(bad.Ref)
+		out.Bad = &bad
+	}
+	out.Warnings = printableAll(res.Warnings)
+	return out
+}
+
+func printableAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = printable(s)
+	}
+	return out
 }

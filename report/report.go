@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lkg-dev/lkg/internal/termsafe"
 	"github.com/lkg-dev/lkg/internal/text"
 	"github.com/lkg-dev/lkg/journal"
 )
@@ -338,7 +339,7 @@ func reportRisks(risks map[string]int) string {
 // mdText keeps user text on one line, so it cannot break the list or table
 // it sits in.
 func mdText(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	return termsafe.String(strings.Join(strings.Fields(s), " "))
 }
 
 // mdCell is mdText safe inside a table cell.
