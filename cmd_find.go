@@ -19,12 +19,12 @@ import (
 // FindFlags select the known-good code and where to look for builds of it.
 // deploy embeds them: it deploys what find finds.
 type FindFlags struct {
-	Good            string        `placeholder:"REF" help:"The known-good commit-ish (tag, branch, sha, short sha). Wins over --good-tags." env:"LKG_GOOD" config:"good"`
+	Good            string        `placeholder:"REF" predictor:"tag" help:"The known-good commit-ish (tag, branch, sha, short sha). Wins over --good-tags." env:"LKG_GOOD" config:"good"`
 	GoodTags        []string      `name:"good-tags" placeholder:"GLOB" help:"Known-good tags are those matching GLOB, newest first (default: every tag)." env:"LKG_GOOD_TAGS" config:"good_tags"`
-	Bad             string        `placeholder:"REF" help:"The broken deploy: tags at it, or after it, are skipped (default: what --to runs now)." env:"LKG_BAD"`
-	To              string        `placeholder:"HOST/REPO:TAG" help:"The image tag production runs. Without --bad, the build it points at now is the bad deploy; deploy puts the known-good build under it." env:"LKG_TO" config:"to"`
+	Bad             string        `placeholder:"REF" predictor:"tag" help:"The broken deploy: tags at it, or after it, are skipped (default: what --to runs now)." env:"LKG_BAD"`
+	To              string        `placeholder:"HOST/REPO:TAG" predictor:"target" help:"The image tag production runs. Without --bad, the build it points at now is the bad deploy; deploy puts the known-good build under it." env:"LKG_TO" config:"to"`
 	Depth           int           `default:"5" placeholder:"N" help:"Fall back through at most N known-good tags (default: ${default})." env:"LKG_DEPTH" config:"depth"`
-	Images          []string      `name:"image" placeholder:"REPO" help:"Image repository to scan, as HOST/REPO (repeatable)." env:"LKG_IMAGES" config:"images"`
+	Images          []string      `name:"image" placeholder:"REPO" predictor:"image" help:"Image repository to scan, as HOST/REPO (repeatable)." env:"LKG_IMAGES" config:"images"`
 	Docker          bool          `help:"Also look at images in the local Docker engine." env:"LKG_DOCKER" config:"docker"`
 	Remotes         []string      `name:"remote" placeholder:"NAME|URL" help:"Extra git remote or fork URL to look for branches on (repeatable)." env:"LKG_REMOTES" config:"remotes"`
 	NoFetch         bool          `name:"no-fetch" help:"Contact no git remote: use only what the repository already has." env:"LKG_NO_FETCH"`

@@ -14,7 +14,7 @@ import (
 
 // HistoryCmd is `lkg history`.
 type HistoryCmd struct {
-	To   string `required:"" placeholder:"HOST/REPO:TAG" help:"The image tag whose deploys and undos to list." env:"LKG_TO" config:"to"`
+	To   string `required:"" placeholder:"HOST/REPO:TAG" predictor:"target" help:"The image tag whose deploys and undos to list." env:"LKG_TO" config:"to"`
 	JSON bool   `name:"json" help:"Print exactly one JSON object: the target and its revisions, newest first."`
 }
 

@@ -18,8 +18,8 @@ import (
 
 // SuspectsCmd is `lkg suspects`.
 type SuspectsCmd struct {
-	Good    string `required:"" placeholder:"REF" help:"The known-good commit-ish (tag, branch, sha)." env:"LKG_GOOD"`
-	Bad     string `required:"" placeholder:"REF" help:"The broken deploy's commit-ish." env:"LKG_BAD"`
+	Good    string `required:"" placeholder:"REF" predictor:"tag" help:"The known-good commit-ish (tag, branch, sha)." env:"LKG_GOOD"`
+	Bad     string `required:"" placeholder:"REF" predictor:"tag" help:"The broken deploy's commit-ish." env:"LKG_BAD"`
 	Authors bool   `help:"Show who made each change (off by default: the list is about changes, not people)."`
 	Files   int    `default:"20" placeholder:"N" help:"Show at most N files per change in the table (--json has all)."`
 	JSON    bool   `name:"json" help:"Print exactly one JSON object instead of the table."`

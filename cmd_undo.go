@@ -11,7 +11,7 @@ import (
 
 // UndoCmd is `lkg undo`.
 type UndoCmd struct {
-	To         string        `required:"" placeholder:"HOST/REPO:TAG" help:"The image tag to put back where it was before the last deploy." env:"LKG_TO" config:"to"`
+	To         string        `required:"" placeholder:"HOST/REPO:TAG" predictor:"target" help:"The image tag to put back where it was before the last deploy." env:"LKG_TO" config:"to"`
 	DryRun     bool          `name:"dry-run" help:"Print the plan and change nothing."`
 	Yes        bool          `short:"y" help:"Do not ask for confirmation (required when stdin is not a terminal)."`
 	JSON       bool          `name:"json" help:"Print exactly one JSON object: what moved, from which digest to which."`

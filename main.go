@@ -57,6 +57,8 @@ type CLI struct {
 	Journal  JournalCmd  `cmd:"" help:"List the incident's events, oldest first."`
 	Report   ReportCmd   `cmd:"" help:"Write the incident up in Markdown, with the time to restore."`
 	History  HistoryCmd  `cmd:"" help:"List every deploy and undo of one image tag, newest first, with numbered revisions."`
+
+	Completion CompletionCmd `cmd:"" help:"Print the shell completion script for bash, zsh or fish."`
 }
 
 // Globals are the flags every command takes.
@@ -198,6 +200,7 @@ func run(ctx context.Context, args []string, std *IO) (code int) {
 	if err != nil {
 		panic(err) // the CLI struct itself is wrong: a programming error
 	}
+	completeIfAsked(parser)
 	kctx, err := parser.Parse(args)
 	if cerr := cli.Globals.configErr; cerr != nil {
 		line, code := describe(cerr)
