@@ -13,9 +13,15 @@ var version = ""
 // VersionCmd is `lkg version`.
 type VersionCmd struct{}
 
-// Run prints the version, and the VCS revision the binary was built from
-// when Go recorded one.
+// Run prints the version.
 func (c *VersionCmd) Run(std *IO) error {
+	_, err := fmt.Fprintln(std.Out, versionLine())
+	return err
+}
+
+// versionLine is what 'lkg version' and 'lkg --version' print: the version,
+// and the VCS revision the binary was built from when Go recorded one.
+func versionLine() string {
 	v := version
 	rev := ""
 	if info, ok := debug.ReadBuildInfo(); ok {
@@ -32,9 +38,7 @@ func (c *VersionCmd) Run(std *IO) error {
 		v = "devel"
 	}
 	if rev != "" {
-		fmt.Fprintf(std.Out, "lkg %s (%s)\n", v, text.ShortHash(rev))
-	} else {
-		fmt.Fprintf(std.Out, "lkg %s\n", v)
+		return fmt.Sprintf("lkg %s (%s)", v, text.ShortHash(rev))
 	}
-	return nil
+	return "lkg " + v
 }

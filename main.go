@@ -63,12 +63,13 @@ type CLI struct {
 
 // Globals are the flags every command takes.
 type Globals struct {
-	Dir                string        `short:"C" name:"dir" placeholder:"DIR" default:"." help:"The git repository: a work tree (any directory in it) or a bare repo." env:"LKG_DIR"`
-	CacheDir           string        `name:"cache-dir" placeholder:"DIR" help:"Where registry metadata and commit tables are cached (default: the user cache dir's lkg/). Empty it for a cold run." env:"LKG_CACHE_DIR"`
-	Debug              bool          `short:"v" name:"debug" help:"Print every registry and Docker engine request on stderr (method, URL, status, time), with credentials and tokens left out." env:"LKG_DEBUG"`
-	InsecureRegistries []string      `name:"insecure-registry" placeholder:"HOST" help:"Speak to registry HOST (any port) or HOST:PORT without verifying its TLS certificate, or over plain HTTP (repeatable)." env:"LKG_INSECURE_REGISTRIES" config:"insecure_registries"`
-	CAFile             string        `name:"ca-file" placeholder:"FILE" help:"Also trust the CA certificates (PEM) in FILE for registries. SSL_CERT_FILE replaces the system's CAs." env:"LKG_CA_FILE"`
-	Timeout            time.Duration `placeholder:"D" default:"30s" help:"Give up on a registry or Docker engine request (redirects included) after D (default: ${default}). Copying a layer has 10 minutes." env:"LKG_TIMEOUT"`
+	Dir                string           `short:"C" name:"dir" placeholder:"DIR" default:"." help:"The git repository: a work tree (any directory in it) or a bare repo." env:"LKG_DIR"`
+	CacheDir           string           `name:"cache-dir" placeholder:"DIR" help:"Where registry metadata and commit tables are cached (default: the user cache dir's lkg/). Empty it for a cold run." env:"LKG_CACHE_DIR"`
+	Debug              bool             `short:"v" name:"debug" help:"Print every registry and Docker engine request on stderr (method, URL, status, time), with credentials and tokens left out." env:"LKG_DEBUG"`
+	InsecureRegistries []string         `name:"insecure-registry" placeholder:"HOST" help:"Speak to registry HOST (any port) or HOST:PORT without verifying its TLS certificate, or over plain HTTP (repeatable)." env:"LKG_INSECURE_REGISTRIES" config:"insecure_registries"`
+	CAFile             string           `name:"ca-file" placeholder:"FILE" help:"Also trust the CA certificates (PEM) in FILE for registries. SSL_CERT_FILE replaces the system's CAs." env:"LKG_CA_FILE"`
+	Timeout            time.Duration    `placeholder:"D" default:"30s" help:"Give up on a registry or Docker engine request (redirects included) after D (default: ${default}). Copying a layer has 10 minutes." env:"LKG_TIMEOUT"`
+	ShowVersion        kong.VersionFlag `name:"version" help:"Print lkg's version and exit (like 'lkg version')."`
 
 	// config is .lkg.yaml at the repository root, once loaded.
 	config *config.Config
@@ -196,6 +197,7 @@ func run(ctx context.Context, args []string, std *IO) (code int) {
 		kong.Resolvers(configResolver(&cli.Globals)),
 		kong.BindTo(ctx, (*context.Context)(nil)),
 		kong.Bind(std),
+		kong.Vars{"version": versionLine()},
 	)
 	if err != nil {
 		panic(err) // the CLI struct itself is wrong: a programming error
