@@ -168,7 +168,7 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std 
 	res.Warnings = warn.Cap(res.Warnings, maxWarnings)
 	recordFind(repo, std, res)
 	for _, w := range res.Warnings {
-		fmt.Fprintf(std.Err, "lkg: warning: %s\n", w)
+		std.warnf("%s", w)
 	}
 	auto := automationWarnings(g, std, targets)
 	copier, err := artifacts.NewCopier(g.copierOptions(std)...)
@@ -319,7 +319,7 @@ func moveOptions(std *IO, gitDir string, dryRun, yes, json bool, settle time.Dur
 		deploy.WithYes(yes),
 		deploy.WithConfirm(askOn(std)),
 		deploy.WithPlanOutput(plan),
-		deploy.WithLog(std.Err),
+		deploy.WithLog(std.chatter()), // notes, warnings and build logs: none with -q
 		deploy.WithSettle(settle),
 		deploy.WithLock(targetLock(gitDir)),
 	}
@@ -371,7 +371,7 @@ func interruptAt(step string) func(ctx context.Context, at string) {
 // recorder journals deploy and undo events in the repository's journal.
 func recorder(gitDir string, std *IO) deploy.Recorder {
 	return deploy.RecorderFunc(func(e journal.Event) error {
-		_, err := appendEvent(gitDir, std.Err, e)
+		_, err := appendEvent(gitDir, std, e)
 		return err
 	})
 }

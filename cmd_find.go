@@ -87,7 +87,7 @@ func (c *FindCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *I
 			return err
 		}
 	} else {
-		printFind(std.Out, res, c.FindFlags, g)
+		printFind(std, res, c.FindFlags, g)
 	}
 	return findStatus(res)
 }
@@ -196,10 +196,10 @@ func (f *FindFlags) options(g *Globals, std *IO, repo *gitops.Repo) (opts []scan
 		scan.WithEngineOptions(g.engineOptions(std)...),
 		scan.WithWarn(func(err error) {
 			line, _ := describe(err)
-			fmt.Fprintf(std.Err, "lkg: warning: %s\n", redact.Text(line))
+			std.warnf("%s", line)
 		}),
 	}
-	if std.ErrTerminal {
+	if std.showProgress() {
 		p := newProgress(std.Err, "inspecting images")
 		return append(opts, scan.WithProgress(p.Update)), p.Done
 	}
@@ -239,9 +239,9 @@ func recordFind(repo *gitops.Repo, std *IO, res finder.Result) {
 	}
 	e, err := journal.NewEvent(journal.KindFind, "", data)
 	if err == nil {
-		_, err = appendEvent(repo.GitDir(), std.Err, e)
+		_, err = appendEvent(repo.GitDir(), std, e)
 	}
 	if err != nil {
-		fmt.Fprintf(std.Err, "lkg: warning: %s\n", text.OneLine(err))
+		std.warnf("%s", text.OneLine(err))
 	}
 }

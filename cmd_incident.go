@@ -27,7 +27,7 @@ func (c *IncidentStartCmd) Run(g *Globals, std *IO) error {
 		return err
 	}
 	title := strings.Join(c.Title, " ")
-	e, err := appendEvent(gitDir, std.Err, journal.Event{Kind: journal.KindIncidentStart, Message: title})
+	e, err := appendEvent(gitDir, std, journal.Event{Kind: journal.KindIncidentStart, Message: title})
 	if errors.Is(err, journal.ErrIncidentOpen) {
 		if done, rerr := c.retitle(g, std, title); done || rerr != nil {
 			return rerr
@@ -62,7 +62,7 @@ func (c *IncidentStartCmd) retitle(g *Globals, std *IO, title string) (done bool
 	if err != nil || !in.Open || !in.OpenedByLkg() {
 		return false, nil
 	}
-	if _, err := appendEvent(gitDir, std.Err, journal.Event{Kind: journal.KindIncidentTitle, Message: title}); err != nil {
+	if _, err := appendEvent(gitDir, std, journal.Event{Kind: journal.KindIncidentTitle, Message: title}); err != nil {
 		return true, err
 	}
 	fmt.Fprintf(std.Out, "Titled incident %s (%s at %s): %s.\n", in.ID, in.Title, in.Start.UTC().Format("15:04"), title)
@@ -80,7 +80,7 @@ func (c *IncidentCloseCmd) Run(g *Globals, std *IO) error {
 	if err != nil {
 		return err
 	}
-	e, err := appendEvent(gitDir, std.Err, journal.Event{Kind: journal.KindIncidentClose, Message: strings.Join(c.Message, " ")})
+	e, err := appendEvent(gitDir, std, journal.Event{Kind: journal.KindIncidentClose, Message: strings.Join(c.Message, " ")})
 	if errors.Is(err, journal.ErrNoIncident) {
 		return fmt.Errorf("%w to close. 'lkg journal' shows past incidents", err)
 	}

@@ -38,7 +38,7 @@ func (c *JournalCmd) Run(g *Globals, std *IO) error {
 	if err != nil {
 		return err
 	}
-	events, warnings, err := readJournal(j, std.Err)
+	events, warnings, err := readJournal(j, std)
 	if err != nil {
 		return err
 	}

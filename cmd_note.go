@@ -22,7 +22,7 @@ func (c *NoteCmd) Run(g *Globals, std *IO) error {
 	if err != nil {
 		return err
 	}
-	e, err := appendEvent(gitDir, std.Err, journal.Event{Kind: journal.KindNote, Message: text})
+	e, err := appendEvent(gitDir, std, journal.Event{Kind: journal.KindNote, Message: text})
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func (c *ReportCmd) Run(g *Globals, std *IO) error {
 	if err != nil {
 		return err
 	}
-	events, _, err := readJournal(j, std.Err)
+	events, _, err := readJournal(j, std)
 	if err != nil {
 		return err
 	}

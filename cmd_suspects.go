@@ -77,7 +77,7 @@ func (c *SuspectsCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	s = printableSuspects(s)
 	printSuspects(std.Out, s, rules, c.Files)
 	for _, w := range s.Warnings {
-		fmt.Fprintf(std.Err, "lkg: warning: %s\n", w)
+		std.warnf("%s", w)
 	}
 	return nil
 }
@@ -105,10 +105,10 @@ func recordSuspects(gitDir string, std *IO, s *suspects.Result) {
 	}
 	e, err := journal.NewEvent(journal.KindSuspects, "", data)
 	if err == nil {
-		_, err = appendEvent(gitDir, std.Err, e)
+		_, err = appendEvent(gitDir, std, e)
 	}
 	if err != nil {
-		fmt.Fprintf(std.Err, "lkg: warning: %s\n", text.OneLine(err))
+		std.warnf("%s", text.OneLine(err))
 	}
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -39,10 +38,11 @@ func openJournal(gitDir string) (*journal.Journal, error) {
 }
 
 // appendEvent is the one way commands write the journal. It fills the
-// event's time and incident, and says on errOut when the event started a new
-// incident. When the journal cannot be written the event is printed on errOut
-// (see journal.Record) and the error is returned.
-func appendEvent(gitDir string, errOut io.Writer, e journal.Event) (journal.Event, error) {
+// event's time and incident, and says on stderr when the event started a new
+// incident (not with -q). When the journal cannot be written the event is
+// printed on stderr (see journal.Record), even with -q: it is the only copy.
+// The error is then returned.
+func appendEvent(gitDir string, std *IO, e journal.Event) (journal.Event, error) {
 	e.Message = redact.Text(e.Message) // a note may quote a URL with its token
 	j, err := openJournal(gitDir)
 	if err != nil {
@@ -51,15 +51,15 @@ func appendEvent(gitDir string, errOut io.Writer, e journal.Event) (journal.Even
 		} else if e.Time.IsZero() {
 			e.Time = time.Now().UTC()
 		}
-		journal.PrintLost(errOut, e)
+		journal.PrintLost(std.Err, e)
 		return e, fmt.Errorf("writing the incident journal: %w", err)
 	}
-	e, started, err := j.Record(e, errOut)
+	e, started, err := j.Record(e, std.Err)
 	if err != nil {
 		return e, err
 	}
 	if started && e.Kind != journal.KindIncidentStart {
-		fmt.Fprintf(errOut, "lkg: started incident %s (close it with 'lkg incident close')\n", e.Incident)
+		std.notef("started incident %s (close it with 'lkg incident close')", e.Incident)
 	}
 	return e, nil
 }
@@ -77,14 +77,14 @@ func journalOf(g *Globals) (*journal.Journal, string, error) {
 	return j, repo.GitDir(), nil
 }
 
-// readJournal reads every event, printing torn-line warnings on errOut.
-func readJournal(j *journal.Journal, errOut io.Writer) ([]journal.Event, []string, error) {
+// readJournal reads every event, printing torn-line warnings.
+func readJournal(j *journal.Journal, std *IO) ([]journal.Event, []string, error) {
 	events, warnings, err := j.Events()
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the incident journal: %w", err)
 	}
 	for _, w := range warnings {
-		fmt.Fprintf(errOut, "lkg: warning: %s\n", w)
+		std.warnf("%s", w)
 	}
 	return events, warnings, nil
 }

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -70,6 +71,7 @@ type Globals struct {
 	CAFile             string           `name:"ca-file" placeholder:"FILE" help:"Also trust the CA certificates (PEM) in FILE for registries. SSL_CERT_FILE replaces the system's CAs." env:"LKG_CA_FILE"`
 	Timeout            time.Duration    `placeholder:"D" default:"30s" help:"Give up on a registry or Docker engine request (redirects included) after D (default: ${default}). Copying a layer has 10 minutes." env:"LKG_TIMEOUT"`
 	ShowVersion        kong.VersionFlag `name:"version" help:"Print lkg's version and exit (like 'lkg version')."`
+	Quiet              bool             `short:"q" help:"Print only the result and errors: no warnings, progress or hints." env:"LKG_QUIET"`
 
 	// config is .lkg.yaml at the repository root, once loaded.
 	config *config.Config
@@ -145,6 +147,15 @@ type IO struct {
 	ErrTerminal bool
 	// InTerminal says stdin is a terminal someone could confirm on.
 	InTerminal bool
+	// OutTerminal says stdout is a terminal: colour is drawn on it only then.
+	OutTerminal bool
+	// Quiet (-q) leaves only the result and errors: no warnings, progress
+	// or hints.
+	Quiet bool
+
+	// outColour and errColour say whether each stream is painted; set by
+	// setColour once the flags are parsed.
+	outColour, errColour bool
 }
 
 const description = `lkg finds the newest build that matches a known-good git tag, wherever a
@@ -170,6 +181,7 @@ func Main() int {
 		Err:         os.Stderr,
 		ErrTerminal: term.IsTerminal(int(os.Stderr.Fd())),
 		InTerminal:  term.IsTerminal(int(os.Stdin.Fd())),
+		OutTerminal: term.IsTerminal(int(os.Stdout.Fd())),
 	}
 	return run(ctx, os.Args[1:], std)
 }
@@ -204,17 +216,23 @@ func run(ctx context.Context, args []string, std *IO) (code int) {
 	}
 	completeIfAsked(parser)
 	kctx, err := parser.Parse(args)
+	// A command line that did not parse has applied no flags: -q and
+	// --json are read from it directly, so that even its error obeys them.
+	std.Quiet = cli.Quiet || slices.Contains(args, "-q") || slices.Contains(args, "--quiet")
+	std.setColour(slices.Contains(args, "--json") || kctx != nil && jsonFlag(kctx))
 	if cerr := cli.Globals.configErr; cerr != nil {
 		line, code := describe(cerr)
-		fmt.Fprintf(std.Err, "lkg: %s\n", errorLine(line))
+		std.errorf("%s", line)
 		return code
 	}
 	if err != nil {
-		fmt.Fprintf(std.Err, "lkg: %s\n", errorLine(text.OneLine(err)))
+		std.errorf("%s", text.OneLine(err))
 		var perr *kong.ParseError
-		if errors.As(err, &perr) && perr.Context != nil && perr.Context.Selected() != nil {
+		switch {
+		case std.Quiet:
+		case errors.As(err, &perr) && perr.Context != nil && perr.Context.Selected() != nil:
 			fmt.Fprintf(std.Err, "Run 'lkg %s --help' for usage.\n", perr.Context.Selected().Path())
-		} else {
+		default:
 			fmt.Fprintln(std.Err, "Run 'lkg --help' for usage.")
 		}
 		return exitUsage
@@ -227,14 +245,27 @@ func run(ctx context.Context, args []string, std *IO) (code int) {
 		// A command that says itself where an interrupt left things
 		// (deploy, undo) carries its own exit code.
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) && exitCode(err, -1) == -1 {
-			fmt.Fprintln(std.Err, "lkg: interrupted; nothing was changed after the last step shown.")
+			std.errorf("interrupted; nothing was changed after the last step shown.")
 			return 130
 		}
 		line, code := describe(err)
-		fmt.Fprintf(std.Err, "lkg: %s\n", errorLine(line))
+		std.errorf("%s", line)
 		return code
 	}
 	return exitOK
+}
+
+// jsonFlag says whether the command line asked for --json: output for a
+// program, never painted.
+func jsonFlag(kctx *kong.Context) bool {
+	for _, f := range kctx.Flags() {
+		if f.Name == "json" {
+			if on, ok := kctx.FlagValue(f).(bool); ok && on {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // errorLine is an error as the user sees it: credentials masked, and what

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -34,8 +35,10 @@ const maxAlternatives = 10
 
 // printFind writes the human answer: the best build first, then the
 // alternatives, the sources, the warnings, and the command to run next.
-func printFind(w io.Writer, res finder.Result, f FindFlags, g *Globals) {
+// With -q only the answer: no warnings and no hints (By hand, Next).
+func printFind(std *IO, res finder.Result, f FindFlags, g *Globals) {
 	res = printableResult(res)
+	w := std.Out
 	now := time.Now()
 	if b := res.Bad; b != nil {
 		from := "named with --bad"
@@ -64,7 +67,7 @@ func printFind(w io.Writer, res finder.Result, f FindFlags, g *Globals) {
 		b := res.Best
 		fmt.Fprintf(w, "Best build: %s\n", b.Image)
 		fmt.Fprintf(w, "  digest    %s\n", b.Digest)
-		fmt.Fprintf(w, "  match     %s (%s)\n", b.Match, matchMeaning(b.Match, b.GoodTag))
+		fmt.Fprintf(w, "  match     %s (%s)\n", std.paint(matchColour(string(b.Match)), string(b.Match)), matchMeaning(b.Match, b.GoodTag))
 		fmt.Fprintf(w, "  revision  %s\n", b.Revision)
 		fmt.Fprintf(w, "  created   %s\n", when(b.Created, now))
 		if len(b.Platforms) > 0 {
@@ -78,25 +81,30 @@ func printFind(w io.Writer, res finder.Result, f FindFlags, g *Globals) {
 	}
 
 	if len(res.Builds) > 1 {
-		writeTable(w, "Builds, best first:", "SOURCE\tMATCH\tGOOD\tCREATED\tIMAGE\tDIGEST", len(res.Builds), func(i int) string {
+		writeTable(w, "Builds, best first:", "SOURCE\t"+std.paint(bold, "MATCH")+"\tGOOD\tCREATED\tIMAGE\tDIGEST", len(res.Builds), func(i int) string {
 			b := res.Builds[i]
-			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", sourceColumn(b), b.Match, b.GoodTag, age(b.Created, now), b.Image, digest.Short(b.Digest))
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", sourceColumn(b), std.paint(matchColour(string(b.Match)), string(b.Match)), b.GoodTag, age(b.Created, now), b.Image, digest.Short(b.Digest))
 		})
 	}
 
 	if len(res.Sources) > 0 {
-		writeTable(w, "Git refs to rebuild from, best first:", "MATCH\tAHEAD\tREF\tWHERE\tCOMMIT", len(res.Sources), func(i int) string {
+		writeTable(w, "Git refs to rebuild from, best first:", std.paint(bold, "MATCH")+"\tAHEAD\tREF\tWHERE\tCOMMIT", len(res.Sources), func(i int) string {
 			s := res.Sources[i]
-			return fmt.Sprintf("%s\t%d\t%s\t%s\t%s", s.Match, s.Ahead, s.Ref, whereSource(s), text.ShortHash(s.Commit))
+			return fmt.Sprintf("%s\t%d\t%s\t%s\t%s", std.paint(matchColour(string(s.Match)), string(s.Match)), s.Ahead, s.Ref, whereSource(s), text.ShortHash(s.Commit))
 		})
-		fmt.Fprintf(w, "  By hand: %s\n", rebuildHint(res.Sources[0]))
+		if !std.Quiet {
+			fmt.Fprintf(w, "  By hand: %s\n", rebuildHint(res.Sources[0]))
+		}
+	}
+	if std.Quiet {
+		return
 	}
 
 	if len(res.Warnings) > 0 {
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "Warnings:")
+		fmt.Fprintln(w, std.paint(yellow, "Warnings:"))
 		for _, warning := range res.Warnings {
-			fmt.Fprintf(w, "  - %s\n", warning)
+			fmt.Fprintf(w, "  - %s\n", std.paint(yellow, warning))
 		}
 	}
 
@@ -345,3 +353,85 @@ func printableAll(ss []string) []string {
 	}
 	return out
 }
+
+// colour is an SGR colour code of exactly two digits: every painted cell of
+// a column then carries the same number of invisible bytes, so tabwriter,
+// which counts bytes, still lines the columns up.
+type colour string
+
+const (
+	green  colour = "32"
+	yellow colour = "33"
+	red    colour = "31"
+	cyan   colour = "36"
+	bold   colour = "01"
+)
+
+// useColour says whether colour may be drawn at all: not with NO_COLOR set
+// (https://no-color.org: any non-empty value), not on a dumb terminal, not
+// with --json. Each stream is then painted only when it is a terminal.
+func useColour(json bool) bool {
+	return os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb" && !json
+}
+
+// setColour decides colour for both streams, once the flags are known.
+func (std *IO) setColour(json bool) {
+	ok := useColour(json)
+	std.outColour = ok && std.OutTerminal
+	std.errColour = ok && std.ErrTerminal
+}
+
+func paint(on bool, c colour, s string) string {
+	if !on {
+		return s
+	}
+	return "\x1b[" + string(c) + "m" + s + "\x1b[0m"
+}
+
+// paint colours s on stdout when colour is on.
+func (std *IO) paint(c colour, s string) string { return paint(std.outColour, c, s) }
+
+// matchColour is how sure a MATCH is: exact green, tree (and a branch
+// containing the commit) cyan, a tag name alone yellow.
+func matchColour(m string) colour {
+	switch m {
+	case string(finder.MatchExact):
+		return green
+	case string(finder.MatchTag):
+		return yellow
+	}
+	return cyan
+}
+
+// errorf prints one error line on stderr, "lkg:" in red on a terminal.
+func (std *IO) errorf(format string, args ...any) {
+	fmt.Fprintf(std.Err, "%s %s\n", paint(std.errColour, red, "lkg:"), errorLine(fmt.Sprintf(format, args...)))
+}
+
+// warnf prints a warning on stderr, unless -q.
+func (std *IO) warnf(format string, args ...any) {
+	if std.Quiet {
+		return
+	}
+	fmt.Fprintf(std.Err, "%s %s\n", paint(std.errColour, yellow, "lkg: warning:"), errorLine(fmt.Sprintf(format, args...)))
+}
+
+// notef prints a progress note or a hint on stderr, unless -q.
+func (std *IO) notef(format string, args ...any) {
+	if std.Quiet {
+		return
+	}
+	fmt.Fprintf(std.Err, "lkg: "+format+"\n", args...)
+}
+
+// chatter is where a step's own progress output goes (a docker build's
+// log): stderr, or nowhere with -q.
+func (std *IO) chatter() io.Writer {
+	if std.Quiet {
+		return io.Discard
+	}
+	return std.Err
+}
+
+// showProgress says whether to draw a progress line: on a terminal, not -q.
+func (std *IO) showProgress() bool { return std.ErrTerminal && !std.Quiet }

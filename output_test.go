@@ -1,6 +1,8 @@
 package main
 
 import (
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/alecthomas/kong"
@@ -61,4 +63,25 @@ func TestConfigKeys(t *testing.T) {
 		}
 	}
 	walk(parser.Model.Node)
+}
+
+// TestPaintedTableAligns: painted MATCH cells all carry the same invisible
+// bytes, so the table lines up exactly as the plain one does.
+func TestPaintedTableAligns(t *testing.T) {
+	rows := [][2]string{{"exact", "refs/heads/main"}, {"contains", "refs/heads/x"}, {"tag", "v1"}}
+	table := func(on bool) string {
+		var b strings.Builder
+		writeTable(&b, "T", paint(on, bold, "MATCH")+"\tREF", len(rows), func(i int) string {
+			return paint(on, matchColour(rows[i][0]), rows[i][0]) + "\t" + rows[i][1]
+		})
+		return b.String()
+	}
+	sgr := regexp.MustCompile("\x1b\\[[0-9]+m")
+	plain, painted := table(false), table(true)
+	if painted == plain {
+		t.Fatal("painting changed nothing")
+	}
+	if got := sgr.ReplaceAllString(painted, ""); got != plain {
+		t.Errorf("painted table without colour =\n%s\nwant\n%s", got, plain)
+	}
 }
