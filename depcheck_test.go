@@ -54,6 +54,21 @@ var importRules = []struct {
 		why:    "text is a leaf that deploy, report, journal and gitops import: standard library only",
 	},
 	{
+		pkgs:   "./internal/redact/...",
+		stdlib: []string{"github.com/lkg-dev/lkg/internal/redact"},
+		why:    "redact is a leaf every printing package may use: standard library only",
+	},
+	{
+		pkgs:   "./internal/termsafe/...",
+		stdlib: []string{"github.com/lkg-dev/lkg/internal/termsafe"},
+		why:    "termsafe is a leaf every printing package may use: standard library only",
+	},
+	{
+		pkgs:   "./internal/warn/...",
+		stdlib: []string{"github.com/lkg-dev/lkg/internal/warn"},
+		why:    "warn is a leaf finder uses: standard library only",
+	},
+	{
 		pkgs:   "./internal/config/...",
 		stdlib: []string{"github.com/lkg-dev/lkg/internal/config", "go.yaml.in/yaml/"},
 		why:    "config is a leaf that gitops and artifacts import: standard library and YAML only",
