@@ -245,7 +245,12 @@ func run(ctx context.Context, args []string, std *IO) (code int) {
 		// A command that says itself where an interrupt left things
 		// (deploy, undo) carries its own exit code.
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) && exitCode(err, -1) == -1 {
-			std.errorf("interrupted; nothing was changed after the last step shown.")
+			if std.Quiet {
+				// -q showed no steps, so there is no "last step shown".
+				std.errorf("interrupted; nothing was changed.")
+			} else {
+				std.errorf("interrupted; nothing was changed after the last step shown.")
+			}
 			return 130
 		}
 		line, code := describe(err)
