@@ -12,6 +12,7 @@ import (
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/digest"
+	"github.com/lkg-dev/lkg/internal/warn"
 	"github.com/lkg-dev/lkg/scan"
 )
 
@@ -98,10 +99,18 @@ func (c *CheckCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *
 // check and pin run the search.
 func findKnownGood(ctx context.Context, g *Globals, std *IO, repo *gitops.Repo, f FindFlags, keep int) (finder.Result, error) {
 	f.Depth = keep
+	if err := refuseCredentials("--image", f.Images...); err != nil {
+		return finder.Result{}, err
+	}
 	opts, done := f.options(g, std, repo)
 	res, err := scan.Find(ctx, repo, opts...)
 	done()
-	return res, err
+	if err != nil {
+		return res, err
+	}
+	redactResult(&res)
+	res.Warnings = warn.Cap(res.Warnings, maxWarnings)
+	return res, nil
 }
 
 // deepenForDrill fetches, into a shallow clone, the known-good tags and
@@ -113,7 +122,7 @@ func deepenForDrill(ctx context.Context, g *Globals, std *IO, repo *gitops.Repo,
 	}
 	if f.NoFetch {
 		msg := "shallow clone and --no-fetch: only the tags it has are checked"
-		fmt.Fprintf(std.Err, "lkg: warning: %s\n", msg)
+		std.warnf("%s", msg)
 		return msg, repo, nil
 	}
 	globs := f.GoodTags

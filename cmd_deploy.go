@@ -247,12 +247,12 @@ func automationWarnings(g *Globals, std *IO, targets []config.Environment) []str
 	}
 	found, err := automation.Scan(root, repos)
 	if err != nil {
-		fmt.Fprintf(std.Err, "lkg: warning: looking for image automation: %s\n", text.OneLine(err))
+		std.warnf("looking for image automation: %s", text.OneLine(err))
 		return nil
 	}
 	var out []string
 	for _, f := range found {
-		fmt.Fprintf(std.Err, "lkg: warning: %s\n", f)
+		std.warnf("%s", f)
 		out = append(out, f.String())
 	}
 	return out
