@@ -2,9 +2,10 @@ package artifacts
 
 import (
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/redact"
 	"io"
 	"net/http"
-	"net/url"
+
 	"strings"
 	"sync"
 	"time"
@@ -49,7 +50,7 @@ func (t *traceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := t.inner.RoundTrip(req)
 	d := time.Since(start).Round(time.Microsecond)
-	u := redactURL(req.URL)
+	u := redact.URL(req.URL.String())
 	if err != nil {
 		// Transport errors may quote the URL; print the redacted one.
 		msg := strings.ReplaceAll(err.Error(), req.URL.String(), u)
@@ -58,46 +59,4 @@ func (t *traceTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	t.tracer.printf("lkg: debug: %s: %s %s -> %d (%s)\n", t.client, req.Method, u, resp.StatusCode, d)
 	return resp, nil
-}
-
-// redactURL is u as lkg may print it: any userinfo replaced, and the
-// values of query parameters that carry credentials (tokens, signatures,
-// passwords, keys: a CDN's pre-signed blob URL has several) replaced, other
-// parameters kept as they were, in order.
-func redactURL(u *url.URL) string {
-	c := *u
-	if c.User != nil {
-		c.User = url.User("REDACTED")
-	}
-	if c.RawQuery != "" {
-		parts := strings.Split(c.RawQuery, "&")
-		for i, p := range parts {
-			k, _, hasValue := strings.Cut(p, "=")
-			name, err := url.QueryUnescape(k)
-			if err != nil {
-				name = k
-			}
-			if hasValue && secretParam(name) {
-				parts[i] = k + "=REDACTED"
-			}
-		}
-		c.RawQuery = strings.Join(parts, "&")
-	}
-	return c.String()
-}
-
-// secretParam reports whether a query parameter's name says it carries a
-// credential.
-func secretParam(name string) bool {
-	n := strings.ToLower(name)
-	switch n {
-	case "sig", "code", "auth", "key", "policy", "jwt":
-		return true
-	}
-	for _, s := range []string{"token", "secret", "signature", "password", "passwd", "credential", "apikey", "api_key", "session", "authorization"} {
-		if strings.Contains(n, s) {
-			return true
-		}
-	}
-	return false
 }

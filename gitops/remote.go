@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/redact"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -53,25 +54,9 @@ type remoteInfo struct {
 // is not the URL. URLs are redacted.
 func (rm *remoteInfo) label() string {
 	if rm.name != rm.url {
-		return fmt.Sprintf("remote %q (%s)", rm.name, redactURL(rm.url))
+		return fmt.Sprintf("remote %q (%s)", rm.name, redact.URL(rm.url))
 	}
-	return fmt.Sprintf("remote %q", redactURL(rm.url))
-}
-
-// redactURL drops userinfo from a URL before it is printed.
-func redactURL(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
-		rest := u[i+3:]
-		host, path, _ := strings.Cut(rest, "/")
-		if j := strings.LastIndexByte(host, '@'); j >= 0 {
-			host = host[j+1:]
-			if path != "" || strings.HasSuffix(rest, "/") {
-				return u[:i+3] + host + "/" + path
-			}
-			return u[:i+3] + host
-		}
-	}
-	return u
+	return fmt.Sprintf("remote %q", redact.URL(rm.url))
 }
 
 // discovery is the once-per-Repo result of consulting the remotes.
@@ -310,7 +295,7 @@ func (r *Repo) remoteError(rm *remoteInfo, what string, err error) error {
 	label := rm.label()
 	switch {
 	case isAuthError(err):
-		hint := "log in once with `git ls-remote " + redactURL(rm.url) + "` so your credential helper stores a token"
+		hint := "log in once with `git ls-remote " + redact.URL(rm.url) + "` so your credential helper stores a token"
 		if strings.HasPrefix(rm.url, "ssh://") || strings.Contains(rm.url, "@") && !strings.Contains(rm.url, "://") {
 			hint = "add your key to ssh-agent (ssh-add) and check ~/.ssh/known_hosts"
 		}

@@ -1,6 +1,9 @@
 package redact
 
-import "strings"
+import (
+	"net/url"
+	"strings"
+)
 
 // Mask stands in for a credential.
 const Mask = "***"
@@ -107,6 +110,9 @@ func ImageReference(ref string) (masked string, hasCredentials bool) {
 // secretParam says whether a query parameter's name is one that carries a
 // credential: tokens, keys, passwords, signatures (pre-signed URLs), codes.
 func secretParam(name string) bool {
+	if unescaped, err := url.QueryUnescape(name); err == nil {
+		name = unescaped
+	}
 	n := strings.ToLower(strings.ReplaceAll(name, "-", "_"))
 	switch n {
 	case "sig", "code", "sas", "pass", "pw", "jwt":
