@@ -77,7 +77,7 @@ func Push(ctx context.Context, ref string, img Image) (string, error) {
 func build(spec Image) (v1.Image, error) {
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	b, err := layer(spec.Seed+"|linux/amd64|0", 64)
+	b, err := Layer(spec.Seed+"|linux/amd64|0", 64)
 	if err != nil {
 		return nil, err
 	}
@@ -95,9 +95,11 @@ func build(spec Image) (v1.Image, error) {
 	return mutate.ConfigFile(img, cf)
 }
 
-// layer is a gzipped tar holding one file whose content derives from seed:
-// a real layer an engine could unpack, identical on every run.
-func layer(seed string, size int) ([]byte, error) {
+// Layer is a gzipped tar holding one file of size bytes whose content
+// derives from seed: a real layer an engine could unpack, identical on every
+// run. The test fixtures build their layers with it too, so the demo's
+// images and the suites' are made the same way.
+func Layer(seed string, size int) ([]byte, error) {
 	content := make([]byte, 0, size)
 	block := sha256.Sum256([]byte(seed))
 	for len(content) < size {

@@ -1,10 +1,11 @@
-package demo
+package demo_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
+	"github.com/lkg-dev/lkg/internal/demo"
 	"github.com/lkg-dev/lkg/internal/fixture"
 )
 
@@ -12,7 +13,7 @@ import (
 // internal/fixture makes from the same spec, so the demo shows what the
 // tests exercise.
 func TestPushMatchesFixture(t *testing.T) {
-	reg, err := StartRegistry()
+	reg, err := demo.StartRegistry()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,7 +21,7 @@ func TestPushMatchesFixture(t *testing.T) {
 	ctx := context.Background()
 	labels := map[string]string{"org.opencontainers.image.revision": "0123456789abcdef0123456789abcdef01234567"}
 	created := time.Date(2026, 11, 20, 14, 0, 0, 0, time.UTC)
-	got, err := Push(ctx, reg.Addr+"/shop/api:demo", Image{Labels: labels, Created: created, Seed: "s"})
+	got, err := demo.Push(ctx, reg.Addr+"/shop/api:demo", demo.Image{Labels: labels, Created: created, Seed: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}
