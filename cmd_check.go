@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/text"
 	"io"
 	"strings"
 	"text/tabwriter"
@@ -142,16 +143,7 @@ func deepenForDrill(ctx context.Context, g *Globals, std *IO, repo *gitops.Repo,
 
 // looksLikeTag says a --good value could be a tag rather than a hash.
 func looksLikeTag(ref string) bool {
-	return !isHexString(ref) || len(ref) < 7
-}
-
-func isHexString(s string) bool {
-	for _, c := range s {
-		if !strings.ContainsRune("0123456789abcdef", c) {
-			return false
-		}
-	}
-	return s != ""
+	return !text.IsHex(ref) || len(ref) < 7
 }
 
 // drillError is a failed drill: exit 6, with why on stderr.

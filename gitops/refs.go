@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/text"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -93,7 +94,7 @@ func readRefsSymbolic(gitDir string) ([]diskRef, map[string]string, error) {
 				symbolic[name] = string(bytes.TrimSpace(target))
 				continue
 			}
-			if len(b) != 40 || !isHex(string(b)) {
+			if len(b) != 40 || !text.IsHex(string(b)) {
 				continue // junk git would not read either
 			}
 			ref := diskRef{name: name, hash: plumbing.NewHash(string(b))}
@@ -164,7 +165,7 @@ func packLKGRefs(gitDir string) error {
 			return err
 		}
 		b = bytes.TrimSpace(b)
-		if len(b) == 40 && isHex(string(b)) {
+		if len(b) == 40 && text.IsHex(string(b)) {
 			rel, _ := filepath.Rel(gitDir, p)
 			loose[filepath.ToSlash(rel)] = plumbing.NewHash(string(b))
 		}

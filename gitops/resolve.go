@@ -174,16 +174,6 @@ func (r *Repo) resolveBase(base string, kind revKind) (*object.Commit, error) {
 	return nil, ErrUnknownRef
 }
 
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return s != ""
-}
-
 // peelCommit follows tag objects to the commit they name.
 func (r *Repo) peelCommit(h plumbing.Hash) (*object.Commit, error) {
 	c, _, err := r.peel(h)
@@ -319,7 +309,7 @@ func (r *Repo) Lookup(ctx context.Context, revs []string, hints types.LookupHint
 		switch {
 		case err == nil:
 			found[rev] = c
-		case errors.Is(err, types.ErrUnknownRevision) && isHex(rev) && len(rev) >= 7 && len(rev) <= 40:
+		case errors.Is(err, types.ErrUnknownRevision) && text.IsHex(rev) && len(rev) >= 7 && len(rev) <= 40:
 			if c, ok := r.fetchedCommit(strings.ToLower(rev)); ok {
 				found[rev] = c
 				continue
@@ -471,7 +461,7 @@ func shortRev(rev string) string {
 
 func (r *Repo) lookupOne(t *commitindex.Table, rev string) (types.Commit, error) {
 	lrev := strings.ToLower(rev)
-	if len(lrev) < 7 || len(lrev) > 40 || !isHex(lrev) {
+	if len(lrev) < 7 || len(lrev) > 40 || !text.IsHex(lrev) {
 		return types.Commit{}, fmt.Errorf("looking up %q: %w: not a 7 to 40 digit hex revision", rev, types.ErrUnknownRevision)
 	}
 	m := r.matchPrefix(t, lrev)

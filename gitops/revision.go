@@ -2,6 +2,7 @@ package gitops
 
 import (
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/text"
 	"strconv"
 	"strings"
 )
@@ -98,12 +99,12 @@ func parseRevision(rev string) (revision, error) {
 // baseKind classifies a base by its shape alone.
 func baseKind(base string) revKind {
 	if algo, hex, ok := strings.Cut(base, ":"); ok {
-		if (algo == "sha256" && len(hex) == sha256Hex || algo == "sha512" && len(hex) == sha512Hex) && isHex(hex) {
+		if (algo == "sha256" && len(hex) == sha256Hex || algo == "sha512" && len(hex) == sha512Hex) && text.IsHex(hex) {
 			return revDigest
 		}
 		return revName
 	}
-	if !isHex(base) {
+	if !text.IsHex(base) {
 		return revName
 	}
 	switch n := len(base); {

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/text"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,7 +36,7 @@ func readCommitGraph(objectsDir string, b *Builder) (bool, error) {
 			if line == "" {
 				continue
 			}
-			if len(line) != 40 || !isHex(line) {
+			if len(line) != 40 || !text.IsHex(line) {
 				return false, fmt.Errorf("%w: bad line %q in %s", errGraphCorrupt, line, chain)
 			}
 			files = append(files, filepath.Join(objectsDir, "info", "commit-graphs", "graph-"+line+".graph"))

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/text"
 	"io"
 	"os"
 	"path/filepath"
@@ -248,7 +249,7 @@ func looseObjects(objectsDir string) ([]string, error) {
 			continue
 		}
 		for _, e := range ents {
-			if n := e.Name(); len(n) == 38 && isHex(n) {
+			if n := e.Name(); len(n) == 38 && text.IsHex(n) {
 				names = append(names, dir+n)
 			}
 		}

@@ -527,16 +527,6 @@ func (q *genQueue) pop() uint32 {
 	return top
 }
 
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return s != ""
-}
-
 // extend returns t with b's commits added, without sorting t again: b's
 // new commits are sorted and merged into t's order, t's parent indices
 // renumbered and the new commits' parents looked up in the merged table.

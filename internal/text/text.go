@@ -31,3 +31,16 @@ func Plural(n int, word string) string {
 func OneLine(err error) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
 }
+
+// IsHex reports whether s is a non-empty string of hexadecimal digits, in
+// either case: how a commit hash, an abbreviation of one or a digest is
+// told from a name.
+func IsHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return s != ""
+}
