@@ -148,6 +148,13 @@ func printSuspects(w io.Writer, s *suspects.Result, rules []suspects.RiskRule, m
 	case s.Good.Commit == s.Bad.Commit:
 		fmt.Fprintf(w, "No changes: %s and %s are the same commit.\n", s.Good.Ref, bad)
 		return
+	case s.Swapped:
+		fmt.Fprintf(w, "Bad %s is an ancestor of good %s: the bad deploy has nothing the good one lacks.\n", bad, good)
+		fmt.Fprintf(w, "Good and bad look swapped. Did you mean: lkg suspects --good %s --bad %s\n", s.Bad.Ref, s.Good.Ref)
+		if s.GoodOnly != nil {
+			fmt.Fprintf(w, "\nOnly on good %s (missing from the bad deploy):\n", s.Good.Ref)
+			printSuspectsRange(w, *s.GoodOnly, rules, maxFiles)
+		}
 	case s.Diverged:
 		base := "no common history"
 		if len(s.MergeBase) > 0 {

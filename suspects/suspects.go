@@ -30,7 +30,10 @@ type Result struct {
 	// Diverged says good is not an ancestor of bad (a hotfix branch, a
 	// rollback, swapped arguments): Changes then runs from the merge base,
 	// and GoodOnly lists what good has that bad lacks.
-	Diverged  bool     `json:"diverged"`
+	Diverged bool `json:"diverged"`
+	// Swapped says bad is an ancestor of good: the bad deploy has nothing
+	// good lacks, and the two were most likely given the wrong way round.
+	Swapped   bool     `json:"swapped"`
 	MergeBase []string `json:"merge_base"` // set when Diverged; several for criss-cross merges
 	// Changes is what bad has and good lacks: `git log good..bad`.
 	Changes Range `json:"changes"`
@@ -189,6 +192,7 @@ func Find(ctx context.Context, r *gitops.Repo, good, bad string, opts ...Option)
 			s.Changes.From = ""
 			s.Warnings = append(s.Warnings, fmt.Sprintf("%s and %s share no history", good, bad))
 		}
+		s.Swapped = w.count(badOnly) == 0 && len(s.MergeBase) == 1 && s.MergeBase[0] == b.Hash
 		goodUnits = w.units(gh, goodOnly, o.authors)
 		s.GoodOnly = &Range{From: s.Changes.From, To: g.Hash, Commits: w.count(goodOnly)}
 	}

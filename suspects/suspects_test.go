@@ -270,8 +270,8 @@ func TestFileDetails(t *testing.T) {
 func TestDiverged(t *testing.T) {
 	r, c := buildFixture(t)
 	s := mustFind(t, r.dir, "hotfix", "bad")
-	if !s.Diverged {
-		t.Fatal("Diverged = false; hotfix is not an ancestor of bad")
+	if !s.Diverged || s.Swapped {
+		t.Fatalf("Diverged=%v Swapped=%v; want diverged, not swapped: hotfix is not an ancestor of bad", s.Diverged, s.Swapped)
 	}
 	if got, want := s.MergeBase, []string{c["v1"]}; !reflect.DeepEqual(got, want) {
 		t.Errorf("MergeBase = %v, want %v", got, want)
@@ -288,7 +288,7 @@ func TestDiverged(t *testing.T) {
 
 	// Swapped arguments: bad is an ancestor of good.
 	s = mustFind(t, r.dir, "bad", "v1")
-	if !s.Diverged || len(s.Changes.Units) != 0 || s.GoodOnly == nil || len(s.GoodOnly.Units) != 4 {
+	if !s.Diverged || !s.Swapped || len(s.Changes.Units) != 0 || s.GoodOnly == nil || len(s.GoodOnly.Units) != 4 {
 		t.Errorf("swapped: Diverged=%v, %d bad-side units, good side %+v; want diverged, 0, 4 units", s.Diverged, len(s.Changes.Units), s.GoodOnly)
 	}
 	if got, want := s.MergeBase, []string{c["v1"]}; !reflect.DeepEqual(got, want) {
