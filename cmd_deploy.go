@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -192,32 +193,31 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std 
 		out, err := move(targets[0], c.VerifyURL)
 		return printOutcome(std, c.JSON, out, err)
 	}
-	// Environments in order; the first failure (a verification that did
-	// not answer 2xx included) leaves the rest untouched.
 	var reports []deploy.Report
-	var failure error
+	stages := make([]deploy.Stage, len(targets))
 	for i, t := range targets {
-		if !c.JSON {
-			fmt.Fprintf(std.Out, "== %s: %s\n", t.Name, t.To)
-		}
-		verifyURL := t.VerifyURL
-		if verifyURL == "" {
-			verifyURL = c.VerifyURL
-		}
-		out, err := move(t, verifyURL)
-		if out != nil {
+		stages[i] = deploy.Stage{Name: t.Name, To: t.To, VerifyURL: cmp.Or(t.VerifyURL, c.VerifyURL)}
+	}
+	untouched, failure := deploy.Rollout(stages,
+		func(s deploy.Stage) (*deploy.Outcome, error) {
+			if !c.JSON {
+				fmt.Fprintf(std.Out, "== %s: %s\n", s.Name, s.To)
+			}
+			return move(config.Environment{Name: s.Name, To: s.To}, s.VerifyURL)
+		},
+		func(_ deploy.Stage, out *deploy.Outcome) {
 			reports = append(reports, out.Report)
 			if !c.JSON {
 				fmt.Fprintln(std.Out, out.Message)
 			}
+		})
+	if len(untouched) > 0 {
+		rest := make([]string, len(untouched))
+		for i, s := range untouched {
+			rest[i] = s.Name
 		}
-		if err != nil {
-			if rest := targets[i+1:]; len(rest) > 0 {
-				fmt.Fprintf(std.Err, "lkg: stopped at %s: %s not touched\n", t.Name, targetNames(rest))
-			}
-			failure = err
-			break
-		}
+		failed := stages[len(stages)-len(untouched)-1] // the stage before the untouched ones
+		fmt.Fprintf(std.Err, "lkg: stopped at %s: %s not touched\n", failed.Name, strings.Join(rest, ", "))
 	}
 	if c.JSON {
 		if reports == nil {

@@ -92,3 +92,27 @@ func SplitTarget(target string) (repo, tag string) {
 	}
 	return target[:i], target[i+1:]
 }
+
+// Stage is one environment of an ordered rollout.
+type Stage struct {
+	Name      string // staging, prod...
+	To        string // its production tag, HOST/REPO:TAG
+	VerifyURL string // polled after its move; "" for none
+}
+
+// Rollout moves stages in the order given, one after the other, with move
+// (a Deploy of one target), and calls moved after each stage that produced
+// an outcome. The first failure, a verification that got no 2xx included,
+// stops it: the stages after it are returned untouched, with that error.
+func Rollout(stages []Stage, move func(Stage) (*Outcome, error), moved func(Stage, *Outcome)) (untouched []Stage, err error) {
+	for i, s := range stages {
+		out, err := move(s)
+		if out != nil && moved != nil {
+			moved(s, out)
+		}
+		if err != nil {
+			return stages[i+1:], err
+		}
+	}
+	return nil, nil
+}

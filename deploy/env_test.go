@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -67,4 +68,48 @@ func TestEnvStatus(t *testing.T) {
 			t.Errorf("EnvStatus(%s) = %+v; want good %q, match %q, error %v", tc.target, st, tc.goodTag, tc.match, tc.wantErr)
 		}
 	}
+}
+
+func TestRollout(t *testing.T) {
+	stages := []Stage{{Name: "dev"}, {Name: "staging"}, {Name: "prod"}}
+	errVerify := errors.New("verify failed")
+	tests := []struct {
+		name          string
+		failAt        string
+		wantMoved     []string
+		wantUntouched []string
+	}{
+		{"all pass", "", []string{"dev", "staging", "prod"}, nil},
+		{"staging fails", "staging", []string{"dev", "staging"}, []string{"prod"}},
+		{"last fails", "prod", []string{"dev", "staging", "prod"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var moved, tried []string
+			untouched, err := Rollout(stages, func(s Stage) (*Outcome, error) {
+				tried = append(tried, s.Name)
+				if s.Name == tt.failAt {
+					return &Outcome{}, errVerify // the tag moved, the check failed
+				}
+				return &Outcome{}, nil
+			}, func(s Stage, _ *Outcome) { moved = append(moved, s.Name) })
+			if got := names(untouched); !slices.Equal(got, tt.wantUntouched) {
+				t.Errorf("untouched = %v, want %v", got, tt.wantUntouched)
+			}
+			if !slices.Equal(moved, tt.wantMoved) || !slices.Equal(tried, tt.wantMoved) {
+				t.Errorf("moved %v, tried %v; want %v", moved, tried, tt.wantMoved)
+			}
+			if (tt.failAt != "") != errors.Is(err, errVerify) {
+				t.Errorf("err = %v, want errVerify: %v", err, tt.failAt != "")
+			}
+		})
+	}
+}
+
+func names(stages []Stage) []string {
+	var out []string
+	for _, s := range stages {
+		out = append(out, s.Name)
+	}
+	return out
 }
