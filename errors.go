@@ -22,6 +22,7 @@ type failure struct {
 
 var failures = []failure{
 	{gitops.ErrNotRepository, exitUsage, "Run lkg inside the service's git repository, or pass -C DIR."},
+	{gitops.ErrUnsupportedExtension, exitUsage, ""}, // its message says what to do
 	{gitops.ErrUnknownRef, exitUsage, "Check the name with 'git rev-parse', or fetch it first."},
 	{gitops.ErrAmbiguousRef, exitUsage, "Give more of the hash, or the full ref name."},
 	{gitops.ErrShallowOffline, exitFailure, "Fetch the tags first (git fetch --depth=1 origin 'refs/tags/*:refs/tags/*'), or run on a full clone"},
