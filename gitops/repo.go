@@ -177,6 +177,7 @@ func Open(path string, opts ...Option) (*Repo, error) {
 		if err != nil {
 			return nil, err
 		}
+		removeStale(loc.common, o.cacheDir, time.Now())
 		return &Repo{repo: g, store: st, gitDir: loc.common, opts: o}, nil
 	}
 	if err != nil {
@@ -196,6 +197,7 @@ func Open(path string, opts ...Option) (*Repo, error) {
 	// A linked work tree keeps its objects in the common dir; the journal
 	// and the commit table belong with the objects.
 	gitDir = commonDir(gitDir)
+	removeStale(gitDir, o.cacheDir, time.Now())
 	return &Repo{repo: g, store: st, gitDir: gitDir, opts: o}, nil
 }
 
