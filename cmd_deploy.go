@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ import (
 type DeployCmd struct {
 	FindFlags
 	Env           []string      `name:"env" placeholder:"NAME" help:"Deploy to these environments of .lkg.yaml, in order (staging,prod), each verified at its verify_url; stops at the first that fails. Instead of --to."`
+	Digest        string        `name:"digest" placeholder:"sha256:HEX" help:"Deploy this build, by digest, without find or git: it is copied from --image (the one given, else --to's repository). For a build you know, or a repository lkg's git library cannot read."`
 	Rebuild       bool          `help:"Build the known-good commit from source with the Docker engine (the only way deploy rebuilds; also when a build exists)."`
 	DryRun        bool          `name:"dry-run" help:"Print the plan and change nothing."`
 	Yes           bool          `short:"y" help:"Do not ask for confirmation (required when stdin is not a terminal)."`
@@ -67,6 +69,12 @@ the second is refused. After Ctrl-C, a 5xx or a timeout once the tag write was
 sent, the target is read back until it says which digest it holds; the journal
 and the message say that (exit 130 after Ctrl-C).
 
+With --digest sha256:HEX, find and git are skipped: the build with that digest
+is copied from the repository --image names (--to's own repository without
+--image) with the same plan, confirmation, journal and checks. It works in
+repositories lkg's git library cannot read (sha256 objects, reftable refs):
+only the journal in .git is needed.
+
 Without --yes, deploy asks on the terminal; with no terminal it refuses (exit 2).`
 }
 
@@ -95,6 +103,9 @@ func (c *DeployCmd) Validate() error {
 			return usagef("--verify-url %q is not an http(s) URL", redact.URL(c.VerifyURL))
 		}
 	}
+	if c.Digest != "" {
+		return c.validateDigest()
+	}
 	// Checked last: the flags above say more about what is wrong.
 	if !c.Rebuild && len(c.Images) == 0 && !c.Docker {
 		good := "the known-good code"
@@ -104,6 +115,32 @@ func (c *DeployCmd) Validate() error {
 		return usagef("nothing to deploy from: no --image (or images: in %s, or LKG_IMAGES) and no --docker. Name the image repository with --image HOST/REPO, or pass --rebuild to build %s from source", config.FileName, good)
 	}
 	return nil
+}
+
+// validateDigest checks --digest and the flags it cannot go with.
+func (c *DeployCmd) validateDigest() error {
+	hex, ok := strings.CutPrefix(c.Digest, "sha256:")
+	if !ok || len(hex) != 64 || strings.Trim(hex, "0123456789abcdef") != "" {
+		return usagef("--digest %q is not an image digest: want sha256: and 64 lowercase hex digits, as 'lkg find' or 'crane digest' prints them", c.Digest)
+	}
+	if c.Rebuild {
+		return usagef("--digest and --rebuild cannot go together: --digest deploys a build that exists")
+	}
+	return nil
+}
+
+// digestSource is where --digest's build is copied from to target:
+// "host/repo@sha256:...", the repository being the one --image names, else
+// target's own.
+func (c *DeployCmd) digestSource(target string) (string, error) {
+	repo, _ := deploy.SplitTarget(target)
+	switch {
+	case len(c.Images) == 1:
+		repo = c.Images[0]
+	case len(c.Images) > 1 && !slices.Contains(c.Images, repo):
+		return "", usagef("--digest: which repository holds %s? Name one with --image HOST/REPO (%d are configured)", c.Digest, len(c.Images))
+	}
+	return repo + "@" + c.Digest, nil
 }
 
 // searched names where find looked for builds, for deploy's message when
@@ -138,8 +175,9 @@ func parseBuildArgs(args []string) (map[string]string, error) {
 	return out, nil
 }
 
-// Run plans the deploy from find, confirms, moves the tag and checks it.
-func (c *DeployCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *IO) error {
+// Run plans the deploy (from find, or --digest), confirms, moves the tag
+// and checks it.
+func (c *DeployCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	targets, err := c.targets(g)
 	if err != nil {
 		return err
@@ -152,42 +190,14 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std 
 		// one closest to production.
 		c.To = targets[len(targets)-1].To
 	}
-	buildArgs, err := parseBuildArgs(c.BuildArgs)
+	var move mover
+	if c.Digest != "" {
+		move, err = c.digestMover(ctx, g, std, targets)
+	} else {
+		move, err = c.findMover(ctx, g, std, targets)
+	}
 	if err != nil {
 		return err
-	}
-	if err := refuseCredentials("--image", c.Images...); err != nil {
-		return err
-	}
-	opts, done := c.FindFlags.options(g, std, repo)
-	res, err := scan.Find(ctx, repo, opts...)
-	done()
-	if err != nil {
-		return err
-	}
-	redactResult(&res)
-	res.Warnings = warn.Cap(res.Warnings, maxWarnings)
-	recordFind(repo, std, res)
-	for _, w := range res.Warnings {
-		std.warnf("%s", w)
-	}
-	auto := automationWarnings(g, std, targets)
-	copier, err := artifacts.NewCopier(g.copierOptions(std)...)
-	if err != nil {
-		return err
-	}
-	move := func(t config.Environment, verifyURL string) (*deploy.Outcome, error) {
-		return deploy.Deploy(ctx, copier, recorder(repo.GitDir(), std), res, t.To,
-			append(moveOptions(std, repo.GitDir(), c.DryRun, c.Yes, c.JSON, c.Settle),
-				deploy.WithRebuild(c.Rebuild),
-				deploy.WithSearched(c.searched()...),
-				deploy.WithWho(who(), clonePath(g)),
-				deploy.WithBuild(c.Context, c.Dockerfile, buildArgs),
-				deploy.WithRepo(repo),
-				deploy.WithEngine(g.engineOptions(std)...),
-				deploy.WithEnvironment(t.Name),
-				deploy.WithWarnings(auto),
-				deploy.WithVerify(verifyURL, c.VerifyTimeout))...)
 	}
 	if len(c.Env) == 0 {
 		out, err := move(targets[0], c.VerifyURL)
@@ -228,6 +238,87 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std 
 		}
 	}
 	return failure
+}
+
+// mover moves one target, and verifies it at verifyURL.
+type mover func(t config.Environment, verifyURL string) (*deploy.Outcome, error)
+
+// findMover runs find and moves its best build (or a rebuild).
+func (c *DeployCmd) findMover(ctx context.Context, g *Globals, std *IO, targets []config.Environment) (mover, error) {
+	repo, err := c.ProvideRepo(g, std)
+	if err != nil {
+		return nil, err
+	}
+	buildArgs, err := parseBuildArgs(c.BuildArgs)
+	if err != nil {
+		return nil, err
+	}
+	if err := refuseCredentials("--image", c.Images...); err != nil {
+		return nil, err
+	}
+	opts, done := c.FindFlags.options(g, std, repo)
+	res, err := scan.Find(ctx, repo, opts...)
+	done()
+	if err != nil {
+		return nil, err
+	}
+	redactResult(&res)
+	res.Warnings = warn.Cap(res.Warnings, maxWarnings)
+	recordFind(repo, std, res)
+	for _, w := range res.Warnings {
+		std.warnf("%s", w)
+	}
+	auto := automationWarnings(g, std, targets)
+	copier, err := artifacts.NewCopier(g.copierOptions(std)...)
+	if err != nil {
+		return nil, err
+	}
+	return func(t config.Environment, verifyURL string) (*deploy.Outcome, error) {
+		return deploy.Deploy(ctx, copier, recorder(repo.GitDir(), std), res, t.To,
+			append(moveOptions(std, repo.GitDir(), c.DryRun, c.Yes, c.JSON, c.Settle),
+				deploy.WithRebuild(c.Rebuild),
+				deploy.WithSearched(c.searched()...),
+				deploy.WithWho(who(), clonePath(g)),
+				deploy.WithBuild(c.Context, c.Dockerfile, buildArgs),
+				deploy.WithRepo(repo),
+				deploy.WithEngine(g.engineOptions(std)...),
+				deploy.WithEnvironment(t.Name),
+				deploy.WithWarnings(auto),
+				deploy.WithVerify(verifyURL, c.VerifyTimeout))...)
+	}, nil
+}
+
+// digestMover moves --digest's build, with no find and no git library:
+// only the git directory, for the journal.
+func (c *DeployCmd) digestMover(ctx context.Context, g *Globals, std *IO, targets []config.Environment) (mover, error) {
+	if err := refuseCredentials("--image", c.Images...); err != nil {
+		return nil, err
+	}
+	sources := make(map[string]string, len(targets))
+	for _, t := range targets {
+		src, err := c.digestSource(t.To)
+		if err != nil {
+			return nil, err
+		}
+		sources[t.To] = src
+	}
+	gitDir, err := gitops.FindGitDir(g.Dir)
+	if err != nil {
+		return nil, err
+	}
+	auto := automationWarnings(g, std, targets)
+	copier, err := artifacts.NewCopier(g.copierOptions(std)...)
+	if err != nil {
+		return nil, err
+	}
+	return func(t config.Environment, verifyURL string) (*deploy.Outcome, error) {
+		return deploy.DeployDigest(ctx, copier, recorder(gitDir, std), sources[t.To], t.To,
+			append(moveOptions(std, gitDir, c.DryRun, c.Yes, c.JSON, c.Settle),
+				deploy.WithWho(who(), clonePath(g)),
+				deploy.WithEnvironment(t.Name),
+				deploy.WithWarnings(auto),
+				deploy.WithVerify(verifyURL, c.VerifyTimeout))...)
+	}, nil
 }
 
 // automationWarnings looks in the work tree for automation that would

@@ -7,6 +7,7 @@ import (
 
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/deploy"
+	"github.com/lkg-dev/lkg/gitops"
 )
 
 // UndoCmd is `lkg undo`.
@@ -43,7 +44,9 @@ func (c *UndoCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	if !c.DryRun && !c.Yes && !std.InTerminal {
 		return usagef("refusing to undo %s without --yes: no terminal to confirm on. See the plan with --dry-run, then run again with --yes", c.To)
 	}
-	repo, err := g.openRepo()
+	// Only the journal is needed: undo works in repositories lkg's git
+	// library cannot open.
+	gitDir, err := gitops.FindGitDir(g.Dir)
 	if err != nil {
 		return err
 	}
@@ -51,7 +54,7 @@ func (c *UndoCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	if err != nil {
 		return err
 	}
-	j, err := openJournal(repo.GitDir())
+	j, err := openJournal(gitDir)
 	if err != nil {
 		return err
 	}
@@ -59,12 +62,12 @@ func (c *UndoCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	if err != nil {
 		return fmt.Errorf("reading the incident journal: %w", err)
 	}
-	opts := append(moveOptions(std, repo.GitDir(), c.DryRun, c.Yes, c.JSON, c.Settle), deploy.WithWho(who(), clonePath(g)))
+	opts := append(moveOptions(std, gitDir, c.DryRun, c.Yes, c.JSON, c.Settle), deploy.WithWho(who(), clonePath(g)))
 	var out *deploy.Outcome
 	if c.ToRevision > 0 {
-		out, err = deploy.UndoToRevision(ctx, copier, recorder(repo.GitDir(), std), events, c.To, c.ToRevision, opts...)
+		out, err = deploy.UndoToRevision(ctx, copier, recorder(gitDir, std), events, c.To, c.ToRevision, opts...)
 	} else {
-		out, err = deploy.Undo(ctx, copier, recorder(repo.GitDir(), std), events, c.To, opts...)
+		out, err = deploy.Undo(ctx, copier, recorder(gitDir, std), events, c.To, opts...)
 	}
 	return printOutcome(std, c.JSON, out, err)
 }

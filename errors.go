@@ -22,12 +22,13 @@ type failure struct {
 
 var failures = []failure{
 	{gitops.ErrNotRepository, exitUsage, "Run lkg inside the service's git repository, or pass -C DIR."},
+	{gitops.ErrUnsupportedExtension, exitUsage, ""}, // its message says what to do
 	{gitops.ErrUnknownRef, exitUsage, "Check the name with 'git rev-parse', or fetch it first."},
 	{gitops.ErrAmbiguousRef, exitUsage, "Give more of the hash, or the full ref name."},
 	{gitops.ErrShallowOffline, exitFailure, "Fetch the tags first (git fetch --depth=1 origin 'refs/tags/*:refs/tags/*'), or run on a full clone"},
 	// lkg deploy takes no digest: it finds the build of a git revision and
 	// copies that by digest, so the revision is what to give.
-	{gitops.ErrImageDigest, exitUsage, "Give the git tag or commit the image was built from (its org.opencontainers.image.revision label); lkg finds and copies its build by digest."},
+	{gitops.ErrImageDigest, exitUsage, "Give the git tag or commit the image was built from (its org.opencontainers.image.revision label); lkg finds and copies its build by digest. Or put that very build back with lkg deploy --to HOST/REPO:TAG --digest sha256:<hex>."},
 	{gitops.ErrBadGlob, exitUsage, "Fix the glob: * ? and [...] as in 'git tag -l'."},
 	{finder.ErrBadTagPattern, exitUsage, "A tag pattern is a Go regular expression with a (?P<rev>...) group."},
 	{scan.ErrNothingGood, exitNotFound, ""},

@@ -64,17 +64,19 @@ func appendEvent(gitDir string, std *IO, e journal.Event) (journal.Event, error)
 	return e, nil
 }
 
-// journalOf opens the journal of the repository -C names.
+// journalOf opens the journal of the repository -C names. It needs only
+// the git directory, so it works in repositories lkg's git library cannot
+// open (sha256 objects, reftable refs).
 func journalOf(g *Globals) (*journal.Journal, string, error) {
-	repo, err := g.openRepo(gitops.WithNoFetch(true))
+	gitDir, err := gitops.FindGitDir(g.Dir)
 	if err != nil {
 		return nil, "", err
 	}
-	j, err := openJournal(repo.GitDir())
+	j, err := openJournal(gitDir)
 	if err != nil {
 		return nil, "", err
 	}
-	return j, repo.GitDir(), nil
+	return j, gitDir, nil
 }
 
 // readJournal reads every event, printing torn-line warnings.

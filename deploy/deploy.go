@@ -321,6 +321,17 @@ func Deploy(ctx context.Context, copier *artifacts.Copier, rec Recorder, res fin
 	return d.run(ctx)
 }
 
+// DeployDigest puts the registry build source ("host/repo@sha256:<hex>")
+// under target with Deploy's plan, confirmation, journal, compare-and-swap
+// and read-back, but without find: for a build known by its digest (lkg
+// deploy --digest), also from a repository find cannot read.
+func DeployDigest(ctx context.Context, copier *artifacts.Copier, rec Recorder, source, target string, opts ...Option) (*Outcome, error) {
+	d := &deployment{target: target, kind: journal.KindDeploy, copier: copier, rec: rec, o: newOptions(opts), source: source}
+	d.report = Report{Method: journal.MethodCopy, Build: source}
+	d.what = fmt.Sprintf("registry build %s, given by digest", source)
+	return d.run(ctx)
+}
+
 // rebuildGood is the commit to rebuild: the best build's good tag when
 // there is a best build (--rebuild), else the newest known-good candidate.
 func rebuildGood(res finder.Result) (finder.Good, error) {

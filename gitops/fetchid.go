@@ -74,6 +74,10 @@ func (r *Repo) fetchByIDGit(ctx context.Context, rm *remoteInfo, oid string) (ty
 	run := func(args ...string) ([]byte, []byte, error) {
 		cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir, "-c", "gc.auto=0", "-c", "maintenance.auto=false"}, args...)...)
 		cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "SSH_ASKPASS=", "GIT_DIR="+dir)
+		// Stopped by SIGINT, git removes its temporary pack (SIGKILL,
+		// CommandContext's default, would leave it).
+		cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+		cmd.WaitDelay = fetchStopWait
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()

@@ -212,6 +212,31 @@ func withCtx(ctx context.Context, f func() error) error {
 	}
 }
 
+// fetchStopWait is how long a fetch whose context is done may take to stop
+// writing before its partial pack is removed anyway.
+const fetchStopWait = 2 * time.Second
+
+// withCtxStopped is withCtx, except that when ctx is done first it waits up
+// to wait for f to return: a fetch that is still writing its pack would
+// otherwise recreate what the caller removes.
+func withCtxStopped(ctx context.Context, wait time.Duration, f func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	case <-ctx.Done():
+		select {
+		case <-done:
+		case <-time.After(wait):
+		}
+		return ctx.Err()
+	}
+}
+
 // listRemote runs ls-remote, retrying once with credentials from git's
 // credential helper when an https remote asks for them. It keeps the
 // advertised capabilities: whether the server serves wants by object id.
@@ -324,9 +349,15 @@ func (r *Repo) fetchSpecs(ctx context.Context, rm *remoteInfo, specs []config.Re
 	if r.opts.progress != nil {
 		before = readPackStats(r.gitDir)
 	}
-	err := withCtx(ctx, func() error {
+	tmpBefore := tmpPacks(r.gitDir)
+	err := withCtxStopped(ctx, fetchStopWait, func() error {
 		return remote.FetchContext(ctx, &git.FetchOptions{RefSpecs: specs, Tags: git.NoTags, Auth: rm.auth, Force: true, Progress: r.progressWriter(rm)})
 	})
+	if err != nil {
+		// go-git leaves the partial pack of a failed or stopped fetch
+		// (tens of MB) in objects/pack.
+		removeNewTmpPacks(r.gitDir, tmpBefore)
+	}
 	if r.opts.progress != nil && err == nil {
 		objects, size := readPackStats(r.gitDir).since(before)
 		r.progressf("%s: fetched %d ref(s), %d objects, %s", rm.name, len(specs), objects, humanBytes(size))

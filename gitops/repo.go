@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -173,6 +172,14 @@ func Open(path string, opts ...Option) (*Repo, error) {
 	if errors.Is(err, git.ErrRepositoryNotExists) {
 		g, err = git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
 	}
+	if isExtensionError(err) {
+		g, st, loc, err := openWithExtensions(path)
+		if err != nil {
+			return nil, err
+		}
+		removeStale(loc.common, o.cacheDir, time.Now())
+		return &Repo{repo: g, store: st, gitDir: loc.common, opts: o}, nil
+	}
 	if err != nil {
 		if errors.Is(err, git.ErrRepositoryNotExists) {
 			return nil, fmt.Errorf("opening %q: %w", path, ErrNotRepository)
@@ -189,13 +196,8 @@ func Open(path string, opts ...Option) (*Repo, error) {
 	}
 	// A linked work tree keeps its objects in the common dir; the journal
 	// and the commit table belong with the objects.
-	if b, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
-		cd := strings.TrimSpace(string(b))
-		if !filepath.IsAbs(cd) {
-			cd = filepath.Join(gitDir, cd)
-		}
-		gitDir = filepath.Clean(cd)
-	}
+	gitDir = commonDir(gitDir)
+	removeStale(gitDir, o.cacheDir, time.Now())
 	return &Repo{repo: g, store: st, gitDir: gitDir, opts: o}, nil
 }
 

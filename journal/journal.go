@@ -67,9 +67,10 @@ type options struct {
 	step      time.Duration
 
 	// midWrite, when set, makes Append write the first half of its bytes,
-	// call midWrite, then write the rest. Only the crash test sets it, to be
-	// killed between the two writes.
-	midWrite func()
+	// call midWrite, then write the rest, or fail with midWrite's error.
+	// Only tests set it: the crash test to be killed between the two
+	// writes, the full-disk test to fail part-way.
+	midWrite func() error
 }
 
 // Option configures Open.
@@ -130,7 +131,8 @@ const autoTitle = "opened by lkg "
 // holding an exclusive flock, so concurrent appenders neither interleave nor
 // lose lines. A torn last line left by a writer that was killed is closed off
 // with a newline first, so it stays one skipped line and never swallows e.
-// On error nothing was appended.
+// On error nothing was appended: a write that fails part-way (a full disk)
+// is cut back off.
 func (j *Journal) Append(e Event) (Event, bool, error) {
 	if e.Kind == "" {
 		return e, false, ErrNoKind
@@ -206,14 +208,27 @@ func (j *Journal) Append(e Event) (Event, bool, error) {
 		buf.WriteByte('\n')
 	}
 	if err := j.write(f, buf.Bytes()); err != nil {
-		return e, false, fmt.Errorf("appending to %q: %w", j.path, err)
+		return e, false, j.undoAppend(f, int64(len(content)), fmt.Errorf("appending to %q: %w", j.path, err))
 	}
 	// The event records what was done to production; losing it to a power
 	// cut after we said "written" would defeat the journal.
 	if err := f.Sync(); err != nil {
-		return e, false, fmt.Errorf("syncing %q: %w", j.path, err)
+		return e, false, j.undoAppend(f, int64(len(content)), fmt.Errorf("syncing %q: %w", j.path, err))
 	}
 	return e, started, nil
+}
+
+// undoAppend cuts the journal back to size, its length before a write that
+// failed part-way (a full disk writes what fits, then fails): the next
+// reader finds no torn line, and the caller can say the event was not
+// written. The lock is still held, so no other line came after. err is
+// returned, with the truncation's own failure when there is one.
+func (j *Journal) undoAppend(f *os.File, size int64, err error) error {
+	if terr := f.Truncate(size); terr != nil {
+		return fmt.Errorf("%w; cutting the journal back to its last whole line: %w", err, terr)
+	}
+	_ = f.Sync()
+	return err
 }
 
 func (j *Journal) write(f *os.File, b []byte) error {
@@ -222,7 +237,9 @@ func (j *Journal) write(f *os.File, b []byte) error {
 		if _, err := f.Write(b[:half]); err != nil {
 			return err
 		}
-		j.opts.midWrite()
+		if err := j.opts.midWrite(); err != nil {
+			return err
+		}
 		b = b[half:]
 	}
 	n, err := f.Write(b)

@@ -46,9 +46,10 @@ func helper(dir string) int {
 		var opts []Option
 		if crash && i == count {
 			opts = append(opts, func(o *options) {
-				o.midWrite = func() {
+				o.midWrite = func() error {
 					fmt.Println("mid")
 					time.Sleep(time.Hour) // killed here, between the two halves
+					return nil
 				}
 			})
 		}

@@ -160,6 +160,11 @@ func Find(ctx context.Context, repo *gitops.Repo, opts ...Option) (finder.Result
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d known-good tag(s) skipped: at or after the bad deploy %s", skipped, bad.ref))
 	}
 	sources, sourceWarnings, err := findSources(ctx, repo, goods, badCommit)
+	if ctx.Err() != nil {
+		// Interrupted (a fetch stopped by Ctrl-C is only a warning to
+		// findSources): what was found so far is not the answer.
+		return finder.Result{}, ctx.Err()
+	}
 	if err != nil {
 		return finder.Result{}, err
 	}
