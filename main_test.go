@@ -28,7 +28,7 @@ var updateGolden = flag.Bool("update", os.Getenv("LKG_UPDATE_GOLDEN") == "1", "r
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"lkg":    func() { os.Exit(Main()) },
+		"lkg":    func() { os.Exit(profiled(Main)) },
 		"ptyrun": func() { os.Exit(ptyrunMain()) },
 	})
 }
