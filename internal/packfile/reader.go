@@ -160,6 +160,7 @@ type Reader struct {
 	baseBytes int
 	deltaBuf  []byte
 	scratch   []byte
+	head      headInflater
 }
 
 type cachedBase struct {
@@ -368,10 +369,6 @@ func applyDelta(dst, base, delta []byte) ([]byte, error) {
 	return out, nil
 }
 
-// commitHeadChunk is how much of a commit ReadCommitHeadAt inflates at a
-// time: most commit headers (tree, parents, author, committer) fit.
-const commitHeadChunk = 512
-
 // ReadCommitHeadAt reads the object at off in p like ReadAt, except that a
 // commit stored whole is inflated only up to the blank line that ends its
 // headers: the message, often most of the object, is never needed for the
@@ -388,33 +385,9 @@ func (r *Reader) ReadCommitHeadAt(p *Pack, off uint64) (int, []byte, error) {
 	if h.size > 1<<34 {
 		return 0, nil, errors.New("object too large")
 	}
-	r.src.Reset(p.data[h.data:])
-	if r.zr == nil {
-		zr, err := zlib.NewReader(&r.src)
-		if err != nil {
-			return 0, nil, err
-		}
-		r.zr = zr
-	} else if err := r.zr.(zlib.Resetter).Reset(&r.src, nil); err != nil {
-		return 0, nil, err
-	}
-	out := r.scratch[:0]
-	searched := 0
-	for uint64(len(out)) < h.size {
-		n := int(min(h.size-uint64(len(out)), uint64(max(commitHeadChunk, len(out)))))
-		if cap(out)-len(out) < n {
-			out = append(out[:cap(out)], make([]byte, n)...)[:len(out)]
-		}
-		m, err := io.ReadFull(r.zr, out[len(out):len(out)+n])
-		out = out[:len(out)+m]
-		if i := bytes.Index(out[searched:], []byte("\n\n")); i >= 0 {
-			r.scratch = out
-			return TypeCommit, out[:searched+i+2], nil
-		}
-		searched = max(len(out)-1, 0)
-		if err != nil {
-			return 0, nil, fmt.Errorf("inflating: %w", err)
-		}
+	out, err := r.head.head(r.scratch, p.data[h.data:], int(h.size))
+	if err != nil {
+		return 0, nil, fmt.Errorf("inflating: %w", err)
 	}
 	r.scratch = out
 	return TypeCommit, out, nil
