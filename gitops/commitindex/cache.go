@@ -210,6 +210,7 @@ func decodeTable(p []byte) (*Table, error) {
 		}
 	}
 	t.sortByGen()
+	t.index()
 	return t, nil
 }
 

@@ -99,3 +99,45 @@ func TestTable(t *testing.T) {
 		t.Errorf("SameTree(c's tree) = %v, want c and d %v", same, want)
 	}
 }
+
+// TestSortAndFind: commits are ordered by whole hash even when many share
+// their first bytes (the sort keys hold five), and Find, searching one
+// fan-out bucket, finds each and says where a missing hash would go.
+func TestSortAndFind(t *testing.T) {
+	var b Builder
+	var want []plumbing.Hash
+	for i := range 3000 {
+		h := hash(fmt.Sprint(i))
+		if i%3 == 0 {
+			copy(h[:7], []byte{0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, byte(i % 5)}) // shared prefixes
+		}
+		if i%7 == 0 {
+			h[0], h[1] = 0xff, 0xff // the last bucket
+		}
+		want = append(want, h)
+		b.Add(h, h, int64(i), nil)
+		if i%10 == 0 {
+			b.Add(h, h, int64(i), nil) // duplicates go
+		}
+	}
+	tab := b.Build()
+	sort.Slice(want, func(i, j int) bool { return want[i].String() < want[j].String() })
+	if tab.Len() != len(want) {
+		t.Fatalf("Len = %d, want %d", tab.Len(), len(want))
+	}
+	for i, h := range want {
+		if tab.Hash(i) != h {
+			t.Fatalf("Hash(%d) = %s, want %s", i, tab.Hash(i), h)
+		}
+		if got, ok := tab.Find(h); !ok || got != i {
+			t.Fatalf("Find(%s) = %d, %v, want %d", h, got, ok, i)
+		}
+		miss := h
+		miss[19]++
+		got, ok := tab.Find(miss)
+		wantAt := sort.Search(len(want), func(j int) bool { return want[j].String() >= miss.String() })
+		if ok || got != wantAt {
+			t.Fatalf("Find(%s) = %d, %v, want %d, false", miss, got, ok, wantAt)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/lkg-dev/lkg/internal/radix"
 )
 
 // Object types, in the pack's numbering (gitformat-pack(5)); they equal
@@ -250,44 +251,10 @@ func (p *Pack) offsetOrder() ([]uint64, []uint32, error) {
 	for i := range keys {
 		keys[i] = keys[i]<<posBits | uint64(i)
 	}
-	radixSort(keys)
+	radix.Sort(keys)
 	for j, k := range keys {
 		pos[j] = uint32(k & (1<<posBits - 1))
 		keys[j] = k >> posBits
 	}
 	return keys, pos, nil
-}
-
-// radixSort sorts keys in place, least significant byte first, skipping
-// the bytes every key shares.
-func radixSort(keys []uint64) {
-	if len(keys) < 2 {
-		return
-	}
-	tmp := make([]uint64, len(keys))
-	src, dst := keys, tmp
-	for shift := uint(0); shift < 64; shift += 8 {
-		var count [256]int
-		for _, k := range src {
-			count[byte(k>>shift)]++
-		}
-		if count[byte(src[0]>>shift)] == len(src) {
-			continue // every key has this byte: nothing to move
-		}
-		pos := 0
-		for b := range count {
-			c := count[b]
-			count[b] = pos
-			pos += c
-		}
-		for _, k := range src {
-			b := byte(k >> shift)
-			dst[count[b]] = k
-			count[b]++
-		}
-		src, dst = dst, src
-	}
-	if &src[0] != &keys[0] {
-		copy(keys, src)
-	}
 }

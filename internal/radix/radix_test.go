@@ -1,4 +1,4 @@
-package packfile
+package radix
 
 import (
 	"math/rand/v2"
@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-func TestRadixSort(t *testing.T) {
+func TestSort(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{0, 1, 2, 100, 10000} {
 		for _, mask := range []uint64{0xff, 0xffff_0000, ^uint64(0)} {
@@ -16,7 +16,7 @@ func TestRadixSort(t *testing.T) {
 			}
 			want := slices.Clone(keys)
 			slices.Sort(want)
-			radixSort(keys)
+			Sort(keys)
 			if !slices.Equal(keys, want) {
 				t.Errorf("n=%d mask=%x: not sorted like slices.Sort", n, mask)
 			}
