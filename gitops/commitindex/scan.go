@@ -60,16 +60,10 @@ func scanPacks(objectsDir string, skip map[string]bool, st *filesystem.Storage, 
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", p.Path(), err)
 		}
-		var c *scanChunk
-		for _, e := range entries {
-			if e.Type != packfile.TypeCommit && e.Type != 0 {
-				continue
-			}
-			if c == nil || len(c.entries) == scanChunkLen {
-				c = &scanChunk{pack: p}
-				chunks = append(chunks, c)
-			}
-			c.entries = append(c.entries, e)
+		for len(entries) > 0 {
+			n := min(len(entries), scanChunkLen)
+			chunks = append(chunks, &scanChunk{pack: p, entries: entries[:n:n]})
+			entries = entries[n:]
 		}
 	}
 	var next atomic.Int64
@@ -145,7 +139,12 @@ type scanChunk struct {
 
 func (c *scanChunk) read(r *packfile.Reader) error {
 	var h packfile.CommitHeader
-	c.pstart = append(c.pstart, 0)
+	n := len(c.entries)
+	c.hashes = make([]plumbing.Hash, 0, n)
+	c.trees = make([]plumbing.Hash, 0, n)
+	c.times = make([]int64, 0, n)
+	c.pstart = make([]uint32, 1, n+1)
+	c.parents = make([]plumbing.Hash, 0, n+n/4)
 	for _, e := range c.entries {
 		typ, data, err := r.ReadCommitHeadAt(c.pack, e.Offset)
 		if err != nil {
@@ -167,6 +166,11 @@ func (c *scanChunk) read(r *packfile.Reader) error {
 		c.times = append(c.times, h.CommitTime())
 		c.parents = append(c.parents, h.Parents...)
 		c.pstart = append(c.pstart, uint32(len(c.parents)))
+	}
+	// The chunk's part of the pack is read: out of the resident set
+	// with it (commits are a third of a big pack).
+	if n > 0 {
+		c.pack.Release(c.entries[0].Offset, c.entries[n-1].Offset)
 	}
 	c.entries = nil
 	return nil

@@ -3,6 +3,7 @@ package packfile
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -194,13 +195,38 @@ func (p *Pack) entries(keep func(uint8) bool) ([]Entry, error) {
 		}
 	}
 	dontNeed(p.data[dropped:])
-	var es []Entry
+	kept := 0
+	for i := range n {
+		if keep(types[i]) {
+			kept++
+		}
+	}
+	es := make([]Entry, 0, kept)
 	for i := range n {
 		if keep(types[i]) {
 			es = append(es, Entry{Hash: p.hashAt(pos[i]), Type: types[i], Delta: delta[i], Offset: offs[i]})
 		}
 	}
+	// Reading the hashes touched most pages of the index's name table,
+	// a hundred megabytes at millions of objects: a lookup or two is all
+	// it serves from here on.
+	dontNeed(p.idx)
 	return es, nil
+}
+
+// pageSize is the granularity of Release.
+var pageSize = uint64(os.Getpagesize())
+
+// Release hands the pages wholly inside [from, to) of the pack back to
+// the kernel: a reader done with part of a big pack keeps it out of the
+// process's resident set. The page cache keeps them, and a later read
+// faults them back in.
+func (p *Pack) Release(from, to uint64) {
+	from = (from + pageSize - 1) &^ (pageSize - 1)
+	to = min(to, uint64(len(p.data))) &^ (pageSize - 1)
+	if from < to {
+		dontNeed(p.data[from:to])
+	}
 }
 
 func (p *Pack) hashAt(i uint32) plumbing.Hash {
