@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -70,32 +71,21 @@ func writeTableCache(path string, packs []string, t *Table) error {
 		w.WriteString(n + "\n")
 	}
 	w.WriteString("\n")
-	var u [8]byte
-	put32 := func(v uint32) { binary.LittleEndian.PutUint32(u[:4], v); w.Write(u[:4]) }
+	var u [4]byte
+	put32 := func(v uint32) { binary.LittleEndian.PutUint32(u[:], v); w.Write(u[:]) }
 	put32(uint32(len(t.hashes)))
 	put32(uint32(len(t.parents)))
 	put32(uint32(t.missingParents))
-	for _, h := range t.hashes {
-		w.Write(h[:])
-	}
-	for _, h := range t.trees {
-		w.Write(h[:])
-	}
-	for _, v := range t.times {
-		binary.LittleEndian.PutUint64(u[:], uint64(v))
-		w.Write(u[:])
-	}
-	for _, v := range t.parentStart {
-		put32(v)
-	}
-	for _, v := range t.parents {
-		put32(v)
-	}
+	// Whole arrays at a time: a write per value was a tenth of a run
+	// right after a fetch at a million commits.
+	w.Write(hashBytes(t.hashes))
+	w.Write(hashBytes(t.trees))
+	binary.Write(w, binary.LittleEndian, t.times)
+	binary.Write(w, binary.LittleEndian, t.parentStart)
+	binary.Write(w, binary.LittleEndian, t.parents)
 	// Generations too: recomputing them was a third of a warm run at a
 	// million commits; checking them is one pass.
-	for _, v := range t.gens {
-		put32(v)
-	}
+	binary.Write(w, binary.LittleEndian, t.gens)
 	if err := w.Flush(); err != nil {
 		f.Close()
 		return err
@@ -167,13 +157,9 @@ func decodeTable(p []byte) (*Table, error) {
 		parents:        make([]uint32, np),
 		missingParents: miss,
 	}
-	for i := range t.hashes {
-		copy(t.hashes[i][:], p[i*20:])
-	}
+	copy(hashBytes(t.hashes), p)
 	p = p[n*20:]
-	for i := range t.trees {
-		copy(t.trees[i][:], p[i*20:])
-	}
+	copy(hashBytes(t.trees), p)
 	p = p[n*20:]
 	for i := range t.times {
 		t.times[i] = int64(binary.LittleEndian.Uint64(p[i*8:]))
@@ -232,4 +218,12 @@ func RemoveCaches(cacheDir, gitDir string) error {
 		}
 	}
 	return nil
+}
+
+// hashBytes is the bytes of hs, for whole-array reads and writes.
+func hashBytes(hs []plumbing.Hash) []byte {
+	if len(hs) == 0 {
+		return nil
+	}
+	return unsafe.Slice(&hs[0][0], len(hs)*len(hs[0]))
 }

@@ -266,9 +266,13 @@ func hasHexPrefix(h plumbing.Hash, prefix string) bool {
 
 // computeGenerations assigns topological levels with an iterative
 // post-order walk (histories are deeper than any goroutine stack wants).
+// Levels already in t.gens (nonzero) are kept: extend fills in those of
+// the old commits, and only the new ones are walked.
 func (t *Table) computeGenerations() {
 	n := len(t.hashes)
-	t.gens = make([]uint32, n)
+	if len(t.gens) != n {
+		t.gens = make([]uint32, n)
+	}
 	// visiting guards against a parent cycle in a corrupt source: the
 	// edge that closes it is ignored rather than looping forever.
 	visiting := make([]bool, n)
@@ -668,6 +672,14 @@ func (t *Table) extend(b *Builder) *Table {
 		}
 	}
 	out.parentStart = append(out.parentStart, uint32(len(out.parents)))
+	// An old commit's parents are old (t has no missing parents to gain),
+	// so its generation stands; only the new commits' are computed.
+	if t.missingParents == 0 && len(t.gens) == n {
+		out.gens = make([]uint32, m)
+		for i, g := range t.gens {
+			out.gens[oldAt[i]] = g
+		}
+	}
 	out.computeGenerations()
 	return out
 }
