@@ -166,7 +166,7 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 		if len(tags) > 1 {
 			more = fmt.Sprintf(" (and %d more)", len(tags)-1)
 		}
-		s.warnf("tag %s%s of %s records revision %s, which is not in the repository or its remotes", tags[0], more, k[0], k[1])
+		s.warnf("tag %s%s of %s records revision %s, which is %s", tags[0], more, k[0], k[1], s.notFound(k[1]))
 	}
 
 	// 4. Inspect the candidates.
@@ -513,6 +513,17 @@ func (s *scan) resolve(rev string) (types.Commit, revState) {
 	return types.Commit{}, revUnknown
 }
 
+// notFound says an unknown revision is not in the repository or its
+// remotes, with why the remotes could not say when Lookup knows: the one
+// warning about the revision carries the reason.
+func (s *scan) notFound(rev string) string {
+	var e *types.UnknownRevisionError
+	if errors.As(s.failed[rev], &e) && e.Why != "" {
+		return "not in the repository or its remotes (" + e.Why + ")"
+	}
+	return "not in the repository or its remotes"
+}
+
 // goodFor returns the first (newest) good c fits and how.
 func (s *scan) goodFor(c types.Commit) (int, Match, bool) {
 	for i, g := range s.goods {
@@ -692,7 +703,7 @@ func (s *scan) match(e *evidence) (Build, bool) {
 		}
 		switch st {
 		case revUnknown:
-			s.warnf("image %s records revision %s (%s), which is not in the repository or its remotes; not matched", label, rev, labelRev.where)
+			s.warnf("image %s records revision %s (%s), which is %s; not matched", label, rev, labelRev.where, s.notFound(rev))
 			return Build{}, false
 		case revAmbiguous:
 			s.warnf("image %s records abbreviated revision %s (%s), which names more than one commit; not matched", label, rev, labelRev.where)
@@ -706,7 +717,7 @@ func (s *scan) match(e *evidence) (Build, bool) {
 		case st == revResolved:
 			dirty, commit, found = n.dirty, c, true
 		case st == revUnknown && n.strong:
-			s.warnf("image %s records revision %s in tag %s, which is not in the repository or its remotes; not matched", label, n.rev, n.tag)
+			s.warnf("image %s records revision %s in tag %s, which is %s; not matched", label, n.rev, n.tag, s.notFound(n.rev))
 			return Build{}, false
 		case st == revAmbiguous:
 			s.warnf("image %s: tag %s names abbreviated revision %s, which names more than one commit; ignored", label, n.tag, n.rev)

@@ -148,6 +148,17 @@ func TestRefStates(t *testing.T) {
 	if !errors.Is(errs["0123456789abcdef"], types.ErrUnknownRevision) {
 		t.Errorf("Lookup unknown = %v, want types.ErrUnknownRevision", errs["0123456789abcdef"])
 	}
+	// Why it stays unknown is in the error, for the caller's one message
+	// about it; Lookup itself warns nothing about the revision.
+	var unknown *types.UnknownRevisionError
+	if !errors.As(errs["0123456789abcdef"], &unknown) || !strings.Contains(unknown.Why, `remote "gone"`) || !strings.Contains(unknown.Why, "abbreviated revision cannot be asked for by object id") {
+		t.Errorf("Lookup unknown = %#v, want an UnknownRevisionError saying why the remotes could not say", errs["0123456789abcdef"])
+	}
+	for _, w := range r.takeWarnings() {
+		if strings.Contains(w, "0123456789abcdef") {
+			t.Errorf("Lookup warned about the unknown revision itself: %q", w)
+		}
+	}
 	if after := userState(t, s.local); after != before {
 		t.Errorf("user state changed:\nbefore %s\nafter %s", before, after)
 	}

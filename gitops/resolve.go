@@ -289,7 +289,9 @@ func (r *Repo) IsAncestor(ancestor, of string) (bool, error) {
 // included, is fetched by that ref into refs/lkg/<remote>/...; a full
 // revision no ref advertises is asked for by object id where the server
 // allows it. Each revision that stays unresolved has an error wrapping
-// ErrUnknownRevision or ErrAmbiguousRevision that says why.
+// ErrUnknownRevision (a *types.UnknownRevisionError, whose Why says why
+// the remotes could not answer) or ErrAmbiguousRevision; Lookup warns
+// nothing of its own about it, so the caller's one message carries it.
 func (r *Repo) Lookup(ctx context.Context, revs []string, hints types.LookupHints) (map[string]types.Commit, map[string]error) {
 	found := map[string]types.Commit{}
 	errs := map[string]error{}
@@ -345,21 +347,20 @@ func (r *Repo) Lookup(ctx context.Context, revs []string, hints types.LookupHint
 		if _, ok := found[rev]; ok {
 			continue
 		}
-		where := "in the repository"
+		// Why the remotes could not say goes in the error, not in a
+		// warning of its own: the caller's one message about this
+		// revision carries it.
+		e := &types.UnknownRevisionError{Rev: rev, Where: "in the repository"}
 		switch {
 		case r.opts.noFetch:
-			where += " (remotes not consulted: --no-fetch)"
+			e.Where += " (remotes not consulted: --no-fetch)"
 		case skipped[rev] != "":
-			where += " (not looked for on the remotes: " + skipped[rev] + ")"
-		case len(why[strings.ToLower(rev)]) > 0:
-			where += " or on its remotes (" + strings.Join(why[strings.ToLower(rev)], "; ") + ")"
+			e.Where += " (not looked for on the remotes: " + skipped[rev] + ")"
 		default:
-			where += " or on its remotes"
+			e.Where += " or on its remotes"
+			e.Why = strings.Join(why[strings.ToLower(rev)], "; ")
 		}
-		errs[rev] = fmt.Errorf("looking up %q: %w %s", rev, types.ErrUnknownRevision, where)
-		if w := why[strings.ToLower(rev)]; len(w) > 0 {
-			r.warnf("revision %s not found: %s", rev, strings.Join(w, "; "))
-		}
+		errs[rev] = e
 	}
 	return found, errs
 }

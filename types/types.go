@@ -2,6 +2,7 @@ package types
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -23,6 +24,27 @@ var (
 // wraps it; finder keeps such builds aside, since one of them could be the
 // answer.
 var ErrUnread = errors.New("could not be read")
+
+// UnknownRevisionError is ErrUnknownRevision with where the revision was
+// looked for and, when remotes were asked and could not answer, why: the
+// one message a caller shows about that revision carries the reason.
+type UnknownRevisionError struct {
+	Rev   string // as asked for
+	Where string // "in the repository or on its remotes", ...
+	// Why says why the remotes could not say ("remote \"origin\" did not
+	// answer within 20s"); "" when they were not asked, or had nothing.
+	Why string
+}
+
+func (e *UnknownRevisionError) Error() string {
+	msg := fmt.Sprintf("looking up %q: %v %s", e.Rev, ErrUnknownRevision, e.Where)
+	if e.Why != "" {
+		msg += " (" + e.Why + ")"
+	}
+	return msg
+}
+
+func (e *UnknownRevisionError) Unwrap() error { return ErrUnknownRevision }
 
 // Commit is one git commit, as much of it as lkg needs.
 type Commit struct {
