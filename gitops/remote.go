@@ -20,11 +20,13 @@ import (
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/memory"
 )
 
@@ -197,7 +199,8 @@ func (r *Repo) outOfTime(rm *remoteInfo) bool {
 // withCtx runs f and returns its error, or ctx's as soon as ctx is done:
 // some transports block in a read that no context reaches (a server that
 // accepts and never answers), and lkg must not hang with them. f keeps
-// running until its own connection gives up.
+// running until its own connection gives up; fetchSpecs fences off a
+// fetch's writes (fencedStore) once it stops waiting.
 func withCtx(ctx context.Context, f func() error) error {
 	done := make(chan error, 1)
 	go func() { done <- f() }()
@@ -343,7 +346,12 @@ func (r *Repo) remoteError(rm *remoteInfo, what string, err error) error {
 func (r *Repo) fetchSpecs(ctx context.Context, rm *remoteInfo, specs []config.RefSpec) error {
 	ctx, cancel := r.budgetCtx(ctx, rm)
 	defer cancel()
-	remote := git.NewRemote(r.store, &config.RemoteConfig{Name: "lkg", URLs: []string{rm.url}, Fetch: specs})
+	// When withCtxStopped stops waiting, the fetch may still be running: it
+	// works on a storage of its own over the same directory (go-git's is
+	// not safe for a reader and a writer at once, and the next fetch
+	// writes), and the fence makes sure it writes nothing from then on.
+	st := newFencedStore(filesystem.NewStorage(r.store.Filesystem(), cache.NewObjectLRUDefault()))
+	remote := git.NewRemote(st, &config.RemoteConfig{Name: "lkg", URLs: []string{rm.url}, Fetch: specs})
 	r.progressf("%s: fetching %d ref(s)", rm.name, len(specs))
 	var before packStats
 	if r.opts.progress != nil {
@@ -353,9 +361,11 @@ func (r *Repo) fetchSpecs(ctx context.Context, rm *remoteInfo, specs []config.Re
 	err := withCtxStopped(ctx, fetchStopWait, func() error {
 		return remote.FetchContext(ctx, &git.FetchOptions{RefSpecs: specs, Tags: git.NoTags, Auth: rm.auth, Force: true, Progress: r.progressWriter(rm)})
 	})
+	st.close()
 	if err != nil {
 		// go-git leaves the partial pack of a failed or stopped fetch
-		// (tens of MB) in objects/pack.
+		// (tens of MB) in objects/pack; with the fence closed, nothing
+		// writes to it any more.
 		removeNewTmpPacks(r.gitDir, tmpBefore)
 	}
 	if r.opts.progress != nil && err == nil {
@@ -369,6 +379,7 @@ func (r *Repo) fetchSpecs(ctx context.Context, rm *remoteInfo, specs []config.Re
 		}
 		return err
 	}
+	r.store.Reindex() // the new pack was written through another storage
 	r.invalidateTable()
 	return nil
 }
