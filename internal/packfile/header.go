@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/lkg-dev/lkg/internal/radix"
@@ -117,76 +119,55 @@ func (p *Pack) entries(keep func(uint8) bool) ([]Entry, error) {
 	}
 	n := len(offs)
 	types := make([]uint8, n)
-	delta := make([]bool, n)
-	// offs is in offset order, so an offset delta's base, which comes
-	// before it, is found by binary search and already has its type.
-	at := func(off uint64) int {
-		i, ok := slices.BinarySearch(offs, off)
-		if !ok {
-			return -1
-		}
-		return i
+	kind := make([]uint8, n) // entryWhole, entryOfsDelta, ...
+	base := make([]uint32, n)
+	// The header walk, on every core by ranges of offsets: each object's
+	// type, or where its delta base is in offs (found by binary search;
+	// an offset delta's base comes before it). Each range hands the pages
+	// behind it back as it goes, so a multi-gigabyte pack does not end
+	// up in the resident set just to learn its types.
+	workers := 1
+	if n >= parallelWalkMin {
+		workers = min(runtime.GOMAXPROCS(0), 8)
 	}
-	var refDeltas []int // bases later in the pack, or in another one
-	// The walk touches every page of the pack once, front to back; pages
-	// behind it are handed back as it goes, so a multi-gigabyte pack does
-	// not end up in the resident set just to learn its types.
-	const dropEvery = 64 << 20
-	dropped := uint64(0)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := n*w/workers, n*(w+1)/workers
+		wg.Go(func() { errs[w] = p.walkHeaders(offs, pos, lo, hi, types, kind, base) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	// Types in offset order: a base before its delta has its type by
+	// then. Ref deltas whose base comes later wait for a second round; a
+	// base in another pack leaves the type 0.
+	var refDeltas []int
 	for i := range n {
-		if off := offs[i] &^ (4096 - 1); off >= dropped+dropEvery {
-			dontNeed(p.data[dropped:off])
-			dropped = off
-		}
-		if i > 0 && offs[i] == offs[i-1] {
-			return nil, errors.New("overlapping pack entries")
-		}
-		h, err := p.header(offs[i])
-		if err != nil {
-			return nil, fmt.Errorf("object %s: %w", p.hashAt(pos[i]), err)
-		}
-		switch h.typ {
-		case typeOfsDelta:
-			delta[i] = true
-			bi := at(h.baseOff)
-			if bi < 0 || types[bi] == 0 {
-				return nil, fmt.Errorf("delta %s has no base at offset %d", p.hashAt(pos[i]), h.baseOff)
+		switch kind[i] {
+		case entryOfsDelta:
+			if types[i] = types[base[i]]; types[i] == 0 {
+				return nil, fmt.Errorf("delta %s has no base at offset %d", p.hashAt(pos[i]), offs[base[i]])
 			}
-			types[i] = types[bi]
-		case typeRefDelta:
-			delta[i] = true
-			if boff, ok := p.Find(h.baseHash); ok {
-				if bi := at(boff); bi >= 0 && types[bi] != 0 {
-					types[i] = types[bi]
-					continue
-				}
+		case entryRefDelta:
+			if int(base[i]) < i {
+				types[i] = types[base[i]]
 			}
-			refDeltas = append(refDeltas, i)
-		default:
-			types[i] = uint8(h.typ)
+			if types[i] == 0 {
+				refDeltas = append(refDeltas, i)
+			}
 		}
 	}
-	// Ref deltas whose base comes later: resolve now. A base in another
-	// pack leaves the type 0.
 	for len(refDeltas) > 0 {
 		progress := false
 		rest := refDeltas[:0]
 		for _, i := range refDeltas {
-			h, _ := p.header(offs[i])
-			boff, ok := p.Find(h.baseHash)
-			if !ok {
-				progress = true
-				continue
-			}
-			bi := at(boff)
-			if bi < 0 {
-				return nil, fmt.Errorf("delta %s has no base at offset %d", p.hashAt(pos[i]), boff)
-			}
-			if types[bi] == 0 {
+			if types[base[i]] == 0 {
 				rest = append(rest, i)
 				continue
 			}
-			types[i] = types[bi]
+			types[i] = types[base[i]]
 			progress = true
 		}
 		refDeltas = rest
@@ -194,7 +175,6 @@ func (p *Pack) entries(keep func(uint8) bool) ([]Entry, error) {
 			return nil, errors.New("unresolvable ref-delta chain")
 		}
 	}
-	dontNeed(p.data[dropped:])
 	kept := 0
 	for i := range n {
 		if keep(types[i]) {
@@ -204,7 +184,7 @@ func (p *Pack) entries(keep func(uint8) bool) ([]Entry, error) {
 	es := make([]Entry, 0, kept)
 	for i := range n {
 		if keep(types[i]) {
-			es = append(es, Entry{Hash: p.hashAt(pos[i]), Type: types[i], Delta: delta[i], Offset: offs[i]})
+			es = append(es, Entry{Hash: p.hashAt(pos[i]), Type: types[i], Delta: kind[i] != entryWhole, Offset: offs[i]})
 		}
 	}
 	// Reading the hashes touched most pages of the index's name table,
@@ -227,6 +207,70 @@ func (p *Pack) Release(from, to uint64) {
 	if from < to {
 		dontNeed(p.data[from:to])
 	}
+}
+
+// parallelWalkMin is how many objects a pack needs for its header walk to
+// be split across cores (a variable for tests).
+var parallelWalkMin = 1 << 16
+
+// What walkHeaders found of an entry.
+const (
+	entryWhole         = iota // types[i] is its type
+	entryOfsDelta             // base[i] is its base
+	entryRefDelta             // base[i] is its base, maybe after it
+	entryRefDeltaOther        // its base is in another pack
+)
+
+// walkHeaders reads the headers of offs[lo:hi].
+func (p *Pack) walkHeaders(offs []uint64, pos []uint32, lo, hi int, types, kind []uint8, base []uint32) error {
+	at := func(off uint64) int {
+		i, ok := slices.BinarySearch(offs, off)
+		if !ok {
+			return -1
+		}
+		return i
+	}
+	const dropEvery = 64 << 20
+	var dropped uint64
+	if lo < hi {
+		dropped = offs[lo] &^ (pageSize - 1)
+	}
+	for i := lo; i < hi; i++ {
+		if off := offs[i] &^ (pageSize - 1); off >= dropped+dropEvery {
+			dontNeed(p.data[dropped:off])
+			dropped = off
+		}
+		if i > 0 && offs[i] == offs[i-1] {
+			return errors.New("overlapping pack entries")
+		}
+		h, err := p.header(offs[i])
+		if err != nil {
+			return fmt.Errorf("object %s: %w", p.hashAt(pos[i]), err)
+		}
+		switch h.typ {
+		case typeOfsDelta:
+			bi := at(h.baseOff)
+			if bi < 0 || bi >= i {
+				return fmt.Errorf("delta %s has no base at offset %d", p.hashAt(pos[i]), h.baseOff)
+			}
+			kind[i], base[i] = entryOfsDelta, uint32(bi)
+		case typeRefDelta:
+			kind[i] = entryRefDeltaOther
+			if boff, ok := p.Find(h.baseHash); ok {
+				bi := at(boff)
+				if bi < 0 {
+					return fmt.Errorf("delta %s has no base at offset %d", p.hashAt(pos[i]), boff)
+				}
+				kind[i], base[i] = entryRefDelta, uint32(bi)
+			}
+		default:
+			types[i] = uint8(h.typ)
+		}
+	}
+	if hi > lo {
+		dontNeed(p.data[dropped:min(offs[hi-1]&^(pageSize-1), uint64(len(p.data)))])
+	}
+	return nil
 }
 
 func (p *Pack) hashAt(i uint32) plumbing.Hash {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -98,6 +99,19 @@ func TestAgainstGit(t *testing.T) {
 		t.Run("ofs-delta="+useOfs, func(t *testing.T) {
 			git(t, dir, "-c", "repack.usedeltabaseoffset="+useOfs, "repack", "-adfq", "--depth=50", "--window=50")
 			checkAgainstGit(t, dir, useOfs == "true")
+		})
+	}
+	// The header walk split into ranges, as on big packs: deltas whose
+	// base lies in another range.
+	defer func(n int) { parallelWalkMin = n }(parallelWalkMin)
+	parallelWalkMin = 1
+	for _, procs := range []int{2, 3, 8} {
+		t.Run(fmt.Sprintf("walkers=%d", procs), func(t *testing.T) {
+			defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+			for _, useOfs := range []string{"true", "false"} {
+				git(t, dir, "-c", "repack.usedeltabaseoffset="+useOfs, "repack", "-adfq", "--depth=50", "--window=50")
+				checkAgainstGit(t, dir, useOfs == "true")
+			}
 		})
 	}
 }
