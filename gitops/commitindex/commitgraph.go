@@ -87,6 +87,7 @@ func readCommitGraph(objectsDir string, b *Builder) (bool, error) {
 		}
 	}
 	total := uint32(len(all))
+	b.grow(len(all), len(all)+len(all)/4) // not a dozen doublings at a million commits
 	parents := make([]plumbing.Hash, 0, 4)
 	for _, l := range layers {
 		for i := 0; i < l.n; i++ {
