@@ -69,6 +69,11 @@ var importRules = []struct {
 		why:    "warn is a leaf finder uses: standard library only",
 	},
 	{
+		pkgs:   "./internal/radix/...",
+		stdlib: []string{"github.com/lkg-dev/lkg/internal/radix"},
+		why:    "radix is a leaf the pack reader and the commit table use: standard library only",
+	},
+	{
 		pkgs:   "./internal/config/...",
 		stdlib: []string{"github.com/lkg-dev/lkg/internal/config", "go.yaml.in/yaml/"},
 		why:    "config is a leaf that gitops and artifacts import: standard library and YAML only",
