@@ -202,17 +202,7 @@ func (r *Repo) outOfTime(rm *remoteInfo) bool {
 // running until its own connection gives up; fetchSpecs fences off a
 // fetch's writes (fencedStore) once it stops waiting.
 func withCtx(ctx context.Context, f func() error) error {
-	done := make(chan error, 1)
-	go func() { done <- f() }()
-	select {
-	case err := <-done:
-		if err != nil && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return withCtxStopped(ctx, 0, f)
 }
 
 // fetchStopWait is how long a fetch whose context is done may take to stop
@@ -220,8 +210,8 @@ func withCtx(ctx context.Context, f func() error) error {
 const fetchStopWait = 2 * time.Second
 
 // withCtxStopped is withCtx, except that when ctx is done first it waits up
-// to wait for f to return: a fetch that is still writing its pack would
-// otherwise recreate what the caller removes.
+// to wait for f to return (a fetch that is still writing its pack would
+// otherwise recreate what the caller removes); withCtx waits not at all.
 func withCtxStopped(ctx context.Context, wait time.Duration, f func() error) error {
 	done := make(chan error, 1)
 	go func() { done <- f() }()
@@ -232,9 +222,11 @@ func withCtxStopped(ctx context.Context, wait time.Duration, f func() error) err
 		}
 		return err
 	case <-ctx.Done():
-		select {
-		case <-done:
-		case <-time.After(wait):
+		if wait > 0 {
+			select {
+			case <-done:
+			case <-time.After(wait):
+			}
 		}
 		return ctx.Err()
 	}
