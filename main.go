@@ -2,8 +2,10 @@
 // wherever a copy survives, and puts it back.
 //
 // The CLI is a thin shell: each command is a struct in cmd_<name>.go with a
-// Run method; git, registries and the decision live in gitops, artifacts and
-// finder.
+// Run method that parses flags, makes one library call and prints. The work
+// lives in the libraries: scan (one find end to end), finder (the decision),
+// gitops and artifacts (git, registries and the engine), deploy (moving a
+// tag and undoing it), drill, suspects, journal and report.
 package main
 
 import (
