@@ -13,6 +13,7 @@
 # whole CLI. Each line: wall seconds and peak RSS.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/bench/lib.sh"
 W=${1:-$(mktemp -d)}
 COMMITS=${COMMITS:-50000}
 REFS=${REFS:-15000}
@@ -24,13 +25,7 @@ go build -o "$W/gitgen" ./bench/gitgen
 go build -o "$W/gitreach" ./bench/gitreach
 go build -o "$W/lkg" . 2>/dev/null || echo "(lkg binary did not build; skipping lkg find)"
 R=$W/repo.git
-if [ ! -d "$R" ]; then
-	git init -q --bare "$R"
-	"$W/gitgen" -commits "$COMMITS" -refs "$REFS" -tags "$TAGS" | git -C "$R" fast-import --quiet
-	git -C "$R" repack -adq
-	git -C "$R" pack-refs --all
-fi
-rm -rf "$R/objects/info/commit-graph" "$R/objects/info/commit-graphs"
+gitgen_repo "$W/gitgen" "$R"
 echo "repo: $(git -C "$R" rev-list --all | wc -l) commits, $(git -C "$R" for-each-ref | wc -l) refs, $(du -sh "$R" | cut -f1)"
 # The good commit: a release tag in the middle of history.
 GOOD=$(git -C "$R" for-each-ref --sort=creatordate --format='%(refname:short)' refs/tags | awk -v n="$TAGS" 'NR==int(n/2)')

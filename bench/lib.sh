@@ -30,3 +30,17 @@ YML
 	for _ in $(seq 100); do curl -fsS "http://$ADDR/v2/" >/dev/null 2>&1 && return 0; sleep 0.1; done
 	curl -fsS "http://$ADDR/v2/" >/dev/null
 }
+
+# gitgen_repo GITGEN REPO: makes the bare repository REPO with bench/gitgen
+# (COMMITS, REFS, TAGS), repacked and with its refs packed, unless it is
+# there already; either way it leaves REPO without a commit-graph.
+gitgen_repo() {
+	local gen=$1 repo=$2
+	if [ ! -d "$repo" ]; then
+		git init -q --bare "$repo"
+		"$gen" -commits "$COMMITS" -refs "$REFS" -tags "$TAGS" | git -C "$repo" fast-import --quiet
+		git -C "$repo" repack -adq
+		git -C "$repo" pack-refs --all
+	fi
+	rm -rf "$repo/objects/info/commit-graph" "$repo/objects/info/commit-graphs"
+}

@@ -15,6 +15,7 @@
 # hidden for the cached table the "after a fetch" runs start from.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/bench/lib.sh"
 W=${1:-$(mktemp -d)}
 COMMITS=${COMMITS:-1000000}
 REFS=${REFS:-$((COMMITS / 10))}
@@ -26,13 +27,7 @@ cd "$here"
 go build -o "$W/gitgen" ./bench/gitgen
 if [ -n "${LKG:-}" ]; then cp "$LKG" "$W/lkg"; else go build -o "$W/lkg" .; fi
 R=$W/repo.git
-if [ ! -d "$R" ]; then
-	git init -q --bare "$R"
-	"$W/gitgen" -commits "$COMMITS" -refs "$REFS" -tags "$TAGS" | git -C "$R" fast-import --quiet
-	git -C "$R" repack -adq
-	git -C "$R" pack-refs --all
-fi
-rm -rf "$R/objects/info/commit-graph" "$R/objects/info/commit-graphs"
+gitgen_repo "$W/gitgen" "$R"
 
 # The fetch: 1,000 commits on top of main in a pack of their own, under
 # refs/remotes/origin/fetched. State A lacks both, state B has them.
