@@ -15,6 +15,8 @@ import (
 	"unsafe"
 
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/lkg-dev/lkg/internal/packfile"
 )
 
 const tableCacheMagic = "lkg-commit-table-2\n"
@@ -23,7 +25,7 @@ const tableCacheMagic = "lkg-commit-table-2\n"
 // file name (a pack's name is its content hash), sorted.
 func packNames(objectsDir string) ([]string, error) {
 	var names []string
-	for _, dir := range objectDirs(objectsDir) {
+	for _, dir := range packfile.ObjectDirs(objectsDir) {
 		packs, err := filepath.Glob(filepath.Join(dir, "pack", "pack-*.pack"))
 		if err != nil {
 			return nil, err

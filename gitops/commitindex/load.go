@@ -9,6 +9,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
+
+	"github.com/lkg-dev/lkg/internal/packfile"
 )
 
 // Loader builds one repository's commit table.
@@ -101,7 +103,7 @@ func (l *Loader) LoadStore() (*Table, error) {
 		return l.LoadGoGit()
 	}
 	var loose Builder
-	for _, dir := range objectDirs(objects) {
+	for _, dir := range packfile.ObjectDirs(objects) {
 		if err := scanLoose(dir, &loose); err != nil {
 			l.warnf("fast object scan failed, decoding through go-git: %v", err)
 			return l.LoadGoGit()

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strings"
 	"sync/atomic"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -32,7 +31,7 @@ func scanObjectStore(objectsDir string, st *filesystem.Storage, b *Builder) erro
 	if err := scanPacks(objectsDir, nil, st, b); err != nil {
 		return err
 	}
-	for _, dir := range objectDirs(objectsDir) {
+	for _, dir := range packfile.ObjectDirs(objectsDir) {
 		if err := scanLoose(dir, b); err != nil {
 			return err
 		}
@@ -43,7 +42,7 @@ func scanObjectStore(objectsDir string, st *filesystem.Storage, b *Builder) erro
 // scanPacks adds the commits of every pack of objectsDir (and its
 // alternates) whose file name is not in skip.
 func scanPacks(objectsDir string, skip map[string]bool, st *filesystem.Storage, b *Builder) error {
-	dirs := objectDirs(objectsDir)
+	dirs := packfile.ObjectDirs(objectsDir)
 	packs, err := packfile.Open(dirs...)
 	if err != nil {
 		packs.Close()
@@ -174,27 +173,6 @@ func (c *scanChunk) read(r *packfile.Reader) error {
 	}
 	c.entries = nil
 	return nil
-}
-
-// objectDirs is objectsDir followed by its alternates (clones made with
-// --reference or --shared keep most commits there), one level deep.
-func objectDirs(objectsDir string) []string {
-	dirs := []string{objectsDir}
-	data, err := os.ReadFile(filepath.Join(objectsDir, "info", "alternates"))
-	if err != nil {
-		return dirs
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if !filepath.IsAbs(line) {
-			line = filepath.Join(objectsDir, line)
-		}
-		dirs = append(dirs, filepath.Clean(line))
-	}
-	return dirs
 }
 
 // scanLoose adds loose commit objects.

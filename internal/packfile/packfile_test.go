@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -238,6 +239,49 @@ func TestParseCommit(t *testing.T) {
 		}
 		if got != tt.want {
 			t.Errorf("%s: got %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestFindPrefix finds, for prefixes of every length cut from the pack's
+// objects (and a few no object has), exactly the objects whose names git
+// lists with that prefix, in hash order.
+func TestFindPrefix(t *testing.T) {
+	dir := newRepo(t)
+	git(t, dir, "repack", "-adq")
+	packs, err := Open(filepath.Join(dir, ".git", "objects"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer packs.Close()
+	p := packs.Packs()[0]
+	var all []string
+	for h := range catAll(t, dir) {
+		all = append(all, h.String())
+	}
+	sort.Strings(all)
+	prefixes := []string{"00", "ff", "0000000", "fffffff", "1234567890abcdef"}
+	for i, h := range all {
+		prefixes = append(prefixes, h[:2+i%39], h[:2], h[:3])
+	}
+	for _, prefix := range prefixes {
+		var want []string
+		for _, h := range all {
+			if strings.HasPrefix(h, prefix) {
+				want = append(want, h)
+			}
+		}
+		var got []string
+		for _, h := range p.FindPrefix(prefix, len(all)) {
+			got = append(got, h.String())
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("FindPrefix(%q) = %v, want %v", prefix, got, want)
+		}
+		if len(want) > 1 {
+			if got := p.FindPrefix(prefix, 1); len(got) != 1 || got[0].String() != want[0] {
+				t.Errorf("FindPrefix(%q, 1) = %v, want [%s]", prefix, got, want[0])
+			}
 		}
 	}
 }

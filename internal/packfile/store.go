@@ -1,0 +1,70 @@
+package packfile
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// ObjectDirs is objectsDir followed by its alternates (clones made with
+// --reference or --shared keep most commits there), one level deep.
+func ObjectDirs(objectsDir string) []string {
+	dirs := []string{objectsDir}
+	data, err := os.ReadFile(filepath.Join(objectsDir, "info", "alternates"))
+	if err != nil {
+		return dirs
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if !filepath.IsAbs(line) {
+			line = filepath.Join(objectsDir, line)
+		}
+		dirs = append(dirs, filepath.Clean(line))
+	}
+	return dirs
+}
+
+// FindPrefix returns up to limit objects of the pack whose hex name starts
+// with prefix (lowercase hex, at least two digits), in hash order: a
+// binary search of the .idx, as for Find.
+func (p *Pack) FindPrefix(prefix string, limit int) []plumbing.Hash {
+	if len(prefix) < 2 || len(prefix) > 40 {
+		return nil
+	}
+	// The smallest hash with the prefix: its digits, then zeros.
+	var lo plumbing.Hash
+	padded := prefix + strings.Repeat("0", 40-len(prefix))
+	if _, err := hex.Decode(lo[:], []byte(padded)); err != nil {
+		return nil
+	}
+	start := 0
+	if lo[0] > 0 {
+		start = int(binary.BigEndian.Uint32(p.idx[8+(int(lo[0])-1)*4:]))
+	}
+	end := int(binary.BigEndian.Uint32(p.idx[8+int(lo[0])*4:]))
+	if end > p.n || start > end {
+		return nil
+	}
+	i := start + sort.Search(end-start, func(i int) bool {
+		return bytes.Compare(p.names[(start+i)*20:(start+i)*20+20], lo[:]) >= 0
+	})
+	var out []plumbing.Hash
+	for ; i < end && len(out) < limit; i++ {
+		var h plumbing.Hash
+		copy(h[:], p.names[i*20:i*20+20])
+		if !strings.HasPrefix(h.String(), prefix) {
+			break
+		}
+		out = append(out, h)
+	}
+	return out
+}
