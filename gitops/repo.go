@@ -56,6 +56,7 @@ type Repo struct {
 
 	packsMu    sync.Mutex
 	packs      *packfile.Packs // mapped on first need; dropped after a fetch
+	packsErr   error           // a pack that could not be mapped
 	packReader *packfile.Reader
 
 	refsMu sync.Mutex

@@ -269,12 +269,24 @@ func TestLookup(t *testing.T) {
 
 // TestLookupBeyondGraph: with a commit-graph the table holds what refs
 // reach; a build revision that no ref reaches (a dangling commit, one left
-// by an earlier fetch) is still found in the object store.
+// by an earlier fetch) is still found in the object store, loose or
+// packed, by the store's indexes: no table of the whole store is built
+// (at a million commits that is seconds, for every unknown revision).
 func TestLookupBeyondGraph(t *testing.T) {
 	s := newSmallRepo(t)
 	gitRun(t, s.dir, "commit-graph", "write", "--reachable")
 	tree := gitRun(t, s.dir, "rev-parse", s.c2+"^{tree}")
 	dangling := gitRun(t, s.dir, "commit-tree", tree, "-p", s.c1, "-m", "no ref points here")
+	packed := gitRun(t, s.dir, "commit-tree", tree, "-p", s.c2, "-m", "nor here")
+	// packed lives in a pack of its own only.
+	pack := exec.Command("git", "pack-objects", "-q", filepath.Join(s.dir, ".git", "objects", "pack", "pack"))
+	pack.Dir, pack.Stdin = s.dir, strings.NewReader(packed+"\n")
+	if out, err := pack.CombinedOutput(); err != nil {
+		t.Fatalf("git pack-objects: %v\n%s", err, out)
+	}
+	if err := os.Remove(filepath.Join(s.dir, ".git", "objects", packed[:2], packed[2:])); err != nil {
+		t.Fatal(err)
+	}
 	r, err := Open(s.dir, WithNoFetch(true), WithCacheDir(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
@@ -289,9 +301,11 @@ func TestLookupBeyondGraph(t *testing.T) {
 	tests := []struct{ rev, want string }{
 		{dangling[:8], dangling},
 		{dangling, dangling},
+		{packed[:9], packed},
 		{s.c3[:8], s.c3},
 	}
-	var revs []string
+	unknown := []string{"deadbeefdeadbeef", tree[:10], tree}
+	revs := unknown
 	for _, tc := range tests {
 		revs = append(revs, tc.rev)
 	}
@@ -300,5 +314,13 @@ func TestLookupBeyondGraph(t *testing.T) {
 		if got := found[tc.rev]; got.Hash != tc.want || got.Tree == "" {
 			t.Errorf("Lookup(%q) = %+v (%v), want %s", tc.rev, got, errs[tc.rev], tc.want)
 		}
+	}
+	for _, rev := range unknown {
+		if !errors.Is(errs[rev], types.ErrUnknownRevision) {
+			t.Errorf("Lookup(%q) error = %v, want types.ErrUnknownRevision", rev, errs[rev])
+		}
+	}
+	if r.storeTable != nil {
+		t.Errorf("the lookups built a table of the whole object store")
 	}
 }

@@ -485,14 +485,18 @@ func (r *Repo) lookupOne(t *commitindex.Table, rev string) (types.Commit, error)
 }
 
 // matchPrefix lists the commits whose hash starts with the lowercase hex
-// prefix: from the table, and, when the table may be incomplete, from the
-// object store's indexes too.
+// prefix: from the table, and, when the table may be incomplete (a
+// commit-graph holds only what refs reach), from the object store's
+// indexes too.
 func (r *Repo) matchPrefix(t *commitindex.Table, prefix string) []plumbing.Hash {
 	var out []plumbing.Hash
 	for _, i := range t.FindPrefix(prefix, 2) {
 		out = append(out, t.Hash(i))
 	}
 	if len(out) == 0 && t.FromGraph() {
+		if found, ok := r.storeCommits(prefix, 2); ok {
+			return found
+		}
 		if st, err := r.storeTableFor(); err == nil {
 			for _, i := range st.FindPrefix(prefix, 2) {
 				out = append(out, st.Hash(i))
