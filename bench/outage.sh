@@ -33,9 +33,10 @@
 # Each round and transport: a fresh `git clone` of upstream through the
 # relay, `git remote add alice`, then (wall time, bytes through the relay):
 #   lkg find --good-tags 'prod-*' --bad prod-8 --image HOST/app   (fetching)
-#   the same with --no-fetch, empty cache   vs git for-each-ref --contains
-#                                              + rev-list --all %T, no graph
-#   the same, warm cache                    vs the git questions with a
+#   the same with --no-fetch, empty cache   vs git asked the same git
+#                                              questions (git_questions),
+#                                              no commit-graph
+#   the same, warm cache                    vs git asked them with a
 #                                              commit-graph
 #   in a copy of the clone: git fetch alice; git ls-remote origin; git fetch
 #   of refs/pull/* (what today's lkg fetch amounts to); then, its refs/pr/*
@@ -242,14 +243,40 @@ timed_net() {
 	printf '  %-26s %7.2f MB\n' "" "$(echo "$b" | awk '{ print $1 / 1e6 }')" >&2
 }
 
-# The questions lkg's --no-fetch answer needs from git: which refs hold the
-# good commit, and which commits share its tree.
+# The questions lkg's --no-fetch find asks of git, asked of git: the
+# prod-* tags (which are good: those older than the bad prod-8); the commit,
+# tree and time of every revision a build records (the sha-<hex> tag names
+# and the labels); which branches hold each good commit and the bad one;
+# every branch tip's tree. lkg also counts how far each branch is ahead of
+# the good commit; git 2.39 has no %(ahead-behind), so git is spared that.
+# The build revisions are read from the registry and the fixture before
+# the clock starts: the registry is lkg's work, not git's.
 git_questions() {
+	local r=$1 tags bad bad_t goods c
+	tags=$(git -C "$r" for-each-ref --format='%(refname:short) %(*objectname) %(creatordate:unix)' 'refs/tags/prod-*')
+	bad=$(echo "$tags" | awk '$1 == "prod-8" { print $2 }')
+	bad_t=$(echo "$tags" | awk '$1 == "prod-8" { print $3 }')
+	goods=$(echo "$tags" | awk -v t="$bad_t" '$3 < t { print $2 }')
+	git -C "$r" cat-file --batch-check='%(objectname)' <"$BUILD_REVS" 2>/dev/null | awk 'NF == 1' | sort -u |
+		git -C "$r" log --no-walk --stdin --format='%H %T %ct' >/dev/null
+	for c in $goods $bad; do git -C "$r" for-each-ref --contains "$c" refs/heads refs/remotes >/dev/null; done
+	git -C "$r" for-each-ref --format='%(refname) %(tree)' refs/heads refs/remotes >/dev/null
+}
+# Two of those questions only, the measure of earlier runs of this script:
+# the branches holding prod-7, and the commits sharing its tree.
+git_two_questions() {
 	git -C "$1" for-each-ref --contains "$GOOD" >/dev/null
 	git -C "$1" rev-list --all --format=%T | grep -c "^$TREE" >/dev/null
 }
-export -f git_questions
+export -f git_questions git_two_questions
 export GOOD TREE
+BUILD_REVS=$WORK/build-revs.txt
+{
+	curl -fsS "http://$ADDR/v2/app/tags/list?n=100000" | jq -r '.tags[] | select(startswith("sha-")) | ltrimstr("sha-")'
+	cut -d' ' -f1 "$FIX/revs.txt"
+	printf '%s\n' "$TWIN" "$UNKNOWN"
+} | sed 's/$/^{commit}/' >"$BUILD_REVS"
+export BUILD_REVS
 
 FIND=(find --good-tags 'prod-*' --bad prod-8 --image "$REG" --json)
 for round in $(seq "$ROUNDS"); do
@@ -274,9 +301,11 @@ for round in $(seq "$ROUNDS"); do
 
 		timed "$t.cold" "$LKGBIN" "${FIND[@]}" -C "$C" --no-fetch --cache-dir "$WORK/$t/cache"
 		timed "$t.git-nograph" bash -c 'git_questions "$0"' "$C"
+		timed "$t.git2-nograph" bash -c 'git_two_questions "$0"' "$C"
 		timed "$t.warm" "$LKGBIN" "${FIND[@]}" -C "$C" --no-fetch --cache-dir "$WORK/$t/cache"
 		git -C "$C" commit-graph write --reachable 2>/dev/null
 		timed "$t.git-graph" bash -c 'git_questions "$0"' "$C"
+		timed "$t.git2-graph" bash -c 'git_two_questions "$0"' "$C"
 		timed "$t.graph" "$LKGBIN" "${FIND[@]}" -C "$C" --no-fetch --cache-dir "$WORK/$t/cache-graph"
 
 		timed_net "$t" "$t.git-alice" git -C "$C2" fetch -q alice
@@ -345,10 +374,12 @@ mapfile -t r < <(cells n loose); row "    of them loose files" "" "${r[@]}"
 mapfile -t r < <(cells n pullrefs); row "    of them pull-request refs" "" "${r[@]}"
 mapfile -t r < <(cells sum best '>=' "$ROUNDS"); row "  best build is the fork's tree match (rounds)" "yes in every round" "${r[@]}"
 mapfile -t r < <(cells s cold '<=' @git-nograph); row "lkg --no-fetch, cold cache, no commit-graph" "<= git without a commit-graph" "${r[@]}"
-mapfile -t r < <(cells s git-nograph); row "  git for-each-ref --contains + rev-list %T" "" "${r[@]}"
+mapfile -t r < <(cells s git-nograph); row "  git asked the same questions, no commit-graph" "" "${r[@]}"
+mapfile -t r < <(cells s git2-nograph); row "  git, two of them (--contains prod-7, %T)" "" "${r[@]}"
 mapfile -t r < <(cells s warm '<=' 0.3); row "lkg --no-fetch, warm cache" "<= 0.3 s" "${r[@]}"
 mapfile -t r < <(cells s warm '<=' @git-graph); row "  the same" "<= git with a commit-graph" "${r[@]}"
-mapfile -t r < <(cells s git-graph); row "  git questions with a commit-graph" "" "${r[@]}"
+mapfile -t r < <(cells s git-graph); row "  git asked the same questions, commit-graph" "" "${r[@]}"
+mapfile -t r < <(cells s git2-graph); row "  git, two of them, commit-graph" "" "${r[@]}"
 mapfile -t r < <(cells s graph); row "lkg --no-fetch, commit-graph, empty cache" "" "${r[@]}"
 mapfile -t r < <(cells s regwarm); row "lkg --no-fetch warm, git's copy: alice fetched," "(what the refs under refs/lkg/ cost)" "${r[@]}"
 row "  no refs/lkg/ (pull objects fetched, refs gone)" "" "" ""
