@@ -20,13 +20,18 @@ import (
 var errGraphCorrupt = errors.New("commit-graph file is corrupt")
 
 // readCommitGraph loads git's commit-graph (a single file or a chain of
-// layers) into b. It returns false with no error when the repository has
-// none. go-git's commitgraph/v2 package reads files and chains too, but
+// layers) into a table. It returns nil with no error when the repository
+// has none. go-git's commitgraph/v2 package reads files and chains too, but
 // through an Index that decodes one commit per call and never verifies the
 // checksum; lkg needs every commit at once, so it reads the format
 // (gitformat-commit-graph(5)) itself, checksum first, so a corrupt file is
 // refused rather than trusted.
-func readCommitGraph(objectsDir string, b *Builder) (bool, error) {
+//
+// The graph already links parents by position and records each commit's
+// topological level, so the table is built from it directly: no parent is
+// looked up by hash, and the levels are checked, not computed (at a
+// million commits, going through Builder was half of a run).
+func readCommitGraph(objectsDir string) (*Table, error) {
 	var files []string
 	chain := filepath.Join(objectsDir, "info", "commit-graphs", "commit-graph-chain")
 	if data, err := os.ReadFile(chain); err == nil {
@@ -37,107 +42,179 @@ func readCommitGraph(objectsDir string, b *Builder) (bool, error) {
 				continue
 			}
 			if len(line) != 40 || !text.IsHex(line) {
-				return false, fmt.Errorf("%w: bad line %q in %s", errGraphCorrupt, line, chain)
+				return nil, fmt.Errorf("%w: bad line %q in %s", errGraphCorrupt, line, chain)
 			}
 			files = append(files, filepath.Join(objectsDir, "info", "commit-graphs", "graph-"+line+".graph"))
 		}
 		if len(files) == 0 {
-			return false, fmt.Errorf("%w: empty %s", errGraphCorrupt, chain)
+			return nil, fmt.Errorf("%w: empty %s", errGraphCorrupt, chain)
 		}
 	} else if _, err := os.Stat(filepath.Join(objectsDir, "info", "commit-graph")); err == nil {
 		files = []string{filepath.Join(objectsDir, "info", "commit-graph")}
 	} else {
-		return false, nil
+		return nil, nil
 	}
 	// Layers share one position space: a parent position below the number
 	// of commits in lower layers points into them.
-	var all []plumbing.Hash
-	type layerInfo struct {
-		data             []byte
-		oidl, cdat, edge []byte
-		n                int
-		base             int
-	}
-	var layers []layerInfo
+	var layers []graphFile
+	total := 0
 	for li, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
-			return false, fmt.Errorf("%w: %w", errGraphCorrupt, err)
+			return nil, fmt.Errorf("%w: %w", errGraphCorrupt, err)
 		}
 		l, err := parseGraphFile(data, f)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		if l.numBase != li {
-			return false, fmt.Errorf("%w: %s has %d base layers, chain says %d", errGraphCorrupt, f, l.numBase, li)
+			return nil, fmt.Errorf("%w: %s has %d base layers, chain says %d", errGraphCorrupt, f, l.numBase, li)
 		}
 		for i := 0; i < l.numBase; i++ {
 			var h plumbing.Hash
 			copy(h[:], l.baseChunk[i*20:])
 			want := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(files[i]), "graph-"), ".graph")
 			if h.String() != want {
-				return false, fmt.Errorf("%w: %s base %d is %s, chain says %s", errGraphCorrupt, f, i, h, want)
+				return nil, fmt.Errorf("%w: %s base %d is %s, chain says %s", errGraphCorrupt, f, i, h, want)
 			}
 		}
-		layers = append(layers, layerInfo{data: data, oidl: l.oidl, cdat: l.cdat, edge: l.edge, n: l.n, base: len(all)})
-		for i := 0; i < l.n; i++ {
-			var h plumbing.Hash
-			copy(h[:], l.oidl[i*20:])
-			all = append(all, h)
-		}
+		layers = append(layers, l)
+		total += l.n
 	}
-	total := uint32(len(all))
-	b.grow(len(all), len(all)+len(all)/4) // not a dozen doublings at a million commits
-	parents := make([]plumbing.Hash, 0, 4)
+	if total >= 1<<31 {
+		return nil, fmt.Errorf("%w: %d commits", errGraphCorrupt, total)
+	}
+
+	// Every commit's hash in position order, and the table's order: one
+	// file is sorted already; a chain's layers each are, not their union.
+	all := make([]plumbing.Hash, 0, total)
 	for _, l := range layers {
 		for i := 0; i < l.n; i++ {
-			rec := l.cdat[i*36 : i*36+36]
-			var tree plumbing.Hash
-			copy(tree[:], rec[:20])
-			p1 := binary.BigEndian.Uint32(rec[20:])
-			p2 := binary.BigEndian.Uint32(rec[24:])
-			w1 := binary.BigEndian.Uint32(rec[28:])
-			w2 := binary.BigEndian.Uint32(rec[32:])
-			when := int64(uint64(w1&3)<<32 | uint64(w2))
-			parents = parents[:0]
-			const none = 0x70000000
-			if p1 != none {
-				if p1 >= total {
-					return false, fmt.Errorf("%w: parent position %d out of range", errGraphCorrupt, p1)
-				}
-				parents = append(parents, all[p1])
-			}
-			switch {
-			case p2 == none:
-			case p2&0x80000000 == 0:
-				if p2 >= total {
-					return false, fmt.Errorf("%w: parent position %d out of range", errGraphCorrupt, p2)
-				}
-				parents = append(parents, all[p2])
-			default:
-				// An octopus: the rest of the parents sit in the EDGE chunk,
-				// the last one flagged with the high bit.
-				k := int(p2 & 0x7fffffff)
-				for {
-					if (k+1)*4 > len(l.edge) {
-						return false, fmt.Errorf("%w: extra edge %d out of range", errGraphCorrupt, k)
-					}
-					e := binary.BigEndian.Uint32(l.edge[k*4:])
-					pos := e & 0x7fffffff
-					if pos >= total {
-						return false, fmt.Errorf("%w: parent position %d out of range", errGraphCorrupt, pos)
-					}
-					parents = append(parents, all[pos])
-					if e&0x80000000 != 0 {
-						break
-					}
-					k++
-				}
-			}
-			b.Add(all[l.base+i], tree, when, parents)
+			all = append(all, plumbing.Hash(l.oidl[i*20:i*20+20]))
 		}
 	}
-	return true, nil
+	var perm []uint32 // table index -> position; nil: the same
+	for i := 1; i < total; i++ {
+		if compareHashes(&all[i-1], &all[i]) >= 0 {
+			perm = sortByHash(all)
+			break
+		}
+	}
+	at := func(i int) int { // table index -> position
+		if perm == nil {
+			return i
+		}
+		return int(perm[i])
+	}
+	var inv []uint32 // position -> table index
+	if perm != nil {
+		inv = make([]uint32, total)
+		for i, p := range perm {
+			inv[p] = uint32(i)
+		}
+	}
+	index := func(pos uint32) uint32 {
+		if inv == nil {
+			return pos
+		}
+		return inv[pos]
+	}
+	// A position's layer and its index there.
+	locate := func(pos int) (*graphFile, int) {
+		for li := range layers {
+			if pos < layers[li].n {
+				return &layers[li], pos
+			}
+			pos -= layers[li].n
+		}
+		return nil, 0
+	}
+
+	t := &Table{
+		hashes:      make([]plumbing.Hash, total),
+		trees:       make([]plumbing.Hash, total),
+		times:       make([]int64, total),
+		gens:        make([]uint32, total),
+		parentStart: make([]uint32, total+1),
+		parents:     make([]uint32, 0, total+total/4),
+		fromGraph:   true,
+	}
+	const none = 0x70000000
+	for i := 0; i < total; i++ {
+		pos := at(i)
+		l, k := locate(pos)
+		rec := l.cdat[k*36 : k*36+36]
+		t.hashes[i] = all[pos]
+		t.trees[i] = plumbing.Hash(rec[:20])
+		p1 := binary.BigEndian.Uint32(rec[20:])
+		p2 := binary.BigEndian.Uint32(rec[24:])
+		w1 := binary.BigEndian.Uint32(rec[28:])
+		w2 := binary.BigEndian.Uint32(rec[32:])
+		t.times[i] = int64(uint64(w1&3)<<32 | uint64(w2))
+		t.gens[i] = w1 >> 2
+		t.parentStart[i] = uint32(len(t.parents))
+		if p1 != none {
+			if p1 >= uint32(total) {
+				return nil, fmt.Errorf("%w: parent position %d out of range", errGraphCorrupt, p1)
+			}
+			t.parents = append(t.parents, index(p1))
+		}
+		switch {
+		case p2 == none:
+		case p2&0x80000000 == 0:
+			if p2 >= uint32(total) {
+				return nil, fmt.Errorf("%w: parent position %d out of range", errGraphCorrupt, p2)
+			}
+			t.parents = append(t.parents, index(p2))
+		default:
+			// An octopus: the rest of the parents sit in the EDGE chunk,
+			// the last one flagged with the high bit.
+			for e := int(p2 & 0x7fffffff); ; e++ {
+				if (e+1)*4 > len(l.edge) {
+					return nil, fmt.Errorf("%w: extra edge %d out of range", errGraphCorrupt, e)
+				}
+				v := binary.BigEndian.Uint32(l.edge[e*4:])
+				if v&0x7fffffff >= uint32(total) {
+					return nil, fmt.Errorf("%w: parent position %d out of range", errGraphCorrupt, v&0x7fffffff)
+				}
+				t.parents = append(t.parents, index(v&0x7fffffff))
+				if v&0x80000000 != 0 {
+					break
+				}
+			}
+		}
+	}
+	t.parentStart[total] = uint32(len(t.parents))
+	for i := 1; i < total; i++ {
+		if t.hashes[i-1] == t.hashes[i] {
+			return nil, fmt.Errorf("%w: commit %s listed twice", errGraphCorrupt, t.hashes[i])
+		}
+	}
+	t.index()
+	if !t.levelsHold() {
+		// Written by a git that stored no levels (zero), or capped them:
+		// computed here instead.
+		t.gens = nil
+		t.computeGenerations()
+		return t, nil
+	}
+	t.sortByGen()
+	return t, nil
+}
+
+// levelsHold says whether t.gens are topological levels: 1 for a root,
+// one more than the highest parent otherwise.
+func (t *Table) levelsHold() bool {
+	for i := range t.hashes {
+		var g uint32
+		for _, p := range t.parentsOf(uint32(i)) {
+			g = max(g, t.gens[p])
+		}
+		if t.gens[i] != g+1 {
+			return false
+		}
+	}
+	return true
 }
 
 type graphFile struct {

@@ -73,13 +73,12 @@ func (l *Loader) LoadGoGit() (*Table, error) {
 func (l *Loader) Load() (*Table, error) {
 	objects := filepath.Join(l.GitDir, "objects")
 	if l.CommitGraph {
-		var b Builder
-		ok, err := readCommitGraph(objects, &b)
+		t, err := readCommitGraph(objects)
 		switch {
 		case err != nil:
 			l.warnf("ignoring the commit-graph: %v", err)
-		case ok:
-			t, err := l.completeFromRefs(&b)
+		case t != nil:
+			t, err := l.completeFromRefs(t)
 			if err == nil {
 				t.fromGraph = true
 				return t, nil
@@ -191,15 +190,10 @@ func (l *Loader) cachedSubset(packs []string) (*Table, map[string]bool) {
 	return nil, nil
 }
 
-// completeFromRefs builds the table from a graph's commits and adds, from
-// the object store, every commit reachable from a ref that the graph does
-// not know (commits made or fetched after the graph was written). A graph
-// parent missing from both is an error: the graph is not to be trusted.
-func (l *Loader) completeFromRefs(b *Builder) (*Table, error) {
-	t := b.Build()
-	if t.missingParents > 0 {
-		return nil, fmt.Errorf("%w: %d parent links point outside it", errGraphCorrupt, t.missingParents)
-	}
+// completeFromRefs adds to a graph's table, from the object store, every
+// commit reachable from a ref that the graph does not know (commits made
+// or fetched after the graph was written).
+func (l *Loader) completeFromRefs(t *Table) (*Table, error) {
 	if l.Tips == nil {
 		return t, nil
 	}
@@ -207,6 +201,7 @@ func (l *Loader) completeFromRefs(b *Builder) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
+	var b Builder
 	added := map[plumbing.Hash]bool{}
 	var stack []plumbing.Hash
 	for _, h := range tips {
@@ -235,6 +230,5 @@ func (l *Loader) completeFromRefs(b *Builder) (*Table, error) {
 	if len(added) == 0 {
 		return t, nil
 	}
-	b.pstart = b.pstart[:len(b.pstart)-1] // Build appended a sentinel
-	return b.Build(), nil
+	return t.extend(&b), nil
 }
