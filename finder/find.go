@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lkg-dev/lkg/internal/warn"
@@ -44,9 +45,11 @@ type Options struct {
 	// as the good tag's name for a build that records no revision: lkg
 	// itself chose that build for that tag.
 	PinTag func(goodTag string) string
-	// Progress, when set, is called once with (0, total) before the first
-	// inspection and then as each inspection completes. It is called from
-	// the goroutine that called Find, never concurrently.
+	// Progress, when set, is called as inspections complete with how many
+	// are done of how many there are, the last call with done == total.
+	// Tags whose names record no revision are inspected while git answers
+	// and counted from the first call on. It is called from the goroutine
+	// that called Find, never concurrently.
 	Progress func(done, total int)
 }
 
@@ -75,7 +78,9 @@ func (e *RegistryError) Unwrap() error { return e.Err }
 // Find asks the registries as little as it can: one tag list per registry,
 // one batched Lookup for every revision named in a tag (and a second for
 // revisions found only in labels), and an Inspect only for tags that could
-// be the answer or whose names say nothing.
+// be the answer or whose names say nothing. The latter are read while the
+// Lookup runs: with a fetch or a first scan of the object store, git and
+// the registry answer at once.
 //
 // When a registry's tags cannot be listed, Find still scans the others and
 // returns their Result together with a *RegistryError (several joined); the
@@ -106,7 +111,7 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 		return emptyResult(goods), err
 	}
 
-	// 2. One Lookup for every revision any tag name or local label records.
+	// 2. Every revision any tag name or local label records, for one Lookup.
 	var names []tagName // every registry tag, parsed
 	for ri, list := range lists {
 		for _, t := range list {
@@ -130,34 +135,50 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 			s.wantBuilt(s.parseTag(localTag(t)).rev, a.Created)
 		}
 	}
+	// 3. Tags whose names record no revision are read whatever git says:
+	// their inspections start now, so that the registry answers while git
+	// does (a fetch from a remote, a first scan of the object store).
+	slots := make(chan struct{}, workers) // Inspect calls at once, both batches
+	var jobs []inspectJob
+	for i, n := range names {
+		if n.rev == "" {
+			jobs = append(jobs, inspectJob{name: i})
+		}
+	}
+	early := len(jobs)
+	earlyCtx, stopEarly := context.WithCancel(ctx)
+	defer stopEarly()
+	var earlyDone atomic.Int64
+	earlyBatch := make(chan inspected, 1)
+	go func(jobs []inspectJob) {
+		earlyBatch <- inspect(earlyCtx, regs, names, jobs, slots, func(done, _ int) { earlyDone.Store(int64(done)) })
+	}(jobs[:early:early])
 	if err := s.lookup(ctx); err != nil {
 		return emptyResult(goods), err
 	}
 
-	// 3. Choose what to inspect.
-	var jobs []inspectJob
+	// 4. Choose what else to inspect: the tags naming a revision that
+	// could be the answer, or that git could not resolve.
 	unknownNames := map[[2]string][]string{} // (registry, revision) -> tags
 	for i, n := range names {
+		if n.rev == "" {
+			continue
+		}
+		c, st := s.resolve(n.rev)
 		switch {
-		case n.rev == "":
-			jobs = append(jobs, inspectJob{name: i})
+		case st == revResolved && s.fits(c):
+			jobs = append(jobs, inspectJob{name: i, pinned: true})
+		case opts.VerifyAll:
+			jobs = append(jobs, inspectJob{name: i, pinned: st == revResolved})
+		case st == revResolved:
+			// Another commit: the saving this scan exists for.
+		case st == revUnknown && n.strong:
+			k := [2]string{regs[n.reg].Name(), n.rev}
+			unknownNames[k] = append(unknownNames[k], n.tag)
 		default:
-			c, st := s.resolve(n.rev)
-			switch {
-			case st == revResolved && s.fits(c):
-				jobs = append(jobs, inspectJob{name: i, pinned: true})
-			case opts.VerifyAll:
-				jobs = append(jobs, inspectJob{name: i, pinned: st == revResolved})
-			case st == revResolved:
-				// Another commit: the saving this scan exists for.
-			case st == revUnknown && n.strong:
-				k := [2]string{regs[n.reg].Name(), n.rev}
-				unknownNames[k] = append(unknownNames[k], n.tag)
-			default:
-				// A short name that does not resolve (a date, a build
-				// number) or is ambiguous says nothing: read the labels.
-				jobs = append(jobs, inspectJob{name: i})
-			}
+			// A short name that does not resolve (a date, a build
+			// number) or is ambiguous says nothing: read the labels.
+			jobs = append(jobs, inspectJob{name: i})
 		}
 	}
 	for k, tags := range unknownNames {
@@ -168,11 +189,34 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 		}
 		s.warnf("tag %s%s of %s records revision %s, which is %s", tags[0], more, k[0], k[1], s.notFound(k[1]))
 	}
-
-	// 4. Inspect the candidates.
-	arts, err := s.inspect(ctx, regs, names, jobs, workers, opts.Progress)
-	if err != nil {
+	var progress func(done, total int)
+	reported := -1
+	if opts.Progress != nil {
+		progress = func(done, total int) {
+			reported = done + int(earlyDone.Load())
+			opts.Progress(reported, total+early)
+		}
+	}
+	rest := inspect(ctx, regs, names, jobs[early:], slots, progress)
+	first := <-earlyBatch
+	if err := errors.Join(rest.err, first.err); err != nil {
 		return emptyResult(goods), err
+	}
+	if opts.Progress != nil && reported < len(jobs) {
+		opts.Progress(len(jobs), len(jobs)) // the early batch ended last
+	}
+	arts := append(first.arts, rest.arts...)
+	for _, b := range []struct {
+		inspected
+		base int
+	}{{first, 0}, {rest, early}} {
+		for _, u := range b.unread {
+			s.unread = append(s.unread, unreadJob{job: u.job + b.base, err: u.err})
+		}
+		for _, u := range b.skipped {
+			n := names[jobs[u.job+b.base].name]
+			s.warnf("skipped %s:%s: %v", regs[n.reg].Name(), n.tag, u.err)
+		}
 	}
 
 	// 5. One piece of evidence per (registry, digest), then the local images.
@@ -542,15 +586,26 @@ func (s *scan) fits(c types.Commit) bool {
 	return ok
 }
 
-// inspect runs the jobs on a bounded pool and returns one artifact per job
-// (zero where the inspection failed, with a warning).
-func (s *scan) inspect(ctx context.Context, regs []Registry, names []tagName, jobs []inspectJob, workers int, progress func(int, int)) ([]*types.Artifact, error) {
-	arts := make([]*types.Artifact, len(jobs))
+// inspected is what one batch of inspections found: one artifact per job
+// (nil where the inspection failed), the builds that could not be read,
+// and the other failures. Job indices are the batch's.
+type inspected struct {
+	arts    []*types.Artifact
+	unread  []unreadJob // failed with types.ErrUnread
+	skipped []unreadJob // failed otherwise: read and found broken, or gone
+	err     error       // ctx's, when it ended first
+}
+
+// inspect runs the jobs, each holding one of slots while it asks its
+// registry (batches running at once share them). It touches no scan
+// state, so that a batch can run beside the scan's lookups.
+func inspect(ctx context.Context, regs []Registry, names []tagName, jobs []inspectJob, slots chan struct{}, progress func(int, int)) inspected {
+	res := inspected{arts: make([]*types.Artifact, len(jobs))}
 	if progress != nil {
 		progress(0, len(jobs))
 	}
 	if len(jobs) == 0 {
-		return arts, nil
+		return res
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the feeder and the idle workers if we return early
@@ -574,15 +629,25 @@ func (s *scan) inspect(ctx context.Context, regs []Registry, names []tagName, jo
 			}
 		}
 	}()
-	for range min(workers, len(jobs)) {
+	for range min(cap(slots), len(jobs)) {
 		go func() {
 			for j := range queue {
-				if err := ctx.Err(); err != nil {
-					results <- outcome{job: j, err: err}
+				select {
+				case slots <- struct{}{}:
+					if err := ctx.Err(); err != nil {
+						// Both were ready: the slot was freed by an
+						// inspection the cancellation ended.
+						<-slots
+						results <- outcome{job: j, err: err}
+						continue
+					}
+				case <-ctx.Done():
+					results <- outcome{job: j, err: ctx.Err()}
 					continue
 				}
 				n := names[jobs[j].name]
 				a, err := regs[n.reg].Inspect(ctx, n.tag, jobs[j].pinned)
+				<-slots
 				results <- outcome{job: j, art: a, err: err}
 			}
 		}()
@@ -590,28 +655,29 @@ func (s *scan) inspect(ctx context.Context, regs []Registry, names []tagName, jo
 	for done := 0; done < len(jobs); {
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			res.err = ctx.Err()
+			return res
 		case o := <-results:
 			done++
-			n := names[jobs[o.job].name]
 			switch {
 			case o.err != nil && ctx.Err() != nil:
-				return nil, ctx.Err()
+				res.err = ctx.Err()
+				return res
 			case o.err != nil && errors.Is(o.err, types.ErrUnread):
 				// Warned about once the best build is known (step 9).
-				s.unread = append(s.unread, unreadJob{job: o.job, err: o.err})
+				res.unread = append(res.unread, unreadJob{job: o.job, err: o.err})
 			case o.err != nil:
-				s.warnf("skipped %s:%s: %v", regs[n.reg].Name(), n.tag, o.err)
+				res.skipped = append(res.skipped, unreadJob{job: o.job, err: o.err})
 			default:
 				a := o.art
-				arts[o.job] = &a
+				res.arts[o.job] = &a
 			}
 			if progress != nil {
 				progress(done, len(jobs))
 			}
 		}
 	}
-	return arts, nil
+	return res
 }
 
 // groupByDigest makes one evidence per (registry, digest) of the inspected
