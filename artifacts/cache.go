@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +39,7 @@ type repoCache struct {
 	f     *os.File          // append handle; nil when the pack cannot be written
 	blobs map[string][]byte // digest -> verified content
 	tags  map[string]string // tag -> digest
+	pages tagPages          // where the tag list's pages began last time
 }
 
 // newRepoCache returns repo's cache under dir, or nil when dir is "".
@@ -57,6 +59,9 @@ const (
 	recBlob = "blob" // key: digest; payload: content
 	recTag  = "tag"  // key: tag; payload: digest
 	recDrop = "drop" // key: digest; no payload: forget the blob
+	// key: the page size; payload: the tags after which the tag list's
+	// pages begin, one a line (the last record wins).
+	recPages = "pages"
 )
 
 // load reads the pack once, on first use, and opens it for appending.
@@ -118,6 +123,13 @@ func (c *repoCache) parse(b []byte) bool {
 				continue
 			}
 			c.tags[key] = string(payload)
+		case recPages:
+			size, err := strconv.Atoi(key)
+			if err != nil || size < 1 {
+				clean = false
+				continue
+			}
+			c.pages = tagPages{size: size, after: strings.Split(string(payload), "\n")}
 		default:
 			clean = false
 		}
@@ -161,6 +173,9 @@ func (c *repoCache) compact() {
 	}
 	for t, d := range c.tags {
 		buf.Write(record(recTag, t, []byte(d)))
+	}
+	if c.pages.size > 0 {
+		buf.Write(c.pages.record())
 	}
 	_ = writeAtomic(c.path, buf.Bytes())
 }
@@ -246,6 +261,46 @@ func (c *repoCache) PutTagDigest(tag, digest string) error {
 	c.tags[tag] = digest
 	c.append(record(recTag, tag, []byte(digest)))
 	return nil
+}
+
+// tagPages says where a paginated tag list's pages began: with a page
+// size of size, after each tag of after (the first page, which begins at
+// the start, is not listed).
+type tagPages struct {
+	size  int
+	after []string
+}
+
+func (p tagPages) record() []byte {
+	return record(recPages, strconv.Itoa(p.size), []byte(strings.Join(p.after, "\n")))
+}
+
+// TagPages returns where the tag list's pages began on the last listing;
+// ok is false when it had a single page or was never listed.
+func (c *repoCache) TagPages() (_ tagPages, ok bool) {
+	if c == nil {
+		return tagPages{}, false
+	}
+	c.load()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pages, c.pages.size > 0 && len(c.pages.after) > 0
+}
+
+// PutTagPages records where the tag list's pages began; tags holding a
+// newline cannot be recorded (nor listed by any registry).
+func (c *repoCache) PutTagPages(p tagPages) {
+	if c == nil || p.size < 1 || len(p.after) == 0 || slices.ContainsFunc(p.after, func(t string) bool { return t == "" || strings.Contains(t, "\n") }) {
+		return
+	}
+	c.load()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p.size == c.pages.size && slices.Equal(p.after, c.pages.after) {
+		return
+	}
+	c.pages = p
+	c.append(p.record())
 }
 
 // validDigest reports whether d is "sha256:" and 64 lowercase hex digits.

@@ -179,6 +179,9 @@ type Repository struct {
 	puller *remote.Puller
 	cache  *repoCache
 	rt     *retryTransport
+	// For the tag list's pages, asked for all at once (tags.go).
+	keychain  authn.Keychain
+	userAgent string
 }
 
 // NewRepository returns the repository "host/repo" (no tag, no digest).
@@ -206,6 +209,9 @@ func NewRepository(repo string, opts ...Option) (*Repository, error) {
 		puller: puller,
 		cache:  newRepoCache(o.cacheDir, ref.Name()),
 		rt:     rt,
+
+		keychain:  o.keychain,
+		userAgent: o.userAgent,
 	}, nil
 }
 
@@ -219,16 +225,6 @@ func hostOnly(hostport string) string {
 
 // Name is the repository as "host/repo".
 func (r *Repository) Name() string { return r.name }
-
-// Tags lists every tag of the repository, following the registry's Link
-// headers through all pages.
-func (r *Repository) Tags(ctx context.Context) ([]string, error) {
-	tags, err := r.puller.List(ctx, r.repo)
-	if err != nil {
-		return nil, fmt.Errorf("listing tags of %q: %w", r.name, r.classify(ctx, err, true))
-	}
-	return tags, nil
-}
 
 // Inspect reads one tag's manifest (or index) and config. A pinned tag
 // (its name carries a revision, so it is treated as immutable) is served
