@@ -26,7 +26,10 @@ type pagingRegistry struct {
 	// cursorOnly pages by an opaque cursor in the Link header, as some
 	// hosted registries do, and ignores last.
 	cursorOnly bool
-	asked      []string // the query of each tag-list request
+	// delay is added to every tag-list answer: a registry across a
+	// network, for the benchmark.
+	delay time.Duration
+	asked []string // the query of each tag-list request
 	// barrier, when above 1, holds each tag-list request until that many
 	// are in flight together (or a guard passes): met says they were.
 	// waiting counts the requests held now.
@@ -66,8 +69,9 @@ func (p *pagingRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if n, err := strconv.Atoi(r.URL.Query().Get("n")); err == nil && n < size {
 		size = n
 	}
-	cursorOnly := p.cursorOnly
+	cursorOnly, delay := p.cursorOnly, p.delay
 	p.mu.Unlock()
+	time.Sleep(delay)
 	start := 0
 	switch last := r.URL.Query().Get("last"); {
 	case cursorOnly:
@@ -190,5 +194,43 @@ func TestTagsAtOnce(t *testing.T) {
 	}
 	if len(asked) < len(want) || !slices.Equal(asked[len(asked)-len(want):], want) {
 		t.Errorf("registry ignoring last: requests %q, want them to end page by page: %q", asked, want)
+	}
+}
+
+// BenchmarkTagsPaged lists 10,000 tags served 100 a page, each answer 20
+// ms late (a registry across a network): page by page (the first listing,
+// or no cache) against all pages at once (every later listing).
+func BenchmarkTagsPaged(b *testing.B) {
+	reg := &pagingRegistry{size: 100, delay: 20 * time.Millisecond}
+	reg.setTags(tagRange("v", 0, 10000))
+	srv := httptest.NewServer(reg)
+	defer srv.Close()
+	for _, bc := range []struct {
+		name  string
+		cache bool
+	}{{"page-by-page", false}, {"at-once", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			cache := ""
+			if bc.cache {
+				cache = b.TempDir()
+			}
+			open := func() *Repository {
+				r, err := NewRepository(strings.TrimPrefix(srv.URL, "http://")+"/app", WithKeychain(authn.NewMultiKeychain()), WithCacheDir(cache))
+				if err != nil {
+					b.Fatal(err)
+				}
+				return r
+			}
+			if _, err := open().Tags(context.Background()); err != nil { // fills the cache
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				tags, err := open().Tags(context.Background())
+				if err != nil || len(tags) != 10000 {
+					b.Fatalf("%d tags, %v", len(tags), err)
+				}
+			}
+		})
 	}
 }
