@@ -211,7 +211,7 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 		base int
 	}{{first, 0}, {rest, early}} {
 		for _, u := range b.unread {
-			s.unread = append(s.unread, unreadJob{job: u.job + b.base, err: u.err})
+			s.unread = append(s.unread, failedJob{job: u.job + b.base, err: u.err})
 		}
 		for _, u := range b.skipped {
 			n := names[jobs[u.job+b.base].name]
@@ -437,11 +437,11 @@ type scan struct {
 	// 100,000 tags naming unknown revisions gives five lines and a count.
 	warn   *warn.Set
 	pinTag func(goodTag string) string // Options.PinTag; nil for none
-	unread []unreadJob                 // inspections that failed with types.ErrUnread
+	unread []failedJob                 // inspections that failed with types.ErrUnread
 }
 
-// unreadJob is an inspection that could not read its build.
-type unreadJob struct {
+// failedJob is an inspection that failed, and why.
+type failedJob struct {
 	job int
 	err error
 }
@@ -591,8 +591,8 @@ func (s *scan) fits(c types.Commit) bool {
 // and the other failures. Job indices are the batch's.
 type inspected struct {
 	arts    []*types.Artifact
-	unread  []unreadJob // failed with types.ErrUnread
-	skipped []unreadJob // failed otherwise: read and found broken, or gone
+	unread  []failedJob // failed with types.ErrUnread
+	skipped []failedJob // failed otherwise: read and found broken, or gone
 	err     error       // ctx's, when it ended first
 }
 
@@ -665,9 +665,9 @@ func inspect(ctx context.Context, regs []Registry, names []tagName, jobs []inspe
 				return res
 			case o.err != nil && errors.Is(o.err, types.ErrUnread):
 				// Warned about once the best build is known (step 9).
-				res.unread = append(res.unread, unreadJob{job: o.job, err: o.err})
+				res.unread = append(res.unread, failedJob{job: o.job, err: o.err})
 			case o.err != nil:
-				res.skipped = append(res.skipped, unreadJob{job: o.job, err: o.err})
+				res.skipped = append(res.skipped, failedJob{job: o.job, err: o.err})
 			default:
 				a := o.art
 				res.arts[o.job] = &a
