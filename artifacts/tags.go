@@ -32,7 +32,8 @@ const pagesAtOnce = 8
 // each starting after its tag (the distribution spec's last parameter).
 // The pages are checked to meet: tags added since leave a gap, filled by
 // following the next links of the page before it; a registry that ignores
-// last or lists out of order is read page by page again.
+// last, lists out of order or refuses a page asked for that way is read
+// page by page again.
 func (r *Repository) Tags(ctx context.Context) ([]string, error) {
 	if p, ok := r.cache.TagPages(); ok {
 		tags, err := r.tagsAtOnce(ctx, p)
@@ -40,8 +41,10 @@ func (r *Repository) Tags(ctx context.Context) ([]string, error) {
 			r.rememberPages(tags, p.size)
 			return tags, nil
 		}
-		if !errors.Is(err, errPagesDisagree) || ctx.Err() != nil {
-			return nil, fmt.Errorf("listing tags of %q: %w", r.name, r.classify(ctx, err, true))
+		// A failure page by page would share: said now, not after
+		// another round of retries.
+		if err := r.classify(ctx, err, true); ctx.Err() != nil || errors.Is(err, ErrUnreachable) || errors.Is(err, ErrUnauthorized) {
+			return nil, fmt.Errorf("listing tags of %q: %w", r.name, err)
 		}
 	}
 	tags, err := r.tagsPageByPage(ctx)

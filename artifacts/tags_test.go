@@ -26,6 +26,7 @@ type pagingRegistry struct {
 	// cursorOnly pages by an opaque cursor in the Link header, as some
 	// hosted registries do, and ignores last.
 	cursorOnly bool
+	rejectLast bool // answer 400 to a page asked for by last
 	// delay is added to every tag-list answer: a registry across a
 	// network, for the benchmark.
 	delay time.Duration
@@ -69,9 +70,14 @@ func (p *pagingRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if n, err := strconv.Atoi(r.URL.Query().Get("n")); err == nil && n < size {
 		size = n
 	}
-	cursorOnly, delay := p.cursorOnly, p.delay
+	cursorOnly, delay, rejectLast := p.cursorOnly, p.delay, p.rejectLast
 	p.mu.Unlock()
 	time.Sleep(delay)
+	if rejectLast && r.URL.Query().Has("last") {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"errors":[{"code":"PAGINATION_NUMBER_INVALID","message":"invalid last"}]}`)
+		return
+	}
 	start := 0
 	switch last := r.URL.Query().Get("last"); {
 	case cursorOnly:
@@ -194,6 +200,14 @@ func TestTagsAtOnce(t *testing.T) {
 	}
 	if len(asked) < len(want) || !slices.Equal(asked[len(asked)-len(want):], want) {
 		t.Errorf("registry ignoring last: requests %q, want them to end page by page: %q", asked, want)
+	}
+
+	// One that refuses pages asked for by last: the same.
+	reg.setTags(all)
+	reg.rejectLast = true
+	check(t, all)
+	if asked := reg.requests(); len(asked) < len(want) || !slices.Equal(asked[len(asked)-len(want):], want) {
+		t.Errorf("registry refusing last: requests %q, want them to end page by page: %q", asked, want)
 	}
 }
 
