@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -55,14 +54,7 @@ func TestGraphTable(t *testing.T) {
 			dir := scanRepo(t)
 			run := func(args ...string) string {
 				t.Helper()
-				cmd := exec.Command("git", args...)
-				cmd.Dir = dir
-				cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@b", "GIT_COMMITTER_NAME=a", "GIT_COMMITTER_EMAIL=a@b")
-				out, err := cmd.CombinedOutput()
-				if err != nil {
-					t.Fatalf("git %v: %v\n%s", args, err, out)
-				}
-				return strings.TrimSpace(string(out))
+				return gitIn(t, dir, "", args...)
 			}
 			octopus := run("commit-tree", "-p", "main~5", "-p", "topic~7", "-p", "side", "-m", "octopus", "main^{tree}")
 			run("update-ref", "refs/heads/octopus", octopus)

@@ -2,11 +2,8 @@ package commitindex
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/go-git/go-git/v5"
@@ -77,14 +74,7 @@ func TestLoadStoreExtendsCache(t *testing.T) {
 	dir := scanRepo(t)
 	run := func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@b", "GIT_COMMITTER_NAME=a", "GIT_COMMITTER_EMAIL=a@b")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
+		return gitIn(t, dir, "", args...)
 	}
 	run("repack", "-dq") // the loose objects into a pack of their own
 	g, err := git.PlainOpen(dir)

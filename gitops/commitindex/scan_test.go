@@ -14,6 +14,21 @@ import (
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
+// gitIn runs git in dir with stdin and a fixed identity, and returns its
+// output trimmed; an error fails t.
+func gitIn(t testing.TB, dir, stdin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@b", "GIT_COMMITTER_NAME=a", "GIT_COMMITTER_EMAIL=a@b")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // scanRepo makes a repository whose commits sit in two packs (one of them
 // aggressively deltified, so some commits are deltas) and as loose
 // objects, with messages long enough that header-only inflation matters,
@@ -26,15 +41,7 @@ func scanRepo(t *testing.T) string {
 	dir := t.TempDir()
 	git := func(stdin string, args ...string) string {
 		t.Helper()
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Stdin = strings.NewReader(stdin)
-		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@b", "GIT_COMMITTER_NAME=a", "GIT_COMMITTER_EMAIL=a@b")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
+		return gitIn(t, dir, stdin, args...)
 	}
 	git("", "init", "-q", "--bare", "-b", "main")
 	// A fast-import stream: 3,000 commits on two branches with merges,

@@ -120,21 +120,28 @@ func (p *Pack) Len() int { return p.n }
 
 // Find returns the object's offset in the pack.
 func (p *Pack) Find(h plumbing.Hash) (uint64, bool) {
+	i, hi := p.search(h)
+	if i >= hi || !bytes.Equal(p.names[i*20:i*20+20], h[:]) {
+		return 0, false
+	}
+	return p.offset(i)
+}
+
+// search returns the index of the first name at or after h among those
+// sharing h's first byte (the .idx fan-out's bucket), and the bucket's
+// end; i == end when there is none, or the fan-out is damaged.
+func (p *Pack) search(h plumbing.Hash) (i, end int) {
 	lo := 0
 	if h[0] > 0 {
 		lo = int(binary.BigEndian.Uint32(p.idx[8+(int(h[0])-1)*4:]))
 	}
 	hi := int(binary.BigEndian.Uint32(p.idx[8+int(h[0])*4:]))
 	if hi > p.n || lo > hi {
-		return 0, false
+		return 0, 0
 	}
-	i := lo + sort.Search(hi-lo, func(i int) bool {
+	return lo + sort.Search(hi-lo, func(i int) bool {
 		return bytes.Compare(p.names[(lo+i)*20:(lo+i)*20+20], h[:]) >= 0
-	})
-	if i >= hi || !bytes.Equal(p.names[i*20:i*20+20], h[:]) {
-		return 0, false
-	}
-	return p.offset(i)
+	}), hi
 }
 
 // offset is the pack offset of the index's i-th object.

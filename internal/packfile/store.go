@@ -1,12 +1,9 @@
 package packfile
 
 import (
-	"bytes"
-	"encoding/binary"
 	"encoding/hex"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -46,17 +43,7 @@ func (p *Pack) FindPrefix(prefix string, limit int) []plumbing.Hash {
 	if _, err := hex.Decode(lo[:], []byte(padded)); err != nil {
 		return nil
 	}
-	start := 0
-	if lo[0] > 0 {
-		start = int(binary.BigEndian.Uint32(p.idx[8+(int(lo[0])-1)*4:]))
-	}
-	end := int(binary.BigEndian.Uint32(p.idx[8+int(lo[0])*4:]))
-	if end > p.n || start > end {
-		return nil
-	}
-	i := start + sort.Search(end-start, func(i int) bool {
-		return bytes.Compare(p.names[(start+i)*20:(start+i)*20+20], lo[:]) >= 0
-	})
+	i, end := p.search(lo)
 	var out []plumbing.Hash
 	for ; i < end && len(out) < limit; i++ {
 		var h plumbing.Hash
