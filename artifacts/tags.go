@@ -36,9 +36,9 @@ const pagesAtOnce = 8
 // page by page again.
 func (r *Repository) Tags(ctx context.Context) ([]string, error) {
 	if p, ok := r.cache.TagPages(); ok {
-		tags, err := r.tagsAtOnce(ctx, p)
+		tags, size, err := r.tagsAtOnce(ctx, p)
 		if err == nil {
-			r.rememberPages(tags, p.size)
+			r.rememberPages(tags, size)
 			return tags, nil
 		}
 		// A failure page by page would share: said now, not after
@@ -92,11 +92,12 @@ func (r *Repository) rememberPages(tags []string, size int) {
 }
 
 // tagsAtOnce asks for every page p says began last time, at once, and
-// fills the gaps new tags opened between them.
-func (r *Repository) tagsAtOnce(ctx context.Context, p tagPages) ([]string, error) {
+// fills the gaps new tags opened between them. size is how many tags the
+// registry serves a page now.
+func (r *Repository) tagsAtOnce(ctx context.Context, p tagPages) (tags []string, size int, _ error) {
 	client, err := r.listClient(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	starts := append([]string{""}, p.after...)
 	type page struct {
@@ -118,13 +119,16 @@ func (r *Repository) tagsAtOnce(ctx context.Context, p tagPages) ([]string, erro
 		}()
 	}
 	wg.Wait()
-	var tags []string
+	size = p.size
+	if pages[0].next != "" && len(pages[0].tags) > 0 {
+		size = len(pages[0].tags) // a registry may serve fewer than asked
+	}
 	for i, pg := range pages {
 		if pg.err != nil {
-			return nil, pg.err
+			return nil, 0, pg.err
 		}
 		if !ascendingAfter(pg.tags, starts[i]) {
-			return nil, errPagesDisagree
+			return nil, 0, errPagesDisagree
 		}
 		tags = append(tags, pg.tags...)
 		// This page must reach the next one's start; tags added in
@@ -140,17 +144,17 @@ func (r *Repository) tagsAtOnce(ctx context.Context, p tagPages) ([]string, erro
 		for next != "" && (until == "" || last < until) {
 			more, nx, err := r.tagPage(ctx, client, next)
 			if err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			if len(more) == 0 || !ascendingAfter(more, last) {
-				return nil, errPagesDisagree
+				return nil, 0, errPagesDisagree
 			}
 			tags = append(tags, more...)
 			last, next = more[len(more)-1], nx
 		}
 	}
 	slices.Sort(tags)
-	return slices.Compact(tags), nil
+	return slices.Compact(tags), size, nil
 }
 
 // ascendingAfter says whether tags are in strictly ascending (lexical)

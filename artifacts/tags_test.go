@@ -108,6 +108,13 @@ func (p *pagingRegistry) setTags(tags []string) {
 	p.tags, p.asked = slices.Clone(tags), nil
 }
 
+// set changes the registry's behaviour between listings.
+func (p *pagingRegistry) set(f func(*pagingRegistry)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f(p)
+}
+
 func (p *pagingRegistry) setBarrier(n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -187,13 +194,28 @@ func TestTagsAtOnce(t *testing.T) {
 		t.Errorf("listing after the change: %d requests, want %d: %q", got, want, reg.requests())
 	}
 
+	// The registry now serves 20 tags a page: the pages asked for by 40
+	// fall short and lead on through their links; the next listing asks
+	// for 20-tag pages.
+	reg.set(func(p *pagingRegistry) { p.size = 20 })
+	reg.setTags(changed)
+	check(t, changed)
+	reg.setTags(changed)
+	check(t, changed)
+	asked := reg.requests()
+	if got, want := len(asked), (len(changed)+19)/20; got != want || slices.ContainsFunc(asked, func(q string) bool { return !strings.HasSuffix(q, "n=20") }) {
+		t.Errorf("listing after the page size changed: %d requests, want %d asking for 20 tags: %q", got, want, asked)
+	}
+	reg.set(func(p *pagingRegistry) { p.size = 40 })
+	check(t, changed) // and back
+
 	// A registry that pages by its own cursor and ignores last answers
 	// every page asked for at once with its first: lkg sees the pages do
 	// not fit and reads it page by page.
-	reg.cursorOnly = true
+	reg.set(func(p *pagingRegistry) { p.cursorOnly = true })
 	reg.setTags(all)
 	check(t, all)
-	asked := reg.requests()
+	asked = reg.requests()
 	want := []string{"n=1000"} // go-containerregistry's first page, then the links
 	for k := 40; k < 250; k += 40 {
 		want = append(want, fmt.Sprintf("cursor=%d&n=40", k))
@@ -204,7 +226,7 @@ func TestTagsAtOnce(t *testing.T) {
 
 	// One that refuses pages asked for by last: the same.
 	reg.setTags(all)
-	reg.rejectLast = true
+	reg.set(func(p *pagingRegistry) { p.rejectLast = true })
 	check(t, all)
 	if asked := reg.requests(); len(asked) < len(want) || !slices.Equal(asked[len(asked)-len(want):], want) {
 		t.Errorf("registry refusing last: requests %q, want them to end page by page: %q", asked, want)
