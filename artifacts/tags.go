@@ -15,12 +15,17 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/lkg-dev/lkg/internal/redact"
 )
 
 // errPagesDisagree: pages asked for at once do not fit together as the
 // distribution spec says they must (lexical order, each page after its
 // last parameter); the list is read page by page instead.
 var errPagesDisagree = errors.New("tag list pages do not fit together")
+
+// errPagesLoop: the tag list's Link headers lead back to a page already
+// read.
+var errPagesLoop = errors.New("the registry's tag list goes round in circles")
 
 // pagesAtOnce bounds the tag-list pages asked for at the same time.
 const pagesAtOnce = 8
@@ -63,6 +68,7 @@ func (r *Repository) tagsPageByPage(ctx context.Context) ([]string, error) {
 	}
 	var tags []string
 	size := 0
+	seen := map[string]bool{}
 	for first := true; lister.HasNext(); first = false {
 		page, err := lister.Next(ctx)
 		if err != nil {
@@ -72,6 +78,12 @@ func (r *Repository) tagsPageByPage(ctx context.Context) ([]string, error) {
 			size = len(page.Tags) // what the registry serves, whatever was asked
 		}
 		tags = append(tags, page.Tags...)
+		// A Link header that leads back to a page already read would be
+		// followed for ever.
+		if seen[page.Next] {
+			return nil, fmt.Errorf("%w: its pages lead back to %s", errPagesLoop, redact.URL(page.Next))
+		}
+		seen[page.Next] = true
 	}
 	slices.Sort(tags)
 	tags = slices.Compact(tags)

@@ -3,6 +3,7 @@ package artifacts
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -27,6 +28,7 @@ type pagingRegistry struct {
 	// hosted registries do, and ignores last.
 	cursorOnly bool
 	rejectLast bool // answer 400 to a page asked for by last
+	loop       bool // every page's Link leads back to the second page
 	// delay is added to every tag-list answer: a registry across a
 	// network, for the benchmark.
 	delay time.Duration
@@ -70,7 +72,7 @@ func (p *pagingRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if n, err := strconv.Atoi(r.URL.Query().Get("n")); err == nil && n < size {
 		size = n
 	}
-	cursorOnly, delay, rejectLast := p.cursorOnly, p.delay, p.rejectLast
+	cursorOnly, delay, rejectLast, loop := p.cursorOnly, p.delay, p.rejectLast, p.loop
 	p.mu.Unlock()
 	time.Sleep(delay)
 	if rejectLast && r.URL.Query().Has("last") {
@@ -95,6 +97,9 @@ func (p *pagingRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		next := url.Values{"n": {strconv.Itoa(size)}, "last": {tags[size-1]}}
 		if cursorOnly {
 			next = url.Values{"n": {strconv.Itoa(size)}, "cursor": {strconv.Itoa(start + size)}}
+		}
+		if loop {
+			next = url.Values{"n": {strconv.Itoa(size)}, "cursor": {strconv.Itoa(size)}}
 		}
 		w.Header().Set("Link", `</v2/app/tags/list?`+next.Encode()+`>; rel="next"`)
 	}
@@ -268,5 +273,25 @@ func BenchmarkTagsPaged(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestTagsLoop: a registry whose Link headers lead back to a page already
+// read is an error, not a listing that never ends.
+func TestTagsLoop(t *testing.T) {
+	reg := &pagingRegistry{size: 40, cursorOnly: true, loop: true}
+	reg.setTags(tagRange("v", 0, 250))
+	srv := httptest.NewServer(reg)
+	defer srv.Close()
+	r, err := NewRepository(strings.TrimPrefix(srv.URL, "http://")+"/app", WithKeychain(authn.NewMultiKeychain()), WithCacheDir(""), WithRetry(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Tags(context.Background())
+	if !errors.Is(err, errPagesLoop) || !strings.Contains(err.Error(), "cursor=40") {
+		t.Errorf("Tags = %v, want errPagesLoop naming the page", err)
+	}
+	if n := len(reg.requests()); n > 3 {
+		t.Errorf("%d requests before giving up, want 3", n)
 	}
 }
