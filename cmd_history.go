@@ -40,11 +40,7 @@ type historyJSON struct {
 
 // Run prints the target's history.
 func (c *HistoryCmd) Run(g *Globals, std *IO) error {
-	j, _, err := journalOf(g)
-	if err != nil {
-		return err
-	}
-	events, _, err := readJournal(j, std)
+	events, err := journalEvents(g, std)
 	if err != nil {
 		return err
 	}

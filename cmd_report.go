@@ -22,11 +22,7 @@ the incident does not count, nor does an interrupted verify.`
 
 // Run prints the report.
 func (c *ReportCmd) Run(g *Globals, std *IO) error {
-	j, _, err := journalOf(g)
-	if err != nil {
-		return err
-	}
-	events, _, err := readJournal(j, std)
+	events, err := journalEvents(g, std)
 	if err != nil {
 		return err
 	}

@@ -79,6 +79,17 @@ func journalOf(g *Globals) (*journal.Journal, string, error) {
 	return j, gitDir, nil
 }
 
+// journalEvents reads every event of the journal of the repository -C
+// names, printing torn-line warnings.
+func journalEvents(g *Globals, std *IO) ([]journal.Event, error) {
+	j, _, err := journalOf(g)
+	if err != nil {
+		return nil, err
+	}
+	events, _, err := readJournal(j, std)
+	return events, err
+}
+
 // readJournal reads every event, printing torn-line warnings.
 func readJournal(j *journal.Journal, std *IO) ([]journal.Event, []string, error) {
 	events, warnings, err := j.Events()
