@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/imageref"
 	"io"
 	"io/fs"
 	"net/http"
@@ -197,8 +198,8 @@ func summaryImage(s image.Summary) types.Artifact {
 		Created: time.Unix(s.Created, 0).UTC(),
 	}
 	for _, rd := range s.RepoDigests {
-		if _, d, ok := strings.Cut(rd, "@"); ok && d != "" {
-			img.Digest = d
+		if r, err := imageref.Parse(rd); err == nil && r.Digest() != "" {
+			img.Digest = r.Digest()
 			break
 		}
 	}
@@ -209,8 +210,8 @@ func summaryImage(s image.Summary) types.Artifact {
 		if img.Image == "" {
 			img.Image = rt
 		}
-		if i := strings.LastIndex(rt, ":"); i > strings.LastIndex(rt, "/") {
-			img.Tags = appendUnique(img.Tags, rt[i+1:])
+		if r, err := imageref.Parse(rt); err == nil && r.Tag() != "" {
+			img.Tags = appendUnique(img.Tags, r.Tag())
 		}
 	}
 	if img.Image == "" {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/imageref"
 	"io"
 	"net"
 	"net/http"
@@ -235,8 +236,17 @@ func (r *Repository) Name() string { return r.name }
 //
 // An error other than ErrMalformed or ErrTagNotFound (a build read and found
 // broken, or gone) also wraps types.ErrUnread: the build could not be read.
+//
+// tag may be a digest ("sha256:<hex>"): the build is then read by digest,
+// as status reads what a target runs.
 func (r *Repository) Inspect(ctx context.Context, tag string, pinned bool) (types.Artifact, error) {
-	ref, err := name.NewTag(r.name+":"+tag, r.nopts...)
+	var ref name.Reference
+	var err error
+	if imageref.ValidDigest(tag) {
+		ref, err = name.NewDigest(r.name+"@"+tag, r.nopts...)
+	} else {
+		ref, err = name.NewTag(r.name+":"+tag, r.nopts...)
+	}
 	if err != nil {
 		return types.Artifact{}, fmt.Errorf("inspecting %q: %w: bad tag: %w", r.name+":"+tag, ErrMalformed, err)
 	}
@@ -260,7 +270,7 @@ type unreadError struct{ err error }
 func (e unreadError) Error() string   { return e.err.Error() }
 func (e unreadError) Unwrap() []error { return []error{types.ErrUnread, e.err} }
 
-func (r *Repository) inspect(ctx context.Context, ref name.Tag, tag string, pinned bool) (types.Artifact, error) {
+func (r *Repository) inspect(ctx context.Context, ref name.Reference, tag string, pinned bool) (types.Artifact, error) {
 	var digest string
 	var manifest []byte
 	// The cached tag record is the truth for a pinned tag; for a moving one it

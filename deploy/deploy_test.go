@@ -13,19 +13,6 @@ import (
 	"github.com/lkg-dev/lkg/gitops"
 )
 
-func TestRepoOf(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"r.example/team/app:prod", "r.example/team/app"},
-		{"127.0.0.1:5000/app:live", "127.0.0.1:5000/app"},
-		{"127.0.0.1:5000/app", "127.0.0.1:5000/app"},
-	}
-	for _, tt := range tests {
-		if got := repoOf(tt.in); got != tt.want {
-			t.Errorf("repoOf(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestSourceURL(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git not installed")

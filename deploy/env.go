@@ -3,7 +3,6 @@ package deploy
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/lkg-dev/lkg/finder"
@@ -12,22 +11,15 @@ import (
 
 // EnvState is what one environment runs now: a row of lkg status.
 type EnvState struct {
-	Env      string    `json:"env"`
-	Target   string    `json:"target"`
-	Digest   string    `json:"digest"`   // "" when the tag does not exist
-	Revision string    `json:"revision"` // the commit the build records; "" when none
-	GoodTag  string    `json:"good_tag"` // the nearest known-good tag; "" when none
-	Match    string    `json:"match"`    // exact, tree, contains (a commit after GoodTag), or ""
-	Created  time.Time `json:"created"`  // the build's creation time; zero when unknown
-	Error    string    `json:"error,omitempty"`
+	Env      string       `json:"env"`
+	Target   string       `json:"target"`
+	Digest   string       `json:"digest"`   // "" when the target holds nothing
+	Revision string       `json:"revision"` // the commit the build records; "" when none
+	GoodTag  string       `json:"good_tag"` // the nearest known-good tag; "" when none
+	Match    finder.Match `json:"match"`    // exact, tree, contains (a commit after GoodTag), or ""
+	Created  time.Time    `json:"created"`  // the build's creation time; zero when unknown
+	Error    string       `json:"error,omitempty"`
 }
-
-// The match kinds of EnvState beyond finder's.
-const (
-	// EnvMatchContains: the environment runs a commit that holds GoodTag's
-	// commit: a later one.
-	EnvMatchContains = "contains"
-)
 
 // Commits is what EnvStatus needs of git.
 type Commits interface {
@@ -35,22 +27,37 @@ type Commits interface {
 	IsAncestor(ancestor, of string) (bool, error)
 }
 
-// Inspector reads the image a tag points at (artifacts.Repository.Inspect
-// behind a small function, so status can be tested with fakes).
-type Inspector func(ctx context.Context, target string) (types.Artifact, error)
+// Inspector reads the image a registry reference ("host/repo@sha256:..."
+// or "host/repo:tag") names: artifacts.Repository.Inspect behind a small
+// function, so status can be tested with fakes.
+type Inspector func(ctx context.Context, image string) (types.Artifact, error)
 
-// EnvStatus says what the environment env, whose tag is target, runs now:
-// the digest, the revision its build records, and the nearest of goods
-// (newest first): the newest one at the same commit (exact), else with
-// the same tree, else the newest one the revision contains.
-func EnvStatus(ctx context.Context, env, target string, inspect Inspector, commits Commits, goods []finder.Good) EnvState {
-	st := EnvState{Env: env, Target: target}
-	a, err := inspect(ctx, target)
+// EnvStatus says what environment env, whose target is t, runs now: the
+// digest, the revision its build records, and the nearest of goods (newest
+// first) by find's own rule (finder.GoodFor), else the newest good the
+// revision contains.
+func EnvStatus(ctx context.Context, env string, t Target, inspect Inspector, commits Commits, goods []finder.Good) EnvState {
+	st := EnvState{Env: env, Target: t.String()}
+	now, err := t.Read(ctx)
 	if err != nil {
 		st.Error = oneLine(err)
 		return st
 	}
-	st.Digest, st.Created = a.Digest, a.Created
+	st.Digest = now.Digest
+	image := now.Image
+	if image == "" {
+		st.Error = fmt.Sprintf("%s runs nothing: no such tag, or nothing deployed", t)
+		return st
+	}
+	a, err := inspect(ctx, image)
+	if err != nil {
+		st.Error = oneLine(err)
+		return st
+	}
+	if st.Digest == "" {
+		st.Digest = a.Digest
+	}
+	st.Created = a.Created
 	rev, _, ok := finder.RevisionFromArtifact(a)
 	if !ok {
 		return st
@@ -63,40 +70,23 @@ func EnvStatus(ctx context.Context, env, target string, inspect Inspector, commi
 		return st
 	}
 	st.Revision = c.Hash
-	for _, g := range goods {
-		if g.Commit == c.Hash {
-			st.GoodTag, st.Match = g.Tag, string(finder.MatchExact)
-			return st
-		}
-	}
-	for _, g := range goods {
-		if g.Tree != "" && g.Tree == c.Tree {
-			st.GoodTag, st.Match = g.Tag, string(finder.MatchTree)
-			return st
-		}
+	if i, m, ok := finder.GoodFor(goods, c); ok {
+		st.GoodTag, st.Match = goods[i].Tag, m
+		return st
 	}
 	for _, g := range goods {
 		if ok, err := commits.IsAncestor(g.Commit, c.Hash); err == nil && ok {
-			st.GoodTag, st.Match = g.Tag, EnvMatchContains
+			st.GoodTag, st.Match = g.Tag, finder.MatchContains
 			return st
 		}
 	}
 	return st
 }
 
-// SplitTarget splits "host/repo:tag" into "host/repo" and "tag".
-func SplitTarget(target string) (repo, tag string) {
-	i := strings.LastIndex(target, ":")
-	if i < 0 || strings.Contains(target[i:], "/") {
-		return target, ""
-	}
-	return target[:i], target[i+1:]
-}
-
 // Stage is one environment of an ordered rollout.
 type Stage struct {
 	Name      string // staging, prod...
-	To        string // its production tag, HOST/REPO:TAG
+	Target    Target
 	VerifyURL string // polled after its move; "" for none
 }
 

@@ -58,13 +58,13 @@ func TestEnvStatus(t *testing.T) {
 	}{
 		{"reg/app:a", "v2", "exact", false},
 		{"reg/app:b", "v1", "tree", false},
-		{"reg/app:c", "v2", EnvMatchContains, false},
+		{"reg/app:c", "v2", string(finder.MatchContains), false},
 		{"reg/app:d", "", "", true},
 		{"reg/app:e", "", "", false},
 		{"reg/app:gone", "", "", true},
 	} {
-		st := EnvStatus(context.Background(), "x", tc.target, inspect, commits, goods)
-		if st.GoodTag != tc.goodTag || st.Match != tc.match || (st.Error != "") != tc.wantErr {
+		st := EnvStatus(context.Background(), "x", imageTarget(tc.target), inspect, commits, goods)
+		if st.GoodTag != tc.goodTag || string(st.Match) != tc.match || (st.Error != "") != tc.wantErr {
 			t.Errorf("EnvStatus(%s) = %+v; want good %q, match %q, error %v", tc.target, st, tc.goodTag, tc.match, tc.wantErr)
 		}
 	}

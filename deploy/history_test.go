@@ -11,12 +11,12 @@ import (
 func TestHistory(t *testing.T) {
 	const target = "r.example/app:prod"
 	ev := func(kind string, status journal.Status, previous, digest string) journal.Event {
-		return deployEvent(t, kind, journal.DeployData{Target: target, Status: status, Previous: previous, Digest: digest})
+		return deployEvent(t, kind, journal.Move{Target: target, Status: status, Previous: previous, Digest: digest})
 	}
 	events := []journal.Event{
 		ev(journal.KindDeploy, journal.StatusPlanned, "a", "b"),
 		ev(journal.KindDeploy, journal.StatusDone, "a", "b"),
-		deployEvent(t, journal.KindDeploy, journal.DeployData{Target: "r.example/app:staging", Status: journal.StatusDone, Previous: "x", Digest: "y"}),
+		deployEvent(t, journal.KindDeploy, journal.Move{Target: "r.example/app:staging", Status: journal.StatusDone, Previous: "x", Digest: "y"}),
 		{Kind: journal.KindNote, Message: "x"},
 		ev(journal.KindDeploy, journal.StatusPlanned, "b", "c"), // killed: no outcome
 		ev(journal.KindUndo, journal.StatusPlanned, "b", "a"),

@@ -8,7 +8,7 @@ import (
 )
 
 // deployEvent is a journal event of kind with d as its data.
-func deployEvent(tb testing.TB, kind string, d journal.DeployData) journal.Event {
+func deployEvent(tb testing.TB, kind string, d journal.Move) journal.Event {
 	tb.Helper()
 	e, err := journal.NewEvent(kind, "", d)
 	if err != nil {
@@ -20,9 +20,9 @@ func deployEvent(tb testing.TB, kind string, d journal.DeployData) journal.Event
 func TestLastDeploy(t *testing.T) {
 	const target, other = "r.example/app:prod", "r.example/app:staging"
 	dep := func(target string, status journal.Status, previous, digest string) journal.Event {
-		return deployEvent(t, journal.KindDeploy, journal.DeployData{Target: target, Status: status, Previous: previous, Digest: digest})
+		return deployEvent(t, journal.KindDeploy, journal.Move{Target: target, Status: status, Previous: previous, Digest: digest})
 	}
-	undo := deployEvent(t, journal.KindUndo, journal.DeployData{Target: target, Status: journal.StatusDone, Previous: "sha256:b", Digest: "sha256:a"})
+	undo := deployEvent(t, journal.KindUndo, journal.Move{Target: target, Status: journal.StatusDone, Previous: "sha256:b", Digest: "sha256:a"})
 	note := journal.Event{Kind: journal.KindNote, Message: "x"}
 
 	tests := []struct {

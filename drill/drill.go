@@ -3,7 +3,6 @@ package drill
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/deploy"
@@ -86,31 +85,32 @@ const (
 const maxTries = 3
 
 // Check runs the drill over res (find's answer for the last known-good
-// tags, newest first) against target, the production tag ("" for none).
-// Registry failures that say nothing about a build (an unreachable
-// registry) are returned as errors: a drill that could not look must not
-// pass.
-func Check(ctx context.Context, copier *artifacts.Copier, res finder.Result, target string) (*Report, error) {
-	rep := &Report{Target: target, Platforms: []string{}, Tags: []Tag{}, Warnings: append([]string{}, res.Warnings...)}
-	if target != "" {
-		cur, err := copier.TargetDigest(ctx, target)
+// tags, newest first) against target, where production runs (nil for
+// none): each fallback's deploy onto it is planned as a dry run. Registry
+// failures that say nothing about a build (an unreachable registry) are
+// returned as errors: a drill that could not look must not pass.
+func Check(ctx context.Context, copier *artifacts.Copier, res finder.Result, target deploy.Target) (*Report, error) {
+	rep := &Report{Platforms: []string{}, Tags: []Tag{}, Warnings: append([]string{}, res.Warnings...)}
+	if target != nil {
+		rep.Target = target.String()
+		cur, err := target.Read(ctx)
 		if err != nil {
 			return nil, err
 		}
-		rep.Current = cur
-		if cur != "" {
-			if rep.Platforms, err = copier.Platforms(ctx, target); err != nil {
+		rep.Current = cur.Digest
+		if cur.Image != "" && cur.Digest != "" {
+			if rep.Platforms, err = copier.Platforms(ctx, cur.Image); err != nil {
 				return nil, err
 			}
 			if rep.Platforms == nil {
 				rep.Platforms = []string{}
 			}
 		} else {
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s does not exist: every platform of each build is checked", target))
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s does not exist: every platform of each build is checked", rep.Target))
 		}
 	}
 	for _, g := range res.Good {
-		row, err := checkTag(ctx, copier, res, g, rep)
+		row, err := checkTag(ctx, copier, res, g, rep, target)
 		if err != nil {
 			return nil, err
 		}
@@ -125,7 +125,7 @@ func Check(ctx context.Context, copier *artifacts.Copier, res finder.Result, tar
 	return rep, nil
 }
 
-func checkTag(ctx context.Context, copier *artifacts.Copier, res finder.Result, g finder.Good, rep *Report) (Tag, error) {
+func checkTag(ctx context.Context, copier *artifacts.Copier, res finder.Result, g finder.Good, rep *Report, target deploy.Target) (Tag, error) {
 	row := Tag{GoodTag: g.Tag, Commit: g.Commit, Missing: []artifacts.Missing{}, Plan: Plan{Status: PlanSkipped}}
 	row.Rebuild = rebuildRef(res, g)
 	var builds []finder.Build
@@ -175,19 +175,19 @@ func checkTag(ctx context.Context, copier *artifacts.Copier, res finder.Result, 
 		}
 		return row, nil
 	}
-	if rep.Target == "" {
+	if target == nil {
 		return row, nil
 	}
 	one := finder.Result{Good: res.Good, Best: row.Build, Builds: []finder.Build{*row.Build}}
 	nop := deploy.RecorderFunc(func(journal.Event) error { return nil })
-	out, err := deploy.Deploy(ctx, copier, nop, one, rep.Target, deploy.WithDryRun(true), deploy.WithPlanOutput(io.Discard))
+	out, err := deploy.Deploy(ctx, target, nop, one, deploy.Options{DryRun: true})
 	switch {
 	case err != nil:
 		row.Plan = Plan{Status: PlanFailed, Error: oneLine(err)}
-	case out.Report.Status == journal.StatusUnchanged:
-		row.Plan = Plan{Status: PlanUnchanged, Method: out.Report.Method}
+	case out.Move.Status == journal.StatusUnchanged:
+		row.Plan = Plan{Status: PlanUnchanged, Method: out.Move.Method}
 	default:
-		row.Plan = Plan{Status: PlanOK, Method: out.Report.Method}
+		row.Plan = Plan{Status: PlanOK, Method: out.Move.Method}
 	}
 	return row, nil
 }

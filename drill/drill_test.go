@@ -2,6 +2,8 @@ package drill
 
 import (
 	"context"
+	"github.com/lkg-dev/lkg/deploy/registry"
+	"github.com/lkg-dev/lkg/internal/imageref"
 	"net/http"
 	"testing"
 
@@ -74,7 +76,11 @@ func TestCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Check(ctx, copier, res, repo+":prod")
+	prodTag, err := imageref.ParseTag(repo + ":prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Check(ctx, copier, res, registry.New(copier, prodTag, 0))
 	if err != nil {
 		t.Fatal(err)
 	}

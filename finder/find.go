@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/imageref"
 	"regexp"
 	"slices"
 	"sort"
@@ -570,7 +571,15 @@ func (s *scan) notFound(rev string) string {
 
 // goodFor returns the first (newest) good c fits and how.
 func (s *scan) goodFor(c types.Commit) (int, Match, bool) {
-	for i, g := range s.goods {
+	return GoodFor(s.goods, c)
+}
+
+// GoodFor is the one rule that places a commit among the known-good
+// candidates goods (newest first), for find and status alike: the newest
+// good whose commit it is (exact) or whose root tree it has (tree). It
+// returns that good's index and the match.
+func GoodFor(goods []Good, c types.Commit) (int, Match, bool) {
+	for i, g := range goods {
 		if c.Hash == g.Commit {
 			return i, MatchExact, true
 		}
@@ -912,11 +921,14 @@ func sameRevision(a string, ac types.Commit, ast revState, b string, bc types.Co
 // localTag returns the tag part of a local image reference
 // ("host:5000/app:sha-abc" -> "sha-abc"); a bare tag is returned as is.
 func localTag(ref string) string {
-	ref, _, _ = strings.Cut(ref, "@")
-	if i := strings.LastIndexByte(ref, ':'); i >= 0 && !strings.Contains(ref[i+1:], "/") {
-		return ref[i+1:]
+	r, err := imageref.Parse(ref)
+	switch {
+	case err != nil:
+		return ref
+	case r.Tag() != "":
+		return r.Tag()
 	}
-	return ref
+	return r.Repo()
 }
 
 // sortedUnique returns a sorted copy of ss without duplicates; empty input

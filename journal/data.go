@@ -13,10 +13,15 @@ type FindData struct {
 	Sources int    `json:"sources"`
 }
 
-// DeployData is the Data of a deploy or undo event.
-type DeployData struct {
-	Target   string `json:"target"`   // "host/repo:tag"
-	Previous string `json:"previous"` // the digest the target had before, "" if none
+// Move is one deploy or undo of one target: the Data of a deploy or undo
+// event, and the one record that history, the report and `lkg deploy
+// --json` show of it. A word means one thing in it: Revision is the
+// commit a build records, never a position in a history.
+type Move struct {
+	// Target names the target as --to does: "host/repo:tag",
+	// "docker://NAME", "swarm://SERVICE", "k8s://NS/KIND/NAME"...
+	Target   string `json:"target"`
+	Previous string `json:"previous"` // the digest the target ran before, "" if none
 	Digest   string `json:"digest"`   // the digest the target was moved to
 	Build    string `json:"build"`    // what was deployed, "image@digest" or a commit
 	Method   Method `json:"method"`   // how the digest got there
@@ -24,7 +29,7 @@ type DeployData struct {
 	Error    string `json:"error,omitempty"`
 	// Now is the digest the target was read back at after the move, ""
 	// when it was not read back (planned lines) or does not exist. For a
-	// move that did not finish cleanly it is what the registry holds, and
+	// move that did not finish cleanly it is what the target holds, and
 	// Status follows from it.
 	Now string `json:"now,omitempty"`
 	// GoodTag and Revision name the known-good version a deploy put back
@@ -35,18 +40,37 @@ type DeployData struct {
 	// ran in (its work tree, or a bare repository's directory).
 	User  string `json:"user,omitempty"`
 	Clone string `json:"clone,omitempty"`
-	// ToRevision is, for `lkg undo --to-revision N`, N: the entry of the
+	// ToEntry is, for `lkg undo --to-entry N`, N: the entry of the
 	// target's history whose digest the undo put back.
-	ToRevision int `json:"to_revision,omitempty"`
+	ToEntry int `json:"to_entry,omitempty"`
 	// Env is the environment of .lkg.yaml the target belongs to (lkg
 	// deploy --env); "" for a target given with --to.
 	Env string `json:"env,omitempty"`
 	// Warnings are what deploy warned of before the move, such as
 	// automation that would undo it.
 	Warnings []string `json:"warnings,omitempty"`
+	// Image is the image reference the target names after the move (for a
+	// registry tag, "host/repo@digest"); PreviousImage the one it named
+	// before, which undo puts back as it was written (a tag stays a tag).
+	Image         string `json:"image,omitempty"`
+	PreviousImage string `json:"previous_image,omitempty"`
+	// PreviousDetail is what else a target needs to put its previous state
+	// back (a service's spec version, a config file's commit); the target
+	// reads it, the core only keeps it.
+	PreviousDetail json.RawMessage `json:"previous_detail,omitempty"`
+	// Referrers and CosignTags are the signatures and attestations a copy
+	// brought along (registry tags only).
+	Referrers  []string `json:"referrers,omitempty"`
+	CosignTags []string `json:"cosign_tags,omitempty"`
+	// Verify is how the service answered after the move; the journal has it
+	// as a verify event of its own, deploy --json inline.
+	Verify *VerifyData `json:"verify,omitempty"`
+	// Reverted says this undo is --auto-revert's, after a verification that
+	// failed.
+	Reverted bool `json:"auto_revert,omitempty"`
 }
 
-// Status is where a deploy or undo stands, as DeployData records it. A
+// Status is where a deploy or undo stands, as Move records it. A
 // move is journaled twice: planned before the tag moves, then with its
 // outcome.
 type Status string
@@ -96,7 +120,7 @@ type VerifyData struct {
 	// VerifyTimedOut, VerifyInterrupted, or another network error's text.
 	// "" when the service answered (Status).
 	Error string `json:"error,omitempty"`
-	Env   string `json:"env,omitempty"` // as DeployData.Env
+	Env   string `json:"env,omitempty"` // as Move.Env
 }
 
 // Why a verify got no answer, as VerifyData.Error records it.
@@ -167,7 +191,7 @@ type SuspectUnit struct {
 }
 
 // NewEvent builds an event of kind with message and data (any value that
-// encodes to a JSON object, typically FindData, DeployData or VerifyData;
+// encodes to a JSON object, typically FindData, Move or VerifyData;
 // nil for none).
 func NewEvent(kind, message string, data any) (Event, error) {
 	e := Event{Kind: kind, Message: message}

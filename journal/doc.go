@@ -20,7 +20,7 @@
 // Events reports the partial line as a warning instead of failing.
 //
 // Record is how lkg writes: an event that cannot be written is printed for
-// the user instead of lost. Deploy and undo events carry DeployData, whose
+// the user instead of lost. Deploy and undo events carry Move, whose
 // Status and Method are typed (StatusDone, MethodCopy, ...), so readers ask
 // Status.Finished rather than compare strings.
 package journal

@@ -19,8 +19,8 @@ const (
 	KindIncidentClose = "incident-close"
 	KindIncidentTitle = "incident-title" // Message: the open incident's new title
 	KindFind          = "find"           // Data: FindData
-	KindDeploy        = "deploy"         // Data: DeployData
-	KindUndo          = "undo"           // Data: DeployData
+	KindDeploy        = "deploy"         // Data: Move
+	KindUndo          = "undo"           // Data: Move
 	KindVerify        = "verify"         // Data: VerifyData
 	KindNote          = "note"           // Message: the note
 	KindSuspects      = "suspects"       // Data: SuspectsData
@@ -42,7 +42,7 @@ var (
 // Event is one line of the journal.
 //
 // Data is kept raw so that a reader never fails on a field it does not know;
-// decode it with DecodeData into FindData, DeployData or VerifyData.
+// decode it with DecodeData into FindData, Move or VerifyData.
 type Event struct {
 	Time     time.Time       `json:"time"`
 	Kind     string          `json:"kind"`

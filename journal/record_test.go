@@ -22,7 +22,7 @@ func TestRecordPrintsWhatCannotBeWritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := NewEvent(KindDeploy, "", DeployData{Target: "r.example/app:prod", Status: StatusPlanned})
+	e, err := NewEvent(KindDeploy, "", Move{Target: "r.example/app:prod", Status: StatusPlanned})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func (e Event) Summary() string {
 		}
 		return fmt.Sprintf("no build%s found (%s to rebuild from)", good, plural(d.Sources, "source"))
 	case KindDeploy, KindUndo:
-		var d DeployData
+		var d Move
 		if e.DecodeData(&d) != nil {
 			break
 		}

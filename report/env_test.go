@@ -19,11 +19,11 @@ func TestRestoreByEnv(t *testing.T) {
 		return e
 	}
 	in := journal.Incident{Start: start, Events: []journal.Event{
-		event(1, journal.KindDeploy, journal.DeployData{Target: "r/app:staging", Status: journal.StatusDone, Env: "staging"}),
+		event(1, journal.KindDeploy, journal.Move{Target: "r/app:staging", Status: journal.StatusDone, Env: "staging"}),
 		event(2, journal.KindVerify, journal.VerifyData{OK: true, Env: "staging"}),
-		event(3, journal.KindDeploy, journal.DeployData{Target: "r/app:prod", Status: journal.StatusDone, Env: "prod"}),
+		event(3, journal.KindDeploy, journal.Move{Target: "r/app:prod", Status: journal.StatusDone, Env: "prod"}),
 		event(4, journal.KindVerify, journal.VerifyData{OK: false, Env: "prod"}),
-		event(5, journal.KindDeploy, journal.DeployData{Target: "r/app:other", Status: journal.StatusDone}),
+		event(5, journal.KindDeploy, journal.Move{Target: "r/app:other", Status: journal.StatusDone}),
 	}}
 	got := RestoreByEnv(in)
 	if len(got) != 2 {

@@ -16,9 +16,9 @@ func ExampleRestoreOf() {
 		return e
 	}
 	in := journal.Incident{ID: "20261120-1400", Start: start, Events: []journal.Event{
-		event(2, journal.KindDeploy, journal.DeployData{Target: "r.example/app:prod", Status: journal.StatusDone}),
+		event(2, journal.KindDeploy, journal.Move{Target: "r.example/app:prod", Status: journal.StatusDone}),
 		event(3, journal.KindVerify, journal.VerifyData{OK: false, Status: 503}),
-		event(5, journal.KindDeploy, journal.DeployData{Target: "r.example/app:prod", Status: journal.StatusUnchanged}),
+		event(5, journal.KindDeploy, journal.Move{Target: "r.example/app:prod", Status: journal.StatusUnchanged}),
 		event(6, journal.KindVerify, journal.VerifyData{OK: true, Status: 200}),
 	}}
 	r, restored := report.RestoreOf(in)

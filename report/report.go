@@ -14,10 +14,10 @@ import (
 
 // Restore is when and how service came back in an incident.
 type Restore struct {
-	At       time.Time          // when service counts as restored
-	Deploy   journal.DeployData // the deploy that restored it
-	DeployAt time.Time          // when that deploy finished
-	Verified bool               // a verify that answered 2xx followed the deploy
+	At       time.Time    // when service counts as restored
+	Deploy   journal.Move // the deploy that restored it
+	DeployAt time.Time    // when that deploy finished
+	Verified bool         // a verify that answered 2xx followed the deploy
 	// FailedVerify says deploys finished but every verify after them
 	// failed: not restored.
 	FailedVerify bool
@@ -40,7 +40,7 @@ func RestoreOf(in journal.Incident) (Restore, bool) {
 	for i, e := range in.Events {
 		switch e.Kind {
 		case journal.KindDeploy:
-			var d journal.DeployData
+			var d journal.Move
 			if e.DecodeData(&d) != nil || !d.Status.Finished() {
 				continue
 			}
@@ -77,12 +77,12 @@ func RestoreOf(in journal.Incident) (Restore, bool) {
 
 // undone says a finished undo in later moved d's target away from d's
 // digest.
-func undone(later []journal.Event, d journal.DeployData) bool {
+func undone(later []journal.Event, d journal.Move) bool {
 	for _, e := range later {
 		if e.Kind != journal.KindUndo {
 			continue
 		}
-		var u journal.DeployData
+		var u journal.Move
 		if e.DecodeData(&u) == nil && u.Target == d.Target && u.Status == journal.StatusDone && u.Previous == d.Digest && u.Digest != d.Digest {
 			return true
 		}
@@ -92,7 +92,7 @@ func undone(later []journal.Event, d journal.DeployData) bool {
 
 // restoredWith names what restored service: the version (good tag and
 // commit), then the build with its digest said once, then the method.
-func restoredWith(d journal.DeployData) string {
+func restoredWith(d journal.Move) string {
 	var parts []string
 	if d.GoodTag != "" {
 		v := "`" + d.GoodTag + "`"
@@ -240,7 +240,7 @@ func WriteMarkdown(w io.Writer, in journal.Incident) {
 		if e.Kind != journal.KindDeploy && e.Kind != journal.KindUndo {
 			continue
 		}
-		var d journal.DeployData
+		var d journal.Move
 		if e.DecodeData(&d) != nil || !d.Status.Outcome() {
 			continue // the planned line precedes the outcome line
 		}

@@ -20,12 +20,12 @@ func TestRestoreOf(t *testing.T) {
 		return e
 	}
 	deploy := func(min int, status journal.Status) journal.Event {
-		return event(min, journal.KindDeploy, journal.DeployData{Target: "r.example/app:prod", Status: status, Digest: "sha256:" + string(status)})
+		return event(min, journal.KindDeploy, journal.Move{Target: "r.example/app:prod", Status: status, Digest: "sha256:" + string(status)})
 	}
 	verify := func(min int, ok bool) journal.Event {
 		return event(min, journal.KindVerify, journal.VerifyData{URL: "http://svc/healthz", OK: ok})
 	}
-	undo := event(3, journal.KindUndo, journal.DeployData{Target: "r.example/app:prod", Status: journal.StatusDone})
+	undo := event(3, journal.KindUndo, journal.Move{Target: "r.example/app:prod", Status: journal.StatusDone})
 
 	type want struct {
 		restored     bool
@@ -59,11 +59,11 @@ func TestRestoreOf(t *testing.T) {
 			want{failedVerify: true, deployAt: 2}},
 		{"a verified deploy undone later does not count", []journal.Event{
 			deploy(2, journal.StatusDone), verify(3, true),
-			event(4, journal.KindUndo, journal.DeployData{Target: "r.example/app:prod", Status: journal.StatusDone, Previous: "sha256:done", Digest: "sha256:old"}),
+			event(4, journal.KindUndo, journal.Move{Target: "r.example/app:prod", Status: journal.StatusDone, Previous: "sha256:done", Digest: "sha256:old"}),
 		}, want{}},
 		{"an undo of another digest leaves the deploy counted", []journal.Event{
 			deploy(2, journal.StatusDone), verify(3, true),
-			event(4, journal.KindUndo, journal.DeployData{Target: "r.example/app:prod", Status: journal.StatusDone, Previous: "sha256:other", Digest: "sha256:old"}),
+			event(4, journal.KindUndo, journal.Move{Target: "r.example/app:prod", Status: journal.StatusDone, Previous: "sha256:other", Digest: "sha256:old"}),
 		}, want{restored: true, at: 3, deployAt: 2, verified: true}},
 		{"an interrupted verify is no verdict", []journal.Event{deploy(2, journal.StatusDone),
 			event(3, journal.KindVerify, journal.VerifyData{URL: "http://svc/healthz", Error: journal.VerifyInterrupted})},
@@ -109,13 +109,13 @@ func TestRoundDuration(t *testing.T) {
 func TestRestoredWith(t *testing.T) {
 	const dg = "sha256:1111"
 	tests := []struct {
-		d    journal.DeployData
+		d    journal.Move
 		want string
 	}{
-		{journal.DeployData{GoodTag: "v3.13.1", Revision: "4f2a9c1b7d3e0000", Build: "r.example/app@" + dg, Digest: dg, Method: journal.MethodCopy},
+		{journal.Move{GoodTag: "v3.13.1", Revision: "4f2a9c1b7d3e0000", Build: "r.example/app@" + dg, Digest: dg, Method: journal.MethodCopy},
 			"`v3.13.1` (commit 4f2a9c1b7d3e): `r.example/app@" + dg + "` (copy)"},
-		{journal.DeployData{GoodTag: "v1", Build: "rebuild", Digest: dg, Method: journal.MethodRebuild}, "`v1`: `" + dg + "` (rebuild)"},
-		{journal.DeployData{Build: "shop/api:local", Digest: dg, Method: journal.MethodEnginePush}, "`shop/api:local` at `" + dg + "` (engine-push)"},
+		{journal.Move{GoodTag: "v1", Build: "rebuild", Digest: dg, Method: journal.MethodRebuild}, "`v1`: `" + dg + "` (rebuild)"},
+		{journal.Move{Build: "shop/api:local", Digest: dg, Method: journal.MethodEnginePush}, "`shop/api:local` at `" + dg + "` (engine-push)"},
 	}
 	for _, tt := range tests {
 		if got := restoredWith(tt.d); got != tt.want {

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/imageref"
 	"regexp"
-	"strings"
 
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/finder"
@@ -46,10 +46,13 @@ func (o *options) namedBad(repo *gitops.Repo) (*badDeploy, error) {
 // unknown and the reason is a warning: find still answers.
 func (o *options) productionBad(ctx context.Context, repo *gitops.Repo, pats []*regexp.Regexp) (*badDeploy, string, error) {
 	target := o.target
-	i := strings.LastIndex(target, ":")
-	image, tag := target[:i], target[i+1:]
+	ref, err := imageref.ParseTag(target)
+	if err != nil {
+		return nil, "", inputf("--to %v", err)
+	}
+	tag := ref.Tag()
 	from := "production tag " + target
-	reg, err := o.openRepository(image)
+	reg, err := o.openRepository(ref.Repo())
 	if err != nil {
 		return nil, "", err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/errs"
 	"strings"
 
 	"github.com/lkg-dev/lkg/artifacts"
@@ -11,13 +12,6 @@ import (
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/text"
 	"github.com/lkg-dev/lkg/types"
-)
-
-// Errors of Find, matched with errors.Is or errors.As.
-var (
-	// ErrNothingGood: no known-good candidate survives the bad deploy, so
-	// nothing can be found (lkg exits 4, as for an empty find).
-	ErrNothingGood = errors.New("no known-good candidate")
 )
 
 // InputError is bad input found before any network call: a flag value
@@ -269,7 +263,7 @@ func (o *options) selectGood(repo *gitops.Repo, bad *badDeploy, noProduction boo
 		goods = append(goods, finder.Good{Tag: t.Name, Commit: t.Commit.Hash, Tree: t.Commit.Tree, Time: t.Time, CommitTime: t.Commit.Time})
 	}
 	if len(goods) == 0 {
-		return nil, nil, 0, nil, fmt.Errorf("every tag matching %q is at or after the bad deploy %q (from %s): %w. Name an older good commit with --good REF", globs, bad.ref, bad.from, ErrNothingGood)
+		return nil, nil, 0, nil, fmt.Errorf("every tag matching %q is at or after the bad deploy %q (from %s): %w. Name an older good commit with --good REF", globs, bad.ref, bad.from, errs.ErrNothingGood)
 	}
 	if bad == nil && !noProduction {
 		warnings = append(warnings, fmt.Sprintf("no bad deploy named: assuming the newest tag %s is good; name the bad deploy with --bad REF, or give the production tag with --to HOST/REPO:TAG", goods[0].Tag))

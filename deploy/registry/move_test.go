@@ -1,10 +1,14 @@
-package deploy
+package registry_test
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/lkg-dev/lkg/deploy"
+	"github.com/lkg-dev/lkg/deploy/registry"
+	"github.com/lkg-dev/lkg/internal/imageref"
 	"github.com/lkg-dev/lkg/types"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -41,13 +45,31 @@ func (l *journalLog) statuses(tb testing.TB) []string {
 			out = append(out, e.Kind)
 			continue
 		}
-		var d journal.DeployData
+		var d journal.Move
 		if err := e.DecodeData(&d); err != nil {
 			tb.Fatal(err)
 		}
 		out = append(out, e.Kind+" "+string(d.Status))
 	}
 	return out
+}
+
+// testSettle keeps the settle's second read in every move, short.
+const testSettle = 20 * time.Millisecond
+
+// withOut is o printing its plan to w.
+func withOut(o deploy.Options, w io.Writer) deploy.Options {
+	o.Out = w
+	return o
+}
+
+// tagAt is the registry tag target as a deploy target, with settle.
+func (s *stage) tagAt(target string, settle time.Duration) deploy.Target {
+	ref, err := imageref.ParseTag(target)
+	if err != nil {
+		panic(err)
+	}
+	return registry.New(s.copier, ref, settle)
 }
 
 // stage is an in-process registry holding a bad build under app:prod and
@@ -103,26 +125,26 @@ func TestDeployTransitions(t *testing.T) {
 	accept := func(string) (bool, error) { return true, nil }
 	tests := []struct {
 		name       string
-		opts       []Option
+		opts       deploy.Options
 		journalErr error
 		wantStatus journal.Status // "" when Deploy fails
 		wantErr    string
 		wantAt     string // "good" or "bad"
 		wantEvents []string
 	}{
-		{"dry run changes nothing", []Option{WithDryRun(true)}, nil, journal.StatusDryRun, "", "bad", nil},
-		{"unconfirmed changes nothing", []Option{WithConfirm(refuse)}, nil, "", "not confirmed. Nothing was changed", "bad", nil},
-		{"the default refuses", nil, nil, "", "not confirmed", "bad", nil},
-		{"confirmed moves", []Option{WithConfirm(accept)}, nil, journal.StatusDone, "", "good", []string{"deploy planned", "deploy done"}},
-		{"--yes moves", []Option{WithYes(true)}, nil, journal.StatusDone, "", "good", []string{"deploy planned", "deploy done"}},
-		{"no journal, no move", []Option{WithYes(true)}, errors.New("read-only"), "", "read-only. Nothing was changed", "bad", nil},
+		{"dry run changes nothing", deploy.Options{DryRun: true}, nil, journal.StatusDryRun, "", "bad", nil},
+		{"unconfirmed changes nothing", deploy.Options{Confirm: refuse}, nil, "", "not confirmed. Nothing was changed", "bad", nil},
+		{"the default refuses", deploy.Options{}, nil, "", "not confirmed", "bad", nil},
+		{"confirmed moves", deploy.Options{Confirm: accept}, nil, journal.StatusDone, "", "good", []string{"deploy planned", "deploy done"}},
+		{"--yes moves", deploy.Options{Yes: true}, nil, journal.StatusDone, "", "good", []string{"deploy planned", "deploy done"}},
+		{"no journal, no move", deploy.Options{Yes: true}, errors.New("read-only"), "", "read-only. Nothing was changed", "bad", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := mustStage(t)
 			rec := &journalLog{err: tt.journalErr}
 			var plan bytes.Buffer
-			out, err := Deploy(s.ctx, s.copier, rec, s.result, s.target, append(tt.opts, WithPlanOutput(&plan))...)
+			out, err := deploy.Deploy(s.ctx, s.tagAt(s.target, testSettle), rec, s.result, withOut(tt.opts, &plan))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Deploy error = %v, want %q", err, tt.wantErr)
@@ -134,7 +156,7 @@ func TestDeployTransitions(t *testing.T) {
 				if out == nil {
 					t.Fatal("Deploy returned no outcome")
 				}
-				r := out.Report
+				r := out.Move
 				if r.Status != tt.wantStatus || r.Previous != s.bad || r.Digest != s.good || r.Method != journal.MethodCopy {
 					t.Errorf("report = %+v, want status %s from %s to %s by copy", r, tt.wantStatus, s.bad, s.good)
 				}
@@ -156,29 +178,29 @@ func TestDeployTransitions(t *testing.T) {
 func TestDeployThenUndo(t *testing.T) {
 	s := mustStage(t)
 	rec := &journalLog{}
-	if _, err := Deploy(s.ctx, s.copier, rec, s.result, s.target, WithYes(true)); err != nil {
+	if _, err := deploy.Deploy(s.ctx, s.tagAt(s.target, testSettle), rec, s.result, deploy.Options{Yes: true}); err != nil {
 		t.Fatal(err)
 	}
 
 	// Deploying again finds the target there already.
-	out, err := Deploy(s.ctx, s.copier, rec, s.result, s.target, WithYes(true))
-	if err != nil || out.Report.Status != journal.StatusUnchanged {
+	out, err := deploy.Deploy(s.ctx, s.tagAt(s.target, testSettle), rec, s.result, deploy.Options{Yes: true})
+	if err != nil || out.Move.Status != journal.StatusUnchanged {
 		t.Fatalf("second Deploy = %+v, %v; want unchanged", out, err)
 	}
 
-	out, err = Undo(s.ctx, s.copier, rec, rec.events, s.target, WithYes(true))
+	out, err = deploy.Undo(s.ctx, s.tagAt(s.target, testSettle), rec, rec.events, deploy.Options{Yes: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := out.Report; r.Status != journal.StatusDone || r.Previous != s.good || r.Digest != s.bad {
+	if r := out.Move; r.Status != journal.StatusDone || r.Previous != s.good || r.Digest != s.bad {
 		t.Errorf("undo report = %+v, want done from %s to %s", r, s.good, s.bad)
 	}
 	if got := s.at(t); got != s.bad {
 		t.Errorf("after undo the target is at %s, want %s", got, s.bad)
 	}
 	// Undoing twice is a no-op.
-	out, err = Undo(s.ctx, s.copier, rec, rec.events, s.target, WithYes(true))
-	if err != nil || out.Report.Status != journal.StatusUnchanged {
+	out, err = deploy.Undo(s.ctx, s.tagAt(s.target, testSettle), rec, rec.events, deploy.Options{Yes: true})
+	if err != nil || out.Move.Status != journal.StatusUnchanged {
 		t.Errorf("second Undo = %+v, %v; want unchanged", out, err)
 	}
 	want := []string{"deploy planned", "deploy done", "undo planned", "undo done"}
@@ -190,15 +212,15 @@ func TestDeployThenUndo(t *testing.T) {
 func TestUndoRefusesWhenMovedSince(t *testing.T) {
 	s := mustStage(t)
 	rec := &journalLog{}
-	if _, err := Deploy(s.ctx, s.copier, rec, s.result, s.target, WithYes(true)); err != nil {
+	if _, err := deploy.Deploy(s.ctx, s.tagAt(s.target, testSettle), rec, s.result, deploy.Options{Yes: true}); err != nil {
 		t.Fatal(err)
 	}
 	other, err := fixture.Push(s.ctx, s.target, fixture.ImageSpec{Seed: "someone else"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = Undo(s.ctx, s.copier, rec, rec.events, s.target, WithYes(true))
-	if !errors.Is(err, artifacts.ErrTargetMoved) {
+	_, err = deploy.Undo(s.ctx, s.tagAt(s.target, testSettle), rec, rec.events, deploy.Options{Yes: true})
+	if !errors.Is(err, deploy.ErrTargetMoved) {
 		t.Fatalf("Undo error = %v, want ErrTargetMoved", err)
 	}
 	if got := s.at(t); got != other {
@@ -208,9 +230,9 @@ func TestUndoRefusesWhenMovedSince(t *testing.T) {
 
 func TestUndoWithoutDeploy(t *testing.T) {
 	s := mustStage(t)
-	_, err := Undo(s.ctx, s.copier, &journalLog{}, nil, s.target, WithYes(true))
-	if !errors.Is(err, ErrNoDeploy) {
-		t.Fatalf("Undo error = %v, want ErrNoDeploy", err)
+	_, err := deploy.Undo(s.ctx, s.tagAt(s.target, testSettle), &journalLog{}, nil, deploy.Options{Yes: true})
+	if !errors.Is(err, deploy.ErrNoDeploy) {
+		t.Fatalf("Undo error = %v, want deploy.ErrNoDeploy", err)
 	}
 }
 
@@ -221,42 +243,16 @@ func TestDeployVerifyFails(t *testing.T) {
 	}))
 	defer svc.Close()
 	rec := &journalLog{}
-	out, err := Deploy(s.ctx, s.copier, rec, s.result, s.target, WithYes(true), WithVerify(svc.URL, 50*time.Millisecond))
+	out, err := deploy.Deploy(s.ctx, s.tagAt(s.target, testSettle), rec, s.result, deploy.Options{Yes: true, VerifyURL: svc.URL, VerifyTimeout: 50 * time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "no 2xx answer") {
 		t.Fatalf("Deploy error = %v, want a failed verification", err)
 	}
 	// The tag moved: the outcome is still there to show.
-	if out == nil || out.Report.Status != journal.StatusDone || out.Report.Verify == nil || out.Report.Verify.Status != 503 {
+	if out == nil || out.Move.Status != journal.StatusDone || out.Move.Verify == nil || out.Move.Verify.Status != 503 {
 		t.Fatalf("Deploy outcome = %+v, want done with a 503 verify", out)
 	}
 	want := []string{"deploy planned", "deploy done", "verify"}
 	if got := rec.statuses(t); !equal(got, want) {
 		t.Errorf("journal = %q, want %q", got, want)
-	}
-}
-
-func TestRebuildGood(t *testing.T) {
-	v1 := finder.Good{Tag: "v1", Commit: "c1"}
-	v2 := finder.Good{Tag: "v2", Commit: "c2"}
-	tests := []struct {
-		name string
-		res  finder.Result
-		want string // tag; "" for ErrNothingGood
-	}{
-		{"no candidates", finder.Result{}, ""},
-		{"newest candidate", finder.Result{Good: []finder.Good{v2, v1}}, "v2"},
-		{"the best build's good tag", finder.Result{Good: []finder.Good{v2, v1}, Best: &finder.Build{GoodTag: "v1"}}, "v1"},
-	}
-	for _, tt := range tests {
-		got, err := rebuildGood(tt.res)
-		if tt.want == "" {
-			if !errors.Is(err, ErrNothingGood) {
-				t.Errorf("%s: rebuildGood = %v, %v; want ErrNothingGood", tt.name, got, err)
-			}
-			continue
-		}
-		if err != nil || got.Tag != tt.want {
-			t.Errorf("%s: rebuildGood = %v, %v; want %s", tt.name, got, err, tt.want)
-		}
 	}
 }

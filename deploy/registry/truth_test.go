@@ -1,8 +1,10 @@
-package deploy
+package registry_test
 
 import (
 	"context"
 	"errors"
+	"github.com/lkg-dev/lkg/deploy"
+	"github.com/lkg-dev/lkg/internal/errs"
 	"strings"
 	"testing"
 	"time"
@@ -12,10 +14,10 @@ import (
 	"github.com/lkg-dev/lkg/journal"
 )
 
-// lastData is the DeployData of the journal's last event.
-func (l *journalLog) lastData(tb testing.TB) journal.DeployData {
+// lastData is the Move of the journal's last event.
+func (l *journalLog) lastData(tb testing.TB) journal.Move {
 	tb.Helper()
-	var d journal.DeployData
+	var d journal.Move
 	if len(l.events) == 0 {
 		tb.Fatal("the journal is empty")
 	}
@@ -50,12 +52,12 @@ func TestDeployAppliedThen500(t *testing.T) {
 	s.behind(t, "method=PUT,path=*/manifests/prod,apply=1,status=500,retry-after=0")
 	rec := &journalLog{}
 	var log strings.Builder
-	out, err := Deploy(s.ctx, s.copier, rec, s.result, s.target, WithYes(true), WithLog(&log), WithSettle(0))
+	out, err := deploy.Deploy(s.ctx, s.tagAt(s.target, 0), rec, s.result, deploy.Options{Yes: true, Log: &log})
 	if err != nil {
 		t.Fatalf("Deploy: %v (the write took effect: want no error)", err)
 	}
-	if out.Report.Status != journal.StatusDone {
-		t.Errorf("status %s, want done", out.Report.Status)
+	if out.Move.Status != journal.StatusDone {
+		t.Errorf("status %s, want done", out.Move.Status)
 	}
 	if d := rec.lastData(t); d.Status != journal.StatusDone || d.Now != s.good || !strings.Contains(d.Error, "injected fault") {
 		t.Errorf("journaled %+v, want done, now %s, and the 500 in error", d, s.good)
@@ -75,16 +77,16 @@ func TestDeployInterruptedAfterTheWrite(t *testing.T) {
 			cancel()
 		}
 	}
-	_, err := Deploy(ctx, s.copier, rec, s.result, s.target, WithYes(true), WithStepHook(hook))
-	var de *Error
-	if !errors.Is(err, ErrInterrupted) || !errors.As(err, &de) || de.ExitCode() != 130 || !strings.Contains(err.Error(), "DID move to "+s.good) {
-		t.Fatalf("Deploy error = %v, want ErrInterrupted, exit 130, saying it DID move", err)
+	_, err := deploy.Deploy(ctx, s.tagAt(s.target, testSettle), rec, s.result, deploy.Options{Yes: true, Step: hook})
+	var de *errs.Error
+	if !errors.Is(err, deploy.ErrInterrupted) || !errors.As(err, &de) || de.ExitCode() != 130 || !strings.Contains(err.Error(), "DID move to "+s.good) {
+		t.Fatalf("Deploy error = %v, want deploy.ErrInterrupted, exit 130, saying it DID move", err)
 	}
 	if got, want := rec.statuses(t), []string{"deploy planned", "deploy done"}; !equal(got, want) {
 		t.Errorf("journal = %q, want %q", got, want)
 	}
 	// undo finds it.
-	if _, err := Undo(s.ctx, s.copier, rec, rec.events, s.target, WithYes(true), WithSettle(0)); err != nil {
+	if _, err := deploy.Undo(s.ctx, s.tagAt(s.target, 0), rec, rec.events, deploy.Options{Yes: true}); err != nil {
 		t.Fatalf("Undo: %v", err)
 	}
 	if got := s.at(t); got != s.bad {
@@ -96,7 +98,7 @@ func TestDeployLocked(t *testing.T) {
 	s := mustStage(t)
 	rec := &journalLog{}
 	busy := func(string) (func(), error) { return nil, journal.ErrTargetBusy }
-	_, err := Deploy(s.ctx, s.copier, rec, s.result, s.target, WithYes(true), WithLock(busy))
+	_, err := deploy.Deploy(s.ctx, s.tagAt(s.target, testSettle), rec, s.result, deploy.Options{Yes: true, Lock: busy})
 	if !errors.Is(err, journal.ErrTargetBusy) || !strings.Contains(err.Error(), "Nothing was changed") {
 		t.Fatalf("Deploy error = %v, want ErrTargetBusy and nothing changed", err)
 	}
@@ -108,7 +110,7 @@ func TestDeployLocked(t *testing.T) {
 		locked = append(locked, target)
 		return func() { unlocked = append(unlocked, target) }, nil
 	}
-	if _, err := Deploy(s.ctx, s.copier, rec, s.result, s.target, WithYes(true), WithLock(lock), WithSettle(0)); err != nil {
+	if _, err := deploy.Deploy(s.ctx, s.tagAt(s.target, 0), rec, s.result, deploy.Options{Yes: true, Lock: lock}); err != nil {
 		t.Fatal(err)
 	}
 	if !equal(locked, []string{s.target}) || !equal(unlocked, locked) {
@@ -129,9 +131,9 @@ func TestDeploySettleCatchesAnotherWriter(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	_, err := Deploy(s.ctx, s.copier, rec, s.result, s.target, WithYes(true), WithStepHook(hook), WithSettle(10*time.Millisecond))
-	if !errors.Is(err, ErrOverwritten) || !strings.Contains(err.Error(), "another writer moved it") {
-		t.Fatalf("Deploy error = %v, want ErrOverwritten", err)
+	_, err := deploy.Deploy(s.ctx, s.tagAt(s.target, 10*time.Millisecond), rec, s.result, deploy.Options{Yes: true, Step: hook})
+	if !errors.Is(err, deploy.ErrOverwritten) || !strings.Contains(err.Error(), "another writer moved it") {
+		t.Fatalf("Deploy error = %v, want deploy.ErrOverwritten", err)
 	}
 	if d := rec.lastData(t); d.Status != journal.StatusOverwritten || d.Digest != s.good || d.Now != theirs {
 		t.Errorf("journaled %+v, want overwritten with digest %s and now %s", d, s.good, theirs)
@@ -141,10 +143,10 @@ func TestDeploySettleCatchesAnotherWriter(t *testing.T) {
 func TestDeployNoBuild(t *testing.T) {
 	s := mustStage(t)
 	res := finder.Result{Good: []finder.Good{{Tag: "v1", Commit: strings.Repeat("c", 40)}}}
-	_, err := Deploy(s.ctx, s.copier, &journalLog{}, res, s.target, WithYes(true), WithSearched("r.example/app"))
-	var de *Error
-	if !errors.Is(err, ErrNoBuild) || !errors.As(err, &de) || de.ExitCode() != 3 || !strings.Contains(err.Error(), "--rebuild") {
-		t.Fatalf("Deploy error = %v, want ErrNoBuild, exit 3, naming --rebuild", err)
+	_, err := deploy.Deploy(s.ctx, s.tagAt(s.target, testSettle), &journalLog{}, res, deploy.Options{Yes: true, Searched: []string{"r.example/app"}})
+	var de *errs.Error
+	if !errors.Is(err, deploy.ErrNoBuild) || !errors.As(err, &de) || de.ExitCode() != 3 || !strings.Contains(err.Error(), "--rebuild") {
+		t.Fatalf("Deploy error = %v, want deploy.ErrNoBuild, exit 3, naming --rebuild", err)
 	}
 	if s.at(t) != s.bad {
 		t.Error("the target moved")
@@ -165,7 +167,7 @@ func TestDeployInterruptedAtRandom(t *testing.T) {
 	for i := range 20 {
 		rec := &journalLog{}
 		ctx, cancel := context.WithTimeout(s.ctx, time.Duration(i)*700*time.Microsecond)
-		_, err := Deploy(ctx, s.copier, rec, s.result, s.target, WithYes(true), WithSettle(0))
+		_, err := deploy.Deploy(ctx, s.tagAt(s.target, 0), rec, s.result, deploy.Options{Yes: true})
 		cancel()
 		at := s.at(t)
 		if len(rec.events) == 0 {
@@ -184,7 +186,7 @@ func TestDeployInterruptedAtRandom(t *testing.T) {
 			t.Fatalf("run %d: journal says %s (now %s), the target is at %s (err %v)", i, d.Status, d.Now, at, err)
 		}
 		if at == s.good {
-			if _, err := Undo(s.ctx, s.copier, rec, rec.events, s.target, WithYes(true), WithSettle(0)); err != nil {
+			if _, err := deploy.Undo(s.ctx, s.tagAt(s.target, 0), rec, rec.events, deploy.Options{Yes: true}); err != nil {
 				t.Fatalf("run %d: undo after %s: %v", i, d.Status, err)
 			}
 			if got := s.at(t); got != s.bad {
