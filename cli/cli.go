@@ -1,12 +1,11 @@
-// Command lkg finds the newest build that matches a known-good production tag,
-// wherever a copy survives, and puts it back.
-//
-// The CLI is a thin shell: each command is a struct in cmd_<name>.go with a
-// Run method that parses flags, makes one library call and prints. The work
-// lives in the libraries: scan (one find end to end), finder (the decision),
-// gitops and artifacts (git, registries and the engine), deploy (moving a
-// tag and undoing it), drill, suspects, journal and report.
-package main
+// Package cli is lkg's command line: the Kong command tree, one file and
+// one struct per command, each a Run method that takes its flags, makes one
+// library call and prints. The work lives in the libraries: scan (one find
+// end to end), finder (the decision), gitops and artifacts (git,
+// registries and the engine), deploy (moving a target and undoing it), its
+// targets, drill, suspects, journal and report. Main is the whole program;
+// package main only calls it.
+package cli
 
 import (
 	"context"
@@ -26,18 +25,6 @@ import (
 	"github.com/lkg-dev/lkg/internal/redact"
 	"github.com/lkg-dev/lkg/internal/text"
 	"golang.org/x/term"
-)
-
-func main() { os.Exit(Main()) }
-
-// The exit codes, as the README documents them.
-const (
-	exitOK       = 0 // a build was found, or the command succeeded
-	exitFailure  = 1 // any other failure
-	exitUsage    = 2 // usage or configuration error
-	exitSources  = 3 // no build, but at least one source to rebuild from
-	exitNotFound = 4 // nothing found
-	// exitNoFallback (6, cmd_check.go): lkg check found no restorable fallback
 )
 
 // CLI is the whole command line.
@@ -81,6 +68,8 @@ type Globals struct {
 	configErr error
 	// trace is --debug's tracer, shared by every client.
 	trace *artifacts.Tracer
+	// copy is the registry copier, once built (copier).
+	copy *artifacts.Copier
 }
 
 // cacheDir is --cache-dir, else config.DefaultCacheDir; "" (no cache)
@@ -223,7 +212,7 @@ func run(ctx context.Context, args []string, std *IO) (code int) {
 	std.Quiet = cli.Quiet || slices.Contains(args, "-q") || slices.Contains(args, "--quiet")
 	std.setColour(slices.Contains(args, "--json") || kctx != nil && jsonFlag(kctx))
 	if cerr := cli.Globals.configErr; cerr != nil {
-		line, code := describe(cerr)
+		line, code := describe(cerr, false)
 		std.errorf("%s", line)
 		return code
 	}
@@ -240,23 +229,16 @@ func run(ctx context.Context, args []string, std *IO) (code int) {
 		return exitUsage
 	}
 	if err := kctx.Run(&cli.Globals); err != nil {
-		var st status
-		if errors.As(err, &st) {
-			return int(st)
+		line, code := describe(err, ctx.Err() != nil)
+		switch {
+		case line == interruptedLine && std.Quiet:
+			// -q showed no steps, so there is no "last step shown".
+			std.errorf("%s.", line)
+		case line == interruptedLine:
+			std.errorf("%s after the last step shown.", line)
+		case line != "":
+			std.errorf("%s", line)
 		}
-		// A command that says itself where an interrupt left things
-		// (deploy, undo) carries its own exit code.
-		if ctx.Err() != nil && errors.Is(err, context.Canceled) && exitCode(err, -1) == -1 {
-			if std.Quiet {
-				// -q showed no steps, so there is no "last step shown".
-				std.errorf("interrupted; nothing was changed.")
-			} else {
-				std.errorf("interrupted; nothing was changed after the last step shown.")
-			}
-			return 130
-		}
-		line, code := describe(err)
-		std.errorf("%s", line)
 		return code
 	}
 	return exitOK
@@ -279,32 +261,4 @@ func jsonFlag(kctx *kong.Context) bool {
 // was typed or read from git echoed printable.
 func errorLine(line string) string {
 	return printable(redact.Text(line))
-}
-
-// status ends a successful command with a non-zero exit code that carries
-// meaning (3: sources only, 4: nothing found); it prints nothing.
-type status int
-
-func (s status) Error() string { return fmt.Sprintf("exit status %d", int(s)) }
-
-// ExitCode implements kong.ExitCoder.
-func (s status) ExitCode() int { return int(s) }
-
-// usageError is bad input: one line, exit 2.
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-func (e usageError) ExitCode() int { return exitUsage }
-func usagef(format string, args ...any) error {
-	return usageError{fmt.Errorf(format, args...)}
-}
-
-// exitCode is err's own exit code when it has one, else dflt.
-func exitCode(err error, dflt int) int {
-	var ec kong.ExitCoder
-	if errors.As(err, &ec) {
-		return ec.ExitCode()
-	}
-	return dflt
 }

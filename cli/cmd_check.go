@@ -1,8 +1,9 @@
-package main
+package cli
 
 import (
 	"context"
 	"fmt"
+	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/internal/text"
 	"io"
 	"strings"
@@ -13,13 +14,7 @@ import (
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/digest"
-	"github.com/lkg-dev/lkg/internal/warn"
-	"github.com/lkg-dev/lkg/scan"
 )
-
-// exitNoFallback is lkg check's answer when the newest fallback cannot be
-// restored: the drill failed, and CI should say so.
-const exitNoFallback = 6
 
 // CheckCmd is `lkg check`.
 type CheckCmd struct {
@@ -74,11 +69,17 @@ func (c *CheckCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *
 	if err != nil {
 		return err
 	}
-	copier, err := artifacts.NewCopier(g.copierOptions(std)...)
+	copier, err := g.copier(std)
 	if err != nil {
 		return err
 	}
-	rep, err := drill.Check(ctx, copier, res, c.To)
+	var target deploy.Target
+	if c.To != "" {
+		if target, err = g.openTarget(std, c.To, 0); err != nil {
+			return err
+		}
+	}
+	rep, err := drill.Check(ctx, copier, res, target)
 	if err != nil {
 		return err
 	}
@@ -100,18 +101,7 @@ func (c *CheckCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *
 // check and pin run the search.
 func findKnownGood(ctx context.Context, g *Globals, std *IO, repo *gitops.Repo, f FindFlags, keep int) (finder.Result, error) {
 	f.Depth = keep
-	if err := refuseCredentials("--image", f.Images...); err != nil {
-		return finder.Result{}, err
-	}
-	opts, done := f.options(g, std, repo)
-	res, err := scan.Find(ctx, repo, opts...)
-	done()
-	if err != nil {
-		return res, err
-	}
-	redactResult(&res)
-	res.Warnings = warn.Cap(res.Warnings, maxWarnings)
-	return res, nil
+	return runFind(ctx, g, std, repo, f)
 }
 
 // deepenForDrill fetches, into a shallow clone, the known-good tags and

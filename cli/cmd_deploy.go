@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/imageref"
 	"io"
 	"net/url"
 	"os"
@@ -14,16 +15,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/automation"
 	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/config"
 	"github.com/lkg-dev/lkg/internal/redact"
 	"github.com/lkg-dev/lkg/internal/text"
-	"github.com/lkg-dev/lkg/internal/warn"
 	"github.com/lkg-dev/lkg/journal"
-	"github.com/lkg-dev/lkg/scan"
 )
 
 // DeployCmd is `lkg deploy`.
@@ -39,7 +37,8 @@ type DeployCmd struct {
 	BuildArgs     []string      `name:"build-arg" sep:"none" placeholder:"K=V" help:"Build argument for a rebuild (repeatable)."`
 	VerifyURL     string        `name:"verify-url" placeholder:"URL" help:"After the move, poll URL until it answers 2xx, and journal the result."`
 	VerifyTimeout time.Duration `name:"verify-timeout" default:"2m" placeholder:"D" help:"How long --verify-url may take."`
-	Settle        time.Duration `name:"settle" default:"500ms" placeholder:"D" help:"After the move, read the target again after D to catch another writer."`
+	AutoRevert    bool          `name:"auto-revert" help:"When verification fails after the move (or the runtime says the build does not come up), put the previous build back once; journaled as an undo."`
+	Settle        time.Duration `name:"settle" default:"500ms" placeholder:"D" help:"After the move, read a registry tag again after D to catch another writer." env:"LKG_SETTLE"`
 	JSON          bool          `name:"json" help:"Print exactly one JSON object: what moved, from which digest to which."`
 }
 
@@ -133,7 +132,11 @@ func (c *DeployCmd) validateDigest() error {
 // "host/repo@sha256:...", the repository being the one --image names, else
 // target's own.
 func (c *DeployCmd) digestSource(target string) (string, error) {
-	repo, _ := deploy.SplitTarget(target)
+	ref, err := imageref.ParseTag(target)
+	if err != nil {
+		return "", usagef("--to %v", err)
+	}
+	repo := ref.Repo()
 	switch {
 	case len(c.Images) == 1:
 		repo = c.Images[0]
@@ -153,15 +156,6 @@ func (c *DeployCmd) searched() []string {
 	return places
 }
 
-// checkTarget accepts "host/repo:tag" only: a tag is what production
-// pulls, and what lkg moves.
-func checkTarget(to string) error {
-	if err := refuseCredentials("--to", to); err != nil {
-		return err
-	}
-	return scan.CheckTarget(to)
-}
-
 // parseBuildArgs turns K=V flags into a map.
 func parseBuildArgs(args []string) (map[string]string, error) {
 	out := make(map[string]string, len(args))
@@ -175,48 +169,51 @@ func parseBuildArgs(args []string) (map[string]string, error) {
 	return out, nil
 }
 
-// Run plans the deploy (from find, or --digest), confirms, moves the tag
-// and checks it.
+// Run plans the deploy (from find, or --digest), confirms, moves the
+// target and checks it: one target (--to), or the --env environments in
+// order.
 func (c *DeployCmd) Run(ctx context.Context, g *Globals, std *IO) error {
-	targets, err := c.targets(g)
+	envs, err := c.targets(g)
 	if err != nil {
 		return err
 	}
 	if !c.DryRun && !c.Yes && !std.InTerminal {
-		return usagef("refusing to deploy to %s without --yes: no terminal to confirm on. See the plan with --dry-run, then run again with --yes", targetNames(targets))
+		return usagef("refusing to deploy to %s without --yes: no terminal to confirm on. See the plan with --dry-run, then run again with --yes", targetNames(envs))
 	}
-	if len(c.Env) > 0 {
-		// find reads the bad deploy from the last environment named: the
-		// one closest to production.
-		c.To = targets[len(targets)-1].To
+	stages := make([]deploy.Stage, len(envs))
+	for i, e := range envs {
+		t, err := g.openTarget(std, e.To, c.Settle)
+		if err != nil {
+			return err
+		}
+		stages[i] = deploy.Stage{Name: e.Name, Target: t, VerifyURL: cmp.Or(e.VerifyURL, c.VerifyURL)}
 	}
+	// find reads the bad deploy from the last target: the one closest to
+	// production.
+	c.To = envs[len(envs)-1].To
 	var move mover
 	if c.Digest != "" {
-		move, err = c.digestMover(ctx, g, std, targets)
+		move, err = c.digestMover(ctx, g, std, envs)
 	} else {
-		move, err = c.findMover(ctx, g, std, targets)
+		move, err = c.findMover(ctx, g, std, envs)
 	}
 	if err != nil {
 		return err
 	}
 	if len(c.Env) == 0 {
-		out, err := move(targets[0], c.VerifyURL)
+		out, err := move(stages[0])
 		return printOutcome(std, c.JSON, out, err)
 	}
-	var reports []deploy.Report
-	stages := make([]deploy.Stage, len(targets))
-	for i, t := range targets {
-		stages[i] = deploy.Stage{Name: t.Name, To: t.To, VerifyURL: cmp.Or(t.VerifyURL, c.VerifyURL)}
-	}
+	var moves []journal.Move
 	untouched, failure := deploy.Rollout(stages,
 		func(s deploy.Stage) (*deploy.Outcome, error) {
 			if !c.JSON {
-				fmt.Fprintf(std.Out, "== %s: %s\n", s.Name, s.To)
+				fmt.Fprintf(std.Out, "== %s: %s\n", s.Name, s.Target)
 			}
-			return move(config.Environment{Name: s.Name, To: s.To}, s.VerifyURL)
+			return move(s)
 		},
 		func(_ deploy.Stage, out *deploy.Outcome) {
-			reports = append(reports, out.Report)
+			moves = append(moves, out.Move)
 			if !c.JSON {
 				fmt.Fprintln(std.Out, out.Message)
 			}
@@ -230,21 +227,31 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 		fmt.Fprintf(std.Err, "lkg: stopped at %s: %s not touched\n", failed.Name, strings.Join(rest, ", "))
 	}
 	if c.JSON {
-		if reports == nil {
-			reports = []deploy.Report{}
+		if moves == nil {
+			moves = []journal.Move{}
 		}
-		if err := writeJSON(std.Out, map[string]any{"environments": reports}); err != nil && failure == nil {
+		if err := writeJSON(std.Out, map[string]any{"environments": moves}); err != nil && failure == nil {
 			failure = err
 		}
 	}
 	return failure
 }
 
-// mover moves one target, and verifies it at verifyURL.
-type mover func(t config.Environment, verifyURL string) (*deploy.Outcome, error)
+// mover moves one stage's target, and verifies it at the stage's URL.
+type mover func(s deploy.Stage) (*deploy.Outcome, error)
+
+// moveOptions are the options of one move of this deploy.
+func (c *DeployCmd) moveOptions(g *Globals, std *IO, gitDir string, s deploy.Stage, auto []string) deploy.Options {
+	o := moveOptions(std, gitDir, c.DryRun, c.Yes, c.JSON)
+	o.User, o.Clone = who(), clonePath(g)
+	o.Env, o.Warnings = s.Name, auto
+	o.VerifyURL, o.VerifyTimeout = s.VerifyURL, c.VerifyTimeout
+	o.AutoRevert = c.AutoRevert
+	return o
+}
 
 // findMover runs find and moves its best build (or a rebuild).
-func (c *DeployCmd) findMover(ctx context.Context, g *Globals, std *IO, targets []config.Environment) (mover, error) {
+func (c *DeployCmd) findMover(ctx context.Context, g *Globals, std *IO, envs []config.Environment) (mover, error) {
 	repo, err := c.ProvideRepo(g, std)
 	if err != nil {
 		return nil, err
@@ -253,71 +260,46 @@ func (c *DeployCmd) findMover(ctx context.Context, g *Globals, std *IO, targets 
 	if err != nil {
 		return nil, err
 	}
-	if err := refuseCredentials("--image", c.Images...); err != nil {
-		return nil, err
-	}
-	opts, done := c.FindFlags.options(g, std, repo)
-	res, err := scan.Find(ctx, repo, opts...)
-	done()
+	res, err := runFind(ctx, g, std, repo, c.FindFlags)
 	if err != nil {
 		return nil, err
 	}
-	redactResult(&res)
-	res.Warnings = warn.Cap(res.Warnings, maxWarnings)
 	recordFind(repo, std, res)
 	for _, w := range res.Warnings {
 		std.warnf("%s", w)
 	}
-	auto := automationWarnings(g, std, targets)
-	copier, err := artifacts.NewCopier(g.copierOptions(std)...)
-	if err != nil {
-		return nil, err
-	}
-	return func(t config.Environment, verifyURL string) (*deploy.Outcome, error) {
-		return deploy.Deploy(ctx, copier, recorder(repo.GitDir(), std), res, t.To,
-			append(moveOptions(std, repo.GitDir(), c.DryRun, c.Yes, c.JSON, c.Settle),
-				deploy.WithRebuild(c.Rebuild),
-				deploy.WithSearched(c.searched()...),
-				deploy.WithWho(who(), clonePath(g)),
-				deploy.WithBuild(c.Context, c.Dockerfile, buildArgs),
-				deploy.WithRepo(repo),
-				deploy.WithEngine(g.engineOptions(std)...),
-				deploy.WithEnvironment(t.Name),
-				deploy.WithWarnings(auto),
-				deploy.WithVerify(verifyURL, c.VerifyTimeout))...)
+	auto := automationWarnings(g, std, envs)
+	return func(s deploy.Stage) (*deploy.Outcome, error) {
+		o := c.moveOptions(g, std, repo.GitDir(), s, auto)
+		o.Rebuild, o.Repo, o.Engine = c.Rebuild, repo, g.engineOptions(std)
+		o.Searched = c.searched()
+		o.Build = deploy.BuildSpec{Context: c.Context, Dockerfile: c.Dockerfile, Args: buildArgs}
+		return deploy.Deploy(ctx, s.Target, recorder(repo.GitDir(), std), res, o)
 	}, nil
 }
 
 // digestMover moves --digest's build, with no find and no git library:
 // only the git directory, for the journal.
-func (c *DeployCmd) digestMover(ctx context.Context, g *Globals, std *IO, targets []config.Environment) (mover, error) {
+func (c *DeployCmd) digestMover(ctx context.Context, g *Globals, std *IO, envs []config.Environment) (mover, error) {
 	if err := refuseCredentials("--image", c.Images...); err != nil {
 		return nil, err
 	}
-	sources := make(map[string]string, len(targets))
-	for _, t := range targets {
-		src, err := c.digestSource(t.To)
+	sources := make(map[string]string, len(envs))
+	for _, e := range envs {
+		src, err := c.digestSource(e.To)
 		if err != nil {
 			return nil, err
 		}
-		sources[t.To] = src
+		sources[e.To] = src
 	}
 	gitDir, err := gitops.FindGitDir(g.Dir)
 	if err != nil {
 		return nil, err
 	}
-	auto := automationWarnings(g, std, targets)
-	copier, err := artifacts.NewCopier(g.copierOptions(std)...)
-	if err != nil {
-		return nil, err
-	}
-	return func(t config.Environment, verifyURL string) (*deploy.Outcome, error) {
-		return deploy.DeployDigest(ctx, copier, recorder(gitDir, std), sources[t.To], t.To,
-			append(moveOptions(std, gitDir, c.DryRun, c.Yes, c.JSON, c.Settle),
-				deploy.WithWho(who(), clonePath(g)),
-				deploy.WithEnvironment(t.Name),
-				deploy.WithWarnings(auto),
-				deploy.WithVerify(verifyURL, c.VerifyTimeout))...)
+	auto := automationWarnings(g, std, envs)
+	return func(s deploy.Stage) (*deploy.Outcome, error) {
+		o := c.moveOptions(g, std, gitDir, s, auto)
+		return deploy.DeployDigest(ctx, s.Target, recorder(gitDir, std), sources[s.Target.String()], o)
 	}, nil
 }
 
@@ -333,8 +315,9 @@ func automationWarnings(g *Globals, std *IO, targets []config.Environment) []str
 	}
 	repos := make([]string, 0, len(targets))
 	for _, t := range targets {
-		repo, _ := deploy.SplitTarget(t.To)
-		repos = append(repos, repo)
+		if ref, err := imageref.ParseTag(t.To); err == nil {
+			repos = append(repos, ref.Repo())
+		}
 	}
 	found, err := automation.Scan(root, repos)
 	if err != nil {
@@ -400,25 +383,25 @@ func targetNames(ts []config.Environment) string {
 }
 
 // moveOptions are the options deploy and undo share.
-func moveOptions(std *IO, gitDir string, dryRun, yes, json bool, settle time.Duration) []deploy.Option {
+func moveOptions(std *IO, gitDir string, dryRun, yes, json bool) deploy.Options {
 	var plan io.Writer = std.Out
 	if json {
 		plan = io.Discard
 	}
-	opts := []deploy.Option{
-		deploy.WithDryRun(dryRun),
-		deploy.WithYes(yes),
-		deploy.WithConfirm(askOn(std)),
-		deploy.WithPlanOutput(plan),
-		deploy.WithLog(std.chatter()), // notes, warnings and build logs: none with -q
-		deploy.WithSettle(settle),
-		deploy.WithLock(targetLock(gitDir)),
+	return deploy.Options{
+		DryRun:  dryRun,
+		Yes:     yes,
+		Confirm: askOn(std),
+		Out:     plan,
+		Log:     std.chatter(), // notes, warnings and build logs: none with -q
+		Lock:    targetLock(gitDir),
+		Step:    stepHook,
 	}
-	if step := os.Getenv(interruptAtEnv); step != "" {
-		opts = append(opts, deploy.WithStepHook(interruptAt(step)))
-	}
-	return opts
 }
+
+// stepHook is called at each step of a move; the test binary sets it to
+// interrupt moves at every step. The shipped binary has none.
+var stepHook func(ctx context.Context, step string)
 
 // targetLock locks a target in the clone's journal directory. A journal
 // that cannot be opened takes no lock: the planned line will fail to be
@@ -437,28 +420,6 @@ func targetLock(gitDir string) deploy.Locker {
 	}
 }
 
-// interruptAtEnv names a step of a move ("planned", "journaled", "moved")
-// at which lkg sends itself SIGINT, as if the user pressed Ctrl-C right
-// then: the deploy suites interrupt every step with it.
-const interruptAtEnv = "LKG_TEST_INTERRUPT_AT"
-
-// interruptAt is a step hook that interrupts the process at step and waits
-// (briefly) for the signal to cancel the context.
-func interruptAt(step string) func(ctx context.Context, at string) {
-	return func(ctx context.Context, at string) {
-		if at != step {
-			return
-		}
-		if p, err := os.FindProcess(os.Getpid()); err == nil {
-			_ = p.Signal(os.Interrupt)
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(5 * time.Second):
-		}
-	}
-}
-
 // recorder journals deploy and undo events in the repository's journal.
 func recorder(gitDir string, std *IO) deploy.Recorder {
 	return deploy.RecorderFunc(func(e journal.Event) error {
@@ -472,7 +433,7 @@ func recorder(gitDir string, std *IO) deploy.Recorder {
 func printOutcome(std *IO, json bool, out *deploy.Outcome, err error) error {
 	if out != nil {
 		if json {
-			if werr := writeJSON(std.Out, out.Report); werr != nil && err == nil {
+			if werr := writeJSON(std.Out, out.Move); werr != nil && err == nil {
 				err = werr
 			}
 		} else {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import "testing"
 
@@ -22,8 +22,11 @@ func TestCheckTarget(t *testing.T) {
 		if got := err == nil; got != tt.ok {
 			t.Errorf("checkTarget(%q) = %v, want ok=%v", tt.to, err, tt.ok)
 		}
-		if err != nil && exitCode(err, exitFailure) != exitUsage {
-			t.Errorf("checkTarget(%q): exit code %d, want %d", tt.to, exitCode(err, exitFailure), exitUsage)
+		if err == nil {
+			continue
+		}
+		if _, code := describe(err, false); code != exitUsage {
+			t.Errorf("checkTarget(%q): exit code %d, want %d", tt.to, code, exitUsage)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -70,17 +70,10 @@ exit codes are documented in docs/json.md.`
 
 // Run prints the ranked builds and sources, and exits by what was found.
 func (c *FindCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *IO) error {
-	if err := refuseCredentials("--image", c.Images...); err != nil {
-		return err
-	}
-	opts, done := c.FindFlags.options(g, std, repo)
-	res, err := scan.Find(ctx, repo, opts...)
-	done()
+	res, err := runFind(ctx, g, std, repo, c.FindFlags)
 	if err != nil {
 		return err
 	}
-	redactResult(&res)
-	res.Warnings = warn.Cap(res.Warnings, maxWarnings)
 	recordFind(repo, std, res)
 	if c.JSON {
 		if err := writeJSON(std.Out, res); err != nil {
@@ -90,6 +83,24 @@ func (c *FindCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *I
 		printFind(std, res, c.FindFlags, g)
 	}
 	return findStatus(res)
+}
+
+// runFind is the one find pipeline of find, deploy, check and pin:
+// credentials refused in image references, the scan with progress on a
+// terminal, credentials taken out of what it found, warnings capped.
+func runFind(ctx context.Context, g *Globals, std *IO, repo *gitops.Repo, f FindFlags) (finder.Result, error) {
+	if err := refuseCredentials("--image", f.Images...); err != nil {
+		return finder.Result{}, err
+	}
+	opts, done := f.options(g, std, repo)
+	res, err := scan.Find(ctx, repo, opts...)
+	done()
+	if err != nil {
+		return res, err
+	}
+	redactResult(&res)
+	res.Warnings = warn.Cap(res.Warnings, maxWarnings)
+	return res, nil
 }
 
 // findStatus is the exit code a find result carries.
@@ -195,7 +206,7 @@ func (f *FindFlags) options(g *Globals, std *IO, repo *gitops.Repo) (opts []scan
 		scan.WithRegistryOptions(g.registryOptions(std)...),
 		scan.WithEngineOptions(g.engineOptions(std)...),
 		scan.WithWarn(func(err error) {
-			line, _ := describe(err)
+			line, _ := describe(err, false)
 			std.warnf("%s", line)
 		}),
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -15,18 +15,18 @@ import (
 // HistoryCmd is `lkg history`.
 type HistoryCmd struct {
 	To   string `required:"" placeholder:"HOST/REPO:TAG" predictor:"target" help:"The image tag whose deploys and undos to list." env:"LKG_TO" config:"to"`
-	JSON bool   `name:"json" help:"Print exactly one JSON object: the target and its revisions, newest first."`
+	JSON bool   `name:"json" help:"Print exactly one JSON object: the target and its entries, newest first."`
 }
 
 // Help is the long text of `lkg history --help`.
 func (c *HistoryCmd) Help() string {
 	return `Lists every deploy and undo of --to recorded in this clone's journal, across
 incidents, newest first: when, what the tag held before and after, the version
-deployed, the status, who ran it (user@host) and from which clone. Revisions are
-numbered from 1, oldest first, like 'helm history'.
+deployed, the status, who ran it (user@host) and from which clone. Entries are
+numbered from 1, oldest first, like 'helm history' numbers its revisions.
 
-'lkg undo --to TAG --to-revision N' puts the tag back to what revision N put
-there, like 'helm rollback N'.`
+'lkg undo --to TAG --to-entry N' puts the tag back to what entry N put there,
+like 'helm rollback N'.`
 }
 
 // Validate checks --to.
@@ -34,8 +34,8 @@ func (c *HistoryCmd) Validate() error { return checkTarget(c.To) }
 
 // historyJSON is what --json prints.
 type historyJSON struct {
-	Target    string            `json:"target"`
-	Revisions []deploy.Revision `json:"revisions"`
+	Target  string         `json:"target"`
+	Entries []deploy.Entry `json:"entries"`
 }
 
 // Run prints the target's history.
@@ -47,20 +47,20 @@ func (c *HistoryCmd) Run(g *Globals, std *IO) error {
 	revs := deploy.History(events, c.To)
 	if c.JSON {
 		if revs == nil {
-			revs = []deploy.Revision{}
+			revs = []deploy.Entry{}
 		}
-		return writeJSON(std.Out, historyJSON{Target: c.To, Revisions: revs})
+		return writeJSON(std.Out, historyJSON{Target: c.To, Entries: revs})
 	}
 	if len(revs) == 0 {
 		fmt.Fprintf(std.Out, "No deploy or undo of %s is recorded in this clone's journal.\n", c.To)
 		return nil
 	}
 	tw := tabwriter.NewWriter(std.Out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "REV\tTIME (UTC)\tACTION\tSTATUS\tNOW AT\tWAS\tVERSION\tBY\tCLONE")
+	fmt.Fprintln(tw, "ENTRY\tTIME (UTC)\tACTION\tSTATUS\tNOW AT\tWAS\tVERSION\tBY\tCLONE")
 	for _, r := range revs {
 		action := r.Kind
-		if r.ToRevision != 0 {
-			action = fmt.Sprintf("undo to %d", r.ToRevision)
+		if r.ToEntry != 0 {
+			action = fmt.Sprintf("undo to %d", r.ToEntry)
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Number, r.Time.UTC().Format("2006-01-02 15:04:05"),
 			action, r.Status, orDash(digest.Short(r.Digest)), orDash(digest.Short(r.Previous)),

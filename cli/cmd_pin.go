@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -106,7 +106,7 @@ func (c *PinCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *IO
 		if errors.As(perr, &joined) {
 			errs := joined.Unwrap()
 			for _, e := range errs[:len(errs)-1] {
-				line, _ := describe(e)
+				line, _ := describe(e, false)
 				fmt.Fprintf(std.Err, "lkg: %s\n", line)
 			}
 			return errs[len(errs)-1]

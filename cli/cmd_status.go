@@ -1,8 +1,10 @@
-package main
+package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/imageref"
 	"text/tabwriter"
 	"time"
 
@@ -62,18 +64,25 @@ func (c *StatusCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	for _, t := range tags {
 		goods = append(goods, finder.Good{Tag: t.Name, Commit: t.Commit.Hash, Tree: t.Commit.Tree, Time: t.Time})
 	}
-	inspect := func(ctx context.Context, target string) (types.Artifact, error) {
-		name, tag := deploy.SplitTarget(target)
-		r, err := artifacts.NewRepository(name, append(g.registryOptions(std), artifacts.WithCacheDir(g.cacheDir()))...)
+	inspect := func(ctx context.Context, image string) (types.Artifact, error) {
+		ref, err := imageref.Parse(image)
 		if err != nil {
 			return types.Artifact{}, err
 		}
-		return r.Inspect(ctx, tag, false)
+		r, err := artifacts.NewRepository(ref.Repo(), append(g.registryOptions(std), artifacts.WithCacheDir(g.cacheDir()))...)
+		if err != nil {
+			return types.Artifact{}, err
+		}
+		return r.Inspect(ctx, cmp.Or(ref.Digest(), ref.Tag()), false)
 	}
 	states := make([]deploy.EnvState, 0, len(cfg.Environments))
 	failed := 0
 	for _, e := range cfg.Environments {
-		st := deploy.EnvStatus(ctx, e.Name, e.To, inspect, repo, goods)
+		t, err := g.openTarget(std, e.To, 0)
+		if err != nil {
+			return usagef("environment %s in %s: %v", e.Name, configName(cfg), err)
+		}
+		st := deploy.EnvStatus(ctx, e.Name, t, inspect, repo, goods)
 		if st.Error != "" {
 			failed++
 		}
@@ -101,7 +110,7 @@ func printStatus(std *IO, states []deploy.EnvState) {
 			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\n", s.Env, s.Target)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Env, s.Target, digest.Short(s.Digest), orDash(text.ShortHash(s.Revision)), orDash(s.GoodTag), orDash(s.Match), age(s.Created, now))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Env, s.Target, digest.Short(s.Digest), orDash(text.ShortHash(s.Revision)), orDash(s.GoodTag), orDash(string(s.Match)), age(s.Created, now))
 	}
 	tw.Flush()
 	for _, s := range states {

@@ -1,23 +1,22 @@
-package main
+package cli
 
 import (
 	"context"
 	"fmt"
 	"time"
 
-	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/gitops"
 )
 
 // UndoCmd is `lkg undo`.
 type UndoCmd struct {
-	To         string        `required:"" placeholder:"HOST/REPO:TAG" predictor:"target" help:"The image tag to put back where it was before the last deploy." env:"LKG_TO" config:"to"`
-	DryRun     bool          `name:"dry-run" help:"Print the plan and change nothing."`
-	Yes        bool          `short:"y" help:"Do not ask for confirmation (required when stdin is not a terminal)."`
-	JSON       bool          `name:"json" help:"Print exactly one JSON object: what moved, from which digest to which."`
-	ToRevision int           `name:"to-revision" placeholder:"N" help:"Put the tag back to what revision N of 'lkg history' put there (like helm rollback N), instead of before the last deploy."`
-	Settle     time.Duration `name:"settle" default:"500ms" placeholder:"D" help:"After the move, read the target again after D to catch another writer."`
+	To      string        `required:"" placeholder:"HOST/REPO:TAG" predictor:"target" help:"The image tag to put back where it was before the last deploy." env:"LKG_TO" config:"to"`
+	DryRun  bool          `name:"dry-run" help:"Print the plan and change nothing."`
+	Yes     bool          `short:"y" help:"Do not ask for confirmation (required when stdin is not a terminal)."`
+	JSON    bool          `name:"json" help:"Print exactly one JSON object: what moved, from which digest to which."`
+	ToEntry int           `name:"to-entry" aliases:"to-revision" placeholder:"N" help:"Put the tag back to what entry N of 'lkg history' put there (like helm rollback N), instead of before the last deploy."`
+	Settle  time.Duration `name:"settle" default:"500ms" placeholder:"D" help:"After the move, read a registry tag again after D to catch another writer." env:"LKG_SETTLE"`
 }
 
 // Help is the long text of `lkg undo --help`.
@@ -26,15 +25,15 @@ func (c *UndoCmd) Help() string {
 tag back to the digest it had before (a single manifest PUT in the same
 repository). If the tag has moved since that deploy, nothing is changed.
 
-With --to-revision N it puts the tag back to what revision N of
+With --to-entry N it puts the tag back to what entry N of
 'lkg history --to TAG' put there (like 'helm rollback N'), with the same plan,
 dry run, confirmation and checks as deploy.`
 }
 
 // Validate checks --to and --to-revision.
 func (c *UndoCmd) Validate() error {
-	if c.ToRevision < 0 {
-		return usagef("--to-revision %d: revisions are numbered from 1 (see 'lkg history --to %s')", c.ToRevision, c.To)
+	if c.ToEntry < 0 {
+		return usagef("--to-entry %d: entries are numbered from 1 (see 'lkg history --to %s')", c.ToEntry, c.To)
 	}
 	return checkTarget(c.To)
 }
@@ -50,7 +49,7 @@ func (c *UndoCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	if err != nil {
 		return err
 	}
-	copier, err := artifacts.NewCopier(g.copierOptions(std)...)
+	target, err := g.openTarget(std, c.To, c.Settle)
 	if err != nil {
 		return err
 	}
@@ -62,12 +61,13 @@ func (c *UndoCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	if err != nil {
 		return fmt.Errorf("reading the incident journal: %w", err)
 	}
-	opts := append(moveOptions(std, gitDir, c.DryRun, c.Yes, c.JSON, c.Settle), deploy.WithWho(who(), clonePath(g)))
+	o := moveOptions(std, gitDir, c.DryRun, c.Yes, c.JSON)
+	o.User, o.Clone = who(), clonePath(g)
 	var out *deploy.Outcome
-	if c.ToRevision > 0 {
-		out, err = deploy.UndoToRevision(ctx, copier, recorder(gitDir, std), events, c.To, c.ToRevision, opts...)
+	if c.ToEntry > 0 {
+		out, err = deploy.UndoTo(ctx, target, recorder(gitDir, std), events, c.ToEntry, o)
 	} else {
-		out, err = deploy.Undo(ctx, copier, recorder(gitDir, std), events, c.To, opts...)
+		out, err = deploy.Undo(ctx, target, recorder(gitDir, std), events, o)
 	}
 	return printOutcome(std, c.JSON, out, err)
 }

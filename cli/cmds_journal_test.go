@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -23,8 +23,8 @@ const journalEventUsage = "journal-event [-time RFC3339] [-m MESSAGE] KIND [FIEL
 // journalData are the Data types of the event kinds journal-event writes.
 var journalData = map[string]func() any{
 	journal.KindFind:   func() any { return new(journal.FindData) },
-	journal.KindDeploy: func() any { return new(journal.DeployData) },
-	journal.KindUndo:   func() any { return new(journal.DeployData) },
+	journal.KindDeploy: func() any { return new(journal.Move) },
+	journal.KindUndo:   func() any { return new(journal.Move) },
 	journal.KindVerify: func() any { return new(journal.VerifyData) },
 }
 

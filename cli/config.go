@@ -1,7 +1,8 @@
-package main
+package cli
 
 import (
 	"errors"
+	"github.com/lkg-dev/lkg/internal/errs"
 	"os"
 	"slices"
 	"strconv"
@@ -18,7 +19,7 @@ func loadConfig(dir string) (*config.Config, error) {
 	cfg, err := config.Load(dir)
 	var cerr *config.Error
 	if errors.As(err, &cerr) {
-		return nil, usageError{err}
+		return nil, &errs.Error{Err: err, Code: exitUsage}
 	}
 	return cfg, err
 }

@@ -1,9 +1,8 @@
-package main
+package cli
 
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -12,23 +11,19 @@ import (
 	"github.com/lkg-dev/lkg/journal"
 )
 
-// fakeNowEnv makes the journal's clock deterministic for tests and demos:
-// LKG_FAKE_NOW=2026-11-20T14:00:00Z stamps the first event of an empty
-// journal with that time and every later event one minute after the newest
-// event already in the journal. The clock reads the journal, not the wall,
-// so separate lkg processes agree and golden reports stay stable.
-const fakeNowEnv = "LKG_FAKE_NOW"
+// fakeNow, when set, makes the journal's clock deterministic: the first
+// event of an empty journal is stamped fakeNow and every later event one
+// minute after the newest event already in the journal. The clock reads
+// the journal, not the wall, so separate lkg processes agree and golden
+// reports stay stable. Only the test binary sets it (LKG_FAKE_NOW, in
+// main_test.go); the shipped binary always stamps the wall clock.
+var fakeNow time.Time
 
-// openJournal opens the journal of the repository whose git dir is gitDir,
-// with the clock LKG_FAKE_NOW asks for.
+// openJournal opens the journal of the repository whose git dir is gitDir.
 func openJournal(gitDir string) (*journal.Journal, error) {
 	var opts []journal.Option
-	if v := os.Getenv(fakeNowEnv); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			return nil, usagef("reading %s=%q: %v. Use RFC 3339, like 2026-11-20T14:00:00Z", fakeNowEnv, v, err)
-		}
-		opts = append(opts, journal.WithSteppedClock(t, time.Minute))
+	if !fakeNow.IsZero() {
+		opts = append(opts, journal.WithSteppedClock(fakeNow, time.Minute))
 	}
 	j, err := journal.Open(gitDir, opts...)
 	if err != nil {
@@ -46,8 +41,8 @@ func appendEvent(gitDir string, std *IO, e journal.Event) (journal.Event, error)
 	e.Message = redact.Text(e.Message) // a note may quote a URL with its token
 	j, err := openJournal(gitDir)
 	if err != nil {
-		if t, perr := time.Parse(time.RFC3339, os.Getenv(fakeNowEnv)); perr == nil && e.Time.IsZero() {
-			e.Time = t.UTC()
+		if !fakeNow.IsZero() && e.Time.IsZero() {
+			e.Time = fakeNow.UTC()
 		} else if e.Time.IsZero() {
 			e.Time = time.Now().UTC()
 		}

@@ -1,12 +1,14 @@
-package main
+package cli
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -25,6 +27,46 @@ var requireIntegration = os.Getenv("LKG_REQUIRE_INTEGRATION") == "1"
 // files with `go test -run TestScripts -update`, or LKG_UPDATE_GOLDEN=1
 // (which also works with ./...), then review the diff.
 var updateGolden = flag.Bool("update", os.Getenv("LKG_UPDATE_GOLDEN") == "1", "rewrite golden files in testdata/scripts from the actual output")
+
+// The test binary, run as lkg by the scripts, takes two hooks the shipped
+// binary does not have: LKG_FAKE_NOW=2026-11-20T14:00:00Z stamps the journal
+// with a stepped clock from that time (golden reports), and
+// LKG_TEST_INTERRUPT_AT=STEP ("planned", "journaled", "moved") makes a move
+// send lkg SIGINT at that step, as if the user pressed Ctrl-C right then.
+const (
+	fakeNowEnv     = "LKG_FAKE_NOW"
+	interruptAtEnv = "LKG_TEST_INTERRUPT_AT"
+)
+
+func init() {
+	if v := os.Getenv(fakeNowEnv); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			panic(fmt.Sprintf("%s=%q: %v", fakeNowEnv, v, err))
+		}
+		fakeNow = t
+	}
+	if step := os.Getenv(interruptAtEnv); step != "" {
+		stepHook = interruptAt(step)
+	}
+}
+
+// interruptAt is a step hook that interrupts the process at step and waits
+// (briefly) for the signal to cancel the context.
+func interruptAt(step string) func(ctx context.Context, at string) {
+	return func(ctx context.Context, at string) {
+		if at != step {
+			return
+		}
+		if p, err := os.FindProcess(os.Getpid()); err == nil {
+			_ = p.Signal(os.Interrupt)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
@@ -52,6 +94,9 @@ func TestScripts(t *testing.T) {
 			}
 			env.Setenv("HOME", home)
 			env.Setenv("LKG_CACHE_DIR", filepath.Join(env.WorkDir, ".cache"))
+			// Every move keeps its second read, short; the race suites
+			// that need a longer one say --settle.
+			env.Setenv("LKG_SETTLE", "20ms")
 			// Git as a fresh user has it, with fixed names and no system config.
 			env.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 			env.Setenv("GIT_CONFIG_GLOBAL", filepath.Join(home, ".gitconfig"))

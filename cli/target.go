@@ -1,0 +1,49 @@
+package cli
+
+import (
+	"time"
+
+	"github.com/lkg-dev/lkg/artifacts"
+	"github.com/lkg-dev/lkg/deploy"
+	"github.com/lkg-dev/lkg/deploy/registry"
+	"github.com/lkg-dev/lkg/internal/imageref"
+)
+
+// checkTarget accepts --to (or an environment's to:) as a form lkg can
+// move, without touching the network: "HOST/REPO:TAG" for a registry tag.
+func checkTarget(to string) error {
+	if err := refuseCredentials("--to", to); err != nil {
+		return err
+	}
+	if _, err := imageref.ParseTag(to); err != nil {
+		return usagef("--to %v", err)
+	}
+	return nil
+}
+
+// openTarget is the deploy target --to names, with the clients it needs
+// built once. settle is how long after a move a registry tag is read once
+// more.
+func (g *Globals) openTarget(std *IO, to string, settle time.Duration) (deploy.Target, error) {
+	if err := checkTarget(to); err != nil {
+		return nil, err
+	}
+	ref, _ := imageref.ParseTag(to)
+	copier, err := g.copier(std)
+	if err != nil {
+		return nil, err
+	}
+	return registry.New(copier, ref, settle), nil
+}
+
+// copier is the registry copier, built on first use and shared.
+func (g *Globals) copier(std *IO) (*artifacts.Copier, error) {
+	if g.copy == nil {
+		c, err := artifacts.NewCopier(g.copierOptions(std)...)
+		if err != nil {
+			return nil, err
+		}
+		g.copy = c
+	}
+	return g.copy, nil
+}
