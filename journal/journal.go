@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/rogpeppe/go-internal/lockedfile"
 	"io"
 	"io/fs"
 	"os"
@@ -140,7 +141,9 @@ func (j *Journal) Append(e Event) (Event, bool, error) {
 	if err := os.MkdirAll(j.dir, 0o755); err != nil {
 		return e, false, fmt.Errorf("creating %q: %w: %w", j.dir, ErrNotWritable, err)
 	}
-	f, err := os.OpenFile(j.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644)
+	// lockedfile holds an exclusive lock for as long as the file is open,
+	// on every platform Go's own tools run on.
+	f, err := lockedfile.OpenFile(j.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		if errors.Is(err, fs.ErrPermission) || isReadOnly(err) {
 			return e, false, fmt.Errorf("opening %q: %w: %w", j.path, ErrNotWritable, err)
@@ -148,10 +151,6 @@ func (j *Journal) Append(e Event) (Event, bool, error) {
 		return e, false, fmt.Errorf("opening %q: %w", j.path, err)
 	}
 	defer f.Close()
-	if err := lockFile(f, true); err != nil {
-		return e, false, fmt.Errorf("locking %q: %w", j.path, err)
-	}
-	defer unlockFile(f)
 
 	content, err := io.ReadAll(f)
 	if err != nil {
@@ -207,13 +206,13 @@ func (j *Journal) Append(e Event) (Event, bool, error) {
 		buf.Write(line)
 		buf.WriteByte('\n')
 	}
-	if err := j.write(f, buf.Bytes()); err != nil {
-		return e, false, j.undoAppend(f, int64(len(content)), fmt.Errorf("appending to %q: %w", j.path, err))
+	if err := j.write(f.File, buf.Bytes()); err != nil {
+		return e, false, j.undoAppend(f.File, int64(len(content)), fmt.Errorf("appending to %q: %w", j.path, err))
 	}
 	// The event records what was done to production; losing it to a power
 	// cut after we said "written" would defeat the journal.
 	if err := f.Sync(); err != nil {
-		return e, false, j.undoAppend(f, int64(len(content)), fmt.Errorf("syncing %q: %w", j.path, err))
+		return e, false, j.undoAppend(f.File, int64(len(content)), fmt.Errorf("syncing %q: %w", j.path, err))
 	}
 	return e, started, nil
 }
@@ -273,7 +272,9 @@ func (j *Journal) Current() (string, error) {
 // last line from a killed writer, or damage) are skipped and reported as
 // warnings; a missing journal is empty, not an error.
 func (j *Journal) Events() ([]Event, []string, error) {
-	f, err := os.Open(j.path)
+	// A shared lock, held while open, keeps a line being appended right
+	// now from reading as torn.
+	f, err := lockedfile.Open(j.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
@@ -281,11 +282,6 @@ func (j *Journal) Events() ([]Event, []string, error) {
 		return nil, nil, fmt.Errorf("opening %q: %w", j.path, err)
 	}
 	defer f.Close()
-	// A shared lock keeps a line being appended right now from reading as
-	// torn.
-	if err := lockFile(f, false); err == nil {
-		defer unlockFile(f)
-	}
 	content, err := io.ReadAll(f)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading %q: %w", j.path, err)
