@@ -20,19 +20,22 @@ import (
 // collection do this to old builds.
 var ErrNotRestorable = errors.New("build is not restorable")
 
+// MissingKind is what part of a build is missing.
+type MissingKind string
+
 // The kinds of Missing.
 const (
-	MissingManifest = "manifest" // the manifest or index itself, or a platform's child manifest
-	MissingConfig   = "config"   // an image config blob
-	MissingLayer    = "layer"    // a layer blob
-	MissingPlatform = "platform" // the index has no child for a platform production runs
+	MissingManifest MissingKind = "manifest" // the manifest or index itself, or a platform's child manifest
+	MissingConfig               = "config"   // an image config blob
+	MissingLayer                = "layer"    // a layer blob
+	MissingPlatform             = "platform" // the index has no child for a platform production runs
 )
 
 // Missing is one part of a build the registry no longer serves.
 type Missing struct {
-	Kind     string `json:"kind"`               // MissingManifest, MissingConfig, MissingLayer or MissingPlatform
-	Digest   string `json:"digest,omitempty"`   // "" for MissingPlatform
-	Platform string `json:"platform,omitempty"` // the child's platform, for an index
+	Kind     MissingKind `json:"kind"`               // MissingManifest, MissingConfig, MissingLayer or MissingPlatform
+	Digest   string      `json:"digest,omitempty"`   // "" for MissingPlatform
+	Platform string      `json:"platform,omitempty"` // the child's platform, for an index
 }
 
 // String names the missing part as a sentence fragment: "layer
@@ -190,7 +193,7 @@ func (c *Copier) checkImage(ctx context.Context, heads http.RoundTripper, repo n
 		return fmt.Errorf("checking %s: %w: manifest: %w", res.Ref, ErrMalformed, err)
 	}
 	type blob struct {
-		kind string
+		kind MissingKind
 		desc v1.Descriptor
 	}
 	blobs := []blob{{MissingConfig, m.Config}}

@@ -45,9 +45,9 @@ func TestRestorable(t *testing.T) {
 		{img + "@" + one, nil, 4, nil},
 		{img + ":multi", nil, 7, nil},
 		{img + ":multi", []string{"linux/arm64"}, 4, nil},
-		{img + ":multi", []string{"linux/s390x"}, 1, []string{MissingPlatform}},
-		{img + "@" + one, []string{"linux/amd64", "linux/arm64"}, 4, []string{MissingPlatform}},
-		{img + ":gone", nil, 0, []string{MissingManifest}},
+		{img + ":multi", []string{"linux/s390x"}, 1, []string{string(MissingPlatform)}},
+		{img + "@" + one, []string{"linux/amd64", "linux/arm64"}, 4, []string{string(MissingPlatform)}},
+		{img + ":gone", nil, 0, []string{string(MissingManifest)}},
 	} {
 		r, err := c.Restorable(ctx, tc.ref, tc.platforms)
 		if err != nil {
@@ -55,7 +55,7 @@ func TestRestorable(t *testing.T) {
 		}
 		var kinds []string
 		for _, m := range r.Missing {
-			kinds = append(kinds, m.Kind)
+			kinds = append(kinds, string(m.Kind))
 		}
 		if r.Checked != tc.checked || len(kinds) != len(tc.missing) || (len(kinds) > 0 && kinds[0] != tc.missing[0]) {
 			t.Errorf("Restorable(%s, %q) = checked %d, missing %q; want %d, %q", tc.ref, tc.platforms, r.Checked, kinds, tc.checked, tc.missing)

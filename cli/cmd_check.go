@@ -230,7 +230,7 @@ func missingWords(m []artifacts.Missing) string {
 		return "unreadable"
 	}
 	first := m[0]
-	s := first.Kind + " " + digest.Short(first.Digest)
+	s := string(first.Kind) + " " + digest.Short(first.Digest)
 	switch {
 	case first.Kind == artifacts.MissingPlatform:
 		s = "no " + first.Platform + " image"

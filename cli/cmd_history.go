@@ -58,7 +58,7 @@ func (c *HistoryCmd) Run(g *Globals, std *IO) error {
 	tw := tabwriter.NewWriter(std.Out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENTRY\tTIME (UTC)\tACTION\tSTATUS\tNOW AT\tWAS\tVERSION\tBY\tCLONE")
 	for _, r := range revs {
-		action := r.Kind
+		action := string(r.Kind)
 		if r.ToEntry != 0 {
 			action = fmt.Sprintf("undo to %d", r.ToEntry)
 		}

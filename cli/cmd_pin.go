@@ -143,7 +143,7 @@ func pinWords(p deploy.PinResult) string {
 	case deploy.PinDryRun:
 		return "would pin (dry run)"
 	}
-	return p.Status
+	return string(p.Status)
 }
 
 // pinPattern is pin_pattern from .lkg.yaml, or the default.

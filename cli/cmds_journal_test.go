@@ -75,7 +75,7 @@ func cmdJournalEvent(ts *testscript.TestScript, neg bool, args []string) {
 	} else if len(fields) > 0 {
 		ts.Fatalf("journal-event %s takes no fields (only %s events have data)", kind, "find, deploy, undo and verify")
 	}
-	e, err := journal.NewEvent(kind, msg, data)
+	e, err := journal.NewEvent(journal.Kind(kind), msg, data)
 	ts.Check(err)
 	e.Time = at
 

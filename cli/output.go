@@ -229,7 +229,7 @@ func sourceColumn(b finder.Build) string {
 	if reg && local {
 		return "both"
 	}
-	return b.Source
+	return string(b.Source)
 }
 
 // whereSource names where a ref lives: the local repo, a remote, or a

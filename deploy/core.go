@@ -112,7 +112,7 @@ func rebuildGood(res finder.Result) (finder.Good, error) {
 // deployment is one move of one target, for deploy and undo alike.
 type deployment struct {
 	t    Target
-	kind string // journal.KindDeploy or journal.KindUndo
+	kind journal.Kind // journal.KindDeploy or journal.KindUndo
 	rec  Recorder
 	o    Options
 

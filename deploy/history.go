@@ -21,10 +21,10 @@ var ErrNoEntry = errors.New("no such history entry")
 // The move itself is the journal's record: Revision in it is the commit
 // the build records, never this number.
 type Entry struct {
-	Number   int       `json:"entry"`
-	Time     time.Time `json:"time"`
-	Kind     string    `json:"kind"` // "deploy" or "undo"
-	Incident string    `json:"incident"`
+	Number   int          `json:"entry"`
+	Time     time.Time    `json:"time"`
+	Kind     journal.Kind `json:"kind"` // deploy or undo
+	Incident string       `json:"incident"`
 	journal.Move
 }
 
@@ -96,7 +96,7 @@ func UndoTo(ctx context.Context, t Target, rec Recorder, events []journal.Event,
 		return nil, errs.Hinted(fmt.Errorf("entry %d of %s did not move the target (status %s): %w", n, target, entry.Status, ErrNoEntry),
 			"Nothing was changed. Pick an entry whose status is done, from 'lkg history --to "+target+"'")
 	}
-	what := entry.Kind
+	what := string(entry.Kind)
 	if entry.GoodTag != "" {
 		what += " of " + entry.GoodTag
 	}

@@ -10,7 +10,7 @@ import (
 
 func TestHistory(t *testing.T) {
 	const target = "r.example/app:prod"
-	ev := func(kind string, status journal.Status, previous, digest string) journal.Event {
+	ev := func(kind journal.Kind, status journal.Status, previous, digest string) journal.Event {
 		return deployEvent(t, kind, journal.Move{Target: target, Status: status, Previous: previous, Digest: digest})
 	}
 	events := []journal.Event{

@@ -16,26 +16,29 @@ import (
 // Pin leaves it alone unless forced.
 var ErrPinElsewhere = errors.New("pin tag points elsewhere")
 
+// PinStatus is what Pin did for one good tag.
+type PinStatus string
+
 // What Pin did for one good tag: PinResult.Status.
 const (
-	PinCreated    = "pinned"         // the pin tag did not exist and now holds the build
-	PinUnchanged  = "unchanged"      // it already held the build
-	PinMoved      = "moved"          // it held another build and was moved (forced)
-	PinRefused    = "refused"        // it holds another build; left alone
-	PinNoBuild    = "no-build"       // find found no registry build of the tag
-	PinNotRestore = "not-restorable" // the build's blobs are gone: pinning it would keep nothing
-	PinDryRun     = "dry-run"        // would be pinned or moved; nothing changed
+	PinCreated    PinStatus = "pinned"         // the pin tag did not exist and now holds the build
+	PinUnchanged            = "unchanged"      // it already held the build
+	PinMoved                = "moved"          // it held another build and was moved (forced)
+	PinRefused              = "refused"        // it holds another build; left alone
+	PinNoBuild              = "no-build"       // find found no registry build of the tag
+	PinNotRestore           = "not-restorable" // the build's blobs are gone: pinning it would keep nothing
+	PinDryRun               = "dry-run"        // would be pinned or moved; nothing changed
 )
 
 // PinResult is one good tag's pin.
 type PinResult struct {
-	GoodTag  string `json:"good_tag"`
-	Pin      string `json:"pin"`      // "host/repo:lkg-keep-<tag>"; "" without a build
-	Build    string `json:"build"`    // the build's image
-	Digest   string `json:"digest"`   // the build's digest
-	Previous string `json:"previous"` // what the pin tag held before; "" when it did not exist
-	Status   string `json:"status"`
-	Error    string `json:"error,omitempty"`
+	GoodTag  string    `json:"good_tag"`
+	Pin      string    `json:"pin"`      // "host/repo:lkg-keep-<tag>"; "" without a build
+	Build    string    `json:"build"`    // the build's image
+	Digest   string    `json:"digest"`   // the build's digest
+	Previous string    `json:"previous"` // what the pin tag held before; "" when it did not exist
+	Status   PinStatus `json:"status"`
+	Error    string    `json:"error,omitempty"`
 }
 
 // PinOption configures Pin.

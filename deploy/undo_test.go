@@ -8,7 +8,7 @@ import (
 )
 
 // deployEvent is a journal event of kind with d as its data.
-func deployEvent(tb testing.TB, kind string, d journal.Move) journal.Event {
+func deployEvent(tb testing.TB, kind journal.Kind, d journal.Move) journal.Event {
 	tb.Helper()
 	e, err := journal.NewEvent(kind, "", d)
 	if err != nil {

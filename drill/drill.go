@@ -67,17 +67,20 @@ type Plan struct {
 	// Status is "ok" (the plan went through), "unchanged" (the target
 	// already holds the build), "failed" (Error says why) or "skipped"
 	// (no target, or nothing to deploy).
-	Status string         `json:"status"`
+	Status PlanStatus     `json:"status"`
 	Method journal.Method `json:"method,omitempty"`
 	Error  string         `json:"error,omitempty"`
 }
 
+// PlanStatus is how a deploy dry run went.
+type PlanStatus string
+
 // The plan statuses.
 const (
-	PlanOK        = "ok"
-	PlanUnchanged = "unchanged"
-	PlanFailed    = "failed"
-	PlanSkipped   = "skipped"
+	PlanOK        PlanStatus = "ok"
+	PlanUnchanged            = "unchanged"
+	PlanFailed               = "failed"
+	PlanSkipped              = "skipped"
 )
 
 // maxTries bounds how many builds of one good tag are checked before the

@@ -89,7 +89,7 @@ func TestCheck(t *testing.T) {
 	}
 	type row struct {
 		inProd, restorable bool
-		plan               string
+		plan               PlanStatus
 		digest             string
 	}
 	want := []row{

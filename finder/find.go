@@ -409,7 +409,7 @@ type inspectJob struct {
 
 // evidence is everything known about one build before matching.
 type evidence struct {
-	source string         // types.SourceRegistry or types.SourceDocker
+	source types.Source   // types.SourceRegistry or types.SourceDocker
 	repo   string         // registry name; "" for local
 	image  string         // set for local images; registry images get repo:best tag
 	art    types.Artifact // the inspected artifact (first one at the digest)

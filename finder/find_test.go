@@ -67,7 +67,7 @@ type brief struct {
 	Tags     string // comma-joined
 	RankTime time.Time
 	Dirty    bool
-	Source   string
+	Source   types.Source
 }
 
 func briefs(bs []Build) []brief {

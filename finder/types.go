@@ -33,15 +33,15 @@ type Good struct {
 
 // Build is one ranked build, in the JSON shape `lkg find --json` prints.
 type Build struct {
-	Source    string    `json:"source"`
-	Image     string    `json:"image"`
-	Digest    string    `json:"digest"`
-	Tags      []string  `json:"tags"`
-	Revision  string    `json:"revision"`
-	Match     Match     `json:"match"`
-	GoodTag   string    `json:"good_tag"`
-	Created   time.Time `json:"created"`
-	Platforms []string  `json:"platforms"`
+	Source    types.Source `json:"source"`
+	Image     string       `json:"image"`
+	Digest    string       `json:"digest"`
+	Tags      []string     `json:"tags"`
+	Revision  string       `json:"revision"`
+	Match     Match        `json:"match"`
+	GoodTag   string       `json:"good_tag"`
+	Created   time.Time    `json:"created"`
+	Platforms []string     `json:"platforms"`
 	// Locations are every place the build (its digest) was found, registries
 	// first; Source and Image are the first of them.
 	Locations []Location `json:"locations"`
@@ -66,8 +66,8 @@ type Build struct {
 // Location is one place a build was found: a registry repository's tag, or
 // a local image in the Docker engine.
 type Location struct {
-	Source string `json:"source"` // types.SourceRegistry or types.SourceDocker
-	Image  string `json:"image"`  // "host/repo:tag", or the local image name
+	Source types.Source `json:"source"` // types.SourceRegistry or types.SourceDocker
+	Image  string       `json:"image"`  // "host/repo:tag", or the local image name
 }
 
 // Source is one git ref the known-good code can be rebuilt from, in the JSON

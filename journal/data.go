@@ -193,7 +193,7 @@ type SuspectUnit struct {
 // NewEvent builds an event of kind with message and data (any value that
 // encodes to a JSON object, typically FindData, Move or VerifyData;
 // nil for none).
-func NewEvent(kind, message string, data any) (Event, error) {
+func NewEvent(kind Kind, message string, data any) (Event, error) {
 	e := Event{Kind: kind, Message: message}
 	if data != nil {
 		raw, err := json.Marshal(data)

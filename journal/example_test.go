@@ -31,7 +31,7 @@ func Example() {
 		fmt.Println(in.ID, in.Title, in.End.Sub(in.Start))
 	}
 	for _, e := range events {
-		fmt.Println(strings.TrimSpace(e.Time.Format("15:04") + " " + e.Kind + " " + e.Message))
+		fmt.Println(strings.TrimSpace(e.Time.Format("15:04") + " " + string(e.Kind) + " " + e.Message))
 	}
 	// Output:
 	// 20261120-1400 true

@@ -13,18 +13,21 @@ import (
 	"time"
 )
 
+// Kind is what an event records.
+type Kind string
+
 // The event kinds lkg writes. Append accepts other non-empty kinds too, so a
 // newer lkg's journal still reads; they count as incident steps.
 const (
-	KindIncidentStart = "incident-start" // Message: the incident's title
-	KindIncidentClose = "incident-close"
-	KindIncidentTitle = "incident-title" // Message: the open incident's new title
-	KindFind          = "find"           // Data: FindData
-	KindDeploy        = "deploy"         // Data: Move
-	KindUndo          = "undo"           // Data: Move
-	KindVerify        = "verify"         // Data: VerifyData
-	KindNote          = "note"           // Message: the note
-	KindSuspects      = "suspects"       // Data: SuspectsData
+	KindIncidentStart Kind = "incident-start" // Message: the incident's title
+	KindIncidentClose      = "incident-close"
+	KindIncidentTitle      = "incident-title" // Message: the open incident's new title
+	KindFind               = "find"           // Data: FindData
+	KindDeploy             = "deploy"         // Data: Move
+	KindUndo               = "undo"           // Data: Move
+	KindVerify             = "verify"         // Data: VerifyData
+	KindNote               = "note"           // Message: the note
+	KindSuspects           = "suspects"       // Data: SuspectsData
 )
 
 // Sentinel errors of the journal, matched with errors.Is.
@@ -46,7 +49,7 @@ var (
 // decode it with DecodeData into FindData, Move or VerifyData.
 type Event struct {
 	Time     time.Time       `json:"time"`
-	Kind     string          `json:"kind"`
+	Kind     Kind            `json:"kind"`
 	Incident string          `json:"incident"`
 	Message  string          `json:"message,omitempty"`
 	Data     json.RawMessage `json:"data,omitempty"`
@@ -186,7 +189,7 @@ func (j *Journal) Append(e Event) (Event, bool, error) {
 		if st.open == "" {
 			id := st.newID(e.Time)
 			out = append(out, Event{Time: e.Time, Kind: KindIncidentStart, Incident: id,
-				Message: autoTitle + e.Kind})
+				Message: autoTitle + string(e.Kind)})
 			st.open = id
 			started = true
 		}

@@ -99,7 +99,7 @@ func MustEvents(tb testing.TB, j *Journal) ([]Event, []string) {
 func kinds(events []Event) string {
 	var s []string
 	for _, e := range events {
-		s = append(s, e.Kind+":"+e.Incident)
+		s = append(s, string(e.Kind)+":"+e.Incident)
 	}
 	return strings.Join(s, " ")
 }
@@ -108,35 +108,35 @@ func TestAppendIncidents(t *testing.T) {
 	start := time.Date(2026, 11, 20, 14, 0, 0, 0, time.UTC)
 	tests := []struct {
 		name        string
-		appends     []string // kinds, in order
+		appends     []Kind // kinds, in order
 		wantStarted []bool
 		wantErr     []error
 		want        string
 	}{
 		{
 			name:        "find outside an incident starts one",
-			appends:     []string{KindFind, KindDeploy},
+			appends:     []Kind{KindFind, KindDeploy},
 			wantStarted: []bool{true, false},
 			wantErr:     []error{nil, nil},
 			want:        "incident-start:20261120-1400 find:20261120-1400 deploy:20261120-1400",
 		},
 		{
 			name:        "explicit start, note, close, then a new incident",
-			appends:     []string{KindIncidentStart, KindNote, KindIncidentClose, KindNote},
+			appends:     []Kind{KindIncidentStart, KindNote, KindIncidentClose, KindNote},
 			wantStarted: []bool{true, false, false, true},
 			wantErr:     []error{nil, nil, nil, nil},
 			want:        "incident-start:20261120-1400 note:20261120-1400 incident-close:20261120-1400 incident-start:20261120-1403 note:20261120-1403",
 		},
 		{
 			name:        "start twice and close twice are refused",
-			appends:     []string{KindIncidentStart, KindIncidentStart, KindIncidentClose, KindIncidentClose},
+			appends:     []Kind{KindIncidentStart, KindIncidentStart, KindIncidentClose, KindIncidentClose},
 			wantStarted: []bool{true, false, false, false},
 			wantErr:     []error{nil, ErrIncidentOpen, nil, ErrNoIncident},
 			want:        "incident-start:20261120-1400 incident-close:20261120-1400",
 		},
 		{
 			name:        "a second incident in the same minute gets a suffix",
-			appends:     []string{KindIncidentStart, KindIncidentClose, KindIncidentStart},
+			appends:     []Kind{KindIncidentStart, KindIncidentClose, KindIncidentStart},
 			wantStarted: []bool{true, false, true},
 			wantErr:     []error{nil, nil, nil},
 			want:        "incident-start:20261120-1400 incident-close:20261120-1400 incident-start:20261120-1400-2",
@@ -222,7 +222,7 @@ func TestTornLineIsSkippedAndClosedOff(t *testing.T) {
 	events, warnings := MustEvents(t, j)
 	var got []string
 	for _, e := range events {
-		got = append(got, e.Kind+"="+e.Message)
+		got = append(got, string(e.Kind)+"="+e.Message)
 	}
 	want := "incident-start=opened by lkg note note=before note=after"
 	if strings.Join(got, " ") != want {

@@ -72,9 +72,9 @@ func (e Event) Summary() string {
 		return fmt.Sprintf("suspects %s..%s: %s, %s, +%d -%d", d.Good, d.Bad, plural(d.Units, "change"), plural(d.Files, "file"), d.Added, d.Deleted)
 	}
 	if e.Message != "" {
-		return e.Kind + ": " + e.Message
+		return string(e.Kind) + ": " + e.Message
 	}
-	return e.Kind
+	return string(e.Kind)
 }
 
 func orNone(s string) string {

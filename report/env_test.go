@@ -9,7 +9,7 @@ import (
 
 func TestRestoreByEnv(t *testing.T) {
 	start := time.Date(2026, 11, 20, 14, 0, 0, 0, time.UTC)
-	event := func(min int, kind string, data any) journal.Event {
+	event := func(min int, kind journal.Kind, data any) journal.Event {
 		t.Helper()
 		e, err := journal.NewEvent(kind, "", data)
 		if err != nil {

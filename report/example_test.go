@@ -10,7 +10,7 @@ import (
 
 func ExampleRestoreOf() {
 	start := time.Date(2026, 11, 20, 14, 0, 0, 0, time.UTC)
-	event := func(min int, kind string, data any) journal.Event {
+	event := func(min int, kind journal.Kind, data any) journal.Event {
 		e, _ := journal.NewEvent(kind, "", data)
 		e.Time = start.Add(time.Duration(min) * time.Minute)
 		return e

@@ -65,16 +65,19 @@ type RefState struct {
 	Ahead        int    // commits reachable from the tip but not from the good commit; counted for refs that contain the good commit or share its tree, else 0
 }
 
+// Source is where a build was found.
+type Source string
+
 // Where a build was found: Artifact.Source.
 const (
-	SourceRegistry = "registry"
-	SourceDocker   = "docker"
+	SourceRegistry Source = "registry"
+	SourceDocker          = "docker"
 )
 
 // Artifact is what a registry or the Docker engine says about one image,
 // before matching: the raw evidence the finder ranks.
 type Artifact struct {
-	Source      string            // SourceRegistry or SourceDocker
+	Source      Source            // SourceRegistry or SourceDocker
 	Repo        string            // "host/repo" for a registry; "" for a local image
 	Image       string            // "host/repo:tag" or a local image name
 	Digest      string            // manifest or index digest; a local image without one: its image ID

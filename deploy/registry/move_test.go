@@ -42,14 +42,14 @@ func (l *journalLog) statuses(tb testing.TB) []string {
 	var out []string
 	for _, e := range l.events {
 		if e.Kind != journal.KindDeploy && e.Kind != journal.KindUndo {
-			out = append(out, e.Kind)
+			out = append(out, string(e.Kind))
 			continue
 		}
 		var d journal.Move
 		if err := e.DecodeData(&d); err != nil {
 			tb.Fatal(err)
 		}
-		out = append(out, e.Kind+" "+string(d.Status))
+		out = append(out, string(e.Kind)+" "+string(d.Status))
 	}
 	return out
 }
