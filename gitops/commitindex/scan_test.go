@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/go-git/go-git/v5"
@@ -29,16 +30,54 @@ func gitIn(t testing.TB, dir, stdin string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// scanRepo makes a repository whose commits sit in two packs (one of them
-// aggressively deltified, so some commits are deltas) and as loose
-// objects, with messages long enough that header-only inflation matters,
-// merges, and a commit no ref reaches.
+// scanRepo is a copy of scanTemplate, for a test to change as it likes.
+// The template (3,000 commits, an aggressive repack) is built once per test
+// binary: five tests start from it, and building it is most of their time.
 func scanRepo(t *testing.T) string {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("needs git")
 	}
-	dir := t.TempDir()
+	tmpl.once.Do(func() {
+		dir, err := os.MkdirTemp("", "lkg-scanrepo-")
+		if err != nil {
+			tmpl.err = err
+			return
+		}
+		tmpl.dir = dir
+		tmpl.err = buildScanRepo(t, dir)
+	})
+	if tmpl.err != nil {
+		t.Fatalf("building the scan repository: %v", tmpl.err)
+	}
+	dir := filepath.Join(t.TempDir(), "repo.git")
+	if err := os.CopyFS(dir, os.DirFS(tmpl.dir)); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// tmpl is scanRepo's template, removed by TestMain.
+var tmpl struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if tmpl.dir != "" {
+		os.RemoveAll(tmpl.dir)
+	}
+	os.Exit(code)
+}
+
+// buildScanRepo makes in dir a repository whose commits sit in two packs
+// (one of them aggressively deltified, so some commits are deltas) and as
+// loose objects, with messages long enough that header-only inflation
+// matters, merges, and a commit no ref reaches.
+func buildScanRepo(t *testing.T, dir string) error {
+	t.Helper()
 	git := func(stdin string, args ...string) string {
 		t.Helper()
 		return gitIn(t, dir, stdin, args...)
@@ -77,7 +116,7 @@ func scanRepo(t *testing.T) string {
 		tip = git("", "commit-tree", "-p", tip, "-m", fmt.Sprintf("looser %d", i), tip+"^{tree}")
 	}
 	git("", "commit-tree", "-m", "dangling", tip+"^{tree}") // no ref reaches it
-	return dir
+	return nil
 }
 
 // TestScanAgainstGit compares the parallel pack scan with git's own view of
