@@ -93,6 +93,22 @@ func runFind(ctx context.Context, g *Globals, std *IO, repo *gitops.Repo, f Find
 		return finder.Result{}, err
 	}
 	opts, done := f.options(g, std, repo)
+	if f.To != "" && !isRegistryTag(f.To) {
+		// A runtime target: the bad deploy is what it runs now.
+		t, err := g.openTarget(std, f.To, 0)
+		if err != nil {
+			done()
+			return finder.Result{}, err
+		}
+		now, err := t.Read(ctx)
+		switch {
+		case err != nil:
+			std.warnf("reading what %s runs, to name the bad deploy: %s", f.To, text.OneLine(err))
+			opts = append(opts, scan.WithTarget(""))
+		default:
+			opts = append(opts, scan.WithRunning(f.To, now.Image))
+		}
+	}
 	res, err := scan.Find(ctx, repo, opts...)
 	done()
 	if err != nil {

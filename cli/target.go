@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"strings"
 	"time"
 
 	"github.com/lkg-dev/lkg/artifacts"
@@ -20,6 +21,10 @@ func checkTarget(to string) error {
 	}
 	return nil
 }
+
+// isRegistryTag says --to names a registry tag, not a runtime target
+// (a form with a scheme, docker://NAME and the like).
+func isRegistryTag(to string) bool { return !strings.Contains(to, "://") }
 
 // openTarget is the deploy target --to names, with the clients it needs
 // built once. settle is how long after a move a registry tag is read once

@@ -22,6 +22,7 @@ type options struct {
 	images      []string
 	docker      bool
 	target      string
+	running     string // the image a runtime target runs (WithRunning); "" for a registry tag
 	deployed    string
 	verifyAll   bool
 	incomplete  bool
@@ -84,7 +85,15 @@ func WithDocker(docker bool) Option { return func(o *options) { o.docker = docke
 // WithTarget names the production tag ("host/repo:tag"), like --to. When
 // no WithBad is given, the build it points at now is the bad deploy. The
 // default is none.
-func WithTarget(ref string) Option { return func(o *options) { o.target = ref } }
+func WithTarget(ref string) Option { return func(o *options) { o.target, o.running = ref, "" } }
+
+// WithRunning names a runtime target (like --to docker://api) and the image
+// it runs now (image, "host/repo@sha256:..." or "host/repo:tag", as its
+// Read says): when no WithBad is given, that build is the bad deploy. It
+// replaces WithTarget. The default is none.
+func WithRunning(target, image string) Option {
+	return func(o *options) { o.target, o.running = target, image }
+}
 
 // WithDeployed is the digest lkg's own last deploy put under the production
 // tag (WithTarget), from the incident journal. While the tag still holds

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -46,17 +47,26 @@ func (o *options) namedBad(repo *gitops.Repo) (*badDeploy, error) {
 // unknown and the reason is a warning: find still answers.
 func (o *options) productionBad(ctx context.Context, repo *gitops.Repo, pats []*regexp.Regexp) (*badDeploy, string, error) {
 	target := o.target
-	ref, err := imageref.ParseTag(target)
+	from := "production tag " + target
+	var ref imageref.Ref
+	var err error
+	if o.running != "" {
+		from = "what " + target + " runs"
+		ref, err = imageref.Parse(o.running)
+	} else {
+		var tag imageref.Tag
+		tag, err = imageref.ParseTag(target)
+		ref = tag.Ref
+	}
 	if err != nil {
 		return nil, "", inputf("--to %v", err)
 	}
 	tag := ref.Tag()
-	from := "production tag " + target
 	reg, err := o.openRepository(ref.Repo())
 	if err != nil {
 		return nil, "", err
 	}
-	art, err := reg.Inspect(ctx, tag, false)
+	art, err := reg.Inspect(ctx, cmp.Or(ref.Digest(), tag), false)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, "", ctx.Err()
@@ -67,7 +77,7 @@ func (o *options) productionBad(ctx context.Context, repo *gitops.Repo, pats []*
 		return nil, fmt.Sprintf("could not read %s to name the bad deploy: %s", from, text.OneLine(err)), nil
 	}
 	rev, _, ok := finder.RevisionFromArtifact(art)
-	if !ok {
+	if !ok && tag != "" {
 		rev, ok = finder.RevisionFromTag(tag, pats)
 	}
 	if !ok {

@@ -181,7 +181,7 @@ func (o *options) check() error {
 			return err
 		}
 	}
-	if o.target != "" {
+	if o.target != "" && o.running == "" {
 		if err := CheckTarget(o.target); err != nil {
 			return err
 		}
