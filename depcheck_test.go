@@ -110,7 +110,7 @@ var importRules = []struct {
 	},
 	{
 		pkgs:   "./deploy/...",
-		forbid: []string{"github.com/lkg-dev/lkg/cli", "github.com/lkg-dev/lkg/internal/fixture", "github.com/rogpeppe/go-internal/"},
+		forbid: []string{"github.com/lkg-dev/lkg/cli", "github.com/lkg-dev/lkg/internal/fixture", "github.com/rogpeppe/go-internal/testscript"},
 		why:    "the core and its targets are libraries the CLI calls",
 	},
 	{
@@ -120,7 +120,7 @@ var importRules = []struct {
 	},
 	{
 		pkgs:   ".",
-		forbid: []string{"github.com/lkg-dev/lkg/internal/fixture", "github.com/rogpeppe/go-internal/"},
+		forbid: []string{"github.com/lkg-dev/lkg/internal/fixture", "github.com/rogpeppe/go-internal/testscript"},
 		why:    "the lkg binary does not link test fixtures",
 	},
 }
