@@ -86,6 +86,12 @@ type Artifact struct {
 	Annotations map[string]string // index and manifest annotations; the index wins on conflict
 	Created     time.Time         // image config "created"; zero when absent or unreadable
 	Platforms   []string          // "os/arch[/variant]"; for an index, every platform
+	// Provenance is what the build's unsigned provenance attestations
+	// name, strongest first; nil when it has none (or they were not read).
+	Provenance []Provenance
+	// ProvenanceErr says why an attestation the index lists could not be
+	// used; "" when none failed.
+	ProvenanceErr string
 }
 
 // LookupHints say what is known of the builds that record the revisions a
@@ -100,4 +106,82 @@ type LookupHints struct {
 	// Created is, per revision, the newest creation time of the builds
 	// recording it; a revision absent from it has builds of unknown age.
 	Created map[string]time.Time
+}
+
+// RevisionFrom says where a build's revision was read, strongest first in
+// the order finder trusts them.
+type RevisionFrom string
+
+// Where a revision can come from.
+const (
+	// FromSigned: a signed attestation (a cosign bundle, a GitHub artifact
+	// attestation) or its signing certificate, verified under the trust
+	// policy.
+	FromSigned RevisionFrom = "signed-attestation"
+	// FromProvenance: BuildKit provenance naming the git source BuildKit
+	// checked out itself.
+	FromProvenance RevisionFrom = "provenance"
+	// FromProvenanceHint: BuildKit provenance repeating what the build
+	// context's .git said; nothing checked it.
+	FromProvenanceHint RevisionFrom = "provenance-hint"
+	// FromLabel: an image config label.
+	FromLabel RevisionFrom = "label"
+	// FromAnnotation: a manifest or index annotation.
+	FromAnnotation RevisionFrom = "annotation"
+	// FromTagName: the image tag's name.
+	FromTagName RevisionFrom = "tag-name"
+)
+
+// Provenance is one revision an unsigned provenance attestation of a build
+// names (BuildKit's attestation manifest beside the image in its index).
+type Provenance struct {
+	Revision string       // as recorded: hex, lower-cased
+	Repo     string       // the git source as recorded ("https://github.com/shop/api.git#v1.2.0"); may be ""
+	From     RevisionFrom // FromProvenance or FromProvenanceHint
+	Where    string       // the field it was read from, for messages
+}
+
+// Attestation is one signature or signed attestation attached to a build,
+// as the registry holds it: a Sigstore bundle (an OCI referrer, as cosign
+// and GitHub push them) or a legacy cosign signature (a layer of the
+// sha256-<hex>.sig tag). Nothing in it is verified yet.
+type Attestation struct {
+	Where     string // "referrer sha256:...", "tag sha256-<hex>.sig"
+	MediaType string // the bundle's or the signature layer's media type
+	// Bundle is a Sigstore bundle in its JSON form; nil for a legacy
+	// signature.
+	Bundle []byte
+	// Payload and Annotations are a legacy cosign signature: the signed
+	// payload (simple signing JSON) and the layer's annotations (signature,
+	// certificate, chain, Rekor bundle, timestamp).
+	Payload     []byte
+	Annotations map[string]string
+}
+
+// TrustState is the outcome of checking a build's signatures.
+type TrustState string
+
+// Trust states.
+const (
+	TrustVerified TrustState = "verified" // a signature verified under the trust policy
+	TrustUnsigned TrustState = "unsigned" // nothing signed was attached to the build
+	TrustFailed   TrustState = "failed"   // something was signed, but nothing verified
+)
+
+// Trust is what the signatures attached to a build say under the trust
+// policy.
+type Trust struct {
+	State TrustState `json:"state"`
+	// By names what verified it: "key ci/cosign.pub", or "identity
+	// https://github.com/... (issuer https://token.actions...)".
+	By string `json:"by,omitempty"`
+	// Reason says why it failed, or what was looked for when unsigned.
+	Reason string `json:"reason,omitempty"`
+	// Checked says what the policy accepts, for a refusal's message
+	// ("keys ci/cosign.pub; identities ..."). Not part of the JSON contract.
+	Checked string `json:"-"`
+	// Revision is the commit the verified attestation (or its signing
+	// certificate) names, and Repo the source it names; "" when none.
+	Revision string `json:"revision,omitempty"`
+	Repo     string `json:"repo,omitempty"`
 }
