@@ -46,6 +46,12 @@ type Options struct {
 	// as the good tag's name for a build that records no revision: lkg
 	// itself chose that build for that tag.
 	PinTag func(goodTag string) string
+	// Trust, when set, checks the signatures of the builds that could be
+	// the answer (registries implementing Attested): each gets a verdict
+	// (Build.Trust), a verified build ranks before an unverified one of
+	// the same good tag and match, and a verified attestation's revision
+	// is the strongest there is. Nil reads no signatures at all.
+	Trust Verifier
 	// Progress, when set, is called as inspections complete with how many
 	// are done of how many there are, the last call with done == total.
 	// Tags whose names record no revision are inspected while git answers
@@ -93,6 +99,7 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 		commits: commits,
 		pats:    opts.TagPatterns,
 		pinTag:  opts.PinTag,
+		trust:   opts.Trust,
 		known:   map[string]types.Commit{},
 		failed:  map[string]error{},
 		warn:    warn.New(warn.PerKind),
@@ -223,7 +230,7 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 	// 5. One piece of evidence per (registry, digest), then the local images.
 	evs := groupByDigest(regs, names, jobs, arts)
 	for _, a := range local {
-		evs = append(evs, &evidence{source: types.SourceDocker, image: a.Image, art: a, tags: sortedUnique(a.Tags, nil)})
+		evs = append(evs, &evidence{source: types.SourceDocker, reg: -1, image: a.Image, art: a, tags: sortedUnique(a.Tags, nil)})
 	}
 
 	// 6. Revisions recorded only in labels get a second batched Lookup.
@@ -240,6 +247,14 @@ func Find(ctx context.Context, goods []Good, commits Commits, regs []Registry, l
 	}
 	if err := s.lookup(ctx); err != nil {
 		return emptyResult(goods), err
+	}
+
+	// 6b. Signatures of the builds that could be the answer, and the
+	// revisions verified attestations name.
+	if s.trust != nil {
+		if err := s.checkTrust(ctx, regs, evs, workers); err != nil {
+			return emptyResult(goods), err
+		}
 	}
 
 	// 7. Match.
@@ -302,7 +317,9 @@ func (s *scan) couldOutrank(n tagName, pinned bool, best *Build) bool {
 
 // RankBuilds sorts builds best first: by the position of their GoodTag in
 // goods (newest good first; tags not in goods last), then match strength
-// (exact, tree, tag), then pinned builds first (lkg pin chose them for
+// (exact, tree, tag; a build whose records contradict its signed
+// provenance after all), then verified builds first (their signatures
+// verified under the trust policy), then pinned builds first (lkg pin chose them for
 // their tag), then provenance (a CI build before one lkg staged itself:
 // evidence before age), then RankTime newest first (Created when RankTime
 // is zero), then image name and digest so equal builds keep a stable order.
@@ -330,8 +347,11 @@ func RankBuilds(builds []Build, goods []Good) {
 		if x, y := goodIdx(a), goodIdx(b); x != y {
 			return x < y
 		}
-		if x, y := matchStrength(a.Match), matchStrength(b.Match); x != y {
+		if x, y := buildStrength(a), buildStrength(b); x != y {
 			return x < y
+		}
+		if x, y := a.verified(), b.verified(); x != y {
+			return x
 		}
 		if a.Pinned != b.Pinned {
 			return a.Pinned
@@ -347,6 +367,20 @@ func RankBuilds(builds []Build, goods []Good) {
 		}
 		return a.Digest < b.Digest
 	})
+}
+
+// buildStrength is a build's match strength, a conflict between its
+// signed provenance and its other records weakest of all.
+func buildStrength(b Build) int {
+	if b.Conflict != "" {
+		return matchStrength(MatchTag) + 1
+	}
+	return matchStrength(b.Match)
+}
+
+// verified says the build's signatures verified under the trust policy.
+func (b Build) verified() bool {
+	return b.Trust != nil && b.Trust.State == types.TrustVerified
 }
 
 // matchStrength orders match kinds, strongest (lowest) first.
@@ -411,9 +445,11 @@ type inspectJob struct {
 type evidence struct {
 	source types.Source   // types.SourceRegistry or types.SourceDocker
 	repo   string         // registry name; "" for local
+	reg    int            // index of the registry; -1 for local
 	image  string         // set for local images; registry images get repo:best tag
 	art    types.Artifact // the inspected artifact (first one at the digest)
 	tags   []string       // sorted, unique
+	trust  *types.Trust   // the signatures' verdict; nil when not checked
 }
 
 // revState is what Lookup said of one revision.
@@ -439,6 +475,7 @@ type scan struct {
 	warn   *warn.Set
 	pinTag func(goodTag string) string // Options.PinTag; nil for none
 	unread []failedJob                 // inspections that failed with types.ErrUnread
+	trust  Verifier                    // Options.Trust; nil for none
 }
 
 // failedJob is an inspection that failed, and why.
@@ -709,7 +746,7 @@ func groupByDigest(regs []Registry, names []tagName, jobs []inspectJob, arts []*
 		}
 		e, ok := byKey[k]
 		if !ok {
-			e = &evidence{source: types.SourceRegistry, repo: regs[n.reg].Name(), art: *a}
+			e = &evidence{source: types.SourceRegistry, repo: regs[n.reg].Name(), reg: n.reg, art: *a}
 			byKey[k] = e
 			evs = append(evs, e)
 		}
@@ -735,16 +772,24 @@ func (s *scan) match(e *evidence) (Build, bool) {
 		label = e.repo + "@" + e.art.Digest
 	}
 
-	// Revisions the labels record; junk is reported, never used.
-	var labelRev recorded
-	haveLabel := false
+	// Revisions the build records, strongest first: a verified signed
+	// attestation, unsigned provenance, labels, the annotation. Junk is
+	// reported, never used.
+	var recs []recorded
+	if t := e.trust; t != nil && t.State == types.TrustVerified && t.Revision != "" {
+		recs = append(recs, recorded{value: t.Revision, where: "signed attestation (" + t.By + ")", from: types.FromSigned})
+	}
 	for _, r := range artifactRevisions(e.art) {
-		switch {
-		case r.junk:
+		if r.junk {
 			s.warnf("image %s: %s has junk value %q, ignored", label, r.where, r.value)
-		case !haveLabel:
-			labelRev, haveLabel = r, true
+			continue
 		}
+		recs = append(recs, r)
+	}
+	var labelRev recorded
+	haveLabel := len(recs) > 0
+	if haveLabel {
+		labelRev = recs[0]
 	}
 
 	// Revisions the tag names record, resolved first.
@@ -758,15 +803,18 @@ func (s *scan) match(e *evidence) (Build, bool) {
 	slices.SortStableFunc(names, func(a, b tagName) int { return s.nameRank(a) - s.nameRank(b) })
 
 	var (
-		dirty  bool
-		commit types.Commit
-		found  bool // a usable revision is recorded somewhere
+		dirty    bool
+		commit   types.Commit
+		found    bool // a usable revision is recorded somewhere
+		from     types.RevisionFrom
+		conflict string
 	)
 	if haveLabel {
 		var rev string
 		rev, dirty = StripDirty(labelRev.value)
 		found = true
 		c, st := s.resolve(rev)
+		conflict = s.disagreement(label, rev, c, st, recs)
 		for _, n := range names {
 			nc, nst := s.resolve(n.rev)
 			if nst == revResolved || (nst == revUnknown && n.strong) {
@@ -784,13 +832,13 @@ func (s *scan) match(e *evidence) (Build, bool) {
 			s.warnf("image %s records abbreviated revision %s (%s), which names more than one commit; not matched", label, rev, labelRev.where)
 			return Build{}, false
 		}
-		commit = c
+		commit, from = c, labelRev.from
 	} else if len(names) > 0 {
 		n := names[0]
 		c, st := s.resolve(n.rev)
 		switch {
 		case st == revResolved:
-			dirty, commit, found = n.dirty, c, true
+			dirty, commit, found, from = n.dirty, c, true, types.FromTagName
 		case st == revUnknown && n.strong:
 			s.warnf("image %s records revision %s in tag %s, which is %s; not matched", label, n.rev, n.tag, s.notFound(n.rev))
 			return Build{}, false
@@ -810,6 +858,7 @@ func (s *scan) match(e *evidence) (Build, bool) {
 		Repo:      e.repo,
 		Dirty:     dirty,
 		Staged:    slices.ContainsFunc(e.tags, func(t string) bool { return IsStagingTag(localTag(t)) }),
+		Trust:     e.trust,
 	}
 	if b.Tags == nil {
 		b.Tags = []string{}
@@ -818,9 +867,16 @@ func (s *scan) match(e *evidence) (Build, bool) {
 	if found {
 		gi, m, ok := s.goodFor(commit)
 		if !ok {
+			if conflict != "" {
+				s.warnf("image %s: %s; not matched: the signed commit is no known-good one", label, conflict)
+			}
 			return Build{}, false
 		}
 		b.Revision, b.Match, b.GoodTag = commit.Hash, m, s.goods[gi].Tag
+		b.RevisionFrom, b.Conflict = from, conflict
+		if conflict != "" {
+			s.warnf("image %s: %s; ranked after every build without a conflict", label, conflict)
+		}
 		b.Pinned = s.pinned(e.tags, b.GoodTag)
 		b.Image = s.imageName(e, commit, b.GoodTag)
 		b.RankTime = b.Created

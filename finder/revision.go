@@ -124,10 +124,12 @@ type recorded struct {
 	value string // lower-case, trimmed; DirtySuffix kept
 	where string // "label K" or "annotation K"
 	junk  bool   // not 7..40 hex after stripping DirtySuffix
+	from  types.RevisionFrom
 }
 
 // artifactRevisions lists every non-empty revision an artifact records, in
-// the order they are trusted, junk included so each can be warned about.
+// the order they are trusted (unsigned provenance, labels, the
+// annotation), junk included so each can be warned about.
 func artifactRevisions(a types.Artifact) []recorded {
 	var out []recorded
 	add := func(where, v string) {
@@ -136,7 +138,16 @@ func artifactRevisions(a types.Artifact) []recorded {
 			return // an empty label is common in templates and says nothing
 		}
 		hex, _ := StripDirty(v)
-		out = append(out, recorded{value: v, where: where, junk: !isRevision(hex)})
+		from := types.FromLabel
+		if strings.HasPrefix(where, "annotation") {
+			from = types.FromAnnotation
+		}
+		out = append(out, recorded{value: v, where: where, junk: !isRevision(hex), from: from})
+	}
+	// Provenance first: BuildKit wrote it from the source it built.
+	for _, p := range a.Provenance {
+		hex := strings.ToLower(p.Revision)
+		out = append(out, recorded{value: hex, where: "provenance (" + p.Where + ")", junk: !isRevision(hex), from: p.From})
 	}
 	for _, k := range revisionKeys {
 		add("label "+k, a.Labels[k])
@@ -145,8 +156,9 @@ func artifactRevisions(a types.Artifact) []recorded {
 	return out
 }
 
-// RevisionFromArtifact returns the revision an artifact's labels or
-// annotations record, checking labels org.opencontainers.image.revision,
+// RevisionFromArtifact returns the revision an artifact's provenance,
+// labels or annotations record, checking BuildKit provenance (the checked
+// git source, then the .git hint), labels org.opencontainers.image.revision,
 // org.label-schema.vcs-ref and vcs-ref, then the annotation
 // org.opencontainers.image.revision. where names the key ("label K" or
 // "annotation K"). The revision is lower-case hex, DirtySuffix kept.
@@ -184,8 +196,10 @@ func isRevision(s string) bool {
 }
 
 // isSignatureTag reports whether a tag is cosign's signature, attestation or
-// SBOM tag ("sha256-<64 hex>.sig"). Those are evidence attached to a build,
-// not builds, so reading them would only cost requests.
+// SBOM tag ("sha256-<64 hex>.sig"), or the referrers fallback tag
+// ("sha256-<64 hex>") a registry without the referrers API keeps. Those are
+// evidence attached to a build, not builds, so reading them would only
+// cost requests.
 func isSignatureTag(tag string) bool {
 	rest, ok := strings.CutPrefix(tag, signatureTagPrefix)
 	if !ok || len(rest) < signatureTagHexLen {
@@ -199,7 +213,7 @@ func isSignatureTag(tag string) bool {
 		}
 	}
 	switch suffix {
-	case ".sig", ".att", ".sbom":
+	case "", ".sig", ".att", ".sbom":
 		return true
 	}
 	return false

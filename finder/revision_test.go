@@ -161,7 +161,7 @@ func TestIsSignatureTag(t *testing.T) {
 		{"sha256-" + d + ".sig", true},
 		{"sha256-" + d + ".att", true},
 		{"sha256-" + d + ".sbom", true},
-		{"sha256-" + d, false},
+		{"sha256-" + d, true}, // the referrers fallback tag: an index of signatures, no build
 		{"sha256-" + d + ".txt", false},
 		{"sha256-" + d[:63] + "x.sig", false},
 		{"sha-" + d[:40], false},

@@ -48,6 +48,17 @@ type Build struct {
 	// Pinned says the build carries its good tag's pin (lkg pin's
 	// lkg-keep-<tag>): lkg chose it for that tag before.
 	Pinned bool `json:"pinned,omitempty"`
+	// RevisionFrom says where Revision was read: a verified signed
+	// attestation, BuildKit provenance (checked, or the .git hint), a
+	// label, an annotation or the tag name. Empty for a tag match.
+	RevisionFrom types.RevisionFrom `json:"revision_from,omitempty"`
+	// Trust is what the build's signatures say under the trust policy;
+	// nil when no policy was given (nothing was checked).
+	Trust *types.Trust `json:"trust,omitempty"`
+	// Conflict says a label, annotation or unsigned provenance names
+	// another commit than the build's verified signed provenance: the
+	// build ranks after every build without a conflict, never as exact.
+	Conflict string `json:"conflict,omitempty"`
 
 	// Repo is the registry repository ("host/repo") the build lives in; empty
 	// for a local image. Not part of the JSON contract.
@@ -125,6 +136,20 @@ type Commits interface {
 	// revision are, so that revisions that cannot change the answer are
 	// not looked for on the remotes.
 	Lookup(ctx context.Context, revs []string, hints types.LookupHints) (map[string]types.Commit, map[string]error)
+}
+
+// Attested is a Registry that can also read the signatures and signed
+// attestations attached to a build (OCI referrers, cosign's signature
+// tag). Find asks it only for builds that could be the answer, and only
+// with a Verifier.
+type Attested interface {
+	Attestations(ctx context.Context, digest string) ([]types.Attestation, error)
+}
+
+// Verifier checks a build's attestations under the trust policy.
+// provenance.Policy implements it.
+type Verifier interface {
+	Verify(digest string, atts []types.Attestation) types.Trust
 }
 
 // Registry is one image repository the finder can scan.
