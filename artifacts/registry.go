@@ -57,6 +57,7 @@ type options struct {
 	initial   time.Duration
 	maxWait   time.Duration
 	jobs      int
+	noProv    bool
 	tracer    *Tracer
 	insecure  hostSet
 	caFile    string
@@ -171,6 +172,14 @@ func WithJobs(n int) Option {
 	return func(o *options) { o.jobs = max(n, 1) }
 }
 
+// WithProvenance says whether Inspect reads the provenance attestations
+// BuildKit puts beside an image in its index, for the revision they name
+// (two requests for a build never seen, none once cached). The default is
+// true.
+func WithProvenance(read bool) Option {
+	return func(o *options) { o.noProv = !read }
+}
+
 // Repository is one image repository. It is safe for concurrent use: all
 // goroutines share one puller, so the registry's token is fetched once.
 type Repository struct {
@@ -183,6 +192,11 @@ type Repository struct {
 	// For the tag list's pages, asked for all at once (tags.go).
 	keychain  authn.Keychain
 	userAgent string
+
+	// provenance says whether Inspect reads BuildKit's attestation
+	// manifests (WithProvenance).
+	provenance bool
+	att        attState // what attest.go learnt of the repository
 }
 
 // NewRepository returns the repository "host/repo" (no tag, no digest).
@@ -213,6 +227,8 @@ func NewRepository(repo string, opts ...Option) (*Repository, error) {
 
 		keychain:  o.keychain,
 		userAgent: o.userAgent,
+
+		provenance: !o.noProv,
 	}, nil
 }
 
@@ -433,6 +449,11 @@ func (r *Repository) describe(ctx context.Context, img *types.Artifact, manifest
 			return err
 		}
 		fillFromConfig(img, cfg, false)
+		if r.provenance {
+			if err := r.readProvenance(ctx, img, m.Manifests, child.Digest.String()); err != nil {
+				return err
+			}
+		}
 	}
 	for k, v := range m.Annotations {
 		annotations[k] = v
@@ -508,9 +529,24 @@ func (r *Repository) config(ctx context.Context, digest string) (*rawConfig, err
 		}
 		r.cache.Drop(digest)
 	}
+	b, err := r.fetchBlob(ctx, "config", digest)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return nil, fmt.Errorf("%w: config %s: %w", ErrMalformed, digest, err)
+	}
+	_ = r.cache.PutBlob(digest, b)
+	return &cfg, nil
+}
+
+// fetchBlob downloads a small blob (what names what it is: "config") and
+// checks it against its digest. The caller caches it once it proved
+// usable.
+func (r *Repository) fetchBlob(ctx context.Context, what, digest string) ([]byte, error) {
 	ref, err := name.NewDigest(r.name+"@"+digest, r.nopts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: config digest %q: %w", ErrMalformed, digest, err)
+		return nil, fmt.Errorf("%w: %s digest %q: %w", ErrMalformed, what, digest, err)
 	}
 	layer, err := r.puller.Layer(ctx, ref)
 	if err != nil {
@@ -526,16 +562,12 @@ func (r *Repository) config(ctx context.Context, digest string) (*rawConfig, err
 		return nil, err
 	}
 	if len(b) > maxConfigSize {
-		return nil, fmt.Errorf("%w: config %s larger than %d bytes", ErrMalformed, digest, maxConfigSize)
+		return nil, fmt.Errorf("%w: %s %s larger than %d bytes", ErrMalformed, what, digest, maxConfigSize)
 	}
 	if got := digestOf(b); got != digest {
-		return nil, fmt.Errorf("%w: config %s has digest %s", ErrMalformed, digest, got)
+		return nil, fmt.Errorf("%w: %s %s has digest %s", ErrMalformed, what, digest, got)
 	}
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		return nil, fmt.Errorf("%w: config %s: %w", ErrMalformed, digest, err)
-	}
-	_ = r.cache.PutBlob(digest, b)
-	return &cfg, nil
+	return b, nil
 }
 
 // classify wraps err with the sentinel that says what went wrong. listing

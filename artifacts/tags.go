@@ -44,6 +44,7 @@ func (r *Repository) Tags(ctx context.Context) ([]string, error) {
 		tags, size, err := r.tagsAtOnce(ctx, p)
 		if err == nil {
 			r.rememberPages(tags, size)
+			r.listed(tags)
 			return tags, nil
 		}
 		// A failure page by page would share: said now, not after
@@ -56,6 +57,7 @@ func (r *Repository) Tags(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listing tags of %q: %w", r.name, r.classify(ctx, err, true))
 	}
+	r.listed(tags)
 	return tags, nil
 }
 
