@@ -53,6 +53,9 @@ type Config struct {
 
 	// Risk is suspects' risk categories, in the file's order.
 	Risk []RiskCategory
+
+	// Trust is the trust: block; nil when the file has none.
+	Trust *Trust
 }
 
 // RiskCategory is one entry of the risk section: a category and the path
@@ -155,6 +158,7 @@ var keys = []key{
 	{"risk", func(c *Config, n *yaml.Node) error { return decodeRisk(&c.Risk, n) }},
 	{"tag_patterns", func(c *Config, n *yaml.Node) error { return decodeList(&c.TagPatterns, n) }},
 	{"to", func(c *Config, n *yaml.Node) error { return decodeString(&c.To, n) }},
+	{"trust", func(c *Config, n *yaml.Node) error { return decodeTrust(&c.Trust, n, filepath.Dir(c.Path)) }},
 	{"verify_all", func(c *Config, n *yaml.Node) error { return decodeBool(&c.VerifyAll, n) }},
 }
 

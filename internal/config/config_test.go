@@ -72,7 +72,7 @@ func TestParseErrors(t *testing.T) {
 		{"Images: [r/app]", `line 1: unknown key "Images". Did you mean images?`},
 		{"good_tag: [v*]", `unknown key "good_tag". Did you mean good_tags?`},
 		{"verifyall: true", `unknown key "verifyall". Did you mean verify_all?`},
-		{"colour: blue", `unknown key "colour". Valid keys: depth, docker, environments, good, good_tags, images, insecure_registries, keep, pin_pattern, remotes, risk, tag_patterns, to, verify_all.`},
+		{"colour: blue", `unknown key "colour". Valid keys: depth, docker, environments, good, good_tags, images, insecure_registries, keep, pin_pattern, remotes, risk, tag_patterns, to, trust, verify_all.`},
 	}
 	for _, tt := range tests {
 		_, err := Parse("/r/.lkg.yaml", []byte(tt.yaml))
