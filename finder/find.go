@@ -315,10 +315,10 @@ func (s *scan) couldOutrank(n tagName, pinned bool, best *Build) bool {
 	return gi < bi || gi == bi && matchStrength(m) <= matchStrength(best.Match)
 }
 
-// RankBuilds sorts builds best first: by the position of their GoodTag in
-// goods (newest good first; tags not in goods last), then match strength
-// (exact, tree, tag; a build whose records contradict its signed
-// provenance after all), then verified builds first (their signatures
+// RankBuilds sorts builds best first: a build whose records contradict
+// its signed provenance after every other, then by the position of their
+// GoodTag in goods (newest good first; tags not in goods last), then match
+// strength (exact, tree, tag), then verified builds first (their signatures
 // verified under the trust policy), then pinned builds first (lkg pin chose them for
 // their tag), then provenance (a CI build before one lkg staged itself:
 // evidence before age), then RankTime newest first (Created when RankTime
@@ -344,10 +344,13 @@ func RankBuilds(builds []Build, goods []Good) {
 	}
 	sort.SliceStable(builds, func(i, j int) bool {
 		a, b := builds[i], builds[j]
+		if x, y := a.Conflict != "", b.Conflict != ""; x != y {
+			return y
+		}
 		if x, y := goodIdx(a), goodIdx(b); x != y {
 			return x < y
 		}
-		if x, y := buildStrength(a), buildStrength(b); x != y {
+		if x, y := matchStrength(a.Match), matchStrength(b.Match); x != y {
 			return x < y
 		}
 		if x, y := a.verified(), b.verified(); x != y {
@@ -367,15 +370,6 @@ func RankBuilds(builds []Build, goods []Good) {
 		}
 		return a.Digest < b.Digest
 	})
-}
-
-// buildStrength is a build's match strength, a conflict between its
-// signed provenance and its other records weakest of all.
-func buildStrength(b Build) int {
-	if b.Conflict != "" {
-		return matchStrength(MatchTag) + 1
-	}
-	return matchStrength(b.Match)
 }
 
 // verified says the build's signatures verified under the trust policy.

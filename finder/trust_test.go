@@ -143,18 +143,18 @@ func TestFindTrust(t *testing.T) {
 }
 
 func TestFindConflict(t *testing.T) {
-	// The label says v2; the signed provenance says the rebased v2 (same
-	// tree): a tree match by its strongest record, flagged, and ranked
-	// after an unsigned exact build.
-	liar := art(reg, "build-1", "liar", cV2.Hash, day(26))
-	plain := art(reg, "build-2", "plain", cV2.Hash, day(20))
+	// The label says v1; the signed provenance says the rebased v2 (v2's
+	// tree): a tree match of the newest good by its strongest record, but
+	// flagged, and ranked after an unsigned build of the older good.
+	liar := art(reg, "build-1", "liar", cV1.Hash, day(26))
+	plain := art(reg, "build-2", "plain", cV1.Hash, day(20))
 	r := &attestedRegistry{fakeRegistry: registryOf(liar, plain), atts: map[string][]types.Attestation{liar.Digest: signedBy(cRebase.Hash)}}
 	res := mustFind(t, goods, commits(), []Registry{r}, nil, Options{Trust: fakeVerifier{}})
 	if len(res.Builds) != 2 || res.Builds[0].Digest != plain.Digest {
 		t.Fatalf("builds = %+v, want the unsigned exact build first", briefs(res.Builds))
 	}
 	b := res.Builds[1]
-	if b.Conflict == "" || !strings.Contains(b.Conflict, "label org.opencontainers.image.revision names revision "+cV2.Hash) || b.Match != MatchTree {
+	if b.Conflict == "" || !strings.Contains(b.Conflict, "label org.opencontainers.image.revision names revision "+cV1.Hash) || b.Match != MatchTree || b.GoodTag != "v2" {
 		t.Errorf("conflicting build = %+v, want flagged, matched on the signed revision", b)
 	}
 	if err := RequireVerified(&b); !errors.Is(err, ErrNotVerified) {
