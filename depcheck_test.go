@@ -39,6 +39,11 @@ var importRules = []struct {
 		why:    "suspects reads git history, and knows nothing of registries or the engine",
 	},
 	{
+		pkgs:   "./provenance/...",
+		forbid: []string{"github.com/go-git/", "github.com/docker/", "github.com/lkg-dev/lkg/gitops", "github.com/lkg-dev/lkg/artifacts", "github.com/lkg-dev/lkg/finder", "github.com/lkg-dev/lkg/scan", "github.com/sigstore/sigstore-go/pkg/testing/"},
+		why:    "provenance reads statements and verifies signatures over bytes it is handed: no git or engine code, not artifacts (sigstore itself parses image names), no test CA",
+	},
+	{
 		pkgs:   "./types/...",
 		stdlib: []string{"github.com/lkg-dev/lkg/types"},
 		why:    "types is the leaf every package may import: it imports only the standard library",

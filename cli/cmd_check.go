@@ -6,6 +6,7 @@ import (
 	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/internal/text"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/digest"
+	"github.com/lkg-dev/lkg/types"
 )
 
 // CheckCmd is `lkg check`.
@@ -159,6 +161,14 @@ func drillFailed(rep *drill.Report) error {
 	return drillError{"no restorable fallback"}
 }
 
+// orUnchecked is t, or a verdict saying nothing was checked.
+func orUnchecked(t *types.Trust) *types.Trust {
+	if t == nil {
+		return &types.Trust{State: "-"}
+	}
+	return t
+}
+
 // printCheck writes the drill's table.
 func printCheck(w io.Writer, rep *drill.Report) {
 	switch {
@@ -171,11 +181,23 @@ func printCheck(w io.Writer, rep *drill.Report) {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  GOOD\tBUILD\tMATCH\tRESTORABLE\tDEPLOY PLAN\tREBUILD FROM")
+	// A trust policy adds each fallback's signature state to its match.
+	trusted := slices.ContainsFunc(rep.Tags, func(t drill.Tag) bool { return t.Build != nil && t.Build.Trust != nil })
+	if trusted {
+		fmt.Fprintln(tw, "  GOOD\tBUILD\tMATCH\tTRUST\tRESTORABLE\tDEPLOY PLAN\tREBUILD FROM")
+	} else {
+		fmt.Fprintln(tw, "  GOOD\tBUILD\tMATCH\tRESTORABLE\tDEPLOY PLAN\tREBUILD FROM")
+	}
 	for _, t := range rep.Tags {
 		build, match, restorable, plan := "none", "-", "no build", "-"
+		if trusted {
+			match = "-\t-"
+		}
 		if t.Build != nil {
 			build, match = t.Build.Image+" "+digest.Short(t.Build.Digest), string(t.Build.Match)
+			if trusted {
+				match += "\t" + trustLine(*orUnchecked(t.Build.Trust))
+			}
 			restorable = fmt.Sprintf("yes (%d parts)", t.Checked)
 			if !t.Restorable {
 				restorable = "NO: " + missingWords(t.Missing)

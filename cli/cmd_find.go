@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/lkg-dev/lkg/internal/text"
 	"github.com/lkg-dev/lkg/internal/warn"
 	"github.com/lkg-dev/lkg/journal"
+	"github.com/lkg-dev/lkg/provenance"
 	"github.com/lkg-dev/lkg/scan"
 )
 
@@ -32,7 +34,35 @@ type FindFlags struct {
 	AllowIncomplete bool          `name:"allow-incomplete" help:"When a build that could be the answer cannot be read, answer with the builds that were read, marked incomplete, instead of exiting 5." env:"LKG_ALLOW_INCOMPLETE"`
 	VerifyAll       bool          `name:"verify-all" help:"Read every tag's image config instead of trusting revisions in tag names." env:"LKG_VERIFY_ALL" config:"verify_all"`
 	TagPatterns     []string      `name:"tag-pattern" sep:"none" placeholder:"REGEX" help:"Regular expression with a named group (?P<rev>...) that reads a revision from an image tag (repeatable, not comma-separated; replaces the defaults)." env:"LKG_TAG_PATTERNS" config:"tag_patterns"`
+	TrustKeys       []string      `name:"trust-key" placeholder:"FILE" help:"Trust signatures made with the public key in FILE (cosign.pub; repeatable, added to trust: keys in .lkg.yaml)." env:"LKG_TRUST_KEYS"`
+	TrustedRoot     string        `name:"trusted-root" placeholder:"FILE" help:"The Sigstore trusted root keyless signatures are checked against (what 'cosign trusted-root' or 'gh attestation trusted-root' writes; wins over trust: trusted_root)." env:"LKG_TRUSTED_ROOT"`
+	RequireSigned   bool          `name:"require-signed" help:"Refuse to deploy a build whose signatures did not verify under the trust policy (like trust: require: true)." env:"LKG_REQUIRE_SIGNED"`
+	NoProvenance    bool          `name:"no-provenance" help:"Read no provenance attestations: revisions come from labels, annotations and tag names only." env:"LKG_NO_PROVENANCE"`
 }
+
+// trustFiles is the trust policy the flags and .lkg.yaml's trust: block
+// name together: keys from both, the flag's trusted root over the file's,
+// required when either says so.
+func (f *FindFlags) trustFiles(g *Globals) provenance.PolicyFiles {
+	files := provenance.PolicyFiles{Keys: slices.Clone(f.TrustKeys), TrustedRoot: f.TrustedRoot, Require: f.RequireSigned}
+	if g.config == nil || g.config.Trust == nil {
+		return files
+	}
+	t := g.config.Trust
+	files.Keys = append(slices.Clone(t.Keys), files.Keys...)
+	for _, id := range t.Identities {
+		files.Identities = append(files.Identities, provenance.Identity{Issuer: id.Issuer, SubjectRegex: id.SubjectRegex})
+	}
+	if files.TrustedRoot == "" {
+		files.TrustedRoot = t.TrustedRoot
+	}
+	files.Require = files.Require || t.Require != nil && *t.Require
+	return files
+}
+
+// RequireSigned says whether the flags or .lkg.yaml require a verified
+// build; a deploy then refuses what finder.RequireVerified refuses.
+func (f *FindFlags) requireSigned(g *Globals) bool { return f.trustFiles(g).Require }
 
 // FindCmd is `lkg find`.
 type FindCmd struct {
@@ -48,9 +78,18 @@ branches, teammates' refs, forks) the code could be rebuilt from.
 
 A build matches "exact" when it records the known-good commit, "tree" when it records
 another commit with identical source (a rebase or squash), "tag" when it records no
-revision but its tag equals the git tag's name (weak evidence). The revision is read
-from image labels (org.opencontainers.image.revision, org.label-schema.vcs-ref,
-vcs-ref), the manifest annotation, or the tag name (sha-<hex>, <name>-<hex>, 40 hex).
+revision but its tag equals the git tag's name (weak evidence). The revision is read,
+strongest first, from a signed attestation verified under the trust policy, BuildKit's
+provenance attestation (the git source it checked out, then the build context's .git),
+image labels (org.opencontainers.image.revision, org.label-schema.vcs-ref, vcs-ref),
+the manifest annotation, or the tag name (sha-<hex>, <name>-<hex>, 40 hex).
+
+With a trust policy (trust: in .lkg.yaml, --trust-key, --trusted-root) the signatures
+of the builds that could be the answer are verified offline: cosign bundles and GitHub
+attestations among the OCI referrers, and cosign's sha256-<hex>.sig tags. A verified
+build ranks before an unverified one of the same good tag and match; the TRUST column
+says verified, unsigned or failed. A label contradicting the signed provenance is
+flagged and ranked after every build without a conflict.
 
 The bad deploy (--bad) skips the known-good tags at it or after it. Without --bad,
 when the production tag is known (--to, LKG_TO or to: in .lkg.yaml), the bad deploy
@@ -81,6 +120,11 @@ func (c *FindCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *I
 		}
 	} else {
 		printFind(std, res, c.FindFlags, g)
+	}
+	if c.requireSigned(g) && res.Best != nil {
+		if err := finder.RequireVerified(res.Best); err != nil {
+			std.warnf("lkg deploy --require-signed would refuse the best build: %s", text.OneLine(err))
+		}
 	}
 	return findStatus(res)
 }
@@ -219,6 +263,8 @@ func (f *FindFlags) options(g *Globals, std *IO, repo *gitops.Repo) (opts []scan
 		scan.WithTagPatterns(f.TagPatterns...),
 		scan.WithCacheDir(g.cacheDir()),
 		scan.WithPinTag(pinTagOf(g.config)),
+		scan.WithTrust(f.trustFiles(g)),
+		scan.WithProvenance(!f.NoProvenance),
 		scan.WithRegistryOptions(g.registryOptions(std)...),
 		scan.WithEngineOptions(g.engineOptions(std)...),
 		scan.WithWarn(func(err error) {

@@ -68,7 +68,13 @@ func printFind(std *IO, res finder.Result, f FindFlags, g *Globals) {
 		fmt.Fprintf(w, "Best build: %s\n", b.Image)
 		fmt.Fprintf(w, "  digest    %s\n", b.Digest)
 		fmt.Fprintf(w, "  match     %s (%s)\n", std.paint(matchColour(string(b.Match)), string(b.Match)), matchMeaning(b.Match, b.GoodTag))
-		fmt.Fprintf(w, "  revision  %s\n", b.Revision)
+		fmt.Fprintf(w, "  revision  %s%s\n", b.Revision, revisionFrom(*b))
+		if b.Trust != nil {
+			fmt.Fprintf(w, "  trust     %s\n", trustLine(*b.Trust))
+		}
+		if b.Conflict != "" {
+			fmt.Fprintf(w, "  conflict  %s\n", std.paint(yellow, b.Conflict))
+		}
 		fmt.Fprintf(w, "  created   %s\n", when(b.Created, now))
 		if len(b.Platforms) > 0 {
 			fmt.Fprintf(w, "  platforms %s\n", strings.Join(b.Platforms, ", "))
@@ -81,9 +87,21 @@ func printFind(std *IO, res finder.Result, f FindFlags, g *Globals) {
 	}
 
 	if len(res.Builds) > 1 {
-		writeTable(w, "Builds, best first:", "SOURCE\t"+std.paint(bold, "MATCH")+"\tGOOD\tCREATED\tIMAGE\tDIGEST", len(res.Builds), func(i int) string {
+		trusted := slices.ContainsFunc(res.Builds, func(b finder.Build) bool { return b.Trust != nil })
+		header := "SOURCE\t" + std.paint(bold, "MATCH") + "\tGOOD\tCREATED\tIMAGE\tDIGEST"
+		if trusted {
+			header = "SOURCE\t" + std.paint(bold, "MATCH") + "\tTRUST\tGOOD\tCREATED\tIMAGE\tDIGEST"
+		}
+		writeTable(w, "Builds, best first:", header, len(res.Builds), func(i int) string {
 			b := res.Builds[i]
-			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", sourceColumn(b), std.paint(matchColour(string(b.Match)), string(b.Match)), b.GoodTag, age(b.Created, now), b.Image, digest.Short(b.Digest))
+			match := std.paint(matchColour(string(b.Match)), string(b.Match))
+			if b.Conflict != "" {
+				match = std.paint(yellow, "conflict")
+			}
+			if trusted {
+				match += "\t" + trustColumn(b.Trust)
+			}
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s", sourceColumn(b), match, b.GoodTag, age(b.Created, now), b.Image, digest.Short(b.Digest))
 		})
 	}
 
@@ -164,6 +182,40 @@ func imageFlags(f FindFlags) string {
 		b.WriteString(" --docker")
 	}
 	return b.String()
+}
+
+// revisionFrom says where a build's revision was read, for the best
+// build's revision line.
+func revisionFrom(b finder.Build) string {
+	switch b.RevisionFrom {
+	case "":
+		return ""
+	case types.FromProvenanceHint:
+		return " (from provenance: the build context's .git, unchecked)"
+	case types.FromTagName:
+		return " (from the tag name)"
+	}
+	return " (from " + strings.ReplaceAll(string(b.RevisionFrom), "-", " ") + ")"
+}
+
+// trustColumn is a build's trust state, one word, for the table.
+func trustColumn(t *types.Trust) string {
+	if t == nil {
+		return "-"
+	}
+	return string(t.State)
+}
+
+// trustLine is a build's trust verdict in a few words: by what it
+// verified, or why not.
+func trustLine(t types.Trust) string {
+	switch {
+	case t.State == types.TrustVerified:
+		return "verified by " + t.By
+	case t.Reason != "":
+		return string(t.State) + ": " + t.Reason
+	}
+	return string(t.State)
 }
 
 func matchMeaning(m finder.Match, goodTag string) string {
@@ -328,6 +380,12 @@ func printableResult(res finder.Result) finder.Result {
 		b.Image, b.Repo, b.GoodTag = printable(b.Image), printable(b.Repo), printable(b.GoodTag)
 		b.Tags = printableAll(b.Tags)
 		b.Platforms = printableAll(b.Platforms)
+		b.Conflict = printable(b.Conflict)
+		if b.Trust != nil {
+			t := *b.Trust
+			t.By, t.Reason = printable(t.By), printable(t.Reason)
+			b.Trust = &t
+		}
 	}
 	if res.Best != nil && len(out.Builds) > 0 {
 		out.Best = &out.Builds[0]

@@ -3,6 +3,8 @@ package scan
 import (
 	"context"
 
+	"github.com/lkg-dev/lkg/provenance"
+
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/finder"
 )
@@ -35,6 +37,8 @@ type options struct {
 	repository  func(repo string) (finder.Registry, error)
 	registry    []artifacts.Option
 	engineOpts  []artifacts.EngineOption
+	trust       provenance.PolicyFiles
+	noProv      bool
 }
 
 func newOptions(opts []Option) options {
@@ -159,3 +163,15 @@ func WithEngineOptions(opts ...artifacts.EngineOption) Option {
 func WithRepository(open func(repo string) (finder.Registry, error)) Option {
 	return func(o *options) { o.repository = open }
 }
+
+// WithTrust checks the signatures of the builds that could be the answer
+// under the policy files name (see finder.Options.Trust): each gets a
+// verdict, verified builds rank first. Find loads the files before any
+// network call; one that cannot be used is an *InputError. The default,
+// like a policy that trusts nothing, reads no signatures.
+func WithTrust(files provenance.PolicyFiles) Option { return func(o *options) { o.trust = files } }
+
+// WithProvenance says whether registry builds' BuildKit provenance is
+// read for their revision (artifacts.WithProvenance), like
+// --no-provenance's opposite. The default is true.
+func WithProvenance(read bool) Option { return func(o *options) { o.noProv = !read } }

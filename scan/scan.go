@@ -11,6 +11,7 @@ import (
 	"github.com/lkg-dev/lkg/finder"
 	"github.com/lkg-dev/lkg/gitops"
 	"github.com/lkg-dev/lkg/internal/text"
+	"github.com/lkg-dev/lkg/provenance"
 	"github.com/lkg-dev/lkg/types"
 )
 
@@ -71,6 +72,12 @@ func Find(ctx context.Context, repo *gitops.Repo, opts ...Option) (finder.Result
 	if err != nil {
 		return finder.Result{}, err
 	}
+	var policy *provenance.Policy
+	if !o.trust.Empty() {
+		if policy, err = provenance.LoadPolicy(o.trust); err != nil {
+			return finder.Result{}, &InputError{msg: err.Error()}
+		}
+	}
 	regs := make([]finder.Registry, 0, len(o.images))
 	for _, image := range o.images {
 		r, err := o.openRepository(image)
@@ -118,7 +125,11 @@ func Find(ctx context.Context, repo *gitops.Repo, opts ...Option) (finder.Result
 			return finder.Result{}, ctx.Err()
 		}
 	}
-	res, err := finder.Find(ctx, goods, repo, regs, local, finder.Options{TagPatterns: patterns, VerifyAll: o.verifyAll, Progress: o.progress, PinTag: o.pinTag})
+	fopts := finder.Options{TagPatterns: patterns, VerifyAll: o.verifyAll, Progress: o.progress, PinTag: o.pinTag}
+	if policy.Enabled() {
+		fopts.Trust = policy
+	}
+	res, err := finder.Find(ctx, goods, repo, regs, local, fopts)
 	if err != nil && ctx.Err() != nil {
 		return finder.Result{}, ctx.Err()
 	}
@@ -193,7 +204,7 @@ func (o *options) openRepository(image string) (finder.Registry, error) {
 	if o.repository != nil {
 		return o.repository(image)
 	}
-	r, err := artifacts.NewRepository(image, append([]artifacts.Option{artifacts.WithCacheDir(o.cacheDir)}, o.registry...)...)
+	r, err := artifacts.NewRepository(image, append([]artifacts.Option{artifacts.WithCacheDir(o.cacheDir), artifacts.WithProvenance(!o.noProv)}, o.registry...)...)
 	if err != nil {
 		return nil, &InputError{msg: err.Error()}
 	}
