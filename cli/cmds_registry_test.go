@@ -42,7 +42,7 @@ func scriptFlags(ts *testscript.TestScript, usage string, fs *flag.FlagSet, args
 	return fs.Args()
 }
 
-const registryUsage = "registry [-inprocess] [-fault status=N[,times=N][,path=S][,method=M][,retry-after=V]]... [-auth USER:PASS] [-page N] [-tls CAFILE] NAME"
+const registryUsage = "registry [-inprocess] [-fault status=N[,times=N][,path=S][,method=M][,retry-after=V]]... [-auth USER:PASS] [-page N] [-tls CAFILE] [-referrers] NAME"
 
 // cmdRegistry starts a registry on 127.0.0.1 and sets $NAME to its
 // "127.0.0.1:PORT"; it stops when the script ends. It is the real
@@ -62,6 +62,7 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 	auth := fs.String("auth", "", "")
 	page := fs.Int("page", 0, "")
 	caFile := fs.String("tls", "", "")
+	referrers := fs.Bool("referrers", false, "")
 	rest := scriptFlags(ts, registryUsage, fs, args)
 	if len(rest) != 1 {
 		ts.Fatalf("usage: %s", registryUsage)
@@ -93,7 +94,10 @@ func cmdRegistry(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(os.WriteFile(ts.MkAbs(*caFile), ca.CertPEM, 0o644))
 		opts = append(opts, fixture.WithTLS(ca))
 	}
-	needsInProcess := *inProcess || len(faults) > 0 || *auth != "" || *page > 0 || *caFile != ""
+	if *referrers {
+		opts = append(opts, fixture.WithReferrers())
+	}
+	needsInProcess := *inProcess || len(faults) > 0 || *auth != "" || *page > 0 || *caFile != "" || *referrers
 	if !needsInProcess && !fixture.RealAvailable() && requireIntegration {
 		ts.Fatalf("LKG_REQUIRE_INTEGRATION=1 but %s is not on PATH (apt-get install -y docker-registry)", fixture.RealRegistryBinary)
 	}
