@@ -75,8 +75,9 @@ func readRevs(path string) ([]rev, error) {
 
 // job is one image to push.
 type job struct {
-	tag  string
-	spec fixture.ImageSpec
+	tag      string
+	spec     fixture.ImageSpec
+	attested string // the revision the provenance records; "": a plain image
 }
 
 // plan names the images: every tenth has a name without a revision (a few
@@ -123,18 +124,23 @@ func readExtra(path string) ([]job, error) {
 		if len(f) == 0 {
 			continue
 		}
-		if len(f) != 3 {
-			return nil, fmt.Errorf("%s:%d: want TAG REV|- UNIXTIME", path, i+1)
+		if len(f) != 3 && (len(f) != 4 || f[3] != "attested") {
+			return nil, fmt.Errorf("%s:%d: want TAG REV|- UNIXTIME [attested]", path, i+1)
 		}
 		s, err := strconv.ParseInt(f[2], 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", path, i+1, err)
 		}
 		labels := map[string]string{"org.opencontainers.image.source": "https://example.com/bench/app"}
-		if f[1] != "-" {
+		j := job{tag: f[0]}
+		switch {
+		case len(f) == 4:
+			j.attested = f[1]
+		case f[1] != "-":
 			labels["org.opencontainers.image.revision"] = f[1]
 		}
-		jobs = append(jobs, job{tag: f[0], spec: fixture.ImageSpec{Labels: labels, Created: time.Unix(s, 0).UTC(), Seed: "extra-" + f[0]}})
+		j.spec = fixture.ImageSpec{Labels: labels, Created: time.Unix(s, 0).UTC(), Seed: "extra-" + f[0]}
+		jobs = append(jobs, j)
 	}
 	return jobs, nil
 }
@@ -172,7 +178,14 @@ func run(repo, revsFile, extraFile string, n, workers int) error {
 		go func() {
 			defer wg.Done()
 			for j := range ch {
-				if _, err := fixture.Push(ctx, repo+":"+j.tag, j.spec, remote.Reuse(pusher)); err != nil {
+				var err error
+				if j.attested != "" {
+					prov := fixture.Provenance{Repo: "https://example.com/bench/app.git", Commit: j.attested, Checked: true}
+					_, _, err = fixture.PushAttested(ctx, repo+":"+j.tag, j.spec, []fixture.Provenance{prov}, remote.Reuse(pusher))
+				} else {
+					_, err = fixture.Push(ctx, repo+":"+j.tag, j.spec, remote.Reuse(pusher))
+				}
+				if err != nil {
 					mu.Lock()
 					if firstErr == nil {
 						firstErr = err
