@@ -247,6 +247,7 @@ func (c *DeployCmd) moveOptions(g *Globals, std *IO, gitDir string, s deploy.Sta
 	o.Env, o.Warnings = s.Name, auto
 	o.VerifyURL, o.VerifyTimeout = s.VerifyURL, c.VerifyTimeout
 	o.AutoRevert = c.AutoRevert
+	o.RequireSigned = c.requireSigned(g)
 	return o
 }
 

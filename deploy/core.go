@@ -49,6 +49,11 @@ type Outcome struct {
 func Deploy(ctx context.Context, t Target, rec Recorder, res finder.Result, o Options) (*Outcome, error) {
 	o.defaults()
 	d := &deployment{t: t, kind: journal.KindDeploy, rec: rec, o: o}
+	if o.RequireSigned && res.Best != nil && !o.Rebuild {
+		if err := finder.RequireVerified(res.Best); err != nil {
+			return nil, errs.Hinted(err, fmt.Sprintf("Nothing was changed; %s was not read. Deploy a verified build (lkg find shows TRUST), or rebuild from source with --rebuild", t))
+		}
+	}
 	switch best := res.Best; {
 	case best != nil && !o.Rebuild && best.Source == types.SourceRegistry:
 		d.rec0 = move{Method: journal.MethodCopy, Build: best.Repo + "@" + best.Digest, GoodTag: best.GoodTag, Revision: best.Revision}
@@ -85,6 +90,10 @@ func Deploy(ctx context.Context, t Target, rec Recorder, res finder.Result, o Op
 // --digest), also from a repository find cannot read.
 func DeployDigest(ctx context.Context, t Target, rec Recorder, image string, o Options) (*Outcome, error) {
 	o.defaults()
+	if o.RequireSigned {
+		return nil, errs.Coded(2, fmt.Errorf("--digest %s skips find, so its signatures are not checked, and signed builds are required", image),
+			"Deploy it through find (--good REF), which verifies it, or drop --require-signed")
+	}
 	_, dg, _ := strings.Cut(image, "@")
 	d := &deployment{t: t, kind: journal.KindDeploy, rec: rec, o: o}
 	d.rec0 = move{Method: journal.MethodCopy, Build: image}

@@ -66,6 +66,12 @@ type Options struct {
 	// push of a local image.
 	Engine []artifacts.EngineOption
 
+	// RequireSigned refuses a build whose signatures did not verify under
+	// the trust policy (finder.RequireVerified), and a build given by
+	// digest, whose signatures nobody checked. A rebuild from the
+	// known-good commit is not a found build and is not refused.
+	RequireSigned bool
+
 	// Searched names where find looked for builds, for the message when it
 	// found none.
 	Searched []string
