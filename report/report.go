@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lkg-dev/lkg/internal/termsafe"
 	"github.com/lkg-dev/lkg/internal/text"
 	"github.com/lkg-dev/lkg/journal"
 )
@@ -92,27 +91,33 @@ func undone(later []journal.Event, d journal.Move) bool {
 
 // restoredWith names what restored service: the version (good tag and
 // commit), then the build with its digest said once, then the method.
-func restoredWith(d journal.Move) string {
-	var parts []string
-	if d.GoodTag != "" {
-		v := "`" + d.GoodTag + "`"
-		if d.Revision != "" {
-			v += " (commit " + short(d.Revision) + ")"
+func restoredWith(d journal.Move) inline {
+	var out inline
+	add := func(l inline) {
+		if len(out) > 0 {
+			out = append(out, span{text: " "})
 		}
-		parts = append(parts, v+":")
+		out = append(out, l...)
+	}
+	if d.GoodTag != "" {
+		if d.Revision != "" {
+			add(f("`%s` (commit %s):", d.GoodTag, short(d.Revision)))
+		} else {
+			add(f("`%s`:", d.GoodTag))
+		}
 	}
 	switch {
 	case d.Build != "" && (d.Digest == "" || strings.Contains(d.Build, d.Digest)):
-		parts = append(parts, "`"+d.Build+"`")
+		add(f("`%s`", d.Build))
 	case d.Digest != "" && (d.Build == "" || d.Method == journal.MethodRebuild):
-		parts = append(parts, "`"+d.Digest+"`")
+		add(f("`%s`", d.Digest))
 	case d.Digest != "":
-		parts = append(parts, "`"+d.Build+"` at `"+d.Digest+"`")
+		add(f("`%s` at `%s`", d.Build, d.Digest))
 	}
 	if d.Method != "" {
-		parts = append(parts, "("+string(d.Method)+")")
+		add(f("(%s)", d.Method))
 	}
-	return strings.Join(parts, " ")
+	return out
 }
 
 // EnvRestore is one environment's time to restore (lkg deploy --env).
@@ -157,110 +162,115 @@ func RestoreByEnv(in journal.Incident) []EnvRestore {
 // the timeline, what was found, deployed and verified, the suspects and
 // the notes.
 func WriteMarkdown(w io.Writer, in journal.Incident) {
+	build(in).writeMarkdown(w)
+}
+
+// build writes the report's sections once, for every format.
+func build(in journal.Incident) document {
 	const day = "2006-01-02 15:04 MST"
 	clock := func(t time.Time) string { return t.UTC().Format("15:04") }
+	var d document
 	title := in.Title
 	if title == "" {
 		title = "untitled"
 	}
-	fmt.Fprintf(w, "# Incident %s: %s\n\n", in.ID, mdText(title))
-	fmt.Fprintf(w, "- **Started:** %s\n", in.Start.UTC().Format(day))
+	d.title = f("Incident %s: %s", in.ID, title)
+	d.facts = append(d.facts, item{label: "Started", text: txt(in.Start.UTC().Format(day))})
 	if in.Open {
-		fmt.Fprintf(w, "- **Closed:** still open\n")
+		d.facts = append(d.facts, item{label: "Closed", text: txt("still open")})
 	} else {
-		fmt.Fprintf(w, "- **Closed:** %s (%s after the start)\n", in.End.UTC().Format(day), RoundDuration(in.End.Sub(in.Start)))
+		d.facts = append(d.facts, item{label: "Closed", text: f("%s (%s after the start)", in.End.UTC().Format(day), RoundDuration(in.End.Sub(in.Start)))})
 	}
 	r, restored := RestoreOf(in)
+	ttr := item{label: "Time to restore"}
 	switch {
 	case restored && r.Verified:
-		fmt.Fprintf(w, "- **Time to restore:** %s (from the start at %s to %s, when the deploy of `%s` at %s was verified)\n",
+		ttr.text = f("%s (from the start at %s to %s, when the deploy of `%s` at %s was verified)",
 			RoundDuration(r.At.Sub(in.Start)), clock(in.Start), clock(r.At), r.Deploy.Target, clock(r.DeployAt))
 	case restored:
-		fmt.Fprintf(w, "- **Time to restore:** %s (from the start at %s to the deploy of `%s` at %s; no verification was recorded)\n",
+		ttr.text = f("%s (from the start at %s to the deploy of `%s` at %s; no verification was recorded)",
 			RoundDuration(r.At.Sub(in.Start)), clock(in.Start), r.Deploy.Target, clock(r.At))
 	case r.FailedVerify:
-		fmt.Fprintf(w, "- **Time to restore:** not restored: the deploy of `%s` at %s failed verification\n", r.Deploy.Target, clock(r.DeployAt))
+		ttr.text = f("not restored: the deploy of `%s` at %s failed verification", r.Deploy.Target, clock(r.DeployAt))
 	case r.AllUndone:
-		fmt.Fprintf(w, "- **Time to restore:** not restored: every finished deploy was undone\n")
+		ttr.text = txt("not restored: every finished deploy was undone")
 	default:
-		fmt.Fprintf(w, "- **Time to restore:** not restored: no deploy finished\n")
+		ttr.text = txt("not restored: no deploy finished")
 	}
 	for _, er := range RestoreByEnv(in) {
 		r := er.Restore
+		var t inline
 		switch {
 		case er.Restored && r.Verified:
-			fmt.Fprintf(w, "  - `%s`: %s (verified at %s)\n", er.Env, RoundDuration(r.At.Sub(in.Start)), clock(r.At))
+			t = f("`%s`: %s (verified at %s)", er.Env, RoundDuration(r.At.Sub(in.Start)), clock(r.At))
 		case er.Restored:
-			fmt.Fprintf(w, "  - `%s`: %s (deployed at %s; no verification was recorded)\n", er.Env, RoundDuration(r.At.Sub(in.Start)), clock(r.At))
+			t = f("`%s`: %s (deployed at %s; no verification was recorded)", er.Env, RoundDuration(r.At.Sub(in.Start)), clock(r.At))
 		case r.FailedVerify:
-			fmt.Fprintf(w, "  - `%s`: not restored: the deploy at %s failed verification\n", er.Env, clock(r.DeployAt))
+			t = f("`%s`: not restored: the deploy at %s failed verification", er.Env, clock(r.DeployAt))
 		default:
-			fmt.Fprintf(w, "  - `%s`: not restored: no deploy finished\n", er.Env)
+			t = f("`%s`: not restored: no deploy finished", er.Env)
 		}
+		ttr.sub = append(ttr.sub, item{text: t})
 	}
+	d.facts = append(d.facts, ttr)
 	if restored {
-		if with := restoredWith(r.Deploy); with != "" {
-			fmt.Fprintf(w, "- **Restored with:** %s\n", with)
+		if with := restoredWith(r.Deploy); len(with) > 0 {
+			d.facts = append(d.facts, item{label: "Restored with", text: with})
 		}
 	}
 
-	fmt.Fprintf(w, "\n## Timeline\n\n| Time (UTC) | Event | What happened |\n| --- | --- | --- |\n")
+	events := &table{header: []string{"Time (UTC)", "Event", "What happened"}}
 	for _, e := range in.Events {
-		fmt.Fprintf(w, "| %s | %s | %s |\n", e.Time.UTC().Format("15:04:05"), e.Kind, mdCell(e.Summary()))
+		events.rows = append(events.rows, []inline{txt(e.Time.UTC().Format("15:04:05")), txt(string(e.Kind)), txt(e.Summary())})
 	}
+	d.sections = append(d.sections, section{heading: "Timeline", blocks: []block{{table: events}}})
 
-	fmt.Fprintf(w, "\n## What was found\n\n")
-	found := false
+	var found []item
 	for _, e := range in.Events {
 		if e.Kind != journal.KindFind {
 			continue
 		}
-		var d journal.FindData
-		if e.DecodeData(&d) != nil {
+		var fd journal.FindData
+		if e.DecodeData(&fd) != nil {
 			continue
 		}
-		found = true
-		good := "the known-good code"
-		if d.GoodTag != "" {
-			good = "`" + d.GoodTag + "`"
+		good := txt("the known-good code")
+		if fd.GoodTag != "" {
+			good = f("`%s`", fd.GoodTag)
 		}
-		if d.Best != "" {
-			fmt.Fprintf(w, "- %s: best build of %s: `%s` (%s found, %s to rebuild from)\n", clock(e.Time), good, d.Best, plural(d.Builds, "build"), plural(d.Sources, "git ref"))
+		if fd.Best != "" {
+			found = append(found, item{text: concat(f("%s: best build of ", clock(e.Time)), good,
+				f(": `%s` (%s found, %s to rebuild from)", fd.Best, plural(fd.Builds, "build"), plural(fd.Sources, "git ref")))})
 		} else {
-			fmt.Fprintf(w, "- %s: no build of %s; %s to rebuild from\n", clock(e.Time), good, plural(d.Sources, "git ref"))
+			found = append(found, item{text: concat(f("%s: no build of ", clock(e.Time)), good,
+				f("; %s to rebuild from", plural(fd.Sources, "git ref")))})
 		}
 	}
-	if !found {
-		fmt.Fprintf(w, "No lkg find was recorded.\n")
-	}
+	d.sections = append(d.sections, section{heading: "What was found", blocks: []block{orPara(found, "No lkg find was recorded.")}})
 
-	fmt.Fprintf(w, "\n## What was deployed\n\n")
-	deployed := false
+	moves := &table{header: []string{"Time (UTC)", "Step", "Target", "Now at", "Was at", "Build", "Method", "Status"}}
 	for _, e := range in.Events {
 		if e.Kind != journal.KindDeploy && e.Kind != journal.KindUndo {
 			continue
 		}
-		var d journal.Move
-		if e.DecodeData(&d) != nil || !d.Status.Outcome() {
+		var dd journal.Move
+		if e.DecodeData(&dd) != nil || !dd.Status.Outcome() {
 			continue // the planned line precedes the outcome line
 		}
-		if !deployed {
-			fmt.Fprintf(w, "| Time (UTC) | Step | Target | Now at | Was at | Build | Method | Status |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
-			deployed = true
+		status := string(dd.Status)
+		if dd.Error != "" {
+			status += ": " + dd.Error
 		}
-		status := string(d.Status)
-		if d.Error != "" {
-			status += ": " + d.Error
-		}
-		fmt.Fprintf(w, "| %s | %s | `%s` | %s | %s | %s | %s | %s |\n", e.Time.UTC().Format("15:04:05"), e.Kind,
-			d.Target, mdCode(d.Digest), mdCode(d.Previous), mdCode(d.Build), mdCell(string(d.Method)), mdCell(status))
+		moves.rows = append(moves.rows, []inline{txt(e.Time.UTC().Format("15:04:05")), txt(string(e.Kind)),
+			f("`%s`", dd.Target), f("`%s`", dd.Digest), f("`%s`", dd.Previous), f("`%s`", dd.Build), txt(string(dd.Method)), txt(status)})
 	}
-	if !deployed {
-		fmt.Fprintf(w, "Nothing was deployed.\n")
+	deployed := block{table: moves}
+	if len(moves.rows) == 0 {
+		deployed = block{lines: []inline{txt("Nothing was deployed.")}}
 	}
+	d.sections = append(d.sections, section{heading: "What was deployed", blocks: []block{deployed}})
 
-	fmt.Fprintf(w, "\n## Verification\n\n")
-	verified := false
+	var verifies []item
 	for _, e := range in.Events {
 		if e.Kind != journal.KindVerify {
 			continue
@@ -269,14 +279,24 @@ func WriteMarkdown(w io.Writer, in journal.Incident) {
 		if e.DecodeData(&v) != nil {
 			continue
 		}
-		verified = true
-		fmt.Fprintf(w, "- %s: %s: `%s` %s\n", clock(e.Time), v.Verdict(), v.URL, v.Result())
+		verifies = append(verifies, item{text: f("%s: %s: `%s` %s", clock(e.Time), v.Verdict(), v.URL, v.Result())})
 	}
-	if !verified {
-		fmt.Fprintf(w, "No verification was recorded (lkg deploy --verify-url URL records one).\n")
-	}
+	d.sections = append(d.sections, section{heading: "Verification", blocks: []block{orPara(verifies, "No verification was recorded (lkg deploy --verify-url URL records one).")}})
 
-	fmt.Fprintf(w, "\n## Suspects\n\n")
+	d.sections = append(d.sections, section{heading: "Suspects", blocks: suspectsBlocks(in)})
+
+	var notes []item
+	for _, e := range in.Events {
+		if e.Kind == journal.KindNote {
+			notes = append(notes, item{text: f("%s: %s", clock(e.Time), e.Message)})
+		}
+	}
+	d.sections = append(d.sections, section{heading: "Notes", blocks: []block{orPara(notes, "No notes.")}})
+	return d
+}
+
+// suspectsBlocks sums up the last suspects list of the incident.
+func suspectsBlocks(in journal.Incident) []block {
 	var sus *journal.SuspectsData
 	for _, e := range in.Events {
 		if e.Kind == journal.KindSuspects {
@@ -287,40 +307,48 @@ func WriteMarkdown(w io.Writer, in journal.Incident) {
 		}
 	}
 	if sus == nil {
-		fmt.Fprintf(w, "No suspects list was recorded. During an incident, `lkg suspects --good GOOD --bad BAD` adds one.\n")
-	} else {
-		fmt.Fprintf(w, "Changes from `%s` to `%s`: %s, %s, %s, +%d -%d.\n", sus.Good, sus.Bad,
-			plural(sus.Units, "change"), plural(sus.Commits, "commit"), plural(sus.Files, "file"), sus.Added, sus.Deleted)
-		if sus.Diverged {
-			fmt.Fprintf(w, "`%s` is not an ancestor of `%s`: counted from their merge base `%s`.\n", sus.Good, sus.Bad, short(sus.From))
-		}
-		if len(sus.Risky) > 0 {
-			fmt.Fprintf(w, "\nChanges touching risky files (%s):\n\n", reportRisks(sus.Risks))
-			for i, u := range sus.Risky {
-				if i == 10 {
-					fmt.Fprintf(w, "- ... %d more (lkg suspects --good %s --bad %s)\n", len(sus.Risky)-10, sus.Good, sus.Bad)
-					break
-				}
-				pr := ""
-				if u.PR != 0 {
-					pr = fmt.Sprintf("PR #%d ", u.PR)
-				}
-				fmt.Fprintf(w, "- %s`%s` %s [%s]\n", pr, short(u.Commit), mdText(u.Subject), strings.Join(u.Risks, ", "))
-			}
-		}
+		return []block{{lines: []inline{f("No suspects list was recorded. During an incident, `lkg suspects --good GOOD --bad BAD` adds one.")}}}
 	}
+	summary := block{lines: []inline{f("Changes from `%s` to `%s`: %s, %s, %s, +%d -%d.", sus.Good, sus.Bad,
+		plural(sus.Units, "change"), plural(sus.Commits, "commit"), plural(sus.Files, "file"), sus.Added, sus.Deleted)}}
+	if sus.Diverged {
+		summary.lines = append(summary.lines, f("`%s` is not an ancestor of `%s`: counted from their merge base `%s`.", sus.Good, sus.Bad, short(sus.From)))
+	}
+	blocks := []block{summary}
+	if len(sus.Risky) == 0 {
+		return blocks
+	}
+	blocks = append(blocks, block{lines: []inline{f("Changes touching risky files (%s):", reportRisks(sus.Risks))}})
+	var risky []item
+	for i, u := range sus.Risky {
+		if i == 10 {
+			risky = append(risky, item{text: f("... %d more (lkg suspects --good %s --bad %s)", len(sus.Risky)-10, sus.Good, sus.Bad)})
+			break
+		}
+		pr := ""
+		if u.PR != 0 {
+			pr = fmt.Sprintf("PR #%d ", u.PR)
+		}
+		risky = append(risky, item{text: f("%s`%s` %s [%s]", pr, short(u.Commit), u.Subject, strings.Join(u.Risks, ", "))})
+	}
+	return append(blocks, block{list: risky})
+}
 
-	fmt.Fprintf(w, "\n## Notes\n\n")
-	noted := false
-	for _, e := range in.Events {
-		if e.Kind == journal.KindNote {
-			noted = true
-			fmt.Fprintf(w, "- %s: %s\n", clock(e.Time), mdText(e.Message))
-		}
+// orPara is the list, or the paragraph that says there is nothing to list.
+func orPara(items []item, none string) block {
+	if len(items) == 0 {
+		return block{lines: []inline{txt(none)}}
 	}
-	if !noted {
-		fmt.Fprintf(w, "No notes.\n")
+	return block{list: items}
+}
+
+// concat joins inlines.
+func concat(parts ...inline) inline {
+	var out inline
+	for _, p := range parts {
+		out = append(out, p...)
 	}
+	return out
 }
 
 func reportRisks(risks map[string]int) string {
@@ -334,25 +362,6 @@ func reportRisks(risks map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s %d", k, risks[k]))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// mdText keeps user text on one line, so it cannot break the list or table
-// it sits in.
-func mdText(s string) string {
-	return termsafe.String(strings.Join(strings.Fields(s), " "))
-}
-
-// mdCell is mdText safe inside a table cell.
-func mdCell(s string) string {
-	return strings.ReplaceAll(mdText(s), "|", `\|`)
-}
-
-// mdCode is a table cell in code font, or a dash when empty.
-func mdCode(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return "`" + strings.ReplaceAll(s, "|", `\|`) + "`"
 }
 
 // RoundDuration prints a duration the way people say it: 1h23m, 7m, 42s.

@@ -118,7 +118,7 @@ func TestRestoredWith(t *testing.T) {
 		{journal.Move{Build: "shop/api:local", Digest: dg, Method: journal.MethodEnginePush}, "`shop/api:local` at `" + dg + "` (engine-push)"},
 	}
 	for _, tt := range tests {
-		if got := restoredWith(tt.d); got != tt.want {
+		if got := mdInline(restoredWith(tt.d), false); got != tt.want {
 			t.Errorf("restoredWith(%+v) = %q, want %q", tt.d, got, tt.want)
 		}
 	}
