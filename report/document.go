@@ -16,6 +16,7 @@ import (
 type document struct {
 	title    inline
 	facts    []item // the list under the title: start, close, time to restore
+	timeline Timeline
 	sections []section
 }
 
@@ -24,11 +25,13 @@ type section struct {
 	blocks  []block
 }
 
-// block is one of: a paragraph (lines), a list, a table.
+// block is one of: a paragraph (lines), a list, a table, or the timeline
+// picture.
 type block struct {
-	lines []inline // a paragraph, one line each
-	list  []item
-	table *table
+	lines   []inline // a paragraph, one line each
+	list    []item
+	table   *table
+	picture bool // the timeline as a picture: Mermaid in Markdown, SVG in HTML
 }
 
 // item is a list item: an optional bold label, its text, nested items.
@@ -123,6 +126,10 @@ func (d document) writeMarkdown(w io.Writer) {
 		for _, b := range s.blocks {
 			fmt.Fprintln(w)
 			switch {
+			case b.picture:
+				fmt.Fprintf(w, "```mermaid\n")
+				writeMermaid(w, d.timeline)
+				fmt.Fprintf(w, "```\n")
 			case b.table != nil:
 				fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(b.table.header, " | "), strings.Repeat(" --- |", len(b.table.header)))
 				for _, row := range b.table.rows {

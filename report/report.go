@@ -159,8 +159,8 @@ func RestoreByEnv(in journal.Incident) []EnvRestore {
 }
 
 // WriteMarkdown writes the incident up in Markdown: the time to restore,
-// the timeline, what was found, deployed and verified, the suspects and
-// the notes.
+// the timeline (a Mermaid diagram and a table), what was found, deployed
+// and verified, the suspects and the notes.
 func WriteMarkdown(w io.Writer, in journal.Incident) {
 	build(in).writeMarkdown(w)
 }
@@ -169,7 +169,8 @@ func WriteMarkdown(w io.Writer, in journal.Incident) {
 func build(in journal.Incident) document {
 	const day = "2006-01-02 15:04 MST"
 	clock := func(t time.Time) string { return t.UTC().Format("15:04") }
-	var d document
+	tl := TimelineOf(in)
+	d := document{timeline: tl}
 	title := in.Title
 	if title == "" {
 		title = "untitled"
@@ -181,7 +182,7 @@ func build(in journal.Incident) document {
 	} else {
 		d.facts = append(d.facts, item{label: "Closed", text: f("%s (%s after the start)", in.End.UTC().Format(day), RoundDuration(in.End.Sub(in.Start)))})
 	}
-	r, restored := RestoreOf(in)
+	r, restored := tl.Restore, tl.Restored
 	ttr := item{label: "Time to restore"}
 	switch {
 	case restored && r.Verified:
@@ -223,7 +224,7 @@ func build(in journal.Incident) document {
 	for _, e := range in.Events {
 		events.rows = append(events.rows, []inline{txt(e.Time.UTC().Format("15:04:05")), txt(string(e.Kind)), txt(e.Summary())})
 	}
-	d.sections = append(d.sections, section{heading: "Timeline", blocks: []block{{table: events}}})
+	d.sections = append(d.sections, section{heading: "Timeline", blocks: []block{{picture: true}, {table: events}}})
 
 	var found []item
 	for _, e := range in.Events {
