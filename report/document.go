@@ -161,7 +161,7 @@ func writeMDList(w io.Writer, items []item, indent string) {
 	}
 }
 
-// mdInline renders spans on one line; in a table cell, pipes are escaped
+// mdInline renders spans on one line, with no raw HTML; in a table cell, pipes are escaped
 // (GitHub needs it inside code spans too), and a cell with no span at all
 // (an empty code value) is a dash.
 func mdInline(l inline, cell bool) string {
@@ -172,7 +172,10 @@ func mdInline(l inline, cell bool) string {
 			t = strings.ReplaceAll(t, "|", `\|`)
 		}
 		if !s.code {
-			b.WriteString(t)
+			// Journal text is text: a backslash keeps a < from opening
+			// raw HTML (an <img> that loads, a <details> that hides the
+			// rest), and reads the same in a terminal.
+			b.WriteString(strings.ReplaceAll(t, "<", `\<`))
 			continue
 		}
 		// A backquote inside a code span needs a longer fence, and the

@@ -1,6 +1,9 @@
 package report
 
 import (
+	"bytes"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,5 +124,18 @@ func TestRestoredWith(t *testing.T) {
 		if got := mdInline(restoredWith(tt.d), false); got != tt.want {
 			t.Errorf("restoredWith(%+v) = %q, want %q", tt.d, got, tt.want)
 		}
+	}
+}
+
+// TestMarkdownNoRawHTML: journal text cannot put HTML into the Markdown
+// that GitHub or GitLab would render.
+func TestMarkdownNoRawHTML(t *testing.T) {
+	var md bytes.Buffer
+	WriteMarkdown(&md, sampleIncident(t))
+	if !strings.Contains(md.String(), "- 14:10: rolled back; %%{init: {\"theme\":\"dark\"}}%% section x # ; : \\<b>bold\\</b> second line\n") {
+		t.Errorf("the note is not escaped as text:\n%s", md.String())
+	}
+	if regexp.MustCompile(`(^|[^\\])<b>`).MatchString(md.String()) {
+		t.Errorf("raw <b> in the Markdown")
 	}
 }
