@@ -1,5 +1,6 @@
 // Package report writes an incident up from its journal: the
-// time-to-restore rule (RestoreOf), the timeline (TimelineOf) its picture
-// is drawn from, and the Markdown report lkg report prints, its timeline
-// drawn as a Mermaid diagram (WriteMarkdown).
+// time-to-restore rule (RestoreOf), the timeline (TimelineOf) its pictures
+// are drawn from, and the report lkg report prints, built once and written
+// as Markdown with a Mermaid diagram (WriteMarkdown) or as one
+// self-contained HTML page with the timeline as inline SVG (WriteHTML).
 package report

@@ -98,6 +98,15 @@ func verbs(format string) int {
 // txt is one plain span.
 func txt(s string) inline { return inline{{text: s}} }
 
+// plain is the inline's text without code marks, as one safe line.
+func (l inline) plain() string {
+	var b strings.Builder
+	for _, s := range l {
+		b.WriteString(s.text)
+	}
+	return oneLine(b.String())
+}
+
 // oneLine keeps journal text on one printable line, with any credential a
 // URL in it might carry masked (the journal redacts when it writes; this
 // holds for journals written by older versions too).
