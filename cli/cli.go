@@ -45,7 +45,7 @@ type CLI struct {
 	Incident IncidentCmd `cmd:"" help:"Start or close an incident in the journal."`
 	Note     NoteCmd     `cmd:"" help:"Add a note to the incident (starts one when none is open)."`
 	Journal  JournalCmd  `cmd:"" help:"List the incident's events, oldest first."`
-	Report   ReportCmd   `cmd:"" help:"Write the incident up in Markdown, with the time to restore."`
+	Report   ReportCmd   `cmd:"" help:"Write the incident up (Markdown, HTML or JSON), its timeline drawn, with the time to restore."`
 	History  HistoryCmd  `cmd:"" help:"List every deploy and undo of one image tag, newest first, with numbered revisions."`
 
 	Completion CompletionCmd `cmd:"" help:"Print the shell completion script for bash, zsh or fish."`
