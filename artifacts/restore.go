@@ -26,9 +26,9 @@ type MissingKind string
 // The kinds of Missing.
 const (
 	MissingManifest MissingKind = "manifest" // the manifest or index itself, or a platform's child manifest
-	MissingConfig               = "config"   // an image config blob
-	MissingLayer                = "layer"    // a layer blob
-	MissingPlatform             = "platform" // the index has no child for a platform production runs
+	MissingConfig   MissingKind = "config"   // an image config blob
+	MissingLayer    MissingKind = "layer"    // a layer blob
+	MissingPlatform MissingKind = "platform" // the index has no child for a platform production runs
 )
 
 // Missing is one part of a build the registry no longer serves.

@@ -21,7 +21,7 @@ func init() {
 const journalEventUsage = "journal-event [-time RFC3339] [-m MESSAGE] KIND [FIELD=VALUE]..."
 
 // journalData are the Data types of the event kinds journal-event writes.
-var journalData = map[string]func() any{
+var journalData = map[journal.Kind]func() any{
 	journal.KindFind:   func() any { return new(journal.FindData) },
 	journal.KindDeploy: func() any { return new(journal.Move) },
 	journal.KindUndo:   func() any { return new(journal.Move) },
@@ -61,7 +61,7 @@ func cmdJournalEvent(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	kind, fields := args[0], args[1:]
 	var data any
-	if newData, ok := journalData[kind]; ok {
+	if newData, ok := journalData[journal.Kind(kind)]; ok {
 		data = newData()
 		for _, f := range fields {
 			k, v, ok := strings.Cut(f, "=")

@@ -22,12 +22,12 @@ type PinStatus string
 // What Pin did for one good tag: PinResult.Status.
 const (
 	PinCreated    PinStatus = "pinned"         // the pin tag did not exist and now holds the build
-	PinUnchanged            = "unchanged"      // it already held the build
-	PinMoved                = "moved"          // it held another build and was moved (forced)
-	PinRefused              = "refused"        // it holds another build; left alone
-	PinNoBuild              = "no-build"       // find found no registry build of the tag
-	PinNotRestore           = "not-restorable" // the build's blobs are gone: pinning it would keep nothing
-	PinDryRun               = "dry-run"        // would be pinned or moved; nothing changed
+	PinUnchanged  PinStatus = "unchanged"      // it already held the build
+	PinMoved      PinStatus = "moved"          // it held another build and was moved (forced)
+	PinRefused    PinStatus = "refused"        // it holds another build; left alone
+	PinNoBuild    PinStatus = "no-build"       // find found no registry build of the tag
+	PinNotRestore PinStatus = "not-restorable" // the build's blobs are gone: pinning it would keep nothing
+	PinDryRun     PinStatus = "dry-run"        // would be pinned or moved; nothing changed
 )
 
 // PinResult is one good tag's pin.

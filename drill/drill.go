@@ -78,9 +78,9 @@ type PlanStatus string
 // The plan statuses.
 const (
 	PlanOK        PlanStatus = "ok"
-	PlanUnchanged            = "unchanged"
-	PlanFailed               = "failed"
-	PlanSkipped              = "skipped"
+	PlanUnchanged PlanStatus = "unchanged"
+	PlanFailed    PlanStatus = "failed"
+	PlanSkipped   PlanStatus = "skipped"
 )
 
 // maxTries bounds how many builds of one good tag are checked before the

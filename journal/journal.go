@@ -20,14 +20,14 @@ type Kind string
 // newer lkg's journal still reads; they count as incident steps.
 const (
 	KindIncidentStart Kind = "incident-start" // Message: the incident's title
-	KindIncidentClose      = "incident-close"
-	KindIncidentTitle      = "incident-title" // Message: the open incident's new title
-	KindFind               = "find"           // Data: FindData
-	KindDeploy             = "deploy"         // Data: Move
-	KindUndo               = "undo"           // Data: Move
-	KindVerify             = "verify"         // Data: VerifyData
-	KindNote               = "note"           // Message: the note
-	KindSuspects           = "suspects"       // Data: SuspectsData
+	KindIncidentClose Kind = "incident-close"
+	KindIncidentTitle Kind = "incident-title" // Message: the open incident's new title
+	KindFind          Kind = "find"           // Data: FindData
+	KindDeploy        Kind = "deploy"         // Data: Move
+	KindUndo          Kind = "undo"           // Data: Move
+	KindVerify        Kind = "verify"         // Data: VerifyData
+	KindNote          Kind = "note"           // Message: the note
+	KindSuspects      Kind = "suspects"       // Data: SuspectsData
 )
 
 // Sentinel errors of the journal, matched with errors.Is.

@@ -71,7 +71,7 @@ type Source string
 // Where a build was found: Artifact.Source.
 const (
 	SourceRegistry Source = "registry"
-	SourceDocker          = "docker"
+	SourceDocker   Source = "docker"
 )
 
 // Artifact is what a registry or the Docker engine says about one image,
