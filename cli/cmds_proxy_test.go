@@ -2,6 +2,8 @@ package cli
 
 import (
 	"flag"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,9 +16,10 @@ import (
 func init() {
 	scriptCmds["fault-proxy"] = cmdFaultProxy
 	scriptCmds["await-request"] = cmdAwaitRequest
+	scriptCmds["proxy-count"] = cmdProxyCount
 }
 
-const faultProxyUsage = "fault-proxy [-rule method=M,path=GLOB,times=N,delay=D,status=N,retry-after=V,redirect=loop|N|URL,replace=OLD>NEW,reset=N,apply=1]... NAME HOST:PORT"
+const faultProxyUsage = "fault-proxy [-rule method=M,path=GLOB,times=N,delay=D,status=N,retry-after=V,redirect=loop|N|URL,replace=OLD>NEW,reset=N,apply=1,move=DIGEST]... NAME HOST:PORT"
 
 // proxies maps a fault proxy's address to the proxy, for await-request.
 var proxies sync.Map
@@ -40,6 +43,29 @@ func cmdAwaitRequest(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("no %s %s reached %s within a minute", args[1], args[2], args[0])
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+const proxyCountUsage = "proxy-count NAME METHOD PATHGLOB N"
+
+// cmdProxyCount checks that the fault proxy $NAME has received exactly N
+// METHOD requests whose path matches PATHGLOB: how many times a write was
+// sent, once the command under test has ended.
+func cmdProxyCount(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 4 {
+		ts.Fatalf("usage: %s", proxyCountUsage)
+	}
+	want, err := strconv.Atoi(args[3])
+	if err != nil {
+		ts.Fatalf("%q is not a count\nusage: %s", args[3], proxyCountUsage)
+	}
+	v, ok := proxies.Load(ts.Getenv(args[0]))
+	if !ok {
+		ts.Fatalf("no fault-proxy %s", args[0])
+	}
+	p := v.(*fixture.Proxy)
+	if got := p.Count(args[1], args[2]); got != want {
+		ts.Fatalf("%s received %d %s %s, want %d:\n%s", args[0], got, args[1], args[2], want, strings.Join(p.Requests(), "\n"))
 	}
 }
 
