@@ -1,6 +1,7 @@
 package artifacts
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,9 +19,10 @@ import (
 
 // Errors of a copy, matched with errors.Is.
 var (
-	// ErrTargetMoved: right before the move, the target tag no longer
-	// pointed where it did when the copy was planned: someone else deployed
-	// meanwhile. Nothing was moved.
+	// ErrTargetMoved: the target tag no longer points where it did when
+	// the copy was planned: someone else deployed meanwhile, before lkg's
+	// write or while a write of lkg's that failed was in flight. The tag
+	// is left where they put it; the error names their digest.
 	ErrTargetMoved = errors.New("target tag moved since the plan")
 	// ErrDigestMismatch: after the move, the target tag does not resolve to
 	// the digest that was put there (a registry rewriting manifests, or a
@@ -63,10 +65,11 @@ type Copier struct {
 	ropts    []remote.Option
 	insecure hostSet
 
-	// keychain and rt authenticate the blob HEADs of Restorable, which
-	// go-containerregistry has no call for.
+	// keychain and rt authenticate the blob HEADs of Restorable and the
+	// tag's own PUT, which go-containerregistry has no call for; rt also
+	// waits between two writes of the tag.
 	keychain authn.Keychain
-	rt       http.RoundTripper
+	rt       *retryTransport
 }
 
 // NewCopier returns a Copier using the same keychain, transport, timeout
@@ -209,11 +212,11 @@ func (c *Copier) Plan(ctx context.Context, source, target string) (*CopyPlan, er
 
 // Copy carries out plan: it writes the image (or the whole index, every
 // platform), its referrers and its cosign tags into the target repository
-// by digest, then re-reads the target tag and aborts with ErrTargetMoved
-// if it no longer points at plan.Previous, then moves the tag with one
-// manifest PUT, then reads it back and requires plan.Digest. Until that
-// PUT the target tag is untouched, so a failure or a cancel before it
-// leaves the target where it was.
+// by digest, then moves the target tag with a compare-and-swap (moveTag),
+// then reads it back and requires plan.Digest. Until the tag's PUT the
+// target tag is untouched, so a failure or a cancel before it leaves the
+// target where it was; after it, an error may come with a tag that did
+// move (a write whose answer was lost), so a caller reads the target back.
 func (c *Copier) Copy(ctx context.Context, plan *CopyPlan) error {
 	src, err := c.parseRef(plan.Source)
 	if err != nil {
@@ -247,15 +250,8 @@ func (c *Copier) Copy(ctx context.Context, plan *CopyPlan) error {
 			}
 		}
 	}
-	cur, err := c.headDigest(ctx, dst)
-	if err != nil {
+	if err := c.moveTag(ctx, dst, desc, plan.Previous); err != nil {
 		return err
-	}
-	if cur != plan.Previous {
-		return fmt.Errorf("moving %q: %w: it was %s when planned, now %s", plan.Target, ErrTargetMoved, orNone(plan.Previous), orNone(cur))
-	}
-	if err := c.pusher.Put(ctx, dst, desc); err != nil {
-		return fmt.Errorf("moving %q to %s: %w", plan.Target, plan.Digest, classifyErr(ctx, dst, err))
 	}
 	// The read-back must not be cancelled half-way: the caller records
 	// its answer, and Ctrl-C after the PUT should not hide where the tag is.
@@ -270,13 +266,167 @@ func (c *Copier) Copy(ctx context.Context, plan *CopyPlan) error {
 }
 
 // copyManifest copies one manifest (and what it refers to) from src to dst.
+// A tag (cosign's, which cosign rewrites in place to add a signature) is
+// written as the target tag is: the manifest by digest first, then the tag
+// under a compare-and-swap against where it is right before (moveTag).
 func (c *Copier) copyManifest(ctx context.Context, src, dst name.Reference) error {
 	d, err := c.puller.Get(ctx, src)
 	if err != nil {
 		return fmt.Errorf("reading %q: %w", src, classifyErr(ctx, src, err))
 	}
+	t, isTag := dst.(name.Tag)
+	if isTag {
+		dst = t.Context().Digest(d.Digest.String())
+	}
 	if err := c.pusher.Push(ctx, dst, d); err != nil {
 		return fmt.Errorf("copying %q to %q: %w", src, dst, classifyErr(ctx, dst, err))
+	}
+	if !isTag {
+		return nil
+	}
+	prev, err := c.headDigest(ctx, t)
+	if err != nil || prev == d.Digest.String() {
+		return err
+	}
+	var lost *answerLostError
+	if err := c.moveTag(ctx, t, d, prev); err != nil && !errors.As(err, &lost) {
+		return err
+	}
+	return nil
+}
+
+// maxTagWrites bounds the PUTs of one tag in one Copy: the write, and one
+// more when the first failed in a way a second try may cure and the tag
+// was read still where it was before.
+const maxTagWrites = 2
+
+// moveTag points the tag dst at desc under a compare-and-swap: the tag is
+// read right before each PUT and must hold prev ("" for no tag).
+// Registries have no conditional write, and a PUT that failed may have
+// landed, or another writer may have moved the tag while lkg waited out a
+// Retry-After; so a failed PUT is never sent again blindly (the transport
+// does not retry it either). The tag is read first: at desc's digest, the
+// write landed, and moveTag returns its failure all the same (the caller
+// reads the tag back and records both, as deploy does); at prev, after a
+// throttle, a 5xx or a reset, it is written once more after the
+// registry's Retry-After (capped by WithRetry's longest wait) and another
+// read; anywhere else, another writer moved it and moveTag fails with
+// ErrTargetMoved, naming their digest. WithRetry(1, …) allows no second
+// write.
+func (c *Copier) moveTag(ctx context.Context, dst name.Tag, desc *remote.Descriptor, prev string) error {
+	target, digest := dst.Name(), desc.Digest.String()
+	cur, err := c.headDigest(ctx, dst)
+	if err != nil {
+		return err
+	}
+	if cur != prev {
+		return fmt.Errorf("moving %q: %w: it was %s when planned, now %s", target, ErrTargetMoved, orNone(prev), orNone(cur))
+	}
+	put, err := c.tagPutter(ctx, dst)
+	if err != nil {
+		return fmt.Errorf("moving %q to %s: %w", target, digest, classifyErr(ctx, dst, err))
+	}
+	for n := 1; ; n++ {
+		failed := c.putTag(ctx, put, dst, desc)
+		if failed == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("moving %q to %s: %w", target, digest, classifyErr(ctx, dst, failed))
+		}
+		failed.again = failed.again && n < maxTagWrites && c.rt.attempts > 1
+		// Read where the tag is now, and again after the wait: another
+		// writer may move it during either.
+		for _, wait := range []bool{false, true} {
+			if wait {
+				if !failed.again {
+					again := ""
+					if n > 1 {
+						again = ", on the second write too"
+					}
+					return fmt.Errorf("moving %q to %s: %w%s", target, digest, classifyErr(ctx, dst, failed), again)
+				}
+				if err := c.rt.sleep(ctx, failed.wait); err != nil {
+					return fmt.Errorf("moving %q to %s: %w", target, digest, err)
+				}
+			}
+			cur, err := c.headDigest(ctx, dst)
+			switch {
+			case err != nil:
+				return fmt.Errorf("moving %q to %s: %w; then %w", target, digest, failed, err)
+			case cur == digest:
+				return &answerLostError{fmt.Errorf("moving %q to %s: %w", target, digest, classifyErr(ctx, dst, failed))}
+			case cur != prev:
+				return fmt.Errorf("moving %q: %w: it now holds %s (%s when planned), so lkg did not write again after %s",
+					target, ErrTargetMoved, orNone(cur), orNone(prev), failed)
+			}
+		}
+	}
+}
+
+// answerLostError is a tag's write that failed but landed: a read found
+// the tag at the digest written. The failure is still the caller's to
+// record (deploy journals it and warns).
+type answerLostError struct{ err error }
+
+func (e *answerLostError) Error() string { return e.err.Error() }
+func (e *answerLostError) Unwrap() error { return e.err }
+
+// tagPutter is an authenticated transport allowed to push to dst's
+// repository, for the tag's PUT that lkg sends itself: it needs the
+// registry's whole answer (status and Retry-After), which
+// go-containerregistry's Put does not return.
+func (c *Copier) tagPutter(ctx context.Context, dst name.Tag) (*http.Client, error) {
+	repo := dst.Context()
+	auth, err := authn.Resolve(ctx, c.keychain, repo.Registry)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := transport.NewWithContext(ctx, repo.Registry, auth, c.rt, []string{repo.Scope(transport.PushScope)})
+	if err != nil {
+		return nil, err
+	}
+	return &http.Client{Transport: rt}, nil
+}
+
+// tagWriteError is a PUT of the target tag that failed: how, and whether
+// and when a second write may be tried.
+type tagWriteError struct {
+	err    error
+	status int           // the registry's answer; 0 when there was none
+	again  bool          // a second try may cure it: 429, 5xx, a reset
+	wait   time.Duration // before that try: Retry-After, else a backoff
+}
+
+func (e *tagWriteError) Error() string {
+	if e.status != 0 {
+		return fmt.Sprintf("its write was answered %d %s: %v", e.status, http.StatusText(e.status), e.err)
+	}
+	return fmt.Sprintf("its write failed: %v", e.err)
+}
+
+func (e *tagWriteError) Unwrap() error { return e.err }
+
+// putTag sends one PUT of desc's manifest under the tag dst, through put.
+func (c *Copier) putTag(ctx context.Context, put *http.Client, dst name.Tag, desc *remote.Descriptor) *tagWriteError {
+	u := fmt.Sprintf("%s://%s/v2/%s/manifests/%s", dst.Registry.Scheme(), dst.RegistryStr(), dst.RepositoryStr(), dst.TagStr())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(desc.Manifest))
+	if err != nil {
+		return &tagWriteError{err: err}
+	}
+	req.Header.Set("Content-Type", string(desc.MediaType))
+	resp, err := put.Do(req)
+	if err != nil {
+		return &tagWriteError{err: err, again: transientNetError(err), wait: c.rt.backoff(1)}
+	}
+	defer resp.Body.Close()
+	if err := transport.CheckError(resp, http.StatusOK, http.StatusCreated, http.StatusAccepted); err != nil {
+		e := &tagWriteError{err: err, status: resp.StatusCode, again: retryStatus(resp.StatusCode), wait: c.rt.backoff(1)}
+		if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			e.wait = ra
+		}
+		e.wait = min(e.wait, c.rt.maxWait)
+		return e
 	}
 	return nil
 }

@@ -1,15 +1,24 @@
 package artifacts
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -360,6 +369,275 @@ func BenchmarkCopy(b *testing.B) {
 				if err := c.Copy(ctx, plan); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// tagFault is what the registry in TestCopyTagWriteNotRetriedBlind does to
+// one PUT of the target tag.
+type tagFault struct {
+	apply  bool   // the registry applies the PUT before the fault acts
+	move   bool   // another writer moves the tag before the answer
+	status int    // answered with this status (and Retry-After); 0: the registry's own answer
+	after  string // the Retry-After sent with status
+	reset  bool   // no answer: the connection is reset once the body is read
+}
+
+// racyTag wraps the in-process registry: the PUTs of one tag meet faults,
+// and "another writer" can point that tag at their manifest at any time.
+type racyTag struct {
+	inner  http.Handler
+	path   string               // "/v2/REPO/manifests/TAG"
+	faults func(n int) tagFault // for the nth PUT of the tag, from 1
+
+	theirs, theirsType string // the other writer's manifest
+
+	mu    sync.Mutex
+	armed bool // faults act and PUTs count from now on
+	puts  int
+}
+
+func (r *racyTag) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPut || req.URL.Path != r.path {
+		r.inner.ServeHTTP(w, req)
+		return
+	}
+	r.mu.Lock()
+	if !r.armed {
+		r.mu.Unlock()
+		r.inner.ServeHTTP(w, req)
+		return
+	}
+	r.puts++
+	f := r.faults(r.puts)
+	r.mu.Unlock()
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		return
+	}
+	if f.apply {
+		r.put(httptest.NewRecorder(), body, req.Header.Get("Content-Type"))
+	}
+	if f.move {
+		r.moveTag()
+	}
+	switch {
+	case f.reset:
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		_ = conn.(*net.TCPConn).SetLinger(0)
+		conn.Close()
+	case f.status != 0:
+		if f.after != "" {
+			w.Header().Set("Retry-After", f.after)
+		}
+		w.WriteHeader(f.status)
+	case f.apply:
+		w.WriteHeader(http.StatusCreated)
+	default:
+		r.put(w, body, req.Header.Get("Content-Type"))
+	}
+}
+
+// put writes a manifest under the tag, straight to the registry.
+func (r *racyTag) put(w http.ResponseWriter, body []byte, mediaType string) {
+	req := httptest.NewRequest(http.MethodPut, r.path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", mediaType)
+	r.inner.ServeHTTP(w, req)
+}
+
+// moveTag is the other writer: it points the tag at their manifest.
+func (r *racyTag) moveTag() {
+	r.put(httptest.NewRecorder(), []byte(r.theirs), r.theirsType)
+}
+
+func (r *racyTag) arm() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.armed = true
+}
+
+func (r *racyTag) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.puts
+}
+
+// TestCopyTagWriteNotRetriedBlind: a PUT of the target tag that fails or is
+// throttled is never sent again blindly. The copier reads the tag first:
+// its own digest means the write landed, the planned one allows one more
+// write (after the Retry-After), anything else is another writer's, and
+// the copy fails with ErrTargetMoved naming it: never a lost update.
+func TestCopyTagWriteNotRetriedBlind(t *testing.T) {
+	ctx := context.Background()
+	first := func(f tagFault) func(int) tagFault {
+		return func(n int) tagFault {
+			if n == 1 {
+				return f
+			}
+			return tagFault{}
+		}
+	}
+	always := func(f tagFault) func(int) tagFault { return func(int) tagFault { return f } }
+	const (
+		ours   = "ours"
+		theirs = "theirs"
+		before = "before"
+	)
+	const backoff = -1 // in wantWaits: a backoff wait, of any length
+	tests := []struct {
+		name       string
+		faults     func(n int) tagFault
+		moveInWait bool // the other writer moves the tag while lkg waits
+		wantErr    error
+		wantText   string // in the error, with "theirs" standing for their digest
+		wantTag    string // ours, theirs or before
+		wantPuts   int
+		wantWaits  []time.Duration
+	}{
+		{"503, moved meanwhile", first(tagFault{move: true, status: 503, after: "3"}), false,
+			ErrTargetMoved, "it now holds theirs", theirs, 1, nil},
+		{"503, moved during the Retry-After wait", first(tagFault{status: 503, after: "3"}), true,
+			ErrTargetMoved, "it now holds theirs", theirs, 1, []time.Duration{3 * time.Second}},
+		{"503, nobody else writes: written again once", first(tagFault{status: 503, after: "3"}), false,
+			nil, "", ours, 2, []time.Duration{3 * time.Second}},
+		{"429, Retry-After capped", first(tagFault{status: 429, after: "3600"}), false,
+			nil, "", ours, 2, []time.Duration{30 * time.Second}},
+		{"applied, answer lost in a 503: the failure is returned, the tag moved", first(tagFault{apply: true, status: 503, after: "3"}), false,
+			nil, "answered 503", ours, 1, nil},
+		{"applied, then moved, then a 503", first(tagFault{apply: true, move: true, status: 503, after: "3"}), false,
+			ErrTargetMoved, "it now holds theirs", theirs, 1, nil},
+		{"reset after the body, moved meanwhile", first(tagFault{move: true, reset: true}), false,
+			ErrTargetMoved, "it now holds theirs", theirs, 1, nil},
+		{"reset after the body, nobody else writes", first(tagFault{reset: true}), false,
+			nil, "", ours, 2, []time.Duration{backoff}},
+		{"503 every time: two writes, then the error", always(tagFault{status: 503, after: "3"}), false,
+			nil, "503", before, 2, []time.Duration{3 * time.Second}},
+		{"400 is not written again", always(tagFault{status: 400}), false,
+			nil, "400", before, 1, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt := &racyTag{
+				inner:  registry.New(registry.Logger(log.New(io.Discard, "", 0))),
+				path:   "/v2/race/app/manifests/prod",
+				faults: tt.faults,
+			}
+			srv := httptest.NewServer(rt)
+			t.Cleanup(srv.Close)
+			repo := strings.TrimPrefix(srv.URL, "http://") + "/race/app"
+			want := map[string]string{
+				ours:   copyPush(t, repo+":v1", fixture.ImageSpec{Seed: "good"}),
+				theirs: copyPush(t, repo+":theirs", fixture.ImageSpec{Seed: "theirs"}),
+				before: copyPush(t, repo+":prod", fixture.ImageSpec{Seed: "bad"}),
+			}
+			ref, err := fixture.ParseRef(repo + ":theirs")
+			if err != nil {
+				t.Fatal(err)
+			}
+			desc, err := remote.Get(ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rt.theirs, rt.theirsType = string(desc.Manifest), string(desc.MediaType)
+
+			c, err := NewCopier(WithKeychain(authn.NewMultiKeychain()), WithRetry(5, 100*time.Millisecond, 30*time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var waits []time.Duration
+			c.rt.sleep = func(ctx context.Context, d time.Duration) error {
+				waits = append(waits, d)
+				if tt.moveInWait {
+					rt.moveTag()
+				}
+				return ctx.Err()
+			}
+			plan, err := c.Plan(ctx, repo+":v1", repo+":prod")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rt.arm()
+			err = c.Copy(ctx, plan)
+			switch {
+			case tt.wantErr == nil && tt.wantText == "":
+				if err != nil {
+					t.Fatalf("Copy: %v", err)
+				}
+			case err == nil:
+				t.Fatalf("Copy succeeded, want an error saying %q", tt.wantText)
+			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+				t.Errorf("Copy error %v, want %v", err, tt.wantErr)
+			}
+			if text := strings.ReplaceAll(tt.wantText, theirs, want[theirs]); err != nil && !strings.Contains(err.Error(), text) {
+				t.Errorf("Copy error %q does not say %q", err, text)
+			}
+			if got := headDigest(t, repo+":prod"); got != want[tt.wantTag] {
+				t.Errorf("the tag holds %s, want %s (%s)", got, tt.wantTag, want[tt.wantTag])
+			}
+			if got := rt.count(); got != tt.wantPuts {
+				t.Errorf("%d PUTs of the tag, want %d", got, tt.wantPuts)
+			}
+			if !slices.EqualFunc(waits, tt.wantWaits, func(got, want time.Duration) bool { return got == want || want == backoff && got > 0 }) {
+				t.Errorf("waits %v, want %v", waits, tt.wantWaits)
+			}
+		})
+	}
+}
+
+// TestCopyCosignTagWrite: a cosign tag (cosign adds signatures to it in
+// place) is written under the same compare-and-swap as the target tag.
+func TestCopyCosignTagWrite(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		rule     string
+		wantPuts int
+	}{
+		{"applied, answered 503: not sent again", "method=PUT,path=*/manifests/sha256-*.sig,times=1,apply=1,status=503,retry-after=0", 1},
+		{"answered 503: read, then written again", "method=PUT,path=*/manifests/sha256-*.sig,times=1,status=503,retry-after=0", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := copyRegistry(t)
+			r, err := fixture.ParseRule(tt.rule)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := fixture.StartProxy(reg.Addr, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { p.Close() })
+			d := copyPush(t, p.Addr+"/signed/app:v1", fixture.ImageSpec{Seed: "good"})
+			sig := strings.Replace(d, ":", "-", 1) + ".sig"
+			copyPush(t, reg.Addr+"/signed/app:"+sig, fixture.ImageSpec{Seed: "sig"})
+			before := copyPush(t, reg.Addr+"/signedprod/app:prod", fixture.ImageSpec{Seed: "bad"})
+			c, err := NewCopier(WithKeychain(authn.NewMultiKeychain()), WithRetry(5, time.Millisecond, 10*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, err := c.Plan(ctx, p.Addr+"/signed/app:v1", p.Addr+"/signedprod/app:prod")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if plan.Previous != before {
+				t.Fatalf("plan.Previous = %s, want %s", plan.Previous, before)
+			}
+			if err := c.Copy(ctx, plan); err != nil {
+				t.Fatal(err)
+			}
+			if got := headDigest(t, reg.Addr+"/signedprod/app:prod"); got != plan.Digest {
+				t.Errorf("target at %s, want %s", got, plan.Digest)
+			}
+			if got, want := headDigest(t, reg.Addr+"/signedprod/app:"+sig), headDigest(t, reg.Addr+"/signed/app:"+sig); got != want {
+				t.Errorf("%s at %s, want %s", sig, got, want)
+			}
+			if got := p.Count("PUT", "*/manifests/"+sig); got != tt.wantPuts {
+				t.Errorf("%d PUTs of %s, want %d: %q", got, sig, tt.wantPuts, p.Requests())
 			}
 		})
 	}

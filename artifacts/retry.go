@@ -17,8 +17,8 @@ import (
 
 // retryTransport is the bottom of every registry request: it gives each
 // attempt its own deadline, shared by the redirects it leads to, caps those
-// redirects, retries 429 and 5xx answers with exponential backoff while
-// honouring Retry-After (go-containerregistry's own retry ignores that header
+// redirects, retries 429 and 5xx answers (but never a write that moves a
+// tag: movesTag) with exponential backoff while honouring Retry-After (go-containerregistry's own retry ignores that header
 // and sleeps without watching the context), reads small bodies whole so that
 // a reset mid-body is retried and a manifest is checked against its digest,
 // and refuses plain HTTP to anything but a loopback registry or one named
@@ -60,8 +60,11 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errTooManyRedirects
 	}
 	// Only requests without a body (or with a rewindable one) can be
-	// sent twice; everything lkg reads is a GET or a HEAD.
-	canRetry := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	// sent twice; everything lkg reads is a GET or a HEAD. A write that
+	// moves a tag is never sent twice from here: it may have landed, or
+	// another writer may move the tag during the wait, and a blind second
+	// write would overwrite theirs. Its caller reads the tag first.
+	canRetry := (req.Body == nil || req.Body == http.NoBody || req.GetBody != nil) && !movesTag(req)
 	ctx := req.Context()
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 && req.GetBody != nil {
@@ -100,6 +103,23 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+}
+
+// movesTag reports whether req writes a manifest under a tag (a PUT or
+// DELETE of /v2/<name>/manifests/<tag>): a tag that other writers move
+// too. Writes named by digest (blobs, manifests by digest) put the same
+// bytes in place however often they are sent, and keep their retries.
+func movesTag(req *http.Request) bool {
+	if req.Method == http.MethodGet || req.Method == http.MethodHead {
+		return false
+	}
+	rest, ok := strings.CutPrefix(req.URL.Path, "/v2/")
+	i := strings.LastIndex(rest, "/manifests/")
+	if !ok || i < 0 {
+		return false
+	}
+	// A tag has no colon; a digest always has one.
+	return !strings.Contains(rest[i+len("/manifests/"):], ":")
 }
 
 // maxRedirects is net/http's own cap on the redirects one request follows.

@@ -86,6 +86,36 @@ func TestRedirects(t *testing.T) {
 	}
 }
 
+func TestMovesTag(t *testing.T) {
+	d := "sha256:" + strings.Repeat("ab", 32)
+	tests := []struct {
+		method, path string
+		want         bool
+	}{
+		{"PUT", "/v2/team/app/manifests/prod", true},
+		{"DELETE", "/v2/team/app/manifests/prod", true},
+		{"PUT", "/v2/team/app/manifests/sha256-" + strings.Repeat("ab", 32) + ".sig", true},
+		{"PUT", "/v2/team/app/manifests/" + d, false},
+		{"GET", "/v2/team/app/manifests/prod", false},
+		{"HEAD", "/v2/team/app/manifests/prod", false},
+		{"PUT", "/v2/team/app/blobs/uploads/abc", false},
+		{"POST", "/v2/team/app/blobs/uploads/", false},
+		{"PATCH", "/v2/team/app/blobs/uploads/abc", false},
+		{"PUT", "/token", false},
+		// A repository named like a path segment does not confuse it.
+		{"PUT", "/v2/manifests/app/manifests/" + d, false},
+	}
+	for _, tt := range tests {
+		req, err := http.NewRequest(tt.method, "http://127.0.0.1:5000"+tt.path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := movesTag(req); got != tt.want {
+			t.Errorf("movesTag(%s %s) = %v, want %v", tt.method, tt.path, got, tt.want)
+		}
+	}
+}
+
 func TestNamedDigest(t *testing.T) {
 	d := "sha256:" + strings.Repeat("ab", 32)
 	h := func(v string) http.Header { return http.Header{"Docker-Content-Digest": {v}} }
