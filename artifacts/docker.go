@@ -1,7 +1,6 @@
 package artifacts
 
 import (
-	"archive/tar"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -9,23 +8,28 @@ import (
 	"fmt"
 	"github.com/lkg-dev/lkg/internal/imageref"
 	"io"
-	"io/fs"
+	"net"
 	"net/http"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/docker/docker/api/types/build"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/registry"
+	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/lkg-dev/lkg/types"
+	bkclient "github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/frontend/dockerfile/builder"
+	"github.com/moby/buildkit/util/progress/progressui"
+	"github.com/tonistiigi/fsutil"
 	"golang.org/x/sync/errgroup"
+	grpcstatus "google.golang.org/grpc/status"
+
+	"github.com/lkg-dev/lkg/types"
 )
 
 // Errors of the Docker engine side, matched with errors.Is.
@@ -41,6 +45,11 @@ var (
 	// ErrPushFailed: the engine accepted the push request but reported an
 	// error inside its progress stream (the HTTP status is 200 regardless).
 	ErrPushFailed = errors.New("docker push failed")
+	// ErrNoBuildKit: the engine cannot build with BuildKit (too old, or
+	// BuildKit is off); the message says which and what to do. lkg does
+	// not fall back to the classic builder, which cannot build heredocs
+	// or RUN --mount.
+	ErrNoBuildKit = errors.New("docker engine cannot build with BuildKit")
 )
 
 // Revision labels lkg writes on the images it builds (OCI image spec
@@ -336,8 +345,8 @@ type BuildRequest struct {
 	// ContextDir is the build context on disk.
 	ContextDir string
 	// Dockerfile is the Dockerfile's path relative to ContextDir (like
-	// `docker build -f`); "" means "Dockerfile". A path outside the context
-	// is allowed when absolute: it is sent inside the context archive.
+	// `docker build -f`); "" means "Dockerfile". An absolute path may lie
+	// outside the context.
 	Dockerfile string
 	// BuildArgs are --build-arg values.
 	BuildArgs map[string]string
@@ -345,88 +354,153 @@ type BuildRequest struct {
 	Labels map[string]string
 	// Tags name the result ("host/repo:tag").
 	Tags []string
-	// Output receives the build's own output as it streams; nil drops it.
+	// Network is the network of the build's RUN steps, like `docker build
+	// --network`: "" (the engine's default), "none" or "host" (which the
+	// engine must allow).
+	Network string
+	// Output receives the build's progress and its steps' output as they
+	// stream (BuildKit's plain progress); nil drops it.
 	Output io.Writer
 }
 
-// Build builds an image from a context directory with the engine's classic
-// builder (no BuildKit session needed, so it works against any engine over
-// a plain socket) and returns the image ID. A failing build gives
-// ErrBuildFailed with the build's own message.
+// minBuildKitAPI is the first engine API with BuildKit's endpoints (/grpc
+// and /session): Docker 18.09.
+const minBuildKitAPI = "1.39"
+
+// Build builds an image from a context directory with the engine's
+// BuildKit and returns the image ID. BuildKit's own Dockerfile frontend
+// runs here, in lkg, as `docker buildx build` runs it for a remote builder:
+// the engine only solves the build graph it is given. So heredocs and
+// RUN --mount build on every engine with BuildKit, also Docker 20.10's,
+// whose built-in frontend predates heredocs, with no frontend image to
+// pull; a `# syntax=` line still picks another frontend. The context and
+// the Dockerfile reach the engine through a BuildKit session over the
+// engine's API. An engine without BuildKit gives ErrNoBuildKit, a failing
+// build ErrBuildFailed with BuildKit's own message.
 func (e *Engine) Build(ctx context.Context, req BuildRequest) (string, error) {
-	dockerfile := req.Dockerfile
-	if dockerfile == "" {
-		dockerfile = "Dockerfile"
+	dockerfile := cmp.Or(req.Dockerfile, "Dockerfile")
+	if !filepath.IsAbs(dockerfile) {
+		dockerfile = filepath.Join(req.ContextDir, dockerfile)
 	}
-	var extra *tarFile
-	if filepath.IsAbs(dockerfile) {
-		rel, err := filepath.Rel(req.ContextDir, dockerfile)
-		if err == nil && filepath.IsLocal(rel) {
-			dockerfile = rel
-		} else {
-			b, err := os.ReadFile(dockerfile)
-			if err != nil {
-				return "", fmt.Errorf("building: %w: %s", ErrNoDockerfile, dockerfile)
-			}
-			extra = &tarFile{name: ".lkg.Dockerfile", body: b}
-			dockerfile = extra.name
-		}
+	if fi, err := os.Stat(dockerfile); err != nil || !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("building: %w: %s", ErrNoDockerfile, cmp.Or(req.Dockerfile, "Dockerfile"))
 	}
-	if extra == nil {
-		fi, err := os.Stat(filepath.Join(req.ContextDir, dockerfile))
-		if err != nil || !fi.Mode().IsRegular() {
-			return "", fmt.Errorf("building: %w: %s", ErrNoDockerfile, dockerfile)
-		}
-	}
-	args := make(map[string]*string, len(req.BuildArgs))
-	for k, v := range req.BuildArgs {
-		args[k] = &v
-	}
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(tarDir(ctx, req.ContextDir, extra, pw)) }()
-	defer pr.Close()
-	resp, err := e.cli.ImageBuild(ctx, pr, build.ImageBuildOptions{
-		Tags:        req.Tags,
-		Dockerfile:  filepath.ToSlash(dockerfile),
-		BuildArgs:   args,
-		Labels:      req.Labels,
-		Remove:      true,
-		ForceRemove: true,
-		Version:     build.BuilderV1,
-	})
+	contextFS, err := fsutil.NewFS(req.ContextDir)
 	if err != nil {
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		return "", fmt.Errorf("building %s: %w", req.ContextDir, e.classify(err))
-	}
-	defer resp.Body.Close()
-	var id string
-	err = readStream(resp.Body, func(m *streamMessage) {
-		if m.Aux != nil {
-			var aux struct{ ID string }
-			if json.Unmarshal(*m.Aux, &aux) == nil && aux.ID != "" {
-				id = aux.ID
-			}
-		}
-		if req.Output != nil && m.Stream != "" {
-			io.WriteString(req.Output, m.Stream)
-		}
-	})
-	if err != nil {
-		if ctx.Err() != nil {
-			return "", ctx.Err()
-		}
-		var se *streamError
-		if errors.As(err, &se) {
-			return "", fmt.Errorf("%w: %s", ErrBuildFailed, se.msg)
-		}
 		return "", fmt.Errorf("building %s: %w", req.ContextDir, err)
 	}
-	if id == "" {
-		return "", fmt.Errorf("%w: the engine reported no image ID", ErrBuildFailed)
+	dockerfileFS, err := fsutil.NewFS(filepath.Dir(dockerfile))
+	if err != nil {
+		return "", fmt.Errorf("building %s: %w", req.ContextDir, err)
 	}
-	return id, nil
+	bk, err := e.buildkit(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer bk.Close()
+
+	attrs := map[string]string{"filename": filepath.Base(dockerfile)}
+	for k, v := range req.BuildArgs {
+		attrs["build-arg:"+k] = v
+	}
+	for k, v := range req.Labels {
+		attrs["label:"+k] = v
+	}
+	opt := bkclient.SolveOpt{
+		// "moby" is the engine's own exporter: the image lands in its
+		// image store, as `docker build` leaves it.
+		Exports:       []bkclient.ExportEntry{{Type: "moby", Attrs: map[string]string{}}},
+		LocalMounts:   map[string]fsutil.FS{"context": contextFS, "dockerfile": dockerfileFS},
+		FrontendAttrs: attrs,
+	}
+	if len(req.Tags) > 0 {
+		opt.Exports[0].Attrs["name"] = strings.Join(req.Tags, ",")
+	}
+	switch req.Network {
+	case "":
+	case "host":
+		opt.AllowedEntitlements = []string{"network.host"}
+		fallthrough
+	default:
+		attrs["force-network-mode"] = req.Network
+	}
+	out := req.Output
+	if out == nil {
+		out = io.Discard
+	}
+	display, err := progressui.NewDisplay(out, progressui.PlainMode)
+	if err != nil {
+		return "", fmt.Errorf("building %s: %w", req.ContextDir, err)
+	}
+	status := make(chan *bkclient.SolveStatus)
+	shown := make(chan struct{})
+	go func() {
+		defer close(shown)
+		// Its error is the build's, which Build returns below.
+		_, _ = display.UpdateFrom(context.WithoutCancel(ctx), status)
+	}()
+	resp, err := bk.Build(ctx, opt, "lkg", builder.Build, status)
+	<-shown
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", fmt.Errorf("%w: %s", ErrBuildFailed, buildkitMessage(err))
+	}
+	// The moby exporter names the image by its ID (the config digest),
+	// or its manifest digest on an engine with the containerd image
+	// store: the engine says which ID it has.
+	ref := resp.ExporterResponse["containerimage.digest"]
+	if ref == "" {
+		return "", fmt.Errorf("%w: the engine reported no image", ErrBuildFailed)
+	}
+	return e.ImageID(ctx, ref)
+}
+
+// buildkit connects to the engine's BuildKit: its gRPC API and its
+// sessions, both reached by upgrading a request to the engine's API (as
+// the docker CLI and buildx do). It asks BuildKit for its workers once,
+// so that an engine without BuildKit is told from a build that fails.
+func (e *Engine) buildkit(ctx context.Context) (*bkclient.Client, error) {
+	api := e.cli.ClientVersion()
+	if versions.LessThan(api, minBuildKitAPI) {
+		return nil, fmt.Errorf("%w: the engine at %s speaks API %s, BuildKit needs %s (Docker 18.09) or newer. Upgrade the engine, or point DOCKER_HOST at one with BuildKit",
+			ErrNoBuildKit, e.cli.DaemonHost(), api, minBuildKitAPI)
+	}
+	bk, err := bkclient.New(ctx, "",
+		bkclient.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+			return e.cli.DialHijack(ctx, "/grpc", "h2c", nil)
+		}),
+		bkclient.WithSessionDialer(func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
+			return e.cli.DialHijack(ctx, "/session", proto, meta)
+		}))
+	if err == nil {
+		var workers []*bkclient.WorkerInfo
+		if workers, err = bk.ListWorkers(ctx); err == nil && len(workers) == 0 {
+			err = errors.New("it has no BuildKit worker")
+		}
+		if err != nil {
+			bk.Close()
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: the engine at %s (API %s) did not answer as BuildKit: %s. Check that the engine runs BuildKit (every Linux engine since Docker 18.09 does), or point DOCKER_HOST at one that does",
+			ErrNoBuildKit, e.cli.DaemonHost(), api, buildkitMessage(err))
+	}
+	return bk, nil
+}
+
+// buildkitMessage is a BuildKit error as one line, without the gRPC
+// wrapping ("rpc error: code = Unknown desc = ").
+func buildkitMessage(err error) string {
+	msg := err.Error()
+	if st, ok := grpcstatus.FromError(err); ok {
+		msg = st.Message()
+	}
+	return strings.Join(strings.Fields(msg), " ")
 }
 
 // classify turns an unreachable engine into ErrEngineUnavailable.
@@ -474,73 +548,4 @@ func readStream(r io.Reader, fn func(*streamMessage)) error {
 		}
 		fn(&m)
 	}
-}
-
-type tarFile struct {
-	name string
-	body []byte
-}
-
-// tarDir writes dir as an uncompressed tar (the engine's build context
-// format), keeping modes and symlinks, plus extra when not nil. Ownership
-// is zeroed so the build does not depend on who exported the tree.
-func tarDir(ctx context.Context, dir string, extra *tarFile, w io.Writer) error {
-	tw := tar.NewWriter(w)
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil || rel == "." {
-			return err
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		var link string
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			if link, err = os.Readlink(p); err != nil {
-				return err
-			}
-		}
-		hdr, err := tar.FileInfoHeader(fi, link)
-		if err != nil {
-			return err
-		}
-		hdr.Name = filepath.ToSlash(rel)
-		if fi.IsDir() {
-			hdr.Name += "/"
-		}
-		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if !fi.Mode().IsRegular() {
-			return nil
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = io.Copy(tw, f)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if extra != nil {
-		hdr := &tar.Header{Name: path.Clean(extra.name), Mode: 0o644, Size: int64(len(extra.body)), Typeflag: tar.TypeReg}
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if _, err := tw.Write(extra.body); err != nil {
-			return err
-		}
-	}
-	return tw.Close()
 }

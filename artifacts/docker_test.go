@@ -10,12 +10,14 @@ import (
 	"log"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
@@ -134,45 +136,21 @@ func TestSummaryImage(t *testing.T) {
 	}
 }
 
-func TestTarDir(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "sub", "run"), []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("sub/run", filepath.Join(dir, "link")); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := tarDir(context.Background(), dir, &tarFile{name: ".lkg.Dockerfile", body: []byte("FROM scratch\n")}, &buf); err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	tr := tar.NewReader(&buf)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, fmt.Sprintf("%s %o %s uid=%d", h.Name, h.Mode&0o777, h.Linkname, h.Uid))
-	}
-	want := []string{"link 777 sub/run uid=0", "sub/ 755  uid=0", "sub/run 755  uid=0", ".lkg.Dockerfile 644  uid=0"}
-	if !slices.Equal(got, want) {
-		t.Errorf("tar entries:\n got %q\nwant %q", got, want)
-	}
-}
-
-// writeContext makes a build context directory from name/body pairs.
+// writeContext makes a build context directory from name/body pairs
+// (names may hold slashes); an ELF body is made executable.
 func writeContext(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for n, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, n), []byte(body), 0o644); err != nil {
+		p := filepath.Join(dir, filepath.FromSlash(n))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		mode := os.FileMode(0o644)
+		if strings.HasPrefix(body, "\x7fELF") {
+			mode = 0o755
+		}
+		if err := os.WriteFile(p, []byte(body), mode); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -311,4 +289,167 @@ func TestEnginePushError(t *testing.T) {
 	if !errors.Is(err, ErrPushFailed) {
 		t.Fatalf("err = %v, want ErrPushFailed", err)
 	}
+}
+
+// TestEngineBuildKit builds, through the engine's BuildKit, the two kinds of
+// Dockerfile the classic builder cannot: a heredoc, and RUN --mount (an
+// exec-form RUN of a static binary built here, since scratch has no
+// shell). Both images carry their labels and what their steps wrote.
+func TestEngineBuildKit(t *testing.T) {
+	e := engineForTest(t)
+	ctx := context.Background()
+	nonce := fmt.Sprint(time.Now().UnixNano())
+	copier := buildStatic(t, `package main
+
+import "os"
+
+// copier copies the file named first to the path named second.
+func main() {
+	b, err := os.ReadFile(os.Args[1])
+	if err != nil {
+		panic(err)
+	}
+	if err := os.WriteFile(os.Args[2], b, 0o644); err != nil {
+		panic(err)
+	}
+	os.Stdout.Write(append([]byte("copied: "), b...))
+}
+`)
+	tests := []struct {
+		name       string
+		files      map[string]string
+		network    string
+		wantOutput string // in the streamed output
+		path, want string // a file in the image and its content
+	}{
+		{
+			name: "heredoc",
+			files: map[string]string{
+				"Dockerfile": "FROM scratch\nCOPY <<EOF /hello.txt\nhello from a heredoc " + nonce + "\nEOF\n",
+			},
+			wantOutput: "COPY <<EOF /hello.txt",
+			path:       "/hello.txt",
+			want:       "hello from a heredoc " + nonce + "\n",
+		},
+		{
+			name: "RUN --mount",
+			files: map[string]string{
+				"Dockerfile": "FROM scratch\nCOPY copier /copier\n" +
+					`RUN --mount=type=bind,source=data,target=/data ["/copier", "/data/in.txt", "/out.txt"]` + "\n",
+				"copier":      copier,
+				"data/in.txt": "from the mount " + nonce,
+			},
+			// The engine here has no bridge network.
+			network:    "none",
+			wantOutput: "copied: from the mount " + nonce,
+			path:       "/out.txt",
+			want:       "from the mount " + nonce,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			id, err := e.Build(ctx, BuildRequest{
+				ContextDir: writeContext(t, tt.files),
+				Labels:     map[string]string{LabelRevision: nonce},
+				BuildArgs:  map[string]string{"SOURCE_DATE_EPOCH": "1700000000"},
+				Network:    tt.network,
+				Output:     &out,
+			})
+			if err != nil {
+				t.Fatalf("Build: %v\n%s", err, out.String())
+			}
+			t.Cleanup(func() { e.cli.ImageRemove(ctx, id, image.RemoveOptions{Force: true}) })
+			if !strings.Contains(out.String(), tt.wantOutput) {
+				t.Errorf("output does not show %q:\n%s", tt.wantOutput, out.String())
+			}
+			inspect, err := e.cli.ImageInspect(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := inspect.Config.Labels[LabelRevision]; got != nonce {
+				t.Errorf("revision label = %q, want %q", got, nonce)
+			}
+			if got := imageFile(t, e, id, tt.path); got != tt.want {
+				t.Errorf("%s holds %q, want %q", tt.path, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestEngineBuildNoBuildKit: an engine API too old for BuildKit is one
+// clear error, not a classic build that cannot read heredocs.
+func TestEngineBuildNoBuildKit(t *testing.T) {
+	engineForTest(t)
+	// The engine here speaks newer APIs too: pin the client to one
+	// before BuildKit, as an engine older than 18.09 would.
+	t.Setenv("DOCKER_API_VERSION", "1.37")
+	e := engineForTest(t)
+	_, err := e.Build(context.Background(), BuildRequest{
+		ContextDir: writeContext(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY <<EOF /x\nx\nEOF\n"}),
+	})
+	if !errors.Is(err, ErrNoBuildKit) {
+		t.Fatalf("err = %v, want ErrNoBuildKit", err)
+	}
+	for _, want := range []string{"API 1.37", "1.39", "Upgrade the engine"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message %q does not say %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("message %q is more than one line", err)
+	}
+}
+
+// buildStatic compiles a one-file Go program into a static Linux binary
+// and returns its bytes.
+func buildStatic(t *testing.T, src string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, body := range map[string]string{"main.go": src, "go.mod": "module lkgtest\n\ngo 1.22\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("no go command to build the test program: %v", err)
+	}
+	cmd := exec.Command(goTool, "build", "-o", "prog", ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOFLAGS=-buildvcs=false")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the test program: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "prog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// imageFile reads one file of an image through a container created (never
+// started) from it.
+func imageFile(t *testing.T, e *Engine, id, path string) string {
+	t.Helper()
+	ctx := context.Background()
+	c, err := e.cli.ContainerCreate(ctx, &container.Config{Image: id, Cmd: []string{"/none"}}, nil, nil, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
+	rc, _, err := e.cli.CopyFromContainer(ctx, c.ID, path)
+	if err != nil {
+		t.Fatalf("reading %s: %v", path, err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	if _, err := tr.Next(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
