@@ -167,6 +167,7 @@ func explain(err error, target string) error {
 		{artifacts.ErrDigestMismatch, "Check the registry: the tag does not hold what was just written"},
 		{artifacts.ErrEngineUnavailable, ""},
 		{artifacts.ErrNoDockerfile, "Name it with --dockerfile PATH (relative to the repository root), or set --context"},
+		{artifacts.ErrNoBuildKit, fmt.Sprintf("%s was not changed", target)},
 		{artifacts.ErrBuildFailed, fmt.Sprintf("%s was not changed", target)},
 		{artifacts.ErrPushFailed, fmt.Sprintf("%s was not changed", target)},
 	}
