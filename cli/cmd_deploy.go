@@ -27,19 +27,21 @@ import (
 // DeployCmd is `lkg deploy`.
 type DeployCmd struct {
 	FindFlags
-	Env           []string      `name:"env" placeholder:"NAME" help:"Deploy to these environments of .lkg.yaml, in order (staging,prod), each verified at its verify_url; stops at the first that fails. Instead of --to."`
-	Digest        string        `name:"digest" placeholder:"sha256:HEX" help:"Deploy this build, by digest, without find or git: it is copied from --image (the one given, else --to's repository). For a build you know, or a repository lkg's git library cannot read."`
-	Rebuild       bool          `help:"Build the known-good commit from source with the Docker engine (the only way deploy rebuilds; also when a build exists)."`
-	DryRun        bool          `name:"dry-run" help:"Print the plan and change nothing."`
-	Yes           bool          `short:"y" help:"Do not ask for confirmation (required when stdin is not a terminal)."`
-	Context       string        `name:"context" default:"." placeholder:"PATH" help:"Build context for a rebuild, relative to the repository root."`
-	Dockerfile    string        `name:"dockerfile" placeholder:"PATH" help:"Dockerfile for a rebuild, relative to the repository root (default: Dockerfile in the context)."`
-	BuildArgs     []string      `name:"build-arg" sep:"none" placeholder:"K=V" help:"Build argument for a rebuild (repeatable)."`
-	VerifyURL     string        `name:"verify-url" placeholder:"URL" help:"After the move, poll URL until it answers 2xx, and journal the result."`
-	VerifyTimeout time.Duration `name:"verify-timeout" default:"2m" placeholder:"D" help:"How long --verify-url may take."`
-	AutoRevert    bool          `name:"auto-revert" help:"When verification fails after the move (or the runtime says the build does not come up), put the previous build back once; journaled as an undo."`
-	Settle        time.Duration `name:"settle" default:"500ms" placeholder:"D" help:"After the move, read a registry tag again after D to catch another writer." env:"LKG_SETTLE"`
-	JSON          bool          `name:"json" help:"Print exactly one JSON object: what moved, from which digest to which."`
+	Env             []string      `name:"env" placeholder:"NAME" help:"Deploy to these environments of .lkg.yaml, in order (staging,prod), each verified at its verify_url; stops at the first that fails. Instead of --to."`
+	Digest          string        `name:"digest" placeholder:"sha256:HEX" help:"Deploy this build, by digest, without find or git: it is copied from --image (the one given, else --to's repository). For a build you know, or a repository lkg's git library cannot read."`
+	Rebuild         bool          `help:"Build the known-good commit from source with the Docker engine (the only way deploy rebuilds; also when a build exists)."`
+	DryRun          bool          `name:"dry-run" help:"Print the plan and change nothing."`
+	Yes             bool          `short:"y" help:"Do not ask for confirmation (required when stdin is not a terminal)."`
+	Context         string        `name:"context" default:"." placeholder:"PATH" help:"Build context for a rebuild, relative to the repository root."`
+	Dockerfile      string        `name:"dockerfile" placeholder:"PATH" help:"Dockerfile for a rebuild, relative to the repository root (default: Dockerfile in the context)."`
+	BuildArgs       []string      `name:"build-arg" sep:"none" placeholder:"K=V" help:"Build argument for a rebuild (repeatable)."`
+	VerifyURL       string        `name:"verify-url" placeholder:"URL" help:"After the move, poll URL until it answers 2xx, and journal the result."`
+	VerifyTimeout   time.Duration `name:"verify-timeout" default:"2m" placeholder:"D" help:"How long --verify-url may take."`
+	NoEvidence      bool          `name:"no-evidence" help:"Do not keep what the broken build was doing (states, exit codes, restarts, health, the last log lines, warning events) before a container, service or workload is replaced."`
+	EvidenceTimeout time.Duration `name:"evidence-timeout" default:"3s" placeholder:"D" help:"How long keeping the broken build's evidence may delay the move."`
+	AutoRevert      bool          `name:"auto-revert" help:"When verification fails after the move (or the runtime says the build does not come up), put the previous build back once; journaled as an undo."`
+	Settle          time.Duration `name:"settle" default:"500ms" placeholder:"D" help:"After the move, read a registry tag again after D to catch another writer." env:"LKG_SETTLE"`
+	JSON            bool          `name:"json" help:"Print exactly one JSON object: what moved, from which digest to which."`
 }
 
 // Help is the long text of `lkg deploy --help`.
@@ -248,6 +250,7 @@ func (c *DeployCmd) moveOptions(g *Globals, std *IO, gitDir string, s deploy.Sta
 	o.VerifyURL, o.VerifyTimeout = s.VerifyURL, c.VerifyTimeout
 	o.AutoRevert = c.AutoRevert
 	o.RequireSigned = c.requireSigned(g)
+	o.Evidence = deploy.EvidenceOptions{Off: c.NoEvidence, Timeout: c.EvidenceTimeout, Save: saveEvidence(gitDir)}
 	return o
 }
 

@@ -32,6 +32,21 @@ func openJournal(gitDir string) (*journal.Journal, error) {
 	return j, nil
 }
 
+// maxEvidence caps what one incident's evidence captures take on disk.
+const maxEvidence = 64 << 20
+
+// saveEvidence keeps a capture beside the clone's journal, under the open
+// incident.
+func saveEvidence(gitDir string) func(journal.Evidence) (string, error) {
+	return func(ev journal.Evidence) (string, error) {
+		j, err := openJournal(gitDir)
+		if err != nil {
+			return "", err
+		}
+		return j.SaveEvidence(ev, maxEvidence)
+	}
+}
+
 // appendEvent is the one way commands write the journal. It fills the
 // event's time and incident, and says on stderr when the event started a new
 // incident (not with -q). When the journal cannot be written the event is

@@ -184,6 +184,7 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 	if ctx.Err() != nil {
 		return nil, d.unclean(ctx, ctx.Err(), false)
 	}
+	d.keepEvidence(ctx)
 
 	// What the target runs now is journaled before anything moves: undo
 	// depends on it, so a journal that cannot be written stops here.

@@ -84,6 +84,10 @@ type Options struct {
 	// undo it): the report and the journal's deploy events carry them.
 	Warnings []string
 
+	// Evidence is how the broken build's evidence is kept before a runtime
+	// target moves (EvidenceTaker).
+	Evidence EvidenceOptions
+
 	// ReadBack bounds how long a move that did not finish cleanly keeps
 	// reading the target back until it can say what it holds. The reads
 	// have their own context, so Ctrl-C does not stop them. 0 is 30s.
@@ -96,6 +100,17 @@ type Options struct {
 	// written), "moved" (applied). Tests interrupt a move at every step
 	// with it.
 	Step func(ctx context.Context, step string)
+}
+
+// EvidenceOptions say how a deploy keeps what the build it replaces was
+// doing. The zero value keeps nothing (no Save).
+type EvidenceOptions struct {
+	Off     bool          // --no-evidence
+	Timeout time.Duration // the capture's time budget; 0 is 3s
+	PerUnit int64         // log bytes kept per container, task or pod; 0 is 2 MB
+	// Save stores a capture and returns where (journal.SaveEvidence); nil
+	// keeps nothing.
+	Save func(journal.Evidence) (string, error)
 }
 
 // BuildSpec is how a rebuild builds.
@@ -126,5 +141,11 @@ func (o *Options) defaults() {
 	}
 	if o.VerifyTimeout <= 0 {
 		o.VerifyTimeout = 2 * time.Minute
+	}
+	if o.Evidence.Timeout <= 0 {
+		o.Evidence.Timeout = 3 * time.Second
+	}
+	if o.Evidence.PerUnit <= 0 {
+		o.Evidence.PerUnit = 2 << 20
 	}
 }

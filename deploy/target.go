@@ -122,6 +122,16 @@ var (
 	ErrUnhealthy = errors.New("the new build did not become healthy")
 )
 
+// EvidenceTaker is a runtime Target that can say what the build it runs
+// now is doing (states, exit codes, restarts, health, the last log lines,
+// warning events), for the core to keep before the move replaces it. It
+// must never capture environment variables or mounted secrets, cap each
+// unit's logs at perUnit bytes (keeping the end), and return what it has
+// when ctx ends.
+type EvidenceTaker interface {
+	Evidence(ctx context.Context, perUnit int64) (journal.Evidence, error)
+}
+
 // LocalRunner is a Target that runs local engine images as they are (a
 // container on the same engine): a Local build is not pushed for it.
 type LocalRunner interface {

@@ -68,6 +68,10 @@ type Move struct {
 	// Reverted says this undo is --auto-revert's, after a verification that
 	// failed.
 	Reverted bool `json:"auto_revert,omitempty"`
+	// Evidence sums up what the build the target ran was doing, captured
+	// right before this move replaced it (runtime targets); the whole
+	// capture is in the file it names.
+	Evidence *EvidenceSummary `json:"evidence,omitempty"`
 }
 
 // Status is where a deploy or undo stands, as Move records it. A

@@ -57,6 +57,9 @@ func (e Event) Summary() string {
 		if d.Error != "" {
 			s += ": " + d.Error
 		}
+		if d.Evidence != nil {
+			s += "; kept what it replaced: " + d.Evidence.Path
+		}
 		return s
 	case KindVerify:
 		var d VerifyData

@@ -284,6 +284,10 @@ func build(in journal.Incident) document {
 	}
 	d.sections = append(d.sections, section{heading: "Verification", blocks: []block{orPara(verifies, "No verification was recorded (lkg deploy --verify-url URL records one).")}})
 
+	if ev := evidenceBlocks(in); ev != nil {
+		d.sections = append(d.sections, section{heading: "What the broken build was doing", blocks: ev})
+	}
+
 	d.sections = append(d.sections, section{heading: "Suspects", blocks: suspectsBlocks(in)})
 
 	var notes []item
@@ -382,3 +386,104 @@ var plural = text.Plural
 
 // short is a commit hash as people read it.
 var short = text.ShortHash
+
+// evidenceBlocks sums up what each replaced build was doing, as deploys
+// captured it before the move (nil when none did): the units' states, exit
+// codes and restarts, the runtime's warning events, the most frequent
+// error lines, and where the whole capture is. When a later deploy of the
+// same target captured the build the earlier one restored, the two are set
+// side by side.
+func evidenceBlocks(in journal.Incident) []block {
+	type capture struct {
+		at     time.Time
+		target string
+		ev     journal.EvidenceSummary
+	}
+	var caps []capture
+	seen := map[string]bool{}
+	for _, e := range in.Events {
+		if e.Kind != journal.KindDeploy {
+			continue
+		}
+		var m journal.Move
+		if e.DecodeData(&m) != nil || m.Evidence == nil || seen[m.Evidence.Path] {
+			continue
+		}
+		seen[m.Evidence.Path] = true
+		caps = append(caps, capture{e.Time, m.Target, *m.Evidence})
+	}
+	if len(caps) == 0 {
+		return nil
+	}
+	var blocks []block
+	for i, c := range caps {
+		var units []item
+		for _, u := range c.ev.Units {
+			t := f("`%s`: %s, exit code %d, %s", u.Name, u.State, u.ExitCode, plural(u.Restarts, "restart"))
+			if u.OOMKilled {
+				t = concat(t, txt(", killed for memory (OOM)"))
+			}
+			if u.Health != "" {
+				t = concat(t, f(", health %s", u.Health))
+			}
+			if u.Reason != "" {
+				t = concat(t, f(" (%s)", u.Reason))
+			}
+			units = append(units, item{text: t})
+		}
+		var events []item
+		for _, ev := range c.ev.Events {
+			events = append(events, item{text: txt(ev)})
+		}
+		var lines []item
+		for _, l := range c.ev.ErrorLines {
+			lines = append(lines, item{text: f("%d× `%s`", l.Count, l.Line)})
+		}
+		facts := []item{{label: "Units", text: txt(plural(len(units), "unit")), sub: units}}
+		if len(events) > 0 {
+			facts = append(facts, item{label: "Warning events", text: txt(plural(len(events), "event")), sub: events})
+		}
+		if len(lines) > 0 {
+			facts = append(facts, item{label: "Most frequent error lines", text: txt(""), sub: lines})
+		}
+		for _, n := range c.ev.Notes {
+			facts = append(facts, item{label: "Note", text: txt(n)})
+		}
+		facts = append(facts, item{label: "Full capture", text: f("`%s` (in the journal's directory, .git/lkg/)", c.ev.Path)})
+		blocks = append(blocks, block{lines: []inline{f("Before the deploy of `%s` at %s:", c.target, c.at.UTC().Format("15:04"))}}, block{list: facts})
+		// The build this deploy put there, captured by a later deploy of
+		// the same target: the bad build and the restored one side by side.
+		for _, later := range caps[i+1:] {
+			if later.target == c.target {
+				blocks = append(blocks, compareBlock(c.ev, later.ev))
+				break
+			}
+		}
+	}
+	return blocks
+}
+
+// compareBlock sets a capture beside the next one of the same target.
+func compareBlock(before, after journal.EvidenceSummary) block {
+	restarts := func(s journal.EvidenceSummary) int {
+		n := 0
+		for _, u := range s.Units {
+			n += u.Restarts
+		}
+		return n
+	}
+	errLines := func(s journal.EvidenceSummary) int {
+		n := 0
+		for _, l := range s.ErrorLines {
+			n += l.Count
+		}
+		return n
+	}
+	t := &table{header: []string{"", "Replaced build", "Build replaced next"}}
+	t.rows = append(t.rows,
+		[]inline{txt("Restarts"), txt(fmt.Sprint(restarts(before))), txt(fmt.Sprint(restarts(after)))},
+		[]inline{txt("Error lines (top 5)"), txt(fmt.Sprint(errLines(before))), txt(fmt.Sprint(errLines(after)))},
+		[]inline{txt("Warning events"), txt(fmt.Sprint(len(before.Events))), txt(fmt.Sprint(len(after.Events)))},
+	)
+	return block{table: t}
+}
