@@ -66,7 +66,10 @@ func TestDeployKeepsEvidence(t *testing.T) {
 	var log strings.Builder
 	rec := &events{}
 	out, err := Deploy(context.Background(), m, rec, goodResult(), Options{Yes: true, Log: &log, Evidence: EvidenceOptions{
-		Save: func(ev journal.Evidence) (string, error) { saved = append(saved, ev); return "evidence/x/api.json", nil },
+		Save: func(ev journal.Evidence) (string, error) {
+			saved = append(saved, ev)
+			return "evidence/x/api.json", nil
+		},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +104,9 @@ func TestEvidenceNeverHoldsTheRestore(t *testing.T) {
 			<-ctx.Done()
 			select {} // and never returns: the core must not wait for it
 		},
-		"fails": func(context.Context) (journal.Evidence, error) { return journal.Evidence{}, errors.New("engine said no") },
+		"fails": func(context.Context) (journal.Evidence, error) {
+			return journal.Evidence{}, errors.New("engine said no")
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			m := &memTarget{runs: "sha256:bad", evidence: taker}
