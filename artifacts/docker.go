@@ -154,6 +154,54 @@ func (e *Engine) Host() string { return e.cli.DaemonHost() }
 // APIVersion is the negotiated engine API version.
 func (e *Engine) APIVersion() string { return e.cli.ClientVersion() }
 
+// Client is the engine's API client, for the packages that drive
+// containers and services through it (the deploy targets); they keep to
+// the connection, timeout and trace NewEngine set up.
+func (e *Engine) Client() *client.Client { return e.cli }
+
+// Pull pulls ref ("host/repo@sha256:..." or "host/repo:tag") into the
+// engine, like `docker pull`, with the keychain's credentials. Progress
+// lines go to progress when it is not nil. An error reported inside the
+// engine's stream fails the pull.
+func (e *Engine) Pull(ctx context.Context, ref string, progress io.Writer) error {
+	auth, err := e.registryAuth(ref)
+	if err != nil {
+		return fmt.Errorf("pulling %q: %w", ref, err)
+	}
+	rc, err := e.cli.ImagePull(ctx, ref, image.PullOptions{RegistryAuth: auth})
+	if err != nil {
+		return fmt.Errorf("pulling %q: %w", ref, e.classify(err))
+	}
+	defer rc.Close()
+	err = readStream(rc, func(m *streamMessage) {
+		if progress != nil && m.Status != "" && m.Progress == "" {
+			fmt.Fprintln(progress, m.Status)
+		}
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("pulling %q: %w", ref, err)
+	}
+	return nil
+}
+
+// Resolve asks the engine for the manifest digest ref has in its registry,
+// without pulling (`docker manifest inspect` through the engine): whether
+// the engine, not lkg, can reach the build.
+func (e *Engine) Resolve(ctx context.Context, ref string) (string, error) {
+	auth, err := e.registryAuth(ref)
+	if err != nil {
+		return "", fmt.Errorf("resolving %q: %w", ref, err)
+	}
+	d, err := e.cli.DistributionInspect(ctx, ref, auth)
+	if err != nil {
+		return "", fmt.Errorf("resolving %q through the engine: %w", ref, e.classify(err))
+	}
+	return d.Descriptor.Digest.String(), nil
+}
+
 // Images lists the engine's images with the evidence the finder needs:
 // labels, tags, creation time and platform. Repo is always empty; Image is
 // the first "repo:tag" (or the short image ID for an untagged image);
