@@ -563,9 +563,10 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// upper starts s with a capital letter.
+// upper starts s with a capital letter, unless s starts with a target
+// written with its scheme ("docker://NAME"): that is written as given.
 func upper(s string) string {
-	if s == "" {
+	if first, _, _ := strings.Cut(s, " "); s == "" || strings.Contains(first, "://") {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
