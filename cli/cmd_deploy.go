@@ -134,6 +134,12 @@ func (c *DeployCmd) validateDigest() error {
 // "host/repo@sha256:...", the repository being the one --image names, else
 // target's own.
 func (c *DeployCmd) digestSource(target string) (string, error) {
+	if !isRegistryTag(target) {
+		if len(c.Images) != 1 {
+			return "", usagef("--digest: which repository holds %s? Name it with --image HOST/REPO (%s is not a registry tag)", c.Digest, target)
+		}
+		return c.Images[0] + "@" + c.Digest, nil
+	}
 	ref, err := imageref.ParseTag(target)
 	if err != nil {
 		return "", usagef("--to %v", err)

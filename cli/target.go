@@ -6,15 +6,24 @@ import (
 
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/deploy"
+	"github.com/lkg-dev/lkg/deploy/container"
 	"github.com/lkg-dev/lkg/deploy/registry"
 	"github.com/lkg-dev/lkg/internal/imageref"
 )
 
 // checkTarget accepts --to (or an environment's to:) as a form lkg can
-// move, without touching the network: "HOST/REPO:TAG" for a registry tag.
+// move, without touching the network: "HOST/REPO:TAG" for a registry tag,
+// "docker://NAME" for a container.
 func checkTarget(to string) error {
 	if err := refuseCredentials("--to", to); err != nil {
 		return err
+	}
+	switch {
+	case strings.HasPrefix(to, container.Scheme):
+		if _, err := container.ParseTarget(to); err != nil {
+			return usagef("--to %v", err)
+		}
+		return nil
 	}
 	if _, err := imageref.ParseTag(to); err != nil {
 		return usagef("--to %v", err)
@@ -32,6 +41,11 @@ func isRegistryTag(to string) bool { return !strings.Contains(to, "://") }
 func (g *Globals) openTarget(std *IO, to string, settle time.Duration) (deploy.Target, error) {
 	if err := checkTarget(to); err != nil {
 		return nil, err
+	}
+	switch {
+	case strings.HasPrefix(to, container.Scheme):
+		name, _ := container.ParseTarget(to)
+		return container.Dial(name, g.engineOptions(std), container.WithLog(std.Err)), nil
 	}
 	ref, _ := imageref.ParseTag(to)
 	copier, err := g.copier(std)
