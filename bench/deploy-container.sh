@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# bench/deploy-container.sh: how long `lkg deploy --to docker://NAME` takes
+# to put a build back into a running container and verify it, side by side
+# in one run with doing the same by hand on the same engine.
+#
+#   bench/deploy-container.sh             # 3 rounds, images without HEALTHCHECK
+#   HEALTH=1 bench/deploy-container.sh    # images with a HEALTHCHECK (1 s interval)
+#   ROUNDS=5 bench/deploy-container.sh    # more rounds (medians are shown)
+#
+# Needs a Docker engine at DOCKER_HOST (.ci/dockerd.sh start), Debian's
+# docker-registry, git and curl. It builds two FROM scratch images around a
+# static HTTP server answering its version, pushes both to docker-registry
+# on 127.0.0.1, and runs the bad one as NAME (host networking, a restart
+# policy, env, a label). Both images stay in the engine: what is timed is
+# the recreate, not a pull. Each round moves the container to the other
+# build twice, timed:
+#   lkg            lkg deploy --to docker://NAME --digest D --image REPO --yes
+#                  --verify-url http://ADDR/ (plan, journal, recreate, health
+#                  wait, removal of the old container, verification)
+#   by hand        docker stop NAME; docker rm NAME; docker run -d ... REPO@D
+#                  with the same flags, then curl until the server answers
+# and prints the medians and their ratio.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+
+ROUNDS=${ROUNDS:-3}
+HEALTH=${HEALTH:-}
+
+for tool in docker docker-registry git curl python3; do
+	command -v "$tool" >/dev/null || { echo "deploy-container.sh: $tool not found (apt-get install -y docker.io docker-registry git curl)" >&2; exit 2; }
+done
+docker version >/dev/null 2>&1 || { echo "deploy-container.sh: no Docker engine; run: eval \"\$(.ci/dockerd.sh start)\"" >&2; exit 2; }
+
+WORK=$(mktemp -d /tmp/lkg-bench-container.XXXXXX)
+NAME=lkg-bench-api-$$
+REGPID=
+cleanup() {
+	docker ps -aq --filter "name=^/$NAME" | xargs -r docker rm -f >/dev/null 2>&1 || true
+	if [ -n "${GOOD_IMG:-}" ]; then docker rmi -f "$GOOD_IMG" "$BAD_IMG" >/dev/null 2>&1 || true; fi
+	if [ -n "$REGPID" ]; then kill "$REGPID" 2>/dev/null || true; wait "$REGPID" 2>/dev/null || true; fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "--- building lkg and the version server" >&2
+go build -o "$WORK/lkg" .
+CGO_ENABLED=0 go build -trimpath -o "$WORK/server" ./internal/fixture/versionserver
+
+echo "--- starting docker-registry" >&2
+start_registry "$WORK"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+LISTEN=127.0.0.1:$PORT
+
+echo "--- a git repository for the journal" >&2
+REPO=$WORK/repo
+git init -q -b main "$REPO"
+git -C "$REPO" -c user.name=Bench -c user.email=bench@example.com commit -q --allow-empty -m 'release 1'
+
+echo "--- two images, pushed" >&2
+image() { # image VERSION: builds, pushes, prints the digest
+	local dir=$WORK/ctx-$1
+	mkdir "$dir"
+	cp "$WORK/server" "$dir/server"
+	echo "$1" > "$dir/version"
+	{
+		echo "FROM scratch"
+		echo "COPY server version /"
+		echo "ENTRYPOINT [\"/server\"]"
+		if [ -n "$HEALTH" ]; then echo 'HEALTHCHECK --interval=1s --timeout=2s --retries=2 CMD ["/server", "-check"]'; fi
+	} > "$dir/Dockerfile"
+	DOCKER_BUILDKIT=0 docker build -q -t "$ADDR/shop/api:$1" "$dir" >/dev/null 2>"$WORK/build.err"
+	docker push "$ADDR/shop/api:$1" | sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p'
+}
+GOOD=$(image good)
+BAD=$(image bad)
+GOOD_IMG=$ADDR/shop/api:good
+BAD_IMG=$ADDR/shop/api:bad
+
+FLAGS=(--network host --restart unless-stopped -e "LISTEN=$LISTEN" -e FOO=bar --label team=payments)
+docker run -d --name "$NAME" "${FLAGS[@]}" "$ADDR/shop/api@$BAD" >/dev/null
+until curl -fsS "http://$LISTEN/" >/dev/null 2>&1; do sleep 0.05; done
+
+now() { date +%s.%N; }
+declare -a LKG HAND
+for round in $(seq 1 "$ROUNDS"); do
+	for dg in "$GOOD" "$BAD"; do
+		t0=$(now)
+		"$WORK/lkg" deploy -C "$REPO" --to "docker://$NAME" --digest "$dg" --image "$ADDR/shop/api" \
+			--yes --verify-url "http://$LISTEN/" >"$WORK/lkg.out" 2>"$WORK/lkg.err" || {
+			echo "lkg deploy failed:" >&2; cat "$WORK/lkg.out" "$WORK/lkg.err" >&2; exit 1; }
+		LKG+=("$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')")
+	done
+	for dg in "$GOOD" "$BAD"; do
+		t0=$(now)
+		docker stop "$NAME" >/dev/null
+		docker rm "$NAME" >/dev/null
+		docker run -d --name "$NAME" "${FLAGS[@]}" "$ADDR/shop/api@$dg" >/dev/null
+		until curl -fsS "http://$LISTEN/" >/dev/null 2>&1; do sleep 0.05; done
+		HAND+=("$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')")
+	done
+	echo "round $round: lkg ${LKG[*]: -2} s; by hand ${HAND[*]: -2} s" >&2
+done
+
+median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+L=$(median "${LKG[@]}")
+H=$(median "${HAND[@]}")
+echo
+echo "recreate of a running container to the other build and verified, $((ROUNDS * 2)) moves each, $(nproc) cores, vfs engine, images in the engine, HEALTHCHECK: $([ -n "$HEALTH" ] && echo yes || echo no)"
+printf '%-60s %8s\n' "what" "median s"
+printf '%-60s %8.2f\n' "lkg deploy --to docker://NAME --digest D --verify-url URL" "$L"
+printf '%-60s %8.2f\n' "docker stop + rm + run (same flags) + curl until it answers" "$H"
+awk -v l="$L" -v h="$H" 'BEGIN { printf "ratio lkg / by hand: %.2f; lkg adds %.2f s (goal: at most 1 s)\n", l / h, l - h }'
