@@ -532,7 +532,11 @@ func (c *Container) health(m *move, ins ctypes.InspectResponse) (up, down bool, 
 	case s == nil:
 		return false, false, "no state yet"
 	case ins.RestartCount > 0 || s.Restarting:
-		return false, true, fmt.Sprintf("it exited with code %d and was restarted (%d restarts)", s.ExitCode, ins.RestartCount)
+		// Once restarted, the state no longer has the exit code.
+		if s.Running || s.ExitCode == 0 {
+			return false, true, fmt.Sprintf("it exited and its restart policy restarted it (%d restarts)", ins.RestartCount)
+		}
+		return false, true, fmt.Sprintf("it exited with code %d and its restart policy restarts it (%d restarts)", s.ExitCode, ins.RestartCount)
 	case s.Status == "exited" || s.Status == "dead":
 		return false, true, exited(s)
 	case s.Health != nil:
