@@ -349,9 +349,10 @@ func (d *deployment) wait(ctx context.Context, warning string) error {
 }
 
 // revertAfter ends a move whose wait failed: with --auto-revert (and a
-// build that did not come up) the previous state is put back once.
+// build that did not come up) the previous state is put back once, unless
+// the target put it back itself (a container recreate does).
 func (d *deployment) revertAfter(ctx context.Context, err error) (*Outcome, error) {
-	if d.o.AutoRevert && errors.Is(err, ErrUnhealthy) && d.kind == journal.KindDeploy && d.rec0.Previous != "" && ctx.Err() == nil {
+	if d.o.AutoRevert && errors.Is(err, ErrUnhealthy) && d.kind == journal.KindDeploy && d.rec0.Previous != "" && d.rec0.Now != d.rec0.Previous && ctx.Err() == nil {
 		return d.autoRevert(ctx, err)
 	}
 	return nil, err
@@ -365,6 +366,7 @@ func (d *deployment) autoRevert(ctx context.Context, cause error) (*Outcome, err
 	u := d.undoOf(deployed, d.rec0.Digest)
 	u.rec0.Reverted = true
 	u.o.Yes, u.o.Out = true, d.o.Log
+	u.o.Lock = nil // this deploy holds the target's lock
 	u.what = fmt.Sprintf("put %s back to %s, what it ran before this deploy (--auto-revert)", d.name(), digest.Short(deployed.Previous))
 	out, err := u.run(ctx)
 	if err != nil {
