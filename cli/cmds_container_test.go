@@ -27,7 +27,7 @@ func init() {
 	scriptCmds["container-check"] = cmdContainerCheck
 }
 
-const serverImageUsage = "server-image [-label K=V]... [-version V] [-cmd ARG]... [-healthcheck] [-registry-only] HOST/REPO:TAG"
+const serverImageUsage = "server-image [-label K=V]... [-version V] [-cmd ARG]... [-healthcheck] [-registry-only | -local] REPO:TAG"
 
 // cmdServerImage builds a runnable image FROM scratch around a static
 // HTTP server answering VERSION (fixture.ServerContext), labelled, tags
@@ -35,9 +35,11 @@ const serverImageUsage = "server-image [-label K=V]... [-version V] [-cmd ARG]..
 // manifest digest, $IMAGEID the image ID. -cmd gives the image a CMD of
 // server arguments (-exit=3: it exits at once). The image is removed from
 // the engine when the script ends, or right after the push with
-// -registry-only (a build the engine must pull).
+// -registry-only (a build the engine must pull). With -local it is not
+// pushed at all (an engine image, REPO:TAG with no registry host), and
+// $DIGEST is empty.
 //
-//	server-image [-label K=V]... [-version V] [-cmd ARG]... [-healthcheck] [-registry-only] HOST/REPO:TAG
+//	server-image [-label K=V]... [-version V] [-cmd ARG]... [-healthcheck] [-registry-only | -local] REPO:TAG
 func cmdServerImage(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("usage: %s", serverImageUsage)
@@ -49,8 +51,9 @@ func cmdServerImage(ts *testscript.TestScript, neg bool, args []string) {
 	version := fs.String("version", "v1", "")
 	health := fs.Bool("healthcheck", false, "")
 	registryOnly := fs.Bool("registry-only", false, "")
+	local := fs.Bool("local", false, "")
 	rest := scriptFlags(ts, serverImageUsage, fs, args)
-	if len(rest) != 1 || !strings.Contains(rest[0], ":") {
+	if len(rest) != 1 || !strings.Contains(rest[0], ":") || (*local && *registryOnly) {
 		ts.Fatalf("usage: %s", serverImageUsage)
 	}
 	ref := rest[0]
@@ -76,6 +79,11 @@ func cmdServerImage(ts *testscript.TestScript, neg bool, args []string) {
 		defer engine.Close()
 		_ = engine.Remove(context.Background(), id)
 	})
+	ts.Setenv("IMAGEID", id)
+	if *local {
+		ts.Setenv("DIGEST", "")
+		return
+	}
 	digest, err := engine.Push(ctx, ref, nil)
 	if err != nil {
 		ts.Fatalf("server-image %s: %v", ref, err)
@@ -83,7 +91,6 @@ func cmdServerImage(ts *testscript.TestScript, neg bool, args []string) {
 	if *registryOnly {
 		ts.Check(engine.Remove(ctx, id))
 	}
-	ts.Setenv("IMAGEID", id)
 	ts.Setenv("DIGEST", digest)
 }
 
