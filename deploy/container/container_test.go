@@ -29,8 +29,9 @@ type world struct {
 	reg  *fixture.Registry
 	repo string
 	// good1 has a HEALTHCHECK; good2 has none, and other defaults (env,
-	// labels); crash exits at once; sick answers 500 to its HEALTHCHECK.
-	good1, good2, crash, sick build
+	// labels); crash exits at once; sick answers 500 to its HEALTHCHECK;
+	// fresh is like good2 but only in the registry, for one test to pull.
+	good1, good2, crash, sick, fresh build
 }
 
 type build struct{ id, digest, ref string }
@@ -47,7 +48,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if theWorld != nil {
 		ctx := context.Background()
-		for _, b := range []build{theWorld.good1, theWorld.good2, theWorld.crash, theWorld.sick} {
+		for _, b := range []build{theWorld.good1, theWorld.good2, theWorld.crash, theWorld.sick, theWorld.fresh} {
 			_ = theWorld.eng.Remove(ctx, b.id)
 		}
 		theWorld.reg.Close()
@@ -83,6 +84,7 @@ func setup(t *testing.T) *world {
 			{&w.good2, "v2", fixture.ServerSpec{Version: "v2", Env: []string{"DEFAULT=two"}, Labels: map[string]string{"img": "two"}}},
 			{&w.crash, "crash", fixture.ServerSpec{Version: "crash", Cmd: []string{"-exit=3"}}},
 			{&w.sick, "sick", fixture.ServerSpec{Version: "sick", Healthcheck: true, Cmd: []string{"-status=500"}}},
+			{&w.fresh, "v3", fixture.ServerSpec{Version: "v3", Env: []string{"DEFAULT=three"}, Labels: map[string]string{"img": "three"}}},
 		}
 		for _, s := range specs {
 			s.b.ref = w.repo + ":" + s.tag
@@ -90,6 +92,9 @@ func setup(t *testing.T) *world {
 				worldErr = err
 				break
 			}
+		}
+		if worldErr == nil {
+			worldErr = eng.Remove(ctx, w.fresh.id)
 		}
 		theWorld = w
 	})
@@ -185,7 +190,7 @@ func (w *world) runAs(t *testing.T, name, addr, image string) *running {
 
 // versionOf is the version the build image answers.
 func (w *world) versionOf(image string) string {
-	for _, b := range []build{w.good1, w.good2, w.crash, w.sick} {
+	for _, b := range []build{w.good1, w.good2, w.crash, w.sick, w.fresh} {
 		if image == b.ref || image == b.pinned(w) {
 			return strings.TrimPrefix(b.ref, w.repo+":")
 		}
@@ -284,6 +289,7 @@ func registryBuild(w *world, b build) deploy.Build {
 }
 
 func TestRecreateKeepsConfig(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	ctx := context.Background()
 	r := w.run(t, w.good1.ref)
@@ -297,10 +303,7 @@ func TestRecreateKeepsConfig(t *testing.T) {
 		t.Fatalf("Read = %+v, want %+v", cur, want)
 	}
 	// The new build is not in the engine: Apply pulls it by digest.
-	if err := w.eng.Remove(ctx, w.good2.id); err != nil {
-		t.Fatal(err)
-	}
-	p, err := c.Prepare(ctx, cur, registryBuild(w, w.good2))
+	p, err := c.Prepare(ctx, cur, registryBuild(w, w.fresh))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,10 +317,10 @@ func TestRecreateKeepsConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if now.Digest != w.good2.digest || now.Image != w.good2.pinned(w) {
-		t.Fatalf("after the move: %+v, want %s", now, w.good2.pinned(w))
+	if now.Digest != w.fresh.digest || now.Image != w.fresh.pinned(w) {
+		t.Fatalf("after the move: %+v, want %s", now, w.fresh.pinned(w))
 	}
-	r.waitAnswer(t, "v2")
+	r.waitAnswer(t, "v3")
 	ins := w.only(t, r.name)
 	if ins.ID == r.id {
 		t.Fatal("the container was not recreated")
@@ -327,7 +330,7 @@ func TestRecreateKeepsConfig(t *testing.T) {
 	}
 	// The user's settings stay; the old image's defaults give way to the
 	// new image's.
-	for _, e := range []string{"FOO=bar", "LISTEN=" + r.addr, "DEFAULT=two"} {
+	for _, e := range []string{"FOO=bar", "LISTEN=" + r.addr, "DEFAULT=three"} {
 		if !slices.Contains(ins.Config.Env, e) {
 			t.Errorf("Env = %v, want %s in it", ins.Config.Env, e)
 		}
@@ -335,7 +338,7 @@ func TestRecreateKeepsConfig(t *testing.T) {
 	if slices.Contains(ins.Config.Env, "DEFAULT=one") {
 		t.Errorf("Env = %v: the old image's default stayed", ins.Config.Env)
 	}
-	for k, v := range map[string]string{"team": "payments", "com.docker.compose.project": "shop", "com.docker.compose.service": "api", "img": "two"} {
+	for k, v := range map[string]string{"team": "payments", "com.docker.compose.project": "shop", "com.docker.compose.service": "api", "img": "three"} {
 		if ins.Config.Labels[k] != v {
 			t.Errorf("label %s = %q, want %q", k, ins.Config.Labels[k], v)
 		}
@@ -369,16 +372,18 @@ func TestRecreateKeepsConfig(t *testing.T) {
 }
 
 func TestFailingBuildPutsOldBack(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	for _, tc := range []struct {
 		name string
 		b    func() build
 		why  string
 	}{
-		{"exits", func() build { return w.crash }, "exited with code 3"},
+		{"exits", func() build { return w.crash }, "it exited"},
 		{"unhealthy", func() build { return w.sick }, "HEALTHCHECK says unhealthy"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			ctx := context.Background()
 			r := w.run(t, w.good1.ref)
 			c := w.target(r.name)
@@ -402,6 +407,7 @@ func TestFailingBuildPutsOldBack(t *testing.T) {
 }
 
 func TestApplyRefusesWhenMoved(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	ctx := context.Background()
 	r := w.run(t, w.good1.ref)
@@ -433,9 +439,11 @@ func TestApplyRefusesWhenMoved(t *testing.T) {
 // Apply: exactly one container runs under the name afterwards, the old
 // one until the new one started, and a later move cleans up.
 func TestInterruptEveryStep(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	for _, step := range []string{"pulled", "renamed", "stopped", "created", "started"} {
 		t.Run(step, func(t *testing.T) {
+			t.Parallel()
 			r := w.run(t, w.good1.ref)
 			c := w.target(r.name)
 			ctx, cancel := context.WithCancel(context.Background())
@@ -498,6 +506,7 @@ func TestInterruptEveryStep(t *testing.T) {
 }
 
 func TestNoTarget(t *testing.T) {
+	t.Parallel()
 	w := setup(t)
 	r := w.run(t, w.good1.ref)
 	c := w.target(r.name + "x")
