@@ -138,7 +138,8 @@ func freePort(t *testing.T) string {
 
 // running is a container the tests deploy to, as a user would have
 // started it: `docker run -d --name NAME --network host --restart
-// unless-stopped -e FOO=bar -e LISTEN=ADDR -v DIR:/data:ro --label ...`.
+// unless-stopped -e FOO=bar -e LISTEN=ADDR -v DIR:/data:ro -v /cache
+// --label ...`.
 type running struct {
 	name, addr string
 	id         string
@@ -156,8 +157,9 @@ func (w *world) runAs(t *testing.T, name, addr, image string) *running {
 	ctx := context.Background()
 	r := &running{name: name, addr: addr}
 	cfg := &ctypes.Config{
-		Image: image,
-		Env:   []string{"FOO=bar", "LISTEN=" + r.addr},
+		Image:   image,
+		Env:     []string{"FOO=bar", "LISTEN=" + r.addr},
+		Volumes: map[string]struct{}{"/cache": {}},
 		Labels: map[string]string{
 			"team":                       "payments",
 			"com.docker.compose.project": "shop",
@@ -178,7 +180,14 @@ func (w *world) runAs(t *testing.T, name, addr, image string) *running {
 	t.Cleanup(func() {
 		list, _ := cli.ContainerList(context.Background(), ctypes.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("name", "^/"+r.name))})
 		for _, c := range list {
-			_ = cli.ContainerRemove(context.Background(), c.ID, ctypes.RemoveOptions{Force: true})
+			_ = cli.ContainerRemove(context.Background(), c.ID, ctypes.RemoveOptions{Force: true, RemoveVolumes: true})
+			// A volume a recreate mounted by name is not anonymous to
+			// the new container: rm -v leaves it.
+			for _, m := range c.Mounts {
+				if m.Name != "" {
+					_ = cli.VolumeRemove(context.Background(), m.Name, true)
+				}
+			}
 		}
 	})
 	if err := cli.ContainerStart(ctx, r.id, ctypes.StartOptions{}); err != nil {
@@ -247,6 +256,22 @@ func (w *world) only(t *testing.T, name string) ctypes.InspectResponse {
 	return ins
 }
 
+// volumeAt is the name of the volume mounted at dest in container name.
+func volumeAt(t *testing.T, w *world, name, dest string) string {
+	t.Helper()
+	ins, err := w.eng.Client().ContainerInspect(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ins.Mounts {
+		if m.Destination == dest {
+			return m.Name
+		}
+	}
+	t.Fatalf("%s has no mount at %s: %+v", name, dest, ins.Mounts)
+	return ""
+}
+
 // all are the names of every container, running or not, named name or
 // after it.
 func (w *world) all(t *testing.T, name string) []string {
@@ -302,6 +327,7 @@ func TestRecreateKeepsConfig(t *testing.T) {
 	if want := (deploy.State{Image: w.good1.ref, Digest: w.good1.digest}); cur.Image != want.Image || cur.Digest != want.Digest {
 		t.Fatalf("Read = %+v, want %+v", cur, want)
 	}
+	cache := volumeAt(t, w, r.name, "/cache")
 	// The new build is not in the engine: Apply pulls it by digest.
 	p, err := c.Prepare(ctx, cur, registryBuild(w, w.fresh))
 	if err != nil {
@@ -352,8 +378,11 @@ func TestRecreateKeepsConfig(t *testing.T) {
 	if ins.HostConfig.RestartPolicy.Name != ctypes.RestartPolicyUnlessStopped || !ins.HostConfig.NetworkMode.IsHost() {
 		t.Errorf("HostConfig: restart %q, network %q", ins.HostConfig.RestartPolicy.Name, ins.HostConfig.NetworkMode)
 	}
-	if len(ins.HostConfig.Binds) != 1 || !strings.HasSuffix(ins.HostConfig.Binds[0], ":/data:ro") {
+	if len(ins.HostConfig.Binds) != 2 || !strings.HasSuffix(ins.HostConfig.Binds[0], ":/data:ro") {
 		t.Errorf("Binds = %v", ins.HostConfig.Binds)
+	}
+	if got := volumeAt(t, w, r.name, "/cache"); got != cache {
+		t.Errorf("the anonymous volume at /cache is %s, want the old container's %s", got, cache)
 	}
 
 	// And back, as undo does: the image as the container named it at
@@ -422,7 +451,7 @@ func TestApplyRefusesWhenMoved(t *testing.T) {
 	}
 	// Someone else recreates it from another build meanwhile.
 	cli := w.eng.Client()
-	if err := cli.ContainerRemove(ctx, r.name, ctypes.RemoveOptions{Force: true}); err != nil {
+	if err := cli.ContainerRemove(ctx, r.name, ctypes.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
 		t.Fatal(err)
 	}
 	theirs := w.runAs(t, r.name, r.addr, w.sick.ref)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	ctypes "github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/go-connections/nat"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -88,6 +89,7 @@ func recreate(old ctypes.InspectResponse, oldImage *dockerspec.DockerOCIImageCon
 	}
 	// The old container's ID is in this file: a new create would refuse it.
 	h.ContainerIDFile = ""
+	h.Binds = append(slices.Clone(h.Binds), anonymousVolumes(old, h)...)
 
 	s := spec{config: &c, host: &h}
 	if old.NetworkSettings == nil || h.NetworkMode.IsHost() || h.NetworkMode.IsContainer() || h.NetworkMode.IsNone() {
@@ -107,6 +109,35 @@ func recreate(old ctypes.InspectResponse, oldImage *dockerspec.DockerOCIImageCon
 		s.more[name] = ep
 	}
 	return s
+}
+
+// anonymousVolumes are the old container's volumes that nothing in its
+// configuration names (an image's VOLUME, `-v /path`), as binds
+// "name:/path[:ro]": created for the old container, they hold its data,
+// and a new container would get empty ones. docker compose mounts them
+// into the new container on a recreate too.
+func anonymousVolumes(old ctypes.InspectResponse, h ctypes.HostConfig) []string {
+	named := map[string]bool{}
+	for _, b := range h.Binds {
+		if parts := strings.Split(b, ":"); len(parts) >= 2 {
+			named[parts[1]] = true
+		}
+	}
+	for _, m := range h.Mounts {
+		named[m.Target] = true
+	}
+	var out []string
+	for _, mp := range old.Mounts {
+		if mp.Type != mount.TypeVolume || mp.Name == "" || named[mp.Destination] {
+			continue
+		}
+		b := mp.Name + ":" + mp.Destination
+		if !mp.RW {
+			b += ":ro"
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 // endpoint is the part of an endpoint a user configures (addresses,

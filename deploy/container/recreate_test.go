@@ -6,6 +6,7 @@ import (
 	"time"
 
 	ctypes "github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/go-connections/nat"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -34,9 +35,16 @@ func TestRecreate(t *testing.T) {
 				NetworkMode:     "shopnet",
 				RestartPolicy:   ctypes.RestartPolicy{Name: ctypes.RestartPolicyAlways},
 				Binds:           []string{"/srv/data:/data"},
+				Mounts:          []mount.Mount{{Type: mount.TypeVolume, Source: "cachevol", Target: "/cache"}},
 				PortBindings:    nat.PortMap{"8080/tcp": {{HostIP: "127.0.0.1", HostPort: "80"}}},
 				ContainerIDFile: "/run/api.cid",
 			},
+		},
+		Mounts: []ctypes.MountPoint{
+			{Type: mount.TypeBind, Source: "/srv/data", Destination: "/data", RW: true},
+			{Type: mount.TypeVolume, Name: "cachevol", Destination: "/cache", RW: true},
+			{Type: mount.TypeVolume, Name: "0a1b2c", Destination: "/var/lib/app", RW: true},
+			{Type: mount.TypeVolume, Name: "3d4e5f", Destination: "/etc/app", RW: false},
 		},
 		Config: &ctypes.Config{
 			Hostname:     id[:12],
@@ -72,7 +80,7 @@ func TestRecreate(t *testing.T) {
 		{"revision label of the old image", c.Labels["org.opencontainers.image.revision"], ""},
 		{"ports the user exposed", len(c.ExposedPorts), 1},
 		{"restart policy", s.host.RestartPolicy.Name, ctypes.RestartPolicyAlways},
-		{"binds", s.host.Binds, []string{"/srv/data:/data"}},
+		{"binds, and the anonymous volumes by name", s.host.Binds, []string{"/srv/data:/data", "0a1b2c:/var/lib/app", "3d4e5f:/etc/app:ro"}},
 		{"published ports", s.host.PortBindings["8080/tcp"][0].HostPort, "80"},
 		{"cid file", s.host.ContainerIDFile, ""},
 		{"primary network", s.network.EndpointsConfig["shopnet"].Aliases, []string{"api"}},
@@ -85,7 +93,7 @@ func TestRecreate(t *testing.T) {
 		}
 	}
 	// The old container's configuration is not changed by the copy.
-	if len(old.Config.Env) != 3 || old.Config.Labels["org.opencontainers.image.revision"] != "abc" || old.HostConfig.ContainerIDFile == "" {
+	if len(old.Config.Env) != 3 || old.Config.Labels["org.opencontainers.image.revision"] != "abc" || old.HostConfig.ContainerIDFile == "" || len(old.HostConfig.Binds) != 1 {
 		t.Errorf("recreate changed the old container's configuration: %+v", old.Config)
 	}
 }
