@@ -54,7 +54,9 @@ type options struct {
 }
 
 // WithGrace sets how long a new container without a HEALTHCHECK must run,
-// neither exited nor restarted, to count as up. The default is 1 second.
+// neither exited nor restarted, to count as up. The default is half a
+// second: long enough for a build that exits at once to be seen exited
+// (or restarted by its policy); --verify-url checks the rest.
 func WithGrace(d time.Duration) Option { return func(o *options) { o.grace = d } }
 
 // WithHealthTimeout sets how long Wait waits for the new container to be
@@ -109,7 +111,7 @@ func Dial(name string, engine []artifacts.EngineOption, opts ...Option) *Contain
 }
 
 func newContainer(name string, opts []Option) *Container {
-	o := options{grace: time.Second, timeout: 2 * time.Minute, poll: 200 * time.Millisecond, log: io.Discard}
+	o := options{grace: 500 * time.Millisecond, timeout: 2 * time.Minute, poll: 100 * time.Millisecond, log: io.Discard}
 	for _, opt := range opts {
 		opt(&o)
 	}
