@@ -19,6 +19,8 @@
 #                  wait, removal of the old container, verification)
 #   by hand        docker stop NAME; docker rm NAME; docker run -d ... REPO@D
 #                  with the same flags, then curl until the server answers
+#                  (and, with HEALTH=1, docker inspect until it is healthy,
+#                  as lkg waits for)
 # and prints the medians and their ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -97,6 +99,9 @@ for round in $(seq 1 "$ROUNDS"); do
 		docker rm "$NAME" >/dev/null
 		docker run -d --name "$NAME" "${FLAGS[@]}" "$ADDR/shop/api@$dg" >/dev/null
 		until curl -fsS "http://$LISTEN/" >/dev/null 2>&1; do sleep 0.05; done
+		if [ -n "$HEALTH" ]; then
+			until [ "$(docker inspect -f '{{.State.Health.Status}}' "$NAME")" = healthy ]; do sleep 0.1; done
+		fi
 		HAND+=("$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')")
 	done
 	echo "round $round: lkg ${LKG[*]: -2} s; by hand ${HAND[*]: -2} s" >&2
@@ -109,5 +114,5 @@ echo
 echo "recreate of a running container to the other build and verified, $((ROUNDS * 2)) moves each, $(nproc) cores, vfs engine, images in the engine, HEALTHCHECK: $([ -n "$HEALTH" ] && echo yes || echo no)"
 printf '%-60s %8s\n' "what" "median s"
 printf '%-60s %8.2f\n' "lkg deploy --to docker://NAME --digest D --verify-url URL" "$L"
-printf '%-60s %8.2f\n' "docker stop + rm + run (same flags) + curl until it answers" "$H"
+printf '%-60s %8.2f\n' "docker stop + rm + run (same flags) + curl until it answers${HEALTH:+ + healthy}" "$H"
 awk -v l="$L" -v h="$H" 'BEGIN { printf "ratio lkg / by hand: %.2f; lkg adds %.2f s (goal: at most 1 s)\n", l / h, l - h }'
