@@ -547,3 +547,36 @@ func TestNoTarget(t *testing.T) {
 		t.Errorf("err = %v, want %q", err, want)
 	}
 }
+
+func TestEvidence(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	r := w.run(t, w.good1.ref)
+	c := w.target(r.name)
+	ev, err := c.Evidence(context.Background(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Units) != 1 || len(ev.Notes) != 0 {
+		t.Fatalf("Evidence = %+v, want one unit and no notes", ev)
+	}
+	u := ev.Units[0]
+	if u.Name != r.name || u.Image != w.good1.ref || u.State != "running" || u.Restarts != 0 {
+		t.Errorf("unit = %+v", u)
+	}
+	if want := "versionserver v1 listening on " + r.addr; !strings.Contains(u.Logs, want) {
+		t.Errorf("logs = %q, want %q in them", u.Logs, want)
+	}
+	// The environment is never part of it (FOO=bar stands for a secret).
+	if s := fmt.Sprintf("%+v", ev); strings.Contains(s, "FOO") {
+		t.Errorf("the evidence carries the environment: %s", s)
+	}
+	// The cap keeps the end of the logs.
+	ev, err = c.Evidence(context.Background(), 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := ev.Units[0]; !u.LogsTruncated || len(u.Logs) != 20 || !strings.HasSuffix(u.Logs, r.addr+"\n") {
+		t.Errorf("capped at 20 bytes: %q, truncated %v", u.Logs, u.LogsTruncated)
+	}
+}
