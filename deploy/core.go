@@ -382,7 +382,7 @@ func (d *deployment) autoRevert(ctx context.Context, cause error) (*Outcome, err
 func (d *deployment) undoOf(last move, expect string) *deployment {
 	u := &deployment{t: d.t, kind: journal.KindUndo, rec: d.rec, o: d.o, expect: &expect}
 	prev := State{Image: last.PreviousImage, Digest: last.Previous, Detail: last.PreviousDetail}
-	u.build = Build{Image: last.PreviousImage, Digest: last.Previous, Restores: &prev}
+	u.build = Build{Image: last.PreviousImage, Digest: last.Previous, Local: isImageID(last.PreviousImage), Restores: &prev}
 	u.rec0 = move{Method: journal.MethodCopy, Build: orDigest(last.PreviousImage, last.Previous)}
 	return u
 }

@@ -102,7 +102,7 @@ func UndoTo(ctx context.Context, t Target, rec Recorder, events []journal.Event,
 	}
 	state := State{Image: entry.Image, Digest: entry.Digest}
 	d := &deployment{t: t, kind: journal.KindUndo, rec: rec, o: o}
-	d.build = Build{Image: entry.Image, Digest: entry.Digest, Restores: &state}
+	d.build = Build{Image: entry.Image, Digest: entry.Digest, Local: isImageID(entry.Image), Restores: &state}
 	d.rec0 = move{Method: journal.MethodCopy, Build: orDigest(entry.Image, entry.Digest), GoodTag: entry.GoodTag, Revision: entry.Revision, ToEntry: n}
 	d.what = fmt.Sprintf("put %s back to %s, what entry %d (%s) put there", target, digest.Short(entry.Digest), n, what)
 	return d.run(ctx)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/journal"
@@ -147,3 +148,8 @@ type Stager interface {
 
 // move is journal.Move, the one record of a move.
 type move = journal.Move
+
+// isImageID says a state's image is a local engine image's ID
+// ("sha256:<hex>", no repository): a build only that engine has, which
+// undo puts back from there.
+func isImageID(image string) bool { return strings.HasPrefix(image, "sha256:") }

@@ -209,7 +209,9 @@ func (c *Container) state(ctx context.Context, ins ctypes.InspectResponse) (depl
 	}
 	dg := repoDigest(configured, digests)
 	if dg == "" {
-		return deploy.State{Image: ins.Image}, nil
+		// A local build: its image ID is its digest, as find reports
+		// such a build; undo puts it back from the engine.
+		return deploy.State{Image: ins.Image, Digest: ins.Image}, nil
 	}
 	return deploy.State{Image: configured, Digest: dg}, nil
 }
@@ -274,8 +276,13 @@ func (c *Container) Prepare(ctx context.Context, cur deploy.State, b deploy.Buil
 			p.How = "built with the engine, then the container recreated from it" + kept
 			return p, nil
 		}
-		if _, err := c.eng.ImageID(ctx, b.Image); err != nil {
+		id, err := c.eng.ImageID(ctx, b.Image)
+		if err != nil {
 			return nil, errs.Hinted(fmt.Errorf("the local image %s: %w", b.Image, err), fmt.Sprintf("Nothing was changed; %s still runs %s", c, show(cur)))
+		}
+		p.To.Digest = id
+		if p.Unchanged() {
+			return p, nil
 		}
 		m.present = true
 		p.How = "the container recreated from the engine's image " + b.Image + kept
