@@ -45,8 +45,7 @@ type attState struct {
 	tags map[string]bool
 	// noAPI is set once the registry answered that it has no referrers
 	// API: its fallback tags, in the tag list, are all there is.
-	noAPI  bool
-	client http.RoundTripper
+	noAPI bool
 }
 
 // listed remembers a tag list.
@@ -249,7 +248,10 @@ func (r *Repository) referrers(ctx context.Context, digest, fallback string) ([]
 // registry has none (404 or 400, per the distribution spec), which is
 // remembered.
 func (r *Repository) referrersAPI(ctx context.Context, digest string) (_ []v1.Descriptor, ok bool, _ error) {
-	client, err := r.referrersClient(ctx)
+	// Asked directly, through the repository's authorised transport:
+	// go-containerregistry would fall back to the tag on its own, a
+	// second request for every build on a registry without the API.
+	client, err := r.puller.Client(ctx)
 	if err != nil {
 		return nil, false, err
 	}
@@ -279,23 +281,6 @@ func (r *Repository) referrersAPI(ctx context.Context, digest string) (_ []v1.De
 		return nil, false, fmt.Errorf("%w: referrers of %s: %w", ErrMalformed, digest, err)
 	}
 	return idx.Manifests, true, nil
-}
-
-// referrersClient is an authorized transport for the referrers API, made
-// once: go-containerregistry would fall back to the tag on its own, a
-// second request for every build on a registry without the API.
-func (r *Repository) referrersClient(ctx context.Context) (http.RoundTripper, error) {
-	r.att.mu.Lock()
-	defer r.att.mu.Unlock()
-	if r.att.client != nil {
-		return r.att.client, nil
-	}
-	c, err := r.listClient(ctx)
-	if err != nil {
-		return nil, err
-	}
-	r.att.client = c
-	return c, nil
 }
 
 // layered is the part of a manifest attachments are read from.

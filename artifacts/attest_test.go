@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	ggcrtypes "github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/lkg-dev/lkg/internal/fixture"
@@ -162,4 +164,76 @@ func sent(reg *fixture.Registry) []string {
 		}
 	}
 	return out
+}
+
+// basicKeychain hands every registry the same user and password.
+type basicKeychain struct{ user, pass string }
+
+func (k basicKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
+	return &authn.Basic{Username: k.user, Password: k.pass}, nil
+}
+
+// TestVersionCheckedOnce: the requests lkg makes itself (the tag list's
+// pages asked for at once, the referrers API) go through the transport the
+// repository authorised for go-containerregistry's: the registry's version
+// check (GET /v2/) is made once per repository, whoever asks first, and
+// checking an unsigned build for signatures costs one request, no more.
+func TestVersionCheckedOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []fixture.Option
+	}{
+		{"referrers API", []fixture.Option{fixture.WithReferrers()}},
+		{"fallback tag", nil},
+		{"basic auth", []fixture.Option{fixture.WithReferrers(), fixture.WithBasicAuth("u", "p")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := startRegistry(t, append([]fixture.Option{fixture.WithPageSize(2)}, tc.opts...)...)
+			ctx := context.Background()
+			keys := WithKeychain(basicKeychain{"u", "p"})
+			creds := remote.WithAuth(&authn.Basic{Username: "u", Password: "p"})
+			// Four tags, two a page: the tag list has pages.
+			for _, tag := range []string{"a", "b", "c"} {
+				if _, err := fixture.Push(ctx, reg.Addr+"/app:"+tag, fixture.ImageSpec{Seed: tag}, creds); err != nil {
+					t.Fatal(err)
+				}
+			}
+			unsigned, _, err := fixture.PushAttested(ctx, reg.Addr+"/app:unsigned", fixture.ImageSpec{Seed: "unsigned"}, nil, creds)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cache := t.TempDir()
+			// A first run remembers where the tag list's pages begin,
+			// so that the next asks for them at once (listClient).
+			if _, err := newRepo(t, reg, cache, keys).Tags(ctx); err != nil {
+				t.Fatal(err)
+			}
+
+			reg.ResetRequests()
+			r := newRepo(t, reg, cache, keys)
+			if _, err := r.Tags(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.Inspect(ctx, "unsigned", false); err != nil {
+				t.Fatal(err)
+			}
+			before := len(reg.Requests())
+			if atts, err := r.Attestations(ctx, unsigned); err != nil || len(atts) != 0 {
+				t.Fatalf("Attestations(unsigned) = %+v, %v", atts, err)
+			}
+			all := reg.Requests()
+			if got := all[before:]; len(got) != 1 || !strings.Contains(got[0], "/referrers/") {
+				t.Errorf("Attestations(unsigned) sent %q, want the referrers request alone", got)
+			}
+			var checks int
+			for _, req := range all {
+				if req == "GET /v2/" {
+					checks++
+				}
+			}
+			if checks != 1 {
+				t.Errorf("%d version checks (GET /v2/) for one repository, want 1; requests:\n%s", checks, strings.Join(all, "\n"))
+			}
+		})
+	}
 }

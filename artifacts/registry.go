@@ -181,17 +181,15 @@ func WithProvenance(read bool) Option {
 }
 
 // Repository is one image repository. It is safe for concurrent use: all
-// goroutines share one puller, so the registry's token is fetched once.
+// goroutines share one session, so the registry's version is checked and
+// its token fetched once.
 type Repository struct {
 	name   string
 	repo   name.Repository
 	nopts  []name.Option
-	puller *remote.Puller
+	puller *session
 	cache  *repoCache
 	rt     *retryTransport
-	// For the tag list's pages, asked for all at once (tags.go).
-	keychain  authn.Keychain
-	userAgent string
 
 	// provenance says whether Inspect reads BuildKit's attestation
 	// manifests (WithProvenance).
@@ -212,21 +210,14 @@ func NewRepository(repo string, opts ...Option) (*Repository, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parsing repository %q: %w", repo, err)
 	}
-	rt, ropts := o.remote()
-	puller, err := remote.NewPuller(ropts...)
-	if err != nil {
-		return nil, fmt.Errorf("preparing registry client for %q: %w", repo, err)
-	}
+	rt, _ := o.remote()
 	return &Repository{
 		name:   ref.Name(),
 		repo:   ref,
 		nopts:  nopts,
-		puller: puller,
+		puller: newSession(ref, o.keychain, rt, o.userAgent, o.jobs),
 		cache:  newRepoCache(o.cacheDir, ref.Name()),
 		rt:     rt,
-
-		keychain:  o.keychain,
-		userAgent: o.userAgent,
 
 		provenance: !o.noProv,
 	}, nil

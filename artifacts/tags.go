@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/lkg-dev/lkg/internal/redact"
 )
@@ -182,15 +181,11 @@ func ascendingAfter(tags []string, after string) bool {
 	return true
 }
 
-// listClient is a transport authorized to read the repository, for the
-// tag-list requests lkg makes itself (go-containerregistry has no way to
-// ask for a page by its last parameter).
+// listClient is the repository's authorised transport, for the tag-list
+// requests lkg makes itself (go-containerregistry has no way to ask for a
+// page by its last parameter).
 func (r *Repository) listClient(ctx context.Context) (http.RoundTripper, error) {
-	auth, err := authn.Resolve(ctx, r.keychain, r.repo)
-	if err != nil {
-		return nil, err
-	}
-	return transport.NewWithContext(ctx, r.repo.Registry, auth, transport.NewUserAgent(r.rt, r.userAgent), []string{r.repo.Scope(transport.PullScope)})
+	return r.puller.Client(ctx)
 }
 
 // tagsURL is the tag list's page of n tags after after ("": the first).
