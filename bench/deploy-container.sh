@@ -84,7 +84,7 @@ docker run -d --name "$NAME" "${FLAGS[@]}" "$ADDR/shop/api@$BAD" >/dev/null
 until curl -fsS "http://$LISTEN/" >/dev/null 2>&1; do sleep 0.05; done
 
 now() { date +%s.%N; }
-declare -a LKG HAND
+declare -a LKG NOEV HAND
 for round in $(seq 1 "$ROUNDS"); do
 	for dg in "$GOOD" "$BAD"; do
 		t0=$(now)
@@ -92,6 +92,15 @@ for round in $(seq 1 "$ROUNDS"); do
 			--yes --verify-url "http://$LISTEN/" >"$WORK/lkg.out" 2>"$WORK/lkg.err" || {
 			echo "lkg deploy failed:" >&2; cat "$WORK/lkg.out" "$WORK/lkg.err" >&2; exit 1; }
 		LKG+=("$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')")
+	done
+	# The same moves without keeping the broken build's evidence: what the
+	# capture adds to the restore.
+	for dg in "$GOOD" "$BAD"; do
+		t0=$(now)
+		"$WORK/lkg" deploy -C "$REPO" --to "docker://$NAME" --digest "$dg" --image "$ADDR/shop/api" \
+			--yes --no-evidence --verify-url "http://$LISTEN/" >"$WORK/lkg.out" 2>"$WORK/lkg.err" || {
+			echo "lkg deploy --no-evidence failed:" >&2; cat "$WORK/lkg.out" "$WORK/lkg.err" >&2; exit 1; }
+		NOEV+=("$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')")
 	done
 	for dg in "$GOOD" "$BAD"; do
 		t0=$(now)
@@ -109,10 +118,13 @@ done
 
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 L=$(median "${LKG[@]}")
+N=$(median "${NOEV[@]}")
 H=$(median "${HAND[@]}")
 echo
 echo "recreate of a running container to the other build and verified, $((ROUNDS * 2)) moves each, $(nproc) cores, vfs engine, images in the engine, HEALTHCHECK: $([ -n "$HEALTH" ] && echo yes || echo no)"
 printf '%-60s %8s\n' "what" "median s"
 printf '%-60s %8.2f\n' "lkg deploy --to docker://NAME --digest D --verify-url URL" "$L"
+printf '%-60s %8.2f\n' "  the same with --no-evidence" "$N"
 printf '%-60s %8.2f\n' "docker stop + rm + run (same flags) + curl until it answers${HEALTH:+ + healthy}" "$H"
 awk -v l="$L" -v h="$H" 'BEGIN { printf "ratio lkg / by hand: %.2f; lkg adds %.2f s (goal: at most 1 s)\n", l / h, l - h }'
+awk -v l="$L" -v n="$N" 'BEGIN { printf "keeping the evidence adds %.2f s to the restore\n", l - n }'
