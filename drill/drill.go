@@ -3,6 +3,7 @@ package drill
 import (
 	"context"
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/imageref"
 
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/deploy"
@@ -101,7 +102,7 @@ func Check(ctx context.Context, copier *artifacts.Copier, res finder.Result, tar
 			return nil, err
 		}
 		rep.Current = cur.Digest
-		if cur.Image != "" && cur.Digest != "" {
+		if ref, err := imageref.Parse(cur.Image); err == nil && ref.Host() != "" && cur.Digest != "" {
 			if rep.Platforms, err = copier.Platforms(ctx, cur.Image); err != nil {
 				return nil, err
 			}
