@@ -1,0 +1,312 @@
+package swarm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/client"
+	"github.com/lkg-dev/lkg/artifacts"
+	"github.com/lkg-dev/lkg/deploy"
+	"github.com/lkg-dev/lkg/internal/errs"
+	"github.com/lkg-dev/lkg/internal/fixture"
+	"github.com/lkg-dev/lkg/journal"
+)
+
+// world is a swarm manager and a real registry holding three server
+// builds: v1, v2, and one that exits at once.
+type world struct {
+	cli            *client.Client
+	repo           string
+	v1, v2, broken string // "host/repo@sha256:..."
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	ctx := context.Background()
+	eng, err := artifacts.NewEngine(ctx)
+	if err != nil {
+		if os.Getenv("LKG_REQUIRE_INTEGRATION") == "1" {
+			t.Fatalf("LKG_REQUIRE_INTEGRATION=1 but: %v", err)
+		}
+		t.Skipf("no docker engine: %v", err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	if !fixture.RealAvailable() && os.Getenv("LKG_REQUIRE_INTEGRATION") == "1" {
+		t.Fatalf("LKG_REQUIRE_INTEGRATION=1 but %s is not on PATH", fixture.RealRegistryBinary)
+	}
+	release, err := fixture.Swarm(ctx, eng.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(release)
+	reg, err := fixture.StartRegistry(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	w := &world{cli: eng.Client(), repo: reg.Addr + "/shop/api"}
+	for _, b := range []struct {
+		out  *string
+		spec fixture.ServerSpec
+	}{
+		{&w.v1, fixture.ServerSpec{Version: "v1"}},
+		{&w.v2, fixture.ServerSpec{Version: "v2"}},
+		{&w.broken, fixture.ServerSpec{Version: "broken", Cmd: []string{"-exit=1"}}},
+	} {
+		dg, err := fixture.PushServer(ctx, w.repo+":"+b.spec.Version, b.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*b.out = w.repo + "@" + dg
+	}
+	return w
+}
+
+// service creates a service running image, removed when the test ends;
+// it returns the service's name and the port its server answers on.
+func (w *world) service(t *testing.T, image, failureAction string) (string, int) {
+	t.Helper()
+	port := freePort(t)
+	name := fmt.Sprintf("lkg-test-%d", port)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	id, err := fixture.CreateService(ctx, w.cli, fixture.ServiceSpec{Name: name, Image: image, Port: port, FailureAction: failureAction})
+	if id != "" {
+		t.Cleanup(func() { _ = w.cli.ServiceRemove(context.Background(), id) })
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return name, port
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// answer is what the service's server answers now.
+func answer(t *testing.T, port int) string {
+	t.Helper()
+	var last error
+	for range 50 {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return strings.TrimSpace(string(b))
+		}
+		last = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("nothing answers on port %d: %v", port, last)
+	return ""
+}
+
+// journalOf keeps the events a move records.
+type journalOf struct {
+	mu     sync.Mutex
+	events []journal.Event
+}
+
+func (j *journalOf) Record(e journal.Event) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.events = append(j.events, e)
+	return nil
+}
+
+func (j *journalOf) last(t *testing.T) journal.Move {
+	t.Helper()
+	var m journal.Move
+	if err := j.events[len(j.events)-1].DecodeData(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func digestOf(image string) string {
+	_, dg, _ := strings.Cut(image, "@")
+	return dg
+}
+
+func TestDeployAndUndo(t *testing.T) {
+	w := newWorld(t)
+	name, port := w.service(t, w.v1, "")
+	s := New(name, WithPoll(100*time.Millisecond))
+	defer s.Close()
+	ctx := context.Background()
+	var j journalOf
+
+	out, err := deploy.DeployDigest(ctx, s, &j, w.v2, deploy.Options{Yes: true})
+	if err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	if got, want := out.Move.Previous, digestOf(w.v1); got != want {
+		t.Errorf("previous = %s, want %s", got, want)
+	}
+	if got, want := answer(t, port), "v2"; got != want {
+		t.Errorf("after the deploy the service answers %q, want %q", got, want)
+	}
+	now, err := s.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now.Digest != digestOf(w.v2) || now.Image != w.v2 {
+		t.Errorf("read back %+v, want %s", now, w.v2)
+	}
+	out, err = deploy.Undo(ctx, s, &j, j.events, deploy.Options{Yes: true})
+	if err != nil {
+		t.Fatalf("undo: %v", err)
+	}
+	if got, want := out.Move.Digest, digestOf(w.v1); got != want || out.Move.Status != journal.StatusDone {
+		t.Errorf("undo moved to %s (%s), want %s done", got, out.Move.Status, want)
+	}
+	if got, want := answer(t, port), "v1"; got != want {
+		t.Errorf("after the undo the service answers %q, want %q", got, want)
+	}
+}
+
+func TestBrokenBuildRolledBack(t *testing.T) {
+	w := newWorld(t)
+	// The engine rolls back a service whose failure action is rollback;
+	// one with none (the engine stores it as pause) is paused half-way,
+	// and lkg rolls it back.
+	for _, action := range []string{swarm.UpdateFailureActionRollback, ""} {
+		t.Run("failure action "+action, func(t *testing.T) {
+			name, port := w.service(t, w.v1, action)
+			s := New(name, WithPoll(100*time.Millisecond))
+			defer s.Close()
+			var j journalOf
+			_, err := deploy.DeployDigest(context.Background(), s, &j, w.broken, deploy.Options{Yes: true})
+			if !errors.Is(err, deploy.ErrUnhealthy) {
+				t.Fatalf("err = %v, want ErrUnhealthy", err)
+			}
+			m := j.last(t)
+			if m.Status != journal.StatusFailed || m.Now != digestOf(w.v1) {
+				t.Errorf("journaled %s now at %s, want failed at %s", m.Status, m.Now, digestOf(w.v1))
+			}
+			now, err := s.Read(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if now.Image != w.v1 {
+				t.Errorf("the spec names %s after the failed update, want %s back", now.Image, w.v1)
+			}
+			if got, want := answer(t, port), "v1"; got != want {
+				t.Errorf("the service answers %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestApplyIsACompareAndSwap(t *testing.T) {
+	w := newWorld(t)
+	name, _ := w.service(t, w.v1, "")
+	s := New(name)
+	defer s.Close()
+	ctx := context.Background()
+	cur, err := s.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.Prepare(ctx, cur, deploy.Build{Image: w.v2, Digest: digestOf(w.v2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Someone else updates the service between the plan and the move.
+	svc, _, err := w.cli.ServiceInspectWithRaw(ctx, name, swarm.ServiceInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Spec.Labels = map[string]string{"someone": "else"}
+	if _, err := w.cli.ServiceUpdate(ctx, svc.ID, svc.Version, svc.Spec, swarm.ServiceUpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(ctx, p); !errors.Is(err, deploy.ErrTargetMoved) {
+		t.Fatalf("apply after another update: err = %v, want ErrTargetMoved", err)
+	}
+	now, err := s.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if now.Image != w.v1 {
+		t.Errorf("the spec names %s, want %s unchanged", now.Image, w.v1)
+	}
+	// Prepare, asked again against the old read, refuses as well.
+	if _, err := s.Prepare(ctx, cur, deploy.Build{Image: w.v2, Digest: digestOf(w.v2)}); !errors.Is(err, deploy.ErrTargetMoved) {
+		t.Errorf("prepare against an old read: err = %v, want ErrTargetMoved", err)
+	}
+}
+
+func TestNoSuchServiceNamesTheNearest(t *testing.T) {
+	w := newWorld(t)
+	name, _ := w.service(t, w.v1, "")
+	s := New(name[:len(name)-1])
+	defer s.Close()
+	_, err := s.Read(context.Background())
+	if !errors.Is(err, deploy.ErrNoTarget) || errs.Code(err) != 2 {
+		t.Fatalf("err = %v (exit %d), want ErrNoTarget, exit 2", err, errs.Code(err))
+	}
+	if hints := strings.Join(errs.Hints(err), " "); !strings.Contains(hints, Scheme+name) {
+		t.Errorf("hints %q do not name %s", hints, Scheme+name)
+	}
+}
+
+func TestNotAManager(t *testing.T) {
+	ctx := context.Background()
+	eng, err := artifacts.NewEngine(ctx)
+	if err != nil {
+		if os.Getenv("LKG_REQUIRE_INTEGRATION") == "1" {
+			t.Fatalf("LKG_REQUIRE_INTEGRATION=1 but: %v", err)
+		}
+		t.Skipf("no docker engine: %v", err)
+	}
+	defer eng.Close()
+	release, ok, err := fixture.NoSwarm(ctx, eng.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		t.Skip("the engine is a swarm manager already")
+	}
+	defer release()
+	s := New("api")
+	defer s.Close()
+	if _, err := s.Read(ctx); !errors.Is(err, ErrNotManager) {
+		t.Fatalf("err = %v, want ErrNotManager", err)
+	}
+}
+
+func TestParseTarget(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+	}{
+		{"swarm://api", "api"},
+		{"swarm://shop_api.v2-x", "shop_api.v2-x"},
+		{"swarm://", ""},
+		{"swarm://a/b", ""},
+		{"swarm://-api", ""},
+		{"docker://api", ""},
+	} {
+		got, err := ParseTarget(tc.in)
+		if got != tc.want || (err == nil) != (tc.want != "") {
+			t.Errorf("ParseTarget(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
