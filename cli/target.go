@@ -8,12 +8,13 @@ import (
 	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/deploy/container"
 	"github.com/lkg-dev/lkg/deploy/registry"
+	"github.com/lkg-dev/lkg/deploy/swarm"
 	"github.com/lkg-dev/lkg/internal/imageref"
 )
 
 // checkTarget accepts --to (or an environment's to:) as a form lkg can
 // move, without touching the network: "HOST/REPO:TAG" for a registry tag,
-// "docker://NAME" for a container.
+// "docker://NAME" for a container, "swarm://SERVICE" for a Swarm service.
 func checkTarget(to string) error {
 	if err := refuseCredentials("--to", to); err != nil {
 		return err
@@ -21,6 +22,11 @@ func checkTarget(to string) error {
 	switch {
 	case strings.HasPrefix(to, container.Scheme):
 		if _, err := container.ParseTarget(to); err != nil {
+			return usagef("--to %v", err)
+		}
+		return nil
+	case strings.HasPrefix(to, swarm.Scheme):
+		if _, err := swarm.ParseTarget(to); err != nil {
 			return usagef("--to %v", err)
 		}
 		return nil
@@ -46,6 +52,9 @@ func (g *Globals) openTarget(std *IO, to string, settle time.Duration) (deploy.T
 	case strings.HasPrefix(to, container.Scheme):
 		name, _ := container.ParseTarget(to)
 		return container.Dial(name, g.engineOptions(std), container.WithLog(std.Err)), nil
+	case strings.HasPrefix(to, swarm.Scheme):
+		name, _ := swarm.ParseTarget(to)
+		return swarm.New(name, swarm.WithEngine(g.engineOptions(std)...)), nil
 	}
 	ref, _ := imageref.ParseTag(to)
 	copier, err := g.copier(std)

@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lkg-dev/lkg/artifacts"
+	"github.com/lkg-dev/lkg/internal/fixture"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// Swarm commands for the testscript suites: services of server images
+// (server-image), and what they answer.
+func init() {
+	scriptCmds["swarm-service"] = cmdSwarmService
+	scriptCmds["serves"] = cmdServes
+}
+
+const swarmServiceUsage = "swarm-service NAME IMAGE PORTVAR"
+
+// cmdSwarmService creates the Swarm service NAME running IMAGE (the engine
+// made a swarm manager for the script if it is not one) on the host
+// network, and sets $PORTVAR to the port its server answers on. The
+// service is removed when the script ends.
+func cmdSwarmService(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: %s", swarmServiceUsage)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	eng, err := artifacts.NewEngine(ctx)
+	ts.Check(err)
+	release, err := fixture.Swarm(ctx, eng.Client())
+	if err != nil {
+		eng.Close()
+		ts.Fatalf("swarm-service: %v", err)
+	}
+	ts.Defer(func() {
+		release()
+		eng.Close()
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	id, err := fixture.CreateService(ctx, eng.Client(), fixture.ServiceSpec{Name: args[0], Image: args[1], Port: port})
+	if id != "" {
+		ts.Defer(func() { _ = eng.Client().ServiceRemove(context.Background(), id) })
+	}
+	ts.Check(err)
+	ts.Setenv(args[2], strconv.Itoa(port))
+}
+
+// cmdServes checks that the server on 127.0.0.1:PORT answers WANT,
+// retrying while nothing listens (a task being replaced).
+//
+//	serves PORT WANT
+func cmdServes(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: serves PORT WANT")
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%s/", args[0])
+	var last error
+	for range 100 {
+		resp, err := http.Get(url)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if got := strings.TrimSpace(string(b)); got != args[1] {
+				ts.Fatalf("%s answers %q, want %q", url, got, args[1])
+			}
+			return
+		}
+		last = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	ts.Fatalf("nothing answers at %s: %v", url, last)
+}
