@@ -454,6 +454,11 @@ func (s *Service) Wait(ctx context.Context, p *deploy.Plan) (deploy.State, error
 			}
 		case state == swarm.UpdateStateRollbackCompleted || state == swarm.UpdateStateRollbackPaused:
 			now, _ := s.state(ctx, cli, svc)
+			if back, err := s.runs(ctx, cli, svc, now.Digest); err == nil && !back && state == swarm.UpdateStateRollbackCompleted && time.Now().Before(deadline) {
+				// The engine says the rollback is done once it started
+				// the task; what runs is said when it runs.
+				break
+			}
 			why := cmp.Or(cause, st.Message)
 			if why2 := s.taskError(ctx, cli, svc.ID, own.image); why2 != "" {
 				why += " (" + why2 + ")"

@@ -104,7 +104,7 @@ func freePort(t *testing.T) int {
 func answer(t *testing.T, port int) string {
 	t.Helper()
 	var last error
-	for range 50 {
+	for range 300 {
 		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
