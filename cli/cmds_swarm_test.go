@@ -67,7 +67,7 @@ func cmdServes(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%s/", args[0])
 	var last error
-	for range 100 {
+	for range 300 {
 		resp, err := http.Get(url)
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
