@@ -57,11 +57,11 @@ func Deploy(ctx context.Context, t Target, rec Recorder, res finder.Result, o Op
 	switch best := res.Best; {
 	case best != nil && !o.Rebuild && best.Source == types.SourceRegistry:
 		d.rec0 = move{Method: journal.MethodCopy, Build: best.Repo + "@" + best.Digest, GoodTag: best.GoodTag, Revision: best.Revision}
-		d.build = Build{Image: best.Repo + "@" + best.Digest, Digest: best.Digest}
+		d.build = Build{Image: best.Repo + "@" + best.Digest, Digest: best.Digest, GoodTag: best.GoodTag}
 		d.what = fmt.Sprintf("registry build %s (%s match to %s)", best.Image, best.Match, best.GoodTag)
 	case best != nil && !o.Rebuild:
 		d.rec0 = move{Method: journal.MethodEnginePush, Build: best.Image, GoodTag: best.GoodTag, Revision: best.Revision}
-		d.build = Build{Image: best.Image, Local: true}
+		d.build = Build{Image: best.Image, Local: true, GoodTag: best.GoodTag}
 		d.what = fmt.Sprintf("local Docker image %s (%s match to %s)", best.Image, best.Match, best.GoodTag)
 	default:
 		good, err := rebuildGood(res)
@@ -78,7 +78,7 @@ func Deploy(ctx context.Context, t Target, rec Recorder, res finder.Result, o Op
 		}
 		d.rec0 = move{Method: journal.MethodRebuild, Build: string(journal.MethodRebuild), GoodTag: good.Tag, Revision: good.Commit}
 		d.rebuild = &good
-		d.build = Build{Local: true}
+		d.build = Build{Local: true, GoodTag: good.Tag}
 		d.what = fmt.Sprintf("a rebuild of %s (commit %s) with the Docker engine, since --rebuild", good.Tag, short(good.Commit))
 	}
 	return d.run(ctx)

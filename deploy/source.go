@@ -52,7 +52,7 @@ func (d *deployment) stage(ctx context.Context) (Build, error) {
 	if err != nil {
 		return Build{}, err
 	}
-	return Build{Image: repo + "@" + dg, Digest: dg}, nil
+	return Build{Image: repo + "@" + dg, Digest: dg, GoodTag: d.build.GoodTag}, nil
 }
 
 // stagingRepo is where a local build is pushed before it moves to t: the

@@ -86,6 +86,10 @@ type Build struct {
 	// Restores is, for an undo, the journaled state this build puts back;
 	// nil for a deploy.
 	Restores *State
+	// GoodTag is the known-good tag find found the build for ("" when it
+	// was given by digest, and for an undo): a target that writes a
+	// record of its own (a config repository's commit) names it.
+	GoodTag string
 }
 
 // Plan is how a target will take a build: what Prepare returns and Apply
