@@ -71,6 +71,17 @@ type Environment struct {
 	Name      string // the key: staging, prod...
 	To        string // to: its production image tag, HOST/REPO:TAG
 	VerifyURL string // verify_url: its health URL, polled after a deploy; "" for none
+	// GitOps is, instead of to:, the config repository file Argo CD or
+	// Flux deploys the environment from; nil for none.
+	GitOps *GitOps
+}
+
+// GitOps is an environment's gitops: block.
+type GitOps struct {
+	Repo   string // repo: the config repository's URL or local path
+	Branch string // branch: the branch the GitOps controller follows
+	File   string // file: the kustomization, Helm values or manifest that pins the image
+	Image  string // image: the image as the file names it, HOST/REPO
 }
 
 // Env returns the environment called name.

@@ -14,6 +14,12 @@ environments:
   staging: {to: reg.example.com/app:staging, verify_url: "https://staging.example.com/health"}
   prod:
     to: reg.example.com/app:prod
+  argo:
+    gitops:
+      repo: git@example.com:ops/config.git   # URL or local path
+      branch: main
+      file: apps/api/kustomization.yaml
+      image: reg.example.com/app
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -25,12 +31,13 @@ environments:
 		Environments: []Environment{
 			{Name: "staging", To: "reg.example.com/app:staging", VerifyURL: "https://staging.example.com/health"},
 			{Name: "prod", To: "reg.example.com/app:prod"},
+			{Name: "argo", GitOps: &GitOps{Repo: "git@example.com:ops/config.git", Branch: "main", File: "apps/api/kustomization.yaml", Image: "reg.example.com/app"}},
 		},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse = %+v,\nwant %+v", got, want)
 	}
-	if got, want := got.EnvNames(), []string{"staging", "prod"}; !reflect.DeepEqual(got, want) {
+	if got, want := got.EnvNames(), []string{"staging", "prod", "argo"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("EnvNames = %q, want %q", got, want)
 	}
 }
@@ -40,7 +47,10 @@ func TestParseDrillKeyErrors(t *testing.T) {
 		{"pin_pattern: keep", `want a tag holding {tag} once, not "keep"`},
 		{"keep: 0", "want at least 1"},
 		{"environments: [prod]", "want a map of environment names"},
-		{"environments: {prod: {url: x}}", `environment prod: unknown key "url". Valid keys: to, verify_url`},
+		{"environments: {prod: {url: x}}", `environment prod: unknown key "url". Valid keys: gitops, to, verify_url`},
+		{"environments: {prod: {gitops: {repo: r, branch: main, file: f}}}", "environment prod: gitops: image is missing"},
+		{"environments: {prod: {gitops: {repo: r, branch: main, file: f, image: i, tag: x}}}", `gitops: unknown key "tag". Valid keys: repo, branch, file, image`},
+		{"environments: {prod: {to: a/b:c, gitops: {repo: r, branch: main, file: f, image: i}}}", "to and gitops both set"},
 		{"environments: {prod: {verify_url: x}}", "environment prod: to is missing"},
 	} {
 		_, err := Parse("/r/.lkg.yaml", []byte(tc.in))
@@ -59,7 +69,7 @@ func TestPinTagAndNearest(t *testing.T) {
 			t.Errorf("PinTag(%q, %q) = %q, want %q", tc.pattern, tc.tag, got, tc.want)
 		}
 	}
-	names := []string{"staging", "prod"}
+	names := []string{"staging", "prod", "argo"}
 	for _, tc := range []struct{ in, want string }{{"prd", "prod"}, {"stagin", "staging"}, {"qa", ""}} {
 		if got := Nearest(tc.in, names); got != tc.want {
 			t.Errorf("Nearest(%q) = %q, want %q", tc.in, got, tc.want)

@@ -189,7 +189,10 @@ func decodePinPattern(dst *string, n *yaml.Node) error {
 }
 
 // envKeys are the keys one environment may set.
-var envKeys = []string{"to", "verify_url"}
+var envKeys = []string{"gitops", "to", "verify_url"}
+
+// gitopsKeys are the keys of an environment's gitops: block, all needed.
+var gitopsKeys = []string{"repo", "branch", "file", "image"}
 
 // decodeEnvironments takes a map from environment name to its to and
 // verify_url, in the file's order.
@@ -220,6 +223,14 @@ func decodeEnvironments(dst *[]Environment, n *yaml.Node) error {
 		for j := 0; j+1 < len(v.Content); j += 2 {
 			fk, fv := resolve(v.Content[j]), resolve(v.Content[j+1])
 			var dst *string
+			if fk.Value == "gitops" {
+				g, err := decodeGitOps(kn.Value, fv)
+				if err != nil {
+					return err
+				}
+				e.GitOps = g
+				continue
+			}
 			switch fk.Value {
 			case "to":
 				dst = &e.To
@@ -233,11 +244,50 @@ func decodeEnvironments(dst *[]Environment, n *yaml.Node) error {
 			}
 			*dst = fv.Value
 		}
-		if e.To == "" {
-			return wrongValue(v, "environment %s: to is missing: the image tag it runs, HOST/REPO:TAG", kn.Value)
+		switch {
+		case e.To == "" && e.GitOps == nil:
+			return wrongValue(v, "environment %s: to is missing: the image tag it runs, HOST/REPO:TAG (or a gitops: block)", kn.Value)
+		case e.To != "" && e.GitOps != nil:
+			return wrongValue(v, "environment %s: to and gitops both set: keep the one production follows", kn.Value)
 		}
 		envs = append(envs, e)
 	}
 	*dst = envs
 	return nil
+}
+
+// decodeGitOps reads an environment's gitops: block: repo, branch, file
+// and image, every one a string.
+func decodeGitOps(env string, n *yaml.Node) (*GitOps, error) {
+	const like = "Write it like: gitops: {repo: git@example.com:ops/config.git, branch: main, file: apps/api/kustomization.yaml, image: registry.example.com/shop/api}"
+	if n.Kind != yaml.MappingNode {
+		return nil, wrongValue(n, "environment %s: gitops: want a map. %s", env, like)
+	}
+	g := &GitOps{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
+		var dst *string
+		switch k.Value {
+		case "repo":
+			dst = &g.Repo
+		case "branch":
+			dst = &g.Branch
+		case "file":
+			dst = &g.File
+		case "image":
+			dst = &g.Image
+		default:
+			return nil, wrongValue(k, "environment %s: gitops: unknown key %q. Valid keys: %s", env, k.Value, strings.Join(gitopsKeys, ", "))
+		}
+		if v.Kind != yaml.ScalarNode || v.Value == "" {
+			return nil, wrongValue(v, "environment %s: gitops: %s: want a string", env, k.Value)
+		}
+		*dst = v.Value
+	}
+	for _, k := range []struct{ name, v string }{{"repo", g.Repo}, {"branch", g.Branch}, {"file", g.File}, {"image", g.Image}} {
+		if k.v == "" {
+			return nil, wrongValue(n, "environment %s: gitops: %s is missing. %s", env, k.name, like)
+		}
+	}
+	return g, nil
 }
