@@ -66,7 +66,7 @@ func (s *scratch) gitEnv(ctx context.Context, env []string, stdin []byte, args .
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		msg := lastLine(errOut.String())
+		msg := gitMessage(errOut.String())
 		if msg == "" {
 			msg = err.Error()
 		}
@@ -84,8 +84,19 @@ func sshCommand() string {
 	return "ssh -o BatchMode=yes"
 }
 
-func lastLine(s string) string {
+// gitMessage is git's complaint on one line: from its first "fatal:" or
+// "error:" line on (git continues "unable to connect" on a next line), else
+// its last line.
+func gitMessage(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i, l := range lines {
+		if rest, ok := strings.CutPrefix(l, "fatal: "); ok {
+			return strings.Join(strings.Fields(strings.Join(append([]string{rest}, lines[i+1:]...), " ")), " ")
+		}
+		if strings.HasPrefix(l, "error: ") {
+			return strings.Join(strings.Fields(strings.Join(lines[i:], " ")), " ")
+		}
+	}
 	return strings.TrimSpace(lines[len(lines)-1])
 }
 
