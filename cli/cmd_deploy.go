@@ -190,7 +190,7 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	}
 	stages := make([]deploy.Stage, len(envs))
 	for i, e := range envs {
-		t, err := g.openTarget(std, e.To, c.Settle)
+		t, err := g.openEnvTarget(std, e, c.Settle)
 		if err != nil {
 			return err
 		}
@@ -300,7 +300,7 @@ func (c *DeployCmd) digestMover(ctx context.Context, g *Globals, std *IO, envs [
 		if err != nil {
 			return nil, err
 		}
-		sources[e.To] = src
+		sources[e.Name] = src
 	}
 	gitDir, err := gitops.FindGitDir(g.Dir)
 	if err != nil {
@@ -309,7 +309,7 @@ func (c *DeployCmd) digestMover(ctx context.Context, g *Globals, std *IO, envs [
 	auto := automationWarnings(g, std, envs)
 	return func(s deploy.Stage) (*deploy.Outcome, error) {
 		o := c.moveOptions(g, std, gitDir, s, auto)
-		return deploy.DeployDigest(ctx, s.Target, recorder(gitDir, std), sources[s.Target.String()], o)
+		return deploy.DeployDigest(ctx, s.Target, recorder(gitDir, std), sources[s.Name], o)
 	}, nil
 }
 
@@ -358,8 +358,10 @@ func (c *DeployCmd) targets(g *Globals) ([]config.Environment, error) {
 		if !ok {
 			return nil, unknownEnv(cfg, name)
 		}
-		if err := checkTarget(e.To); err != nil {
-			return nil, usagef("environment %s in %s: %v", name, configName(cfg), err)
+		if e.GitOps == nil {
+			if err := checkTarget(e.To); err != nil {
+				return nil, usagef("environment %s in %s: %v", name, configName(cfg), err)
+			}
 		}
 		out = append(out, e)
 	}

@@ -14,7 +14,8 @@ import (
 
 // HistoryCmd is `lkg history`.
 type HistoryCmd struct {
-	To   string `required:"" placeholder:"HOST/REPO:TAG" predictor:"target" help:"The image tag whose deploys and undos to list." env:"LKG_TO" config:"to"`
+	To   string `placeholder:"HOST/REPO:TAG" predictor:"target" help:"The image tag whose deploys and undos to list." env:"LKG_TO" config:"to"`
+	Env  string `name:"env" placeholder:"NAME" help:"The environment of .lkg.yaml whose deploys and undos to list, instead of --to."`
 	JSON bool   `name:"json" help:"Print exactly one JSON object: the target and its entries, newest first."`
 }
 
@@ -30,7 +31,15 @@ like 'helm rollback N'.`
 }
 
 // Validate checks --to.
-func (c *HistoryCmd) Validate() error { return checkTarget(c.To) }
+func (c *HistoryCmd) Validate() error {
+	if c.Env != "" {
+		return nil
+	}
+	if c.To == "" {
+		return usagef("missing flags: --to=HOST/REPO:TAG or --env=NAME")
+	}
+	return checkTarget(c.To)
+}
 
 // historyJSON is what --json prints.
 type historyJSON struct {
@@ -43,6 +52,13 @@ func (c *HistoryCmd) Run(g *Globals, std *IO) error {
 	events, err := journalEvents(g, std)
 	if err != nil {
 		return err
+	}
+	if c.Env != "" {
+		t, err := g.openEnv(std, c.Env, 0)
+		if err != nil {
+			return err
+		}
+		c.To = t.String()
 	}
 	revs := deploy.History(events, c.To)
 	if c.JSON {

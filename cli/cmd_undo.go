@@ -11,7 +11,8 @@ import (
 
 // UndoCmd is `lkg undo`.
 type UndoCmd struct {
-	To      string        `required:"" placeholder:"HOST/REPO:TAG" predictor:"target" help:"The image tag to put back where it was before the last deploy." env:"LKG_TO" config:"to"`
+	To      string        `placeholder:"HOST/REPO:TAG" predictor:"target" help:"The image tag to put back where it was before the last deploy." env:"LKG_TO" config:"to"`
+	Env     string        `name:"env" placeholder:"NAME" help:"The environment of .lkg.yaml to put back (its to: or gitops: file), instead of --to."`
 	DryRun  bool          `name:"dry-run" help:"Print the plan and change nothing."`
 	Yes     bool          `short:"y" help:"Do not ask for confirmation (required when stdin is not a terminal)."`
 	JSON    bool          `name:"json" help:"Print exactly one JSON object: what moved, from which digest to which."`
@@ -35,6 +36,12 @@ func (c *UndoCmd) Validate() error {
 	if c.ToEntry < 0 {
 		return usagef("--to-entry %d: entries are numbered from 1 (see 'lkg history --to %s')", c.ToEntry, c.To)
 	}
+	if c.Env != "" {
+		return nil
+	}
+	if c.To == "" {
+		return usagef("missing flags: --to=HOST/REPO:TAG or --env=NAME")
+	}
 	return checkTarget(c.To)
 }
 
@@ -49,7 +56,12 @@ func (c *UndoCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	if err != nil {
 		return err
 	}
-	target, err := g.openTarget(std, c.To, c.Settle)
+	var target deploy.Target
+	if c.Env != "" {
+		target, err = g.openEnv(std, c.Env, c.Settle)
+	} else {
+		target, err = g.openTarget(std, c.To, c.Settle)
+	}
 	if err != nil {
 		return err
 	}

@@ -113,12 +113,16 @@ func deleteThrough(ts *testscript.TestScript, ctx context.Context, ref name.Refe
 	ts.Setenv("BLOB", digest)
 }
 
-const gitDaemonUsage = "git-daemon NAME DIR"
+const gitDaemonUsage = "git-daemon [-push] NAME DIR"
 
 // cmdGitDaemon serves the repositories under DIR with `git daemon` on
 // 127.0.0.1 and sets $NAME to "git://127.0.0.1:PORT"; the script's end
-// stops it.
+// stops it. -push enables receive-pack: pushes are accepted.
 func cmdGitDaemon(ts *testscript.TestScript, neg bool, args []string) {
+	push := len(args) > 0 && args[0] == "-push"
+	if push {
+		args = args[1:]
+	}
 	if len(args) != 2 || neg {
 		ts.Fatalf("usage: %s", gitDaemonUsage)
 	}
@@ -127,8 +131,11 @@ func cmdGitDaemon(ts *testscript.TestScript, neg bool, args []string) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	dir := ts.MkAbs(args[1])
-	cmd := exec.Command("git", "daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1",
-		"--port="+strconv.Itoa(port), "--base-path="+dir, dir)
+	daemonArgs := []string{"daemon", "--reuseaddr", "--export-all", "--listen=127.0.0.1", "--port=" + strconv.Itoa(port), "--base-path=" + dir}
+	if push {
+		daemonArgs = append(daemonArgs, "--enable=receive-pack")
+	}
+	cmd := exec.Command("git", append(daemonArgs, dir)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.Env = os.Environ()

@@ -7,8 +7,11 @@ import (
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/deploy/container"
+	"github.com/lkg-dev/lkg/deploy/gitopsfile"
 	"github.com/lkg-dev/lkg/deploy/registry"
 	"github.com/lkg-dev/lkg/deploy/swarm"
+	"github.com/lkg-dev/lkg/gitops"
+	"github.com/lkg-dev/lkg/internal/config"
 	"github.com/lkg-dev/lkg/internal/imageref"
 )
 
@@ -62,6 +65,47 @@ func (g *Globals) openTarget(std *IO, to string, settle time.Duration) (deploy.T
 		return nil, err
 	}
 	return registry.New(copier, ref, settle), nil
+}
+
+// openEnvTarget is environment e's target: its gitops: file, else its
+// to: as openTarget opens it.
+func (g *Globals) openEnvTarget(std *IO, e config.Environment, settle time.Duration) (deploy.Target, error) {
+	if e.GitOps == nil {
+		return g.openTarget(std, e.To, settle)
+	}
+	c := gitopsfile.Config{Repo: e.GitOps.Repo, Branch: e.GitOps.Branch, File: e.GitOps.File, Image: e.GitOps.Image}
+	if err := c.Check(); err != nil {
+		return nil, usagef("environment %s: %v", e.Name, err)
+	}
+	return gitopsfile.New(c, gitopsfile.WithIncident(g.currentIncident)), nil
+}
+
+// openEnv is the target of the environment .lkg.yaml calls name.
+func (g *Globals) openEnv(std *IO, name string, settle time.Duration) (deploy.Target, error) {
+	cfg, err := g.Config()
+	if err != nil {
+		return nil, err
+	}
+	e, ok := cfg.Env(name)
+	if !ok {
+		return nil, unknownEnv(cfg, name)
+	}
+	return g.openEnvTarget(std, e, settle)
+}
+
+// currentIncident is the journal's open incident, "" when it cannot be
+// read: a config commit names it.
+func (g *Globals) currentIncident() string {
+	gitDir, err := gitops.FindGitDir(g.Dir)
+	if err != nil {
+		return ""
+	}
+	j, err := openJournal(gitDir)
+	if err != nil {
+		return ""
+	}
+	id, _ := j.Current()
+	return id
 }
 
 // copier is the registry copier, built on first use and shared.
