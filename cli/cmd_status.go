@@ -78,7 +78,7 @@ func (c *StatusCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	states := make([]deploy.EnvState, 0, len(cfg.Environments))
 	failed := 0
 	for _, e := range cfg.Environments {
-		t, err := g.openTarget(std, e.To, 0)
+		t, err := g.openEnvTarget(std, e, 0)
 		if err != nil {
 			return usagef("environment %s in %s: %v", e.Name, configName(cfg), err)
 		}
