@@ -266,7 +266,7 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 	}
 	hint := "The tag moved; it did not exist before, so undo cannot remove it: deploy another build"
 	if d.undoHint() != "" {
-		hint = fmt.Sprintf("%s moved; if the service is still broken, run: lkg undo --to %s (or deploy with --auto-revert)", d.name(), d.name())
+		hint = fmt.Sprintf("%s moved; if the service is still broken, run: lkg undo %s (or deploy with --auto-revert)", d.name(), d.undoFlag())
 	}
 	return d.outcome(msg), errs.Hinted(verr, hint)
 }
@@ -370,7 +370,7 @@ func (d *deployment) autoRevert(ctx context.Context, cause error) (*Outcome, err
 	u.what = fmt.Sprintf("put %s back to %s, what it ran before this deploy (--auto-revert)", d.name(), digest.Short(deployed.Previous))
 	out, err := u.run(ctx)
 	if err != nil {
-		return d.outcome(""), errs.Hinted(fmt.Errorf("%w; --auto-revert failed too: %w", cause, err), "Check the target with 'lkg status', then run: lkg undo --to "+d.name())
+		return d.outcome(""), errs.Hinted(fmt.Errorf("%w; --auto-revert failed too: %w", cause, err), "Check the target with 'lkg status', then run: lkg undo "+d.undoFlag())
 	}
 	msg := fmt.Sprintf("Reverted: %s is back at %s after %s.", d.name(), out.Move.Digest, oneLine(cause))
 	res := d.outcome(msg)
@@ -425,7 +425,7 @@ func (d *deployment) unclean(ctx context.Context, cause error, journaled bool) e
 	case rerr != nil:
 		where := fmt.Sprintf("could not read %s back within %s: it holds %s (before) or %s (this move)", d.name(), d.o.ReadBack, orAbsent(d.rec0.Previous), orAbsent(d.rec0.Digest))
 		record(journal.StatusUnknown, "", where)
-		return errs.Coded(code, fmt.Errorf("%w: %s", cause, oneLine(rerr)), upper(where)+". Check it; 'lkg undo --to "+d.name()+"' puts it back if it moved")
+		return errs.Coded(code, fmt.Errorf("%w: %s", cause, oneLine(rerr)), upper(where)+". Check it; 'lkg undo "+d.undoFlag()+"' puts it back if it moved")
 	case d.rec0.Digest != "" && now == d.rec0.Digest:
 		if !interrupted {
 			d.warning = oneLine(cause)
@@ -507,7 +507,16 @@ func (d *deployment) undoHint() string {
 	if d.kind != journal.KindDeploy || d.rec0.Previous == "" {
 		return ""
 	}
-	return fmt.Sprintf(" Undo with: lkg undo --to %s", d.name())
+	return fmt.Sprintf(" Undo with: lkg undo %s", d.undoFlag())
+}
+
+// undoFlag names the target for lkg undo: the environment when the move
+// was one (a config file's target has no --to form), else --to.
+func (d *deployment) undoFlag() string {
+	if d.o.Env != "" {
+		return "--env " + d.o.Env
+	}
+	return "--to " + d.name()
 }
 
 // journal appends the deploy or undo event in its current state.
