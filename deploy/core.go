@@ -574,10 +574,11 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// upper starts s with a capital letter, unless s starts with a target
-// written with its scheme ("docker://NAME"): that is written as given.
+// upper starts s with a capital letter, unless s starts with a target's
+// name ("docker://NAME", "registry.example.com/shop/api:prod"): that is
+// written as given.
 func upper(s string) string {
-	if first, _, _ := strings.Cut(s, " "); s == "" || strings.Contains(first, "://") {
+	if first, _, _ := strings.Cut(s, " "); s == "" || strings.ContainsAny(first, ":/") {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]

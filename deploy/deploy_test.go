@@ -93,3 +93,16 @@ func exitCode(err error) int {
 	}
 	return 0
 }
+
+func TestUpperKeepsTargetNames(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"swarm://api runs sha256:1 now", "swarm://api runs sha256:1 now"},
+		{"registry.example.com/shop/api:prod is still at x", "registry.example.com/shop/api:prod is still at x"},
+		{"could not read it back", "Could not read it back"},
+		{"", ""},
+	} {
+		if got := upper(tc.in); got != tc.want {
+			t.Errorf("upper(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
