@@ -58,7 +58,8 @@ func cmdSwarmService(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // cmdServes checks that the server on 127.0.0.1:PORT answers WANT,
-// retrying while nothing listens (a task being replaced).
+// waiting (up to 30s) while nothing listens or another build still answers:
+// a task being replaced, an update the engine is still rolling out.
 //
 //	serves PORT WANT
 func cmdServes(ts *testscript.TestScript, neg bool, args []string) {
@@ -66,19 +67,21 @@ func cmdServes(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: serves PORT WANT")
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%s/", args[0])
-	var last error
+	last := "nothing"
 	for range 300 {
 		resp, err := http.Get(url)
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if got := strings.TrimSpace(string(b)); got != args[1] {
-				ts.Fatalf("%s answers %q, want %q", url, got, args[1])
+			got := strings.TrimSpace(string(b))
+			if got == args[1] {
+				return
 			}
-			return
+			last = fmt.Sprintf("%q", got)
+		} else {
+			last = err.Error()
 		}
-		last = err
 		time.Sleep(100 * time.Millisecond)
 	}
-	ts.Fatalf("nothing answers at %s: %v", url, last)
+	ts.Fatalf("%s answers %s, want %q", url, last, args[1])
 }
