@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/docker/api/types/swarm"
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/internal/fixture"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -20,6 +21,35 @@ import (
 func init() {
 	scriptCmds["swarm-service"] = cmdSwarmService
 	scriptCmds["serves"] = cmdServes
+	scriptCmds["swarm-settled"] = cmdSwarmSettled
+}
+
+// cmdSwarmSettled waits (up to a minute) until the engine is done rolling
+// out the service's last update: its update status is neither updating nor
+// rollback_started.
+//
+//	swarm-settled NAME
+func cmdSwarmSettled(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: swarm-settled NAME")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	eng, err := artifacts.NewEngine(ctx)
+	ts.Check(err)
+	defer eng.Close()
+	for {
+		svc, _, err := eng.Client().ServiceInspectWithRaw(ctx, args[0], swarm.ServiceInspectOptions{})
+		ts.Check(err)
+		if st := svc.UpdateStatus; st == nil || (st.State != swarm.UpdateStateUpdating && st.State != swarm.UpdateStateRollbackStarted) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			ts.Fatalf("swarm-settled: %s still %s", args[0], svc.UpdateStatus.State)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 const swarmServiceUsage = "swarm-service NAME IMAGE PORTVAR"

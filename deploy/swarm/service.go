@@ -30,6 +30,10 @@ const Scheme = "swarm://"
 // swarm, or a worker), so it cannot say or change what a service runs.
 var ErrNotManager = errors.New("this engine is not a swarm manager; run on a manager or 'docker swarm init'")
 
+// ErrUpdating: the engine is still rolling out an update of the service
+// (or rolling one back); lkg does not start another over it.
+var ErrUpdating = errors.New("an update is in progress")
+
 // ParseTarget is the service name in "swarm://SERVICE".
 func ParseTarget(to string) (string, error) {
 	name, ok := strings.CutPrefix(to, Scheme)
@@ -278,6 +282,13 @@ func (s *Service) Prepare(ctx context.Context, cur deploy.State, b deploy.Build)
 	}
 	if m := svc.Spec.Mode; m.ReplicatedJob != nil || m.GlobalJob != nil {
 		return nil, fmt.Errorf("%s is a job, whose tasks run to completion: lkg deploys services that keep running", s)
+	}
+	if st := svc.UpdateStatus; st != nil && (st.State == swarm.UpdateStateUpdating || st.State == swarm.UpdateStateRollbackStarted) {
+		// A second update over one the engine is still rolling out makes
+		// their tasks overlap (on the host network, both on one port):
+		// wait for the engine instead.
+		return nil, errs.Hinted(fmt.Errorf("%s is in the middle of an update (%s): %w", s, st.State, ErrUpdating),
+			fmt.Sprintf("Nothing was changed. Wait until 'docker service ps %s' shows it settled, then run lkg again", s.name))
 	}
 	if svc.Version.Index != from {
 		return nil, fmt.Errorf("%s was updated since it was read (spec version %d, now %d): %w", s, from, svc.Version.Index, deploy.ErrTargetMoved)

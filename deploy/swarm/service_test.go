@@ -254,6 +254,44 @@ func TestApplyIsACompareAndSwap(t *testing.T) {
 	}
 }
 
+func TestNoMoveOverAnUpdateInProgress(t *testing.T) {
+	w := newWorld(t)
+	name, _ := w.service(t, w.v1, "")
+	ctx := context.Background()
+	// Another writer's update, whose monitor keeps it "updating" a while.
+	svc, _, err := w.cli.ServiceInspectWithRaw(ctx, name, swarm.ServiceInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Spec.TaskTemplate.ContainerSpec.Image = w.v2
+	svc.Spec.UpdateConfig.Monitor = time.Minute
+	if _, err := w.cli.ServiceUpdate(ctx, svc.ID, svc.Version, svc.Spec, swarm.ServiceUpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if i == 1200 {
+			t.Fatal("the other update never showed as updating")
+		}
+		svc, _, err = w.cli.ServiceInspectWithRaw(ctx, name, swarm.ServiceInspectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if svc.UpdateStatus != nil && svc.UpdateStatus.State == swarm.UpdateStateUpdating {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s := New(name)
+	defer s.Close()
+	cur, err := s.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Prepare(ctx, cur, deploy.Build{Image: w.v1, Digest: digestOf(w.v1)}); !errors.Is(err, ErrUpdating) {
+		t.Fatalf("prepare during another update: err = %v, want ErrUpdating", err)
+	}
+}
+
 func TestNoSuchServiceNamesTheNearest(t *testing.T) {
 	w := newWorld(t)
 	name, _ := w.service(t, w.v1, "")
