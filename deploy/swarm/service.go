@@ -149,6 +149,11 @@ func (s *Service) Read(ctx context.Context) (deploy.State, error) {
 // inspect reads the service, saying in one line why it cannot.
 func (s *Service) inspect(ctx context.Context, cli *client.Client) (swarm.Service, error) {
 	svc, _, err := cli.ServiceInspectWithRaw(ctx, s.name, swarm.ServiceInspectOptions{})
+	if err == nil && svc.Spec.Name != s.name && svc.ID != s.name {
+		// The engine also takes an ID prefix: swarm://api must not move
+		// the service whose ID happens to start with "api".
+		return svc, s.noSuchService(ctx, cli)
+	}
 	if err == nil {
 		if svc.Spec.TaskTemplate.ContainerSpec == nil {
 			return svc, fmt.Errorf("%s runs a plugin, not a container image: lkg cannot deploy to it", s)

@@ -304,6 +304,21 @@ func TestNoSuchServiceNamesTheNearest(t *testing.T) {
 	if hints := strings.Join(errs.Hints(err), " "); !strings.Contains(hints, Scheme+name) {
 		t.Errorf("hints %q do not name %s", hints, Scheme+name)
 	}
+	// The engine finds a service by an ID prefix too; lkg does not.
+	svc, _, err := w.cli.ServiceInspectWithRaw(context.Background(), name, swarm.ServiceInspectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byPrefix := New(svc.ID[:6])
+	defer byPrefix.Close()
+	if _, err := byPrefix.Read(context.Background()); !errors.Is(err, deploy.ErrNoTarget) {
+		t.Errorf("read by the ID prefix %s: err = %v, want ErrNoTarget", svc.ID[:6], err)
+	}
+	byID := New(svc.ID)
+	defer byID.Close()
+	if _, err := byID.Read(context.Background()); err != nil {
+		t.Errorf("read by the full ID: %v", err)
+	}
 }
 
 func TestNotAManager(t *testing.T) {
