@@ -211,6 +211,24 @@ func TestBrokenBuildRolledBack(t *testing.T) {
 			if got, want := answer(t, port), "v1"; got != want {
 				t.Errorf("the service answers %q, want %q", got, want)
 			}
+			// What the broken build did is there to keep: the task that
+			// exited, its exit code and its last words.
+			ev, err := s.Evidence(context.Background(), 4096)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sawBroken, sawRunning bool
+			for _, u := range ev.Units {
+				switch {
+				case u.Image == w.broken && u.ExitCode == 1 && strings.Contains(u.Logs, "exiting with 1"):
+					sawBroken = true
+				case u.Image == w.v1 && u.State == "running" && strings.Contains(u.Logs, "versionserver v1 listening"):
+					sawRunning = true
+				}
+			}
+			if !sawBroken || !sawRunning {
+				t.Errorf("evidence %+v lacks the broken task (exit 1, its log) or the running v1 task", ev.Units)
+			}
 		})
 	}
 }
