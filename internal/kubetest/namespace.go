@@ -1,0 +1,245 @@
+package kubetest
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+var everything = labels.Everything()
+
+func mustQuantity(s string) resource.Quantity { return resource.MustParse(s) }
+
+// Namespace is a test's own namespace, and how the harness's node treats
+// the pods in it.
+type Namespace struct {
+	Name string
+	c    *Cluster
+}
+
+// Namespace makes a namespace for tb, named after it, once the service
+// account controller has given it its "default" service account (pods
+// are refused before). Namespaces are not deleted: the control plane ends
+// with the test binary.
+func (c *Cluster) Namespace(tb testing.TB) *Namespace {
+	tb.Helper()
+	ctx := context.Background()
+	prefix := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(tb.Name()))
+	if len(prefix) > 40 {
+		prefix = prefix[:40]
+	}
+	ns, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: strings.Trim(prefix, "-") + "-"},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		tb.Fatalf("creating a namespace: %v", err)
+	}
+	n := &Namespace{Name: ns.Name, c: c}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := c.Client.CoreV1().ServiceAccounts(n.Name).Get(ctx, "default", metav1.GetOptions{})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("namespace %s has no default service account: %v", n.Name, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c.node.mu.Lock()
+	c.node.rules[n.Name] = &rules{neverReady: map[string]bool{}, restarts: map[string]int32{}, digests: map[string]string{}}
+	c.node.mu.Unlock()
+	return n
+}
+
+func (n *Namespace) set(f func(r *rules)) {
+	nd := n.c.node
+	nd.mu.Lock()
+	f(nd.rules[n.Name])
+	nd.mu.Unlock()
+	nd.requeue(n.Name)
+}
+
+// NeverReady makes the containers running image (as the pod spec names it)
+// Running but never Ready, as a build whose readiness probe fails; with
+// ready true they become Ready again.
+func (n *Namespace) NeverReady(image string, never bool) {
+	n.set(func(r *rules) { r.neverReady[image] = never })
+}
+
+// Restarts makes the containers running image report count restarts, with
+// a kubelet's BackOff event for each pod when its count changes.
+func (n *Namespace) Restarts(image string, count int32) {
+	n.set(func(r *rules) { r.restarts[image] = count })
+}
+
+// Digest is the digest that a tag image resolves to, for the pods'
+// imageID. Without it a tag is asked of its registry; an image by digest
+// needs none.
+func (n *Namespace) Digest(image, digest string) {
+	n.set(func(r *rules) { r.digests[image] = digest })
+}
+
+// Grant binds LimitedUser, in this namespace, a role with rules.
+func (n *Namespace) Grant(tb testing.TB, rules ...rbacv1.PolicyRule) {
+	tb.Helper()
+	ctx := context.Background()
+	rbac := n.c.Client.RbacV1()
+	name := "lkg-limited"
+	if _, err := rbac.Roles(n.Name).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}, metav1.CreateOptions{}); err != nil {
+		tb.Fatalf("creating role: %v", err)
+	}
+	if _, err := rbac.RoleBindings(n.Name).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: name},
+		Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: LimitedUser}},
+	}, metav1.CreateOptions{}); err != nil {
+		tb.Fatalf("creating role binding: %v", err)
+	}
+}
+
+// Workload is what the workload helpers make: one container per name in
+// Containers, each running Image unless Images names another.
+type Workload struct {
+	Name       string
+	Replicas   int32             // Deployment and StatefulSet; default 2
+	Containers []string          // default {"app"}
+	Image      string            // every container's image
+	Images     map[string]string // a container's own image
+	Labels     map[string]string // on the workload's metadata
+	// Annotations on the workload's metadata.
+	Annotations map[string]string
+}
+
+func (w Workload) template() corev1.PodTemplateSpec {
+	names := w.Containers
+	if len(names) == 0 {
+		names = []string{"app"}
+	}
+	var cs []corev1.Container
+	for _, name := range names {
+		img := w.Image
+		if w.Images[name] != "" {
+			img = w.Images[name]
+		}
+		cs = append(cs, corev1.Container{Name: name, Image: img})
+	}
+	return corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": w.Name}},
+		Spec:       corev1.PodSpec{Containers: cs, TerminationGracePeriodSeconds: new(int64(1))},
+	}
+}
+
+func (w Workload) meta() metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: w.Name, Labels: w.Labels, Annotations: w.Annotations}
+}
+
+func (w Workload) replicas() *int32 {
+	r := w.Replicas
+	if r == 0 {
+		r = 2
+	}
+	return &r
+}
+
+// Deployment creates a Deployment (edit, when given, changes it first)
+// and waits until its pods are Ready.
+func (n *Namespace) Deployment(tb testing.TB, w Workload, edit ...func(*appsv1.Deployment)) *appsv1.Deployment {
+	tb.Helper()
+	d := &appsv1.Deployment{ObjectMeta: w.meta(), Spec: appsv1.DeploymentSpec{
+		Replicas: w.replicas(),
+		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": w.Name}},
+		Template: w.template(),
+	}}
+	for _, e := range edit {
+		e(d)
+	}
+	ctx := context.Background()
+	if _, err := n.c.Client.AppsV1().Deployments(n.Name).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		tb.Fatalf("creating deployment %s: %v", w.Name, err)
+	}
+	n.waitReady(tb, "deployment "+w.Name, func(ctx context.Context) (bool, error) {
+		got, err := n.c.Client.AppsV1().Deployments(n.Name).Get(ctx, w.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		d = got
+		s := got.Status
+		return s.ObservedGeneration >= got.Generation && s.UpdatedReplicas == *got.Spec.Replicas &&
+			s.Replicas == s.UpdatedReplicas && s.AvailableReplicas == s.UpdatedReplicas, nil
+	})
+	return d
+}
+
+// StatefulSet creates a StatefulSet (edit changes it first) and waits
+// until its pods are Ready.
+func (n *Namespace) StatefulSet(tb testing.TB, w Workload, edit ...func(*appsv1.StatefulSet)) *appsv1.StatefulSet {
+	tb.Helper()
+	s := &appsv1.StatefulSet{ObjectMeta: w.meta(), Spec: appsv1.StatefulSetSpec{
+		Replicas:    w.replicas(),
+		ServiceName: w.Name,
+		Selector:    &metav1.LabelSelector{MatchLabels: map[string]string{"app": w.Name}},
+		Template:    w.template(),
+	}}
+	for _, e := range edit {
+		e(s)
+	}
+	ctx := context.Background()
+	if _, err := n.c.Client.AppsV1().StatefulSets(n.Name).Create(ctx, s, metav1.CreateOptions{}); err != nil {
+		tb.Fatalf("creating statefulset %s: %v", w.Name, err)
+	}
+	n.waitReady(tb, "statefulset "+w.Name, func(ctx context.Context) (bool, error) {
+		got, err := n.c.Client.AppsV1().StatefulSets(n.Name).Get(ctx, w.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		s = got
+		st := got.Status
+		return st.ObservedGeneration >= got.Generation && st.ReadyReplicas == *got.Spec.Replicas &&
+			st.UpdatedReplicas == *got.Spec.Replicas && st.CurrentRevision == st.UpdateRevision, nil
+	})
+	return s
+}
+
+// DaemonSet creates a DaemonSet (edit changes it first) and waits until
+// its pod on every node is Ready.
+func (n *Namespace) DaemonSet(tb testing.TB, w Workload, edit ...func(*appsv1.DaemonSet)) *appsv1.DaemonSet {
+	tb.Helper()
+	d := &appsv1.DaemonSet{ObjectMeta: w.meta(), Spec: appsv1.DaemonSetSpec{
+		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": w.Name}},
+		Template: w.template(),
+	}}
+	for _, e := range edit {
+		e(d)
+	}
+	ctx := context.Background()
+	if _, err := n.c.Client.AppsV1().DaemonSets(n.Name).Create(ctx, d, metav1.CreateOptions{}); err != nil {
+		tb.Fatalf("creating daemonset %s: %v", w.Name, err)
+	}
+	n.waitReady(tb, "daemonset "+w.Name, func(ctx context.Context) (bool, error) {
+		got, err := n.c.Client.AppsV1().DaemonSets(n.Name).Get(ctx, w.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		d = got
+		st := got.Status
+		return st.ObservedGeneration >= got.Generation && st.DesiredNumberScheduled == int32(len(Nodes)) &&
+			st.UpdatedNumberScheduled == st.DesiredNumberScheduled && st.NumberAvailable == st.DesiredNumberScheduled, nil
+	})
+	return d
+}
+
+func (n *Namespace) waitReady(tb testing.TB, what string, ok func(context.Context) (bool, error)) {
+	tb.Helper()
+	if err := n.c.waitFor(60*time.Second, what, ok); err != nil {
+		tb.Fatal(err)
+	}
+}
