@@ -245,6 +245,7 @@ func (c *Cluster) stop() {
 
 type proc struct {
 	name string
+	args []string // path and arguments, to start it again
 	cmd  *exec.Cmd
 	log  string
 	done chan struct{}
@@ -253,7 +254,7 @@ type proc struct {
 
 func (c *Cluster) run(name, path string, args ...string) error {
 	logPath := filepath.Join(c.dir, name+".log")
-	f, err := os.Create(logPath)
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
@@ -265,7 +266,7 @@ func (c *Cluster) run(name, path string, args ...string) error {
 		f.Close()
 		return fmt.Errorf("starting %s: %w", name, err)
 	}
-	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	p := &proc{name: name, args: append([]string{path}, args...), cmd: cmd, log: logPath, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		f.Close()
@@ -273,6 +274,33 @@ func (c *Cluster) run(name, path string, args ...string) error {
 	}()
 	c.procs = append(c.procs, p)
 	return nil
+}
+
+// RestartAPIServer stops the API server, leaves it down for down, and
+// starts it again on the same port, returning once it is ready: a move
+// that is under way sees the API server go away. Every client reconnects.
+// Only a test that runs alone (no t.Parallel) may call it.
+func (c *Cluster) RestartAPIServer(tb testing.TB, down time.Duration) {
+	tb.Helper()
+	for i, p := range c.procs {
+		if p.name != "kube-apiserver" {
+			continue
+		}
+		p.stop()
+		time.Sleep(down)
+		c.procs = append(c.procs[:i], c.procs[i+1:]...)
+		if err := c.run(p.name, p.args[0], p.args[1:]...); err != nil {
+			tb.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		caPEM, _ := os.ReadFile(filepath.Join(c.dir, "ca.crt"))
+		pool.AppendCertsFromPEM(caPEM)
+		if err := c.waitHTTP(120*time.Second, c.Config.Host+"/readyz", pool, adminToken, "kube-apiserver"); err != nil {
+			tb.Fatal(err)
+		}
+		return
+	}
+	tb.Fatal("no kube-apiserver to restart")
 }
 
 func (p *proc) stop() {

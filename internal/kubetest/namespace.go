@@ -32,7 +32,14 @@ type Namespace struct {
 func (c *Cluster) Namespace(tb testing.TB) *Namespace {
 	tb.Helper()
 	ctx := context.Background()
-	prefix := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(tb.Name()))
+	// A namespace name is a DNS label: the test's name, lower case, with
+	// anything else made a dash.
+	prefix := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, strings.ToLower(tb.Name()))
 	if len(prefix) > 40 {
 		prefix = prefix[:40]
 	}
@@ -173,7 +180,14 @@ func (n *Namespace) Deployment(tb testing.TB, w Workload, edit ...func(*appsv1.D
 		}
 		d = got
 		s := got.Status
-		return s.ObservedGeneration >= got.Generation && s.UpdatedReplicas == *got.Spec.Replicas &&
+		// The controller's last write of a rollout is the Progressing
+		// condition's NewReplicaSetAvailable: after it the Deployment
+		// stays as it is until someone changes it.
+		settled := false
+		for _, c := range s.Conditions {
+			settled = settled || c.Type == appsv1.DeploymentProgressing && c.Reason == "NewReplicaSetAvailable"
+		}
+		return settled && s.ObservedGeneration >= got.Generation && s.UpdatedReplicas == *got.Spec.Replicas &&
 			s.Replicas == s.UpdatedReplicas && s.AvailableReplicas == s.UpdatedReplicas, nil
 	})
 	return d

@@ -100,8 +100,15 @@ func createNode(ctx context.Context, client kubernetes.Interface, name string) e
 		Capacity:    corev1.ResourceList{corev1.ResourcePods: mustQuantity("110")},
 		Allocatable: corev1.ResourceList{corev1.ResourcePods: mustQuantity("110")},
 	}
-	if _, err := client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+	if n, err = client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("marking node %s ready: %w", name, err)
+	}
+	// The API server taints a new node not-ready (NoSchedule) until the
+	// node lifecycle controller sees it Ready; that controller does not
+	// run here, so the node lifts it itself, or no DaemonSet would run.
+	n.Spec.Taints = nil
+	if _, err := client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("untainting node %s: %w", name, err)
 	}
 	return nil
 }
