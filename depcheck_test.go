@@ -115,17 +115,17 @@ var importRules = []struct {
 	},
 	{
 		pkgs:   "./deploy/...",
-		forbid: []string{"github.com/lkg-dev/lkg/cli", "github.com/lkg-dev/lkg/internal/fixture", "github.com/rogpeppe/go-internal/testscript"},
+		forbid: []string{"github.com/lkg-dev/lkg/cli", "github.com/lkg-dev/lkg/internal/fixture", "github.com/lkg-dev/lkg/internal/kubetest", "github.com/rogpeppe/go-internal/testscript"},
 		why:    "the core and its targets are libraries the CLI calls",
 	},
 	{
 		pkgs:   "./cli/...",
-		forbid: []string{"github.com/lkg-dev/lkg/internal/fixture", "github.com/rogpeppe/go-internal/testscript"},
+		forbid: []string{"github.com/lkg-dev/lkg/internal/fixture", "github.com/lkg-dev/lkg/internal/kubetest", "github.com/rogpeppe/go-internal/testscript"},
 		why:    "the CLI package ships in the binary: no test fixtures",
 	},
 	{
 		pkgs:   ".",
-		forbid: []string{"github.com/lkg-dev/lkg/internal/fixture", "github.com/rogpeppe/go-internal/testscript"},
+		forbid: []string{"github.com/lkg-dev/lkg/internal/fixture", "github.com/lkg-dev/lkg/internal/kubetest", "github.com/rogpeppe/go-internal/testscript"},
 		why:    "the lkg binary does not link test fixtures",
 	},
 }
