@@ -19,6 +19,9 @@ type Progress struct {
 	Ready     int32 // pods Ready, old and new
 	Available int32 // pods available (Ready for minReadySeconds)
 	Old       int32 // pods of an older template still there
+	// Observed says the controller has seen the workload's current
+	// template; until then the counts are of the one before.
+	Observed bool
 	// Message is kubectl rollout status's line for the same state.
 	Message string
 	// Unreachable is set while the API server does not answer: the
@@ -30,6 +33,9 @@ type Progress struct {
 func (p Progress) String() string {
 	if p.Unreachable != nil {
 		return "API server not answering, retrying: " + p.Unreachable.Error()
+	}
+	if !p.Observed {
+		return p.Message
 	}
 	return fmt.Sprintf("%d/%d updated, %d ready, %d old", p.Updated, p.Desired, p.Ready, p.Old)
 }
@@ -64,9 +70,10 @@ func deploymentRollout(d *appsv1.Deployment) (Progress, bool, error) {
 		p.Message = "waiting for the deployment controller to observe the new template"
 		return p, false, nil
 	}
+	p.Observed = true
 	for _, c := range s.Conditions {
 		if c.Type == appsv1.DeploymentProgressing && c.Reason == ProgressDeadlineExceeded {
-			return p, false, fmt.Errorf("%w: deployment %q exceeded its progress deadline (%ds): %s", ErrRolloutFailed, d.Name, deadline(d), c.Message)
+			return p, false, fmt.Errorf("%w: deployment %q exceeded its progress deadline (%ds): %s", ErrRolloutFailed, d.Name, deadline(d), strings.TrimSuffix(c.Message, "."))
 		}
 	}
 	switch {
@@ -104,6 +111,7 @@ func statefulSetRollout(s *appsv1.StatefulSet) (Progress, bool, error) {
 		p.Message = "waiting for the statefulset controller to observe the new template"
 		return p, false, nil
 	}
+	p.Observed = true
 	if st.ReadyReplicas < want {
 		p.Message = fmt.Sprintf("waiting for %d pods to be ready", want-st.ReadyReplicas)
 		return p, false, nil
@@ -135,6 +143,7 @@ func daemonSetRollout(d *appsv1.DaemonSet) (Progress, bool, error) {
 		p.Message = "waiting for the daemon set controller to observe the new template"
 		return p, false, nil
 	}
+	p.Observed = true
 	switch {
 	case st.UpdatedNumberScheduled < st.DesiredNumberScheduled:
 		p.Message = fmt.Sprintf("%d out of %d new pods have been updated", st.UpdatedNumberScheduled, st.DesiredNumberScheduled)
@@ -158,7 +167,7 @@ func (w *Workload) Wait(ctx context.Context, timeout time.Duration, report func(
 	defer cancel()
 	var last Progress
 	show := func(p Progress) {
-		if report != nil && p != last {
+		if report != nil && p.String() != last.String() {
 			report(p)
 		}
 		last = p
