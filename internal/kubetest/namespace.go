@@ -7,6 +7,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	authzv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -110,6 +111,27 @@ func (n *Namespace) Grant(tb testing.TB, rules ...rbacv1.PolicyRule) {
 		Subjects:   []rbacv1.Subject{{Kind: "User", APIGroup: "rbac.authorization.k8s.io", Name: LimitedUser}},
 	}, metav1.CreateOptions{}); err != nil {
 		tb.Fatalf("creating role binding: %v", err)
+	}
+	// The API server's authorizer learns of the binding from its own
+	// watch: wait until it answers with it, or the test races it.
+	for _, r := range rules {
+		attrs := &authzv1.ResourceAttributes{Namespace: n.Name, Verb: r.Verbs[0], Resource: r.Resources[0]}
+		if len(r.APIGroups) > 0 {
+			attrs.Group = r.APIGroups[0]
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			res, err := n.c.Client.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authzv1.SubjectAccessReview{
+				Spec: authzv1.SubjectAccessReviewSpec{User: LimitedUser, ResourceAttributes: attrs},
+			}, metav1.CreateOptions{})
+			if err == nil && res.Status.Allowed {
+				break
+			}
+			if time.Now().After(deadline) {
+				tb.Fatalf("the grant of %v to %s did not take effect: %v", attrs, LimitedUser, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 }
 
