@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -26,7 +28,8 @@ const fieldManager = "lkg"
 // than a lost update. On a conflict the workload is read again: if the
 // container still holds expect it is patched once more, else the move
 // stops with ErrChanged, since what was journaled as the previous image
-// would be wrong. A second conflict is ErrConflict. A paused Deployment is
+// would be wrong. A second writer of the pod template is ErrConflict; the
+// controllers' writes of the status are not (maxAttempts). A paused Deployment is
 // refused (ErrPaused) before anything is written.
 func (w *Workload) SetImage(ctx context.Context, image, expect, cause string) (generation int64, err error) {
 	v, err := w.patchImage(ctx, image, expect, cause, false)
@@ -49,11 +52,23 @@ func (w *Workload) patchImage(ctx context.Context, image, expect, cause string, 
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
+	var template *corev1.PodTemplateSpec // of the last read, to tell what a conflict was
+	spec := 0                            // conflicts with a writer of the pod template
 	for attempt := 1; ; attempt++ {
 		v, err := w.get(ctx)
 		if err != nil {
 			return nil, err
 		}
+		if template != nil && !equality.Semantic.DeepEqual(template, v.template) {
+			spec++
+		}
+		switch {
+		case spec > 1:
+			return nil, fmt.Errorf("%w: another writer changed the pod template of %s twice while lkg patched it; nothing was changed. Run lkg again", ErrConflict, w.Ref)
+		case attempt > maxAttempts:
+			return nil, fmt.Errorf("%w: %s changed at each of %d patches; nothing was changed. Run lkg again", ErrConflict, w.Ref, maxAttempts)
+		}
+		template = v.template
 		if v.paused {
 			return nil, w.errPaused()
 		}
@@ -72,15 +87,19 @@ func (w *Workload) patchImage(ctx context.Context, image, expect, cause string, 
 		switch {
 		case err == nil:
 			return out, nil
-		case apierrors.IsConflict(err) && attempt == 1:
-			continue
-		case apierrors.IsConflict(err):
-			return nil, fmt.Errorf("%w: %s changed twice while lkg patched it; nothing was changed. Run lkg again", ErrConflict, w.Ref)
-		default:
+		case !apierrors.IsConflict(err):
 			return nil, w.apiError(ctx, "patch", err)
 		}
 	}
 }
+
+// maxAttempts bounds the patches of one move. A conflict whose re-read
+// shows the same pod template came from a write of something the patch
+// does not change (the controllers write the status, the revision
+// annotation, the replicas all through a rollout): it is patched again at
+// once. A conflict with a writer of the template is patched once more,
+// never twice.
+const maxAttempts = 8
 
 // patchBody is the strategic-merge patch: containers merge by name, so
 // only the target container's image changes. The resourceVersion makes it
