@@ -60,6 +60,7 @@ type Globals struct {
 	CAFile             string           `name:"ca-file" placeholder:"FILE" help:"Also trust the CA certificates (PEM) in FILE for registries. SSL_CERT_FILE replaces the system's CAs." env:"LKG_CA_FILE"`
 	Timeout            time.Duration    `placeholder:"D" default:"30s" help:"Give up on a registry or Docker engine request (redirects included) after D (default: ${default}). Copying a layer has 10 minutes." env:"LKG_TIMEOUT"`
 	ShowVersion        kong.VersionFlag `name:"version" help:"Print lkg's version and exit (like 'lkg version')."`
+	KubeContext        string           `name:"kube-context" placeholder:"NAME" help:"The kubeconfig context for k8s:// targets (default: the current context of KUBECONFIG or ~/.kube/config)." env:"LKG_KUBE_CONTEXT"`
 	Quiet              bool             `short:"q" help:"Print only the result and errors: no warnings, progress or hints." env:"LKG_QUIET"`
 
 	// config is .lkg.yaml at the repository root, once loaded.

@@ -8,6 +8,7 @@ import (
 	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/deploy/container"
 	"github.com/lkg-dev/lkg/deploy/gitopsfile"
+	"github.com/lkg-dev/lkg/deploy/kube"
 	"github.com/lkg-dev/lkg/deploy/registry"
 	"github.com/lkg-dev/lkg/deploy/swarm"
 	"github.com/lkg-dev/lkg/gitops"
@@ -33,6 +34,9 @@ func checkTarget(to string) error {
 			return usagef("--to %v", err)
 		}
 		return nil
+	case kube.IsTarget(to):
+		_, err := kube.ParseRef(to) // exit 2, naming the nearest kind
+		return err
 	}
 	if _, err := imageref.ParseTag(to); err != nil {
 		return usagef("--to %v", err)
@@ -58,6 +62,12 @@ func (g *Globals) openTarget(std *IO, to string, settle time.Duration) (deploy.T
 	case strings.HasPrefix(to, swarm.Scheme):
 		name, _ := swarm.ParseTarget(to)
 		return swarm.New(name, swarm.WithEngine(g.engineOptions(std)...)), nil
+	case kube.IsTarget(to):
+		cfg := kube.Config{Options: kube.Options{Context: g.KubeContext, RequestTimeout: g.Timeout}, Cause: "lkg deploy"}
+		if std.ErrTerminal && !std.Quiet {
+			cfg.Progress = std.Err
+		}
+		return kube.NewTarget(to, cfg)
 	}
 	ref, _ := imageref.ParseTag(to)
 	copier, err := g.copier(std)
