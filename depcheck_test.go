@@ -120,7 +120,7 @@ var importRules = []struct {
 	},
 	{
 		pkgs:   "./cli/...",
-		forbid: []string{"github.com/lkg-dev/lkg/internal/fixture", "github.com/lkg-dev/lkg/internal/kubetest", "github.com/rogpeppe/go-internal/testscript"},
+		forbid: []string{"github.com/lkg-dev/lkg/internal/fixture", "github.com/lkg-dev/lkg/internal/kubetest", "github.com/lkg-dev/lkg/internal/testenv", "github.com/rogpeppe/go-internal/testscript"},
 		why:    "the CLI package ships in the binary: no test fixtures",
 	},
 	{

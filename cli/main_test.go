@@ -124,6 +124,9 @@ func scriptCondition(cond string) (bool, error) {
 	switch cond {
 	case "git":
 		_, err := exec.LookPath("git")
+		if err != nil && requireIntegration {
+			return false, constError("LKG_REQUIRE_INTEGRATION=1 but git is not on PATH")
+		}
 		return err == nil, nil
 	case "docker-engine":
 		ok := os.Getenv("DOCKER_HOST") != "" || fileExists("/var/run/docker.sock")

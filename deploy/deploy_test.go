@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/testenv"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,9 +15,7 @@ import (
 )
 
 func TestSourceURL(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not installed")
-	}
+	testenv.NeedGit(t)
 	tests := []struct {
 		origin string // "" for no origin remote
 		want   string

@@ -2,6 +2,7 @@ package gitops
 
 import (
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,9 +19,7 @@ import (
 // walk is slow on.
 func looseRefRepo(tb testing.TB, n int) string {
 	tb.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		tb.Skip("needs git")
-	}
+	testenv.NeedGit(tb)
 	dir := tb.TempDir()
 	run := func(stdin string, args ...string) {
 		tb.Helper()

@@ -3,6 +3,7 @@ package gitops
 import (
 	"context"
 	"errors"
+	"github.com/lkg-dev/lkg/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,9 +43,7 @@ func gitRunEnv(tb testing.TB, dir string, env []string, args ...string) string {
 
 func requireGit(tb testing.TB) {
 	tb.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		tb.Skip("git not on PATH")
-	}
+	testenv.NeedGit(tb)
 }
 
 // commitAt makes a commit with a file change at a fixed date (seconds).

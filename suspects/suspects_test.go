@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/testenv"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -28,9 +29,7 @@ type testRepo struct {
 
 func newTestRepo(tb testing.TB) *testRepo {
 	tb.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		tb.Skip("git not on PATH")
-	}
+	testenv.NeedGit(tb)
 	r := &testRepo{tb: tb, dir: tb.TempDir(), tick: 1763640000}
 	r.git("init", "-q", "-b", "main")
 	return r
@@ -396,9 +395,7 @@ func TestLineCounts(t *testing.T) {
 // TestLineCountsAgainstGit compares random edits with `git diff
 // --no-index --numstat`.
 func TestLineCountsAgainstGit(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git not on PATH")
-	}
+	testenv.NeedGit(t)
 	rnd := rand.New(rand.NewSource(1))
 	dir := t.TempDir()
 	for i := 0; i < 40; i++ {

@@ -3,6 +3,7 @@ package commitindex
 import (
 	"bytes"
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,9 +36,7 @@ func gitIn(t testing.TB, dir, stdin string, args ...string) string {
 // binary: five tests start from it, and building it is most of their time.
 func scanRepo(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("needs git")
-	}
+	testenv.NeedGit(t)
 	tmpl.once.Do(func() {
 		dir, err := os.MkdirTemp("", "lkg-scanrepo-")
 		if err != nil {

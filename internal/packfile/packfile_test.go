@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/lkg-dev/lkg/internal/testenv"
 	"io"
 	"os"
 	"os/exec"
@@ -36,9 +37,7 @@ func git(tb testing.TB, dir string, args ...string) string {
 // git store commits as deltas).
 func newRepo(tb testing.TB) string {
 	tb.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		tb.Skip("git not installed")
-	}
+	testenv.NeedGit(tb)
 	dir := tb.TempDir()
 	git(tb, dir, "init", "-q", "-b", "main")
 	long := strings.Repeat("the same long explanation of a change\n", 100)
