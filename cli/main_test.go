@@ -7,9 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -72,13 +69,6 @@ func interruptAt(step string) func(ctx context.Context, at string) {
 }
 
 func TestMain(m *testing.M) {
-	// The scripts mostly wait: on lkg, git, registries, the engine. Unless
-	// -parallel says otherwise, run four at a time per core rather than
-	// one, the go test default. (Not when this binary runs as one of the
-	// scripts' commands: those parse their own arguments.)
-	if name := filepath.Base(os.Args[0]); name != "lkg" && name != "ptyrun" && !slices.ContainsFunc(os.Args, func(a string) bool { return strings.Contains(a, "test.parallel") }) {
-		_ = flag.Set("test.parallel", fmt.Sprint(4*runtime.GOMAXPROCS(0)))
-	}
 	testscript.Main(m, map[string]func(){
 		"lkg":    func() { os.Exit(profiled(Main)) },
 		"ptyrun": func() { os.Exit(ptyrunMain()) },
