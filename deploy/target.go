@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"github.com/lkg-dev/lkg/internal/config"
+	"github.com/lkg-dev/lkg/internal/errs"
+	"slices"
 	"strings"
 
 	"github.com/lkg-dev/lkg/artifacts"
@@ -157,3 +161,20 @@ type move = journal.Move
 // ("sha256:<hex>", no repository): a build only that engine has, which
 // undo puts back from there.
 func isImageID(image string) bool { return strings.HasPrefix(image, "sha256:") }
+
+// NoSuch is err (wrapping ErrNoTarget) as the usage error the user sees,
+// exit 2: it names the nearest of names to name ("Did you mean
+// SCHEME<nearest>?"), else lists what there is (after listing, "It has:"),
+// or says none (when names is empty).
+func NoSuch(err error, scheme, name string, names []string, none, listing string) error {
+	names = slices.Sorted(slices.Values(names))
+	switch near := config.Nearest(name, names); {
+	case near != "":
+		return errs.Coded(2, err, fmt.Sprintf("Did you mean %s%s?", scheme, near))
+	case len(names) == 0:
+		return errs.Coded(2, err, none)
+	case len(names) > 8:
+		names = append(names[:8], "…")
+	}
+	return errs.Coded(2, err, listing+" "+strings.Join(names, ", "))
+}

@@ -18,7 +18,6 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/deploy"
-	"github.com/lkg-dev/lkg/internal/config"
 	"github.com/lkg-dev/lkg/internal/errs"
 	"github.com/lkg-dev/lkg/internal/imageref"
 )
@@ -181,16 +180,7 @@ func (c *Container) noTarget(ctx context.Context) error {
 			}
 		}
 	}
-	slices.Sort(names)
-	switch near := config.Nearest(c.name, names); {
-	case near != "":
-		return errs.Coded(2, err, fmt.Sprintf("Did you mean %s%s?", Scheme, near))
-	case len(names) == 0:
-		return errs.Coded(2, err, "The engine has no containers")
-	case len(names) > 8:
-		names = append(names[:8], "…")
-	}
-	return errs.Coded(2, err, "It has: "+strings.Join(names, ", "))
+	return deploy.NoSuch(err, Scheme, c.name, names, "The engine has no containers", "It has:")
 }
 
 // state is what ins runs.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/lkg-dev/lkg/artifacts"
 	"github.com/lkg-dev/lkg/deploy"
-	"github.com/lkg-dev/lkg/internal/config"
 	"github.com/lkg-dev/lkg/internal/errs"
 	"github.com/lkg-dev/lkg/internal/imageref"
 	"github.com/lkg-dev/lkg/internal/text"
@@ -189,16 +187,7 @@ func (s *Service) noSuchService(ctx context.Context, cli *client.Client) error {
 	for i, l := range list {
 		names[i] = l.Spec.Name
 	}
-	slices.Sort(names)
-	switch near := config.Nearest(s.name, names); {
-	case near != "":
-		return errs.Coded(2, err, fmt.Sprintf("Did you mean %s%s?", Scheme, near))
-	case len(names) == 0:
-		return errs.Coded(2, err, "The swarm runs no service")
-	case len(names) > 5:
-		names = append(names[:5], "...")
-	}
-	return errs.Coded(2, err, "The swarm runs: "+strings.Join(names, ", "))
+	return deploy.NoSuch(err, Scheme, s.name, names, "The swarm runs no service", "The swarm runs:")
 }
 
 // state is what svc runs: its spec's image, and the digest pinned there
