@@ -75,9 +75,12 @@ func cmdServerImage(ts *testscript.TestScript, neg bool, args []string) {
 		engine.Close()
 		ts.Fatalf("server-image %s: %v", ref, err)
 	}
+	// By name, never by ID: scripts that run side by side build the same
+	// deterministic image under their own names, and removing it by ID
+	// would take the other script's names (or fail on its container).
 	ts.Defer(func() {
 		defer engine.Close()
-		_ = engine.Remove(context.Background(), id)
+		_ = engine.Remove(context.Background(), ref)
 	})
 	ts.Setenv("IMAGEID", id)
 	if *local {
@@ -89,7 +92,7 @@ func cmdServerImage(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("server-image %s: %v", ref, err)
 	}
 	if *registryOnly {
-		ts.Check(engine.Remove(ctx, id))
+		ts.Check(engine.Remove(ctx, ref))
 	}
 	ts.Setenv("DIGEST", digest)
 }
