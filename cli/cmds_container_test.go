@@ -5,9 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"flag"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -182,7 +180,7 @@ func cmdContainerCheck(ts *testscript.TestScript, neg bool, args []string) {
 		if err != nil {
 			ts.Fatalf("container-check: %v", err)
 		}
-		running, got = nil, answer(addr)
+		running, got = nil, fixture.Answer(addr)
 		listed.Reset()
 		for _, c := range list {
 			n := strings.TrimPrefix(c.Names[0], "/")
@@ -198,16 +196,4 @@ func cmdContainerCheck(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	ts.Fatalf("container-check: running %v, answering %q; want only %s, answering %q\n%s", running, got, name, want, listed.String())
-}
-
-// answer is what the server at addr answers, "" when it does not.
-func answer(addr string) string {
-	c := http.Client{Timeout: time.Second}
-	resp, err := c.Get("http://" + addr + "/")
-	if err != nil {
-		return ""
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return strings.TrimSpace(string(b))
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -212,24 +210,13 @@ func (r *running) waitAnswer(t *testing.T, want string) {
 	t.Helper()
 	var got string
 	for range 100 {
-		got = answer(r.addr)
+		got = fixture.Answer(r.addr)
 		if got == want {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("%s answers %q, want %q", r.addr, got, want)
-}
-
-func answer(addr string) string {
-	c := http.Client{Timeout: time.Second}
-	resp, err := c.Get("http://" + addr + "/")
-	if err != nil {
-		return ""
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return strings.TrimSpace(string(b))
 }
 
 // only checks that exactly one container runs under the name, or with
