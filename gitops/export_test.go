@@ -68,6 +68,7 @@ func exportFixture(t *testing.T) (dir, commit string) {
 }
 
 func TestExport(t *testing.T) {
+	t.Parallel()
 	repoDir, commit := exportFixture(t)
 	r, err := Open(repoDir)
 	if err != nil {
@@ -144,6 +145,7 @@ func TestExport(t *testing.T) {
 }
 
 func TestExportErrors(t *testing.T) {
+	t.Parallel()
 	repoDir, commit := exportFixture(t)
 	r, err := Open(repoDir)
 	if err != nil {
@@ -181,6 +183,7 @@ func TestExportErrors(t *testing.T) {
 }
 
 func TestCheckEntryName(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		want bool // safe

@@ -8,6 +8,7 @@ import (
 )
 
 func TestOpenExtensions(t *testing.T) {
+	t.Parallel()
 	requireGit(t)
 	sparse := t.TempDir()
 	gitRun(t, sparse, "init", "-q", "-b", "main")
@@ -66,6 +67,7 @@ func TestOpenExtensions(t *testing.T) {
 }
 
 func TestFindGitDirLinkedWorktree(t *testing.T) {
+	t.Parallel()
 	requireGit(t)
 	main := t.TempDir()
 	gitRun(t, main, "init", "-q", "-b", "main")

@@ -10,6 +10,7 @@ import (
 )
 
 func TestWorthAsking(t *testing.T) {
+	t.Parallel()
 	day := func(d int) time.Time { return time.Date(2026, 11, d, 12, 0, 0, 0, time.UTC) }
 	pinned := time.Date(1980, 1, 1, 0, 0, 1, 0, time.UTC)
 	tests := []struct {

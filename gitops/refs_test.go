@@ -48,6 +48,7 @@ func looseRefRepo(tb testing.TB, n int) string {
 // TestReadRefs compares readRefs with go-git's reader: the same refs, the
 // same targets, loose refs winning over packed ones.
 func TestReadRefs(t *testing.T) {
+	t.Parallel()
 	dir := looseRefRepo(t, 300)
 	g, err := git.PlainOpen(dir)
 	if err != nil {

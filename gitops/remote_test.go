@@ -83,6 +83,7 @@ func userState(t *testing.T, dir string) string {
 }
 
 func TestRefStates(t *testing.T) {
+	t.Parallel()
 	s := newRemoteSetup(t)
 	os.WriteFile(filepath.Join(s.local, "a"), []byte("uncommitted"), 0o644)
 	before := userState(t, s.local)
@@ -171,6 +172,7 @@ func TestRefStates(t *testing.T) {
 }
 
 func TestRefStatesNoFetch(t *testing.T) {
+	t.Parallel()
 	s := newRemoteSetup(t)
 	before := userState(t, s.local)
 	r, err := Open(s.local, WithCacheDir(t.TempDir()), WithNoFetch(true), WithRemotes("file://"+s.other))
@@ -203,6 +205,7 @@ func TestRefStatesNoFetch(t *testing.T) {
 }
 
 func TestRefStatesShallow(t *testing.T) {
+	t.Parallel()
 	s := newRemoteSetup(t)
 	shallow := filepath.Join(t.TempDir(), "shallow")
 	gitRun(t, "", "clone", "-q", "--depth=1", "file://"+s.upstream, shallow)
@@ -226,6 +229,7 @@ func TestRefStatesShallow(t *testing.T) {
 // TestFetchProgress: with WithProgress, every remote listed and every fetch
 // is drawn, the fetch with its objects and bytes, and the line is cleared.
 func TestFetchProgress(t *testing.T) {
+	t.Parallel()
 	s := newRemoteSetup(t)
 	var buf strings.Builder
 	r, err := Open(s.local, WithCacheDir(t.TempDir()), WithProgress(&buf))

@@ -87,6 +87,7 @@ func newSmallRepo(tb testing.TB) smallRepo {
 }
 
 func TestOpen(t *testing.T) {
+	t.Parallel()
 	s := newSmallRepo(t)
 	sub := filepath.Join(s.dir, "sub")
 	if err := os.Mkdir(sub, 0o755); err != nil {
@@ -127,6 +128,7 @@ func TestOpen(t *testing.T) {
 }
 
 func TestResolve(t *testing.T) {
+	t.Parallel()
 	s := newSmallRepo(t)
 	r, err := Open(s.dir)
 	if err != nil {
@@ -177,6 +179,7 @@ func TestResolve(t *testing.T) {
 }
 
 func TestTags(t *testing.T) {
+	t.Parallel()
 	s := newSmallRepo(t)
 	r, err := Open(s.dir)
 	if err != nil {
@@ -217,6 +220,7 @@ func TestTags(t *testing.T) {
 }
 
 func TestIsAncestor(t *testing.T) {
+	t.Parallel()
 	s := newSmallRepo(t)
 	r, err := Open(s.dir)
 	if err != nil {
@@ -244,6 +248,7 @@ func TestIsAncestor(t *testing.T) {
 }
 
 func TestLookup(t *testing.T) {
+	t.Parallel()
 	s := newSmallRepo(t)
 	r, err := Open(s.dir, WithNoFetch(true))
 	if err != nil {
@@ -272,6 +277,7 @@ func TestLookup(t *testing.T) {
 // packed, by the store's indexes: no table of the whole store is built
 // (at a million commits that is seconds, for every unknown revision).
 func TestLookupBeyondGraph(t *testing.T) {
+	t.Parallel()
 	s := newSmallRepo(t)
 	gitRun(t, s.dir, "commit-graph", "write", "--reachable")
 	tree := gitRun(t, s.dir, "rev-parse", s.c2+"^{tree}")

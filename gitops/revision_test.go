@@ -7,6 +7,7 @@ import (
 )
 
 func TestParseRevision(t *testing.T) {
+	t.Parallel()
 	hex40 := strings.Repeat("ab", 20)
 	hex64 := strings.Repeat("cd", 32)
 	tests := []struct {
@@ -74,6 +75,7 @@ func equalOps(a, b []revOp) bool {
 // TestResolveLongHex: hex longer than a hash used to index past the end of
 // a 20-byte hash in the commit table's prefix search.
 func TestResolveLongHex(t *testing.T) {
+	t.Parallel()
 	s := newSmallRepo(t)
 	r, err := Open(s.dir, WithCacheDir(t.TempDir()))
 	if err != nil {

@@ -180,6 +180,7 @@ func checkTableAgainstGit(t *testing.T, dir string, r *Repo) {
 }
 
 func TestCommitTableAgainstGit(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		setup func(t *testing.T, dir string)
@@ -324,6 +325,7 @@ func TestCommitTableAgainstGit(t *testing.T) {
 }
 
 func TestTableCache(t *testing.T) {
+	t.Parallel()
 	dir, _ := newGenRepo(t, 3, 300)
 	cache := t.TempDir()
 	r1, err := Open(dir, WithCacheDir(cache), WithNoFetch(true))
@@ -372,6 +374,7 @@ func TestTableCache(t *testing.T) {
 // (itself checked against git rev-list --count above) for every commit
 // that contains each of several good commits.
 func TestAheadCounter(t *testing.T) {
+	t.Parallel()
 	dir, _ := newGenRepo(t, 11, 600)
 	r, err := Open(dir, WithCacheDir(t.TempDir()), WithNoFetch(true))
 	if err != nil {

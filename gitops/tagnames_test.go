@@ -6,6 +6,7 @@ import (
 )
 
 func TestTagNames(t *testing.T) {
+	t.Parallel()
 	s := newSmallRepo(t)
 	r, err := Open(s.dir, WithCacheDir(t.TempDir()))
 	if err != nil {
