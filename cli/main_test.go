@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -69,10 +71,17 @@ func interruptAt(step string) func(ctx context.Context, at string) {
 }
 
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	commands := map[string]func(){
 		"lkg":    func() { os.Exit(profiled(Main)) },
 		"ptyrun": func() { os.Exit(ptyrunMain()) },
-	})
+	}
+	if _, isCommand := commands[filepath.Base(os.Args[0])]; !isCommand {
+		// The scripts mostly wait (on lkg, git, the registries, the
+		// engine), so run four per core, not go test's one. Set before
+		// the flags are parsed: an explicit -parallel still wins.
+		_ = flag.Set("test.parallel", strconv.Itoa(4*runtime.GOMAXPROCS(0)))
+	}
+	testscript.Main(m, commands)
 }
 
 // passEnv are variables a script inherits from the test's environment:
