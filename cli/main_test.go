@@ -7,11 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"testing"
 	"time"
 
+	"github.com/lkg-dev/lkg/internal/testenv"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -76,10 +75,8 @@ func TestMain(m *testing.M) {
 		"ptyrun": func() { os.Exit(ptyrunMain()) },
 	}
 	if _, isCommand := commands[filepath.Base(os.Args[0])]; !isCommand {
-		// The scripts mostly wait (on lkg, git, the registries, the
-		// engine), so run four per core, not go test's one. Set before
-		// the flags are parsed: an explicit -parallel still wins.
-		_ = flag.Set("test.parallel", strconv.Itoa(4*runtime.GOMAXPROCS(0)))
+		// The scripts mostly wait on lkg, git, the registries, the engine.
+		testenv.WaitingTests()
 	}
 	testscript.Main(m, commands)
 }

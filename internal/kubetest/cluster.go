@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lkg-dev/lkg/internal/testenv"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -81,6 +82,7 @@ func Start(tb testing.TB) *Cluster {
 // Main runs m's tests, then stops the control plane if a test started
 // one. Call it from TestMain: os.Exit(kubetest.Main(m)).
 func Main(m *testing.M) int {
+	testenv.WaitingTests() // the tests wait on the control plane
 	code := m.Run()
 	if shared != nil {
 		shared.stop()

@@ -4,8 +4,11 @@
 package testenv
 
 import (
+	"flag"
 	"os"
 	"os/exec"
+	"runtime"
+	"strconv"
 	"testing"
 )
 
@@ -27,4 +30,13 @@ func Need(tb testing.TB, tool string) {
 		}
 		tb.Skipf("%s not on PATH", tool)
 	}
+}
+
+// WaitingTests lets a package whose tests mostly wait (on an engine, a
+// control plane, git, a registry) run more of them at once than go
+// test's default of one per core: four per core. Call it from TestMain
+// before m.Run; an explicit -parallel still wins, the flags being parsed
+// after.
+func WaitingTests() {
+	_ = flag.Set("test.parallel", strconv.Itoa(4*runtime.GOMAXPROCS(0)))
 }
