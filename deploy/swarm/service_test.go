@@ -19,8 +19,14 @@ import (
 	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/internal/errs"
 	"github.com/lkg-dev/lkg/internal/fixture"
+	"github.com/lkg-dev/lkg/internal/testenv"
 	"github.com/lkg-dev/lkg/journal"
 )
+
+func TestMain(m *testing.M) {
+	testenv.WaitingTests() // the tests wait on the engine
+	os.Exit(m.Run())
+}
 
 // world is a swarm manager and a real registry holding three server
 // builds: v1, v2, and one that exits at once.
@@ -146,6 +152,7 @@ func digestOf(image string) string {
 }
 
 func TestDeployAndUndo(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	name, port := w.service(t, w.v1, "")
 	s := New(name, WithPoll(100*time.Millisecond))
@@ -183,12 +190,14 @@ func TestDeployAndUndo(t *testing.T) {
 }
 
 func TestBrokenBuildRolledBack(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	// The engine rolls back a service whose failure action is rollback;
 	// one with none (the engine stores it as pause) is paused half-way,
 	// and lkg rolls it back.
 	for _, action := range []string{swarm.UpdateFailureActionRollback, ""} {
 		t.Run("failure action "+action, func(t *testing.T) {
+			t.Parallel()
 			name, port := w.service(t, w.v1, action)
 			s := New(name, WithPoll(100*time.Millisecond))
 			defer s.Close()
@@ -234,6 +243,7 @@ func TestBrokenBuildRolledBack(t *testing.T) {
 }
 
 func TestApplyIsACompareAndSwap(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	name, _ := w.service(t, w.v1, "")
 	s := New(name)
@@ -273,6 +283,7 @@ func TestApplyIsACompareAndSwap(t *testing.T) {
 }
 
 func TestNoMoveOverAnUpdateInProgress(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	name, _ := w.service(t, w.v1, "")
 	ctx := context.Background()
@@ -311,6 +322,7 @@ func TestNoMoveOverAnUpdateInProgress(t *testing.T) {
 }
 
 func TestNoSuchServiceNamesTheNearest(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	name, _ := w.service(t, w.v1, "")
 	s := New(name[:len(name)-1])
@@ -365,6 +377,7 @@ func TestNotAManager(t *testing.T) {
 }
 
 func TestParseTarget(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in, want string
 	}{
