@@ -79,10 +79,20 @@ func (c *HistoryCmd) Run(g *Globals, std *IO) error {
 			action = fmt.Sprintf("undo to %d", r.ToEntry)
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Number, r.Time.UTC().Format("2006-01-02 15:04:05"),
-			action, r.Status, orDash(digest.Short(r.Digest)), orDash(digest.Short(r.Previous)),
+			action, r.Status, orDash(digest.Short(nowAt(r))), orDash(digest.Short(r.Previous)),
 			orDash(r.GoodTag), orDash(r.User), orDash(r.Clone))
 	}
 	return tw.Flush()
+}
+
+// nowAt is where entry r left its target: the digest it moved to once
+// done (or already there), else what it was read back at ("" when it
+// could not be: a move killed, or not read back in time).
+func nowAt(r deploy.Entry) string {
+	if r.Status.Finished() {
+		return r.Digest
+	}
+	return r.Now
 }
 
 // who is the user running lkg, as user@host, for the journal.
