@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"flag"
+	"maps"
 	"net"
 	"os"
 	"strings"
@@ -95,23 +96,24 @@ func cmdServerImage(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Setenv("DIGEST", digest)
 }
 
-const containerRunUsage = "container-run [-e K=V]... VAR NAME IMAGE"
+const containerRunUsage = "container-run [-e K=V]... [-label K=V]... VAR NAME IMAGE"
 
 // cmdContainerRun runs IMAGE as a user would, `docker run -d --name
 // NAME-<random> --network host --restart unless-stopped -e LISTEN=ADDR
-// -e K=V... --label team=payments IMAGE`, and sets $VAR to the name and
+// -e K=V... --label team=payments --label K=V... IMAGE`, and sets $VAR to the name and
 // $VAR_ADDR to the address its server listens on (host networking: a
 // free port of its own). The container, and every container named after
 // it, is removed when the script ends.
 //
-//	container-run [-e K=V]... VAR NAME IMAGE
+//	container-run [-e K=V]... [-label K=V]... VAR NAME IMAGE
 func cmdContainerRun(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("usage: %s", containerRunUsage)
 	}
 	fs := flag.NewFlagSet("container-run", flag.ContinueOnError)
-	var env listFlag
+	var env, labels listFlag
 	fs.Var(&env, "e", "")
+	fs.Var(&labels, "label", "")
 	rest := scriptFlags(ts, containerRunUsage, fs, args)
 	if len(rest) != 3 {
 		ts.Fatalf("usage: %s", containerRunUsage)
@@ -139,6 +141,7 @@ func cmdContainerRun(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	})
 	cfg := &ctypes.Config{Image: rest[2], Env: append([]string{"LISTEN=" + addr}, env...), Labels: map[string]string{"team": "payments"}}
+	maps.Copy(cfg.Labels, keyValues(ts, labels))
 	host := &ctypes.HostConfig{NetworkMode: "host", RestartPolicy: ctypes.RestartPolicy{Name: ctypes.RestartPolicyUnlessStopped}}
 	resp, err := cli.ContainerCreate(ctx, cfg, host, nil, nil, name)
 	if err != nil {

@@ -18,7 +18,8 @@ import (
 
 // checkTarget accepts --to (or an environment's to:) as a form lkg can
 // move, without touching the network: "HOST/REPO:TAG" for a registry tag,
-// "docker://NAME" for a container, "swarm://SERVICE" for a Swarm service.
+// "docker://NAME" for a container, "compose://PROJECT/SERVICE" for a
+// compose service's containers, "swarm://SERVICE" for a Swarm service.
 func checkTarget(to string) error {
 	if err := refuseCredentials("--to", to); err != nil {
 		return err
@@ -26,6 +27,11 @@ func checkTarget(to string) error {
 	switch {
 	case strings.HasPrefix(to, container.Scheme):
 		if _, err := container.ParseTarget(to); err != nil {
+			return usagef("--to %v", err)
+		}
+		return nil
+	case strings.HasPrefix(to, container.ComposeScheme):
+		if _, _, err := container.ParseCompose(to); err != nil {
 			return usagef("--to %v", err)
 		}
 		return nil
@@ -59,6 +65,9 @@ func (g *Globals) openTarget(std *IO, to string, settle time.Duration) (deploy.T
 	case strings.HasPrefix(to, container.Scheme):
 		name, _ := container.ParseTarget(to)
 		return container.Dial(name, g.engineOptions(std), container.WithLog(std.Err)), nil
+	case strings.HasPrefix(to, container.ComposeScheme):
+		project, service, _ := container.ParseCompose(to)
+		return container.DialService(project, service, g.engineOptions(std), container.WithLog(std.Err)), nil
 	case strings.HasPrefix(to, swarm.Scheme):
 		name, _ := swarm.ParseTarget(to)
 		return swarm.New(name, swarm.WithEngine(g.engineOptions(std)...)), nil

@@ -28,11 +28,8 @@ const Scheme = "docker://"
 // Container is a Docker container as a deploy target.
 type Container struct {
 	name string
-	eng  *artifacts.Engine
-	cli  *client.Client
-	// dial connects to the engine on first use (Dial), when eng is nil.
-	dial func(context.Context) (*artifacts.Engine, error)
-	o    options
+	engine
+	o options
 	// step is called after each step of Apply (tests interrupt there).
 	step func(ctx context.Context, at string)
 }
@@ -117,16 +114,24 @@ func newContainer(name string, opts []Option) *Container {
 	return &Container{name: name, o: o, step: func(context.Context, string) {}}
 }
 
+// engine is the connection a container or compose target moves through.
+type engine struct {
+	eng *artifacts.Engine
+	cli *client.Client
+	// dial connects to the engine on first use (Dial), when eng is nil.
+	dial func(context.Context) (*artifacts.Engine, error)
+}
+
 // connect connects to the engine if Dial left that for now.
-func (c *Container) connect(ctx context.Context) error {
-	if c.cli != nil {
+func (e *engine) connect(ctx context.Context) error {
+	if e.cli != nil {
 		return nil
 	}
-	eng, err := c.dial(ctx)
+	eng, err := e.dial(ctx)
 	if err != nil {
 		return err
 	}
-	c.eng, c.cli = eng, eng.Client()
+	e.eng, e.cli = eng, eng.Client()
 	return nil
 }
 
@@ -489,35 +494,50 @@ func (c *Container) Wait(ctx context.Context, p *deploy.Plan) (deploy.State, err
 	if !ok || m.new == "" || c.cli == nil {
 		return c.Read(ctx)
 	}
+	ins, now, err := c.waitUp(ctx, m, p)
+	if err != nil {
+		return now, err
+	}
+	return c.finish(ctx, m, ins)
+}
+
+// waitUp is Wait less the old container's removal: it returns the new
+// container once it is up, leaving the old one stopped, so that a compose
+// service can still put every replica back when a later one fails. On
+// failure it returns what runs then, as Wait does.
+func (c *Container) waitUp(ctx context.Context, m *move, p *deploy.Plan) (ctypes.InspectResponse, deploy.State, error) {
 	deadline := time.Now().Add(c.o.timeout)
 	last := "not started yet"
 	for {
 		ins, err := c.cli.ContainerInspect(ctx, m.new)
 		switch {
 		case ctx.Err() != nil:
-			return c.readQuietly(ctx), ctx.Err()
+			return ins, c.readQuietly(ctx), ctx.Err()
 		case cerrdefs.IsNotFound(err):
-			return c.fail(ctx, m, p, "the new container was removed while it came up")
+			now, err := c.fail(ctx, m, p, "the new container was removed while it came up")
+			return ins, now, err
 		case err != nil:
 			last = err.Error() // the engine may answer again before the deadline
 		default:
 			up, down, why := c.health(m, ins)
 			if up {
-				return c.finish(ctx, m, ins)
+				return ins, deploy.State{}, nil
 			}
 			if down {
-				return c.fail(ctx, m, p, why)
+				now, err := c.fail(ctx, m, p, why)
+				return ins, now, err
 			}
 			last = why
 		}
 		if time.Now().After(deadline) {
-			return c.fail(ctx, m, p, fmt.Sprintf("not healthy within %s (%s)", c.o.timeout, last))
+			now, err := c.fail(ctx, m, p, fmt.Sprintf("not healthy within %s (%s)", c.o.timeout, last))
+			return ctypes.InspectResponse{}, now, err
 		}
 		t := time.NewTimer(c.o.poll)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return c.readQuietly(ctx), ctx.Err()
+			return ins, c.readQuietly(ctx), ctx.Err()
 		case <-t.C:
 		}
 	}
@@ -630,9 +650,9 @@ func (c *Container) readQuietly(ctx context.Context) deploy.State {
 
 // engineErr is err, from the engine, for what: an engine that does not
 // answer says so in one line.
-func (c *Container) engineErr(what string, err error) error {
+func (e *engine) engineErr(what string, err error) error {
 	if client.IsErrConnectionFailed(err) {
-		return fmt.Errorf("%s: %w at %s", what, artifacts.ErrEngineUnavailable, c.eng.Host())
+		return fmt.Errorf("%s: %w at %s", what, artifacts.ErrEngineUnavailable, e.eng.Host())
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"slices"
@@ -154,18 +155,25 @@ func (w *world) run(t *testing.T, image string) *running {
 // runAs runs image as name, listening on addr.
 func (w *world) runAs(t *testing.T, name, addr, image string) *running {
 	t.Helper()
+	return w.runLabelled(t, name, addr, image, map[string]string{
+		"com.docker.compose.project": "shop",
+		"com.docker.compose.service": "api",
+	})
+}
+
+// runLabelled runs image as name, listening on addr, with labels (and
+// team=payments).
+func (w *world) runLabelled(t *testing.T, name, addr, image string, labels map[string]string) *running {
+	t.Helper()
 	ctx := context.Background()
 	r := &running{name: name, addr: addr}
 	cfg := &ctypes.Config{
 		Image:   image,
 		Env:     []string{"FOO=bar", "LISTEN=" + r.addr},
 		Volumes: map[string]struct{}{"/cache": {}},
-		Labels: map[string]string{
-			"team":                       "payments",
-			"com.docker.compose.project": "shop",
-			"com.docker.compose.service": "api",
-		},
+		Labels:  map[string]string{"team": "payments"},
 	}
+	maps.Copy(cfg.Labels, labels)
 	host := &ctypes.HostConfig{
 		NetworkMode:   "host",
 		RestartPolicy: ctypes.RestartPolicy{Name: ctypes.RestartPolicyUnlessStopped},

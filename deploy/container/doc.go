@@ -11,4 +11,9 @@
 // is interrupted half-way, the new one is removed and the old one renamed
 // back and started, with a context of its own: Ctrl-C leaves exactly one
 // container running under NAME.
+//
+// A compose service ("compose://PROJECT/SERVICE", Service) is every
+// container compose's labels put in it, moved one at a time by the same
+// rules; the old containers are all kept until every new one is up, so
+// that a failure or an interrupt puts the whole service back.
 package container
