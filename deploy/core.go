@@ -557,7 +557,30 @@ func (d *deployment) printPlan() {
 	} else {
 		fmt.Fprintf(w, "  moves to  the digest of the pushed image\n")
 	}
-	fmt.Fprintf(w, "  method    %s (%s)\n", d.rec0.Method, d.plan.How)
+	fmt.Fprintf(w, "  method    %s (%s)\n", d.method(), d.plan.How)
+}
+
+// method is the plan's method in words. For a registry tag it is the
+// journal's (copy, engine-push, rebuild: how the build gets into the
+// tag's repository). A runtime target (a container, a service, a
+// workload, a config file) runs the build by its digest, and one on the
+// engine runs a local image as it is: "copy" would say a registry copy
+// that does not happen. The registry tag is the one target that is a
+// Stager.
+func (d *deployment) method() string {
+	if _, tag := d.t.(Stager); tag {
+		return string(d.rec0.Method)
+	}
+	switch d.rec0.Method {
+	case journal.MethodCopy:
+		return "by digest"
+	case journal.MethodEnginePush:
+		if runsLocal(d.t) {
+			return "local image"
+		}
+		return "pushed, then by digest"
+	}
+	return string(d.rec0.Method)
 }
 
 // outcome is the record as it stands, with msg for people.
