@@ -42,6 +42,7 @@ type DeployCmd struct {
 	AutoRevert      bool          `name:"auto-revert" help:"When verification fails after the move (or the runtime says the build does not come up), put the previous build back once; journaled as an undo."`
 	Settle          time.Duration `name:"settle" default:"500ms" placeholder:"D" help:"After the move, read a registry tag again after D to catch another writer." env:"LKG_SETTLE"`
 	JSON            bool          `name:"json" help:"Print exactly one JSON object: what moved, from which digest to which."`
+	GitopsBranch    string        `name:"gitops-branch" placeholder:"NAME" help:"For an --env with a gitops: config repository: push the commit to a new branch NAME (from the environment's branch) for review, instead of to the branch itself. A NAME that exists with other commits is refused."`
 }
 
 // Help is the long text of `lkg deploy --help`.
@@ -88,6 +89,9 @@ func (c *DeployCmd) Validate() error {
 		if err := checkTarget(c.To); err != nil {
 			return err
 		}
+	}
+	if c.GitopsBranch != "" && len(c.Env) != 1 {
+		return usagef("--gitops-branch %s goes with one --env, whose gitops: config repository gets the branch", c.GitopsBranch)
 	}
 	if _, err := parseBuildArgs(c.BuildArgs); err != nil {
 		return err
@@ -194,6 +198,11 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 		if err != nil {
 			return err
 		}
+		if c.GitopsBranch != "" {
+			if t, err = forReview(t, e.Name, c.GitopsBranch); err != nil {
+				return err
+			}
+		}
 		stages[i] = deploy.Stage{Name: e.Name, Target: t, VerifyURL: cmp.Or(e.VerifyURL, c.VerifyURL)}
 	}
 	// find reads the bad deploy from the last target: the one closest to
@@ -253,6 +262,7 @@ func (c *DeployCmd) moveOptions(g *Globals, std *IO, gitDir string, s deploy.Sta
 	o := moveOptions(std, gitDir, c.DryRun, c.Yes, c.JSON)
 	o.User, o.Clone = who(), clonePath(g)
 	o.Env, o.Warnings = s.Name, auto
+	o.Review = c.GitopsBranch
 	o.VerifyURL, o.VerifyTimeout = s.VerifyURL, c.VerifyTimeout
 	o.AutoRevert = c.AutoRevert
 	o.RequireSigned = c.requireSigned(g)

@@ -2,11 +2,13 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/gitops"
+	"github.com/lkg-dev/lkg/journal"
 )
 
 // UndoCmd is `lkg undo`.
@@ -18,6 +20,7 @@ type UndoCmd struct {
 	JSON    bool          `name:"json" help:"Print exactly one JSON object: what moved, from which digest to which."`
 	ToEntry int           `name:"to-entry" aliases:"to-revision" placeholder:"N" help:"Put the tag back to what entry N of 'lkg history' put there (like helm rollback N), instead of before the last deploy."`
 	Settle  time.Duration `name:"settle" default:"500ms" placeholder:"D" help:"After the move, read a registry tag again after D to catch another writer." env:"LKG_SETTLE"`
+	Branch  string        `name:"gitops-branch" placeholder:"NAME" help:"For an --env with a gitops: config repository: push the revert commit to branch NAME for review, instead of to the environment's branch (a new branch from it, or the one an earlier --gitops-branch deploy pushed)."`
 }
 
 // Help is the long text of `lkg undo --help`.
@@ -35,6 +38,9 @@ dry run, confirmation and checks as deploy.`
 func (c *UndoCmd) Validate() error {
 	if c.ToEntry < 0 {
 		return usagef("--to-entry %d: entries are numbered from 1 (see 'lkg history --to %s')", c.ToEntry, c.To)
+	}
+	if c.Branch != "" && c.Env == "" {
+		return usagef("--gitops-branch %s goes with --env, whose gitops: config repository gets the branch", c.Branch)
 	}
 	if c.Env != "" {
 		return nil
@@ -73,8 +79,18 @@ func (c *UndoCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	if err != nil {
 		return fmt.Errorf("reading the incident journal: %w", err)
 	}
+	if c.Branch != "" {
+		f, err := forReview(target, c.Env, c.Branch)
+		if err != nil {
+			return err
+		}
+		// The review branch starts from the environment's branch: the
+		// deploys to that are undone on it as well as its own.
+		target, events = f, retarget(events, f.Base(), f.String())
+	}
 	o := moveOptions(std, gitDir, c.DryRun, c.Yes, c.JSON)
 	o.User, o.Clone = who(), clonePath(g)
+	o.Review = c.Branch
 	var out *deploy.Outcome
 	if c.ToEntry > 0 {
 		out, err = deploy.UndoTo(ctx, target, recorder(gitDir, std), events, c.ToEntry, o)
@@ -82,4 +98,22 @@ func (c *UndoCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 		out, err = deploy.Undo(ctx, target, recorder(gitDir, std), events, o)
 	}
 	return printOutcome(std, c.JSON, out, err)
+}
+
+// retarget is events with the moves of target from recorded as moves of
+// target to.
+func retarget(events []journal.Event, from, to string) []journal.Event {
+	out := make([]journal.Event, len(events))
+	for i, e := range events {
+		out[i] = e
+		var m journal.Move
+		if (e.Kind != journal.KindDeploy && e.Kind != journal.KindUndo) || e.DecodeData(&m) != nil || m.Target != from {
+			continue
+		}
+		m.Target = to
+		if raw, err := json.Marshal(m); err == nil {
+			out[i].Data = raw
+		}
+	}
+	return out
 }

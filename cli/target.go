@@ -96,7 +96,22 @@ func (g *Globals) openEnvTarget(std *IO, e config.Environment, settle time.Durat
 	if err := c.Check(); err != nil {
 		return nil, usagef("environment %s: %v", e.Name, err)
 	}
-	return gitopsfile.New(c, gitopsfile.WithIncident(g.currentIncident)), nil
+	return gitopsfile.New(c, gitopsfile.WithIncident(g.currentIncident), gitopsfile.WithLog(std.Err)), nil
+}
+
+// forReview is environment env's target t with its config commit pushed
+// to branch for review (--gitops-branch); an environment without a
+// gitops: file has no branch to push.
+func forReview(t deploy.Target, env, branch string) (*gitopsfile.File, error) {
+	f, ok := t.(*gitopsfile.File)
+	if !ok {
+		return nil, usagef("--gitops-branch %s: environment %s has no gitops: config repository to push a branch to", branch, env)
+	}
+	r, err := f.ForReview(branch)
+	if err != nil {
+		return nil, usagef("environment %s: %v", env, err)
+	}
+	return r, nil
 }
 
 // openEnv is the target of the environment .lkg.yaml calls name.

@@ -329,6 +329,7 @@ func (d *deployment) wait(ctx context.Context, warning string) error {
 		if now.Digest != "" {
 			d.rec0.Digest = now.Digest
 		}
+		d.rec0.Detail = now.Detail
 		return nil
 	case ctx.Err() != nil:
 		return d.unclean(ctx, nil, true)
@@ -513,6 +514,9 @@ func (d *deployment) undoHint() string {
 // undoFlag names the target for lkg undo: the environment when the move
 // was one (a config file's target has no --to form), else --to.
 func (d *deployment) undoFlag() string {
+	if d.o.Env != "" && d.o.Review != "" {
+		return "--env " + d.o.Env + " --gitops-branch " + d.o.Review
+	}
 	if d.o.Env != "" {
 		return "--env " + d.o.Env
 	}

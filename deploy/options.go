@@ -88,6 +88,9 @@ type Options struct {
 	// target moves (EvidenceTaker).
 	Evidence EvidenceOptions
 
+	// Review is the branch a config repository's commit goes to for
+	// review (--gitops-branch), named in the way back undo is given.
+	Review string
 	// ReadBack bounds how long a move that did not finish cleanly keeps
 	// reading the target back until it can say what it holds. The reads
 	// have their own context, so Ctrl-C does not stop them. 0 is 30s.

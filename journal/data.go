@@ -58,6 +58,10 @@ type Move struct {
 	// back (a service's spec version, a config file's commit); the target
 	// reads it, the core only keeps it.
 	PreviousDetail json.RawMessage `json:"previous_detail,omitempty"`
+	// Detail is the same for what the target holds after the move, as
+	// it read back (the commit a config repository's branch is at, each
+	// container of a compose service).
+	Detail json.RawMessage `json:"detail,omitempty"`
 	// Referrers and CosignTags are the signatures and attestations a copy
 	// brought along (registry tags only).
 	Referrers  []string `json:"referrers,omitempty"`

@@ -9,6 +9,11 @@
 // not a fast-forward, and lkg then fetches and applies once more, if the
 // file still names what it did. Undo is a revert commit of that value.
 //
+// For review (Config.Review, --gitops-branch), the commit goes to a new
+// branch made from the environment's instead, which is then the target:
+// one that exists with commits the environment's branch does not have is
+// refused, never overwritten.
+//
 // Git itself (the git command) fetches and pushes, in a scratch bare
 // repository: the user's own credentials, SSH keys and helpers apply, and
 // no work tree is ever checked out.

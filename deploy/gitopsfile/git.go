@@ -24,8 +24,8 @@ type scratch struct {
 	branch string
 }
 
-// trackRef is where the branch is fetched to.
-func (s *scratch) trackRef() string { return "refs/lkg/gitops/" + s.branch }
+// trackRef is where branch is fetched to.
+func trackRef(branch string) string { return "refs/lkg/gitops/" + branch }
 
 func newScratch(ctx context.Context, url, branch string) (*scratch, error) {
 	dir, err := os.MkdirTemp("", "lkg-gitops-")
@@ -101,12 +101,33 @@ func gitMessage(s string) string {
 }
 
 // fetch fetches the branch and returns its tip.
-func (s *scratch) fetch(ctx context.Context) (string, error) {
-	if _, err := s.git(ctx, nil, "fetch", "--quiet", "--no-tags", s.url, "+refs/heads/"+s.branch+":"+s.trackRef()); err != nil {
+func (s *scratch) fetch(ctx context.Context) (string, error) { return s.fetchBranch(ctx, s.branch) }
+
+// fetchBranch fetches branch and returns its tip.
+func (s *scratch) fetchBranch(ctx context.Context, branch string) (string, error) {
+	if _, err := s.git(ctx, nil, "fetch", "--quiet", "--no-tags", s.url, "+refs/heads/"+branch+":"+trackRef(branch)); err != nil {
 		return "", err
 	}
-	out, err := s.git(ctx, nil, "rev-parse", "--verify", s.trackRef()+"^{commit}")
+	out, err := s.git(ctx, nil, "rev-parse", "--verify", trackRef(branch)+"^{commit}")
 	return strings.TrimSpace(out), err
+}
+
+// remoteTip is branch's tip on the remote, "" when the remote has no such
+// branch.
+func (s *scratch) remoteTip(ctx context.Context, branch string) (string, error) {
+	out, err := s.git(ctx, nil, "ls-remote", "--heads", s.url, "refs/heads/"+branch)
+	if err != nil {
+		return "", err
+	}
+	tip, _, _ := strings.Cut(strings.TrimSpace(out), "\t")
+	return tip, nil
+}
+
+// contains says commit is in rev's history (both fetched): a branch at
+// commit has nothing rev does not have.
+func (s *scratch) contains(ctx context.Context, rev, commit string) bool {
+	base, err := s.git(ctx, nil, "merge-base", rev, commit)
+	return err == nil && strings.TrimSpace(base) == commit
 }
 
 // read is file at commit rev, and its mode ("100644").
@@ -153,9 +174,10 @@ func (s *scratch) commit(ctx context.Context, parent, file, mode string, content
 	return strings.TrimSpace(c), err
 }
 
-// push pushes commit to the branch, as a fast-forward only.
-func (s *scratch) push(ctx context.Context, commit string) error {
-	out, err := s.git(ctx, nil, "push", "--porcelain", s.url, commit+":refs/heads/"+s.branch)
+// push pushes commit to branch, as a fast-forward only (a branch the
+// remote does not have is created).
+func (s *scratch) push(ctx context.Context, commit, branch string) error {
+	out, err := s.git(ctx, nil, "push", "--porcelain", s.url, commit+":refs/heads/"+branch)
 	if err != nil && strings.Contains(out, "[rejected]") {
 		return errRejected
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/lkg-dev/lkg/deploy"
+	"github.com/lkg-dev/lkg/internal/errs"
 	"github.com/lkg-dev/lkg/journal"
 )
 
@@ -243,5 +244,132 @@ func TestUnreachableRepoIsOneLine(t *testing.T) {
 	_, err := f.Read(context.Background())
 	if err == nil || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("err = %q, want one line", err)
+	}
+}
+
+// branchFile is file on branch of the remote, and the branch's tip.
+func (r *configRepo) branchFile(t *testing.T, branch string) (content, tip string) {
+	t.Helper()
+	git(t, r.work, "fetch", "-q", "origin", "+refs/heads/"+branch+":refs/remotes/origin/"+branch)
+	return git(t, r.work, "show", "origin/"+branch+":"+file) + "\n", git(t, r.work, "rev-parse", "origin/"+branch)
+}
+
+func TestReviewBranch(t *testing.T) {
+	r := newConfigRepo(t)
+	ctx := context.Background()
+	mainTip := git(t, r.work, "rev-parse", "HEAD")
+	var log strings.Builder
+	base := New(Config{Repo: r.url, Branch: "main", File: file, Image: image}, WithLog(&log))
+	f, err := base.ForReview("lkg/review-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var j memJournal
+
+	out, err := deploy.DeployDigest(ctx, f, &j, image+"@"+good, deploy.Options{Yes: true})
+	if err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	if want := "gitops:" + r.url + "#lkg/review-1:" + file; out.Move.Target != want || f.Base() != "gitops:"+r.url+"#main:"+file {
+		t.Errorf("target %q (base %q), want %q", out.Move.Target, f.Base(), want)
+	}
+	if out.Move.Status != journal.StatusDone || out.Move.Previous != bad || out.Move.Digest != good {
+		t.Errorf("deploy moved %s -> %s (%s), want %s -> %s done", out.Move.Previous, out.Move.Digest, out.Move.Status, bad, good)
+	}
+	got, tip := r.branchFile(t, "lkg/review-1")
+	if want := strings.Replace(kust, bad, good, 1); got != want {
+		t.Errorf("the review branch's file is\n%s\nwant\n%s", got, want)
+	}
+	if parent := git(t, r.work, "rev-parse", tip+"^"); parent != mainTip {
+		t.Errorf("the review commit is on %s, want on main's tip %s", parent, mainTip)
+	}
+	if got, _ := r.pull(t); got != kust {
+		t.Errorf("main changed:\n%s", got)
+	}
+	if d := string(out.Move.Detail); !strings.Contains(d, `"commit":"`+tip+`"`) || !strings.Contains(d, `"branch":"lkg/review-1"`) {
+		t.Errorf("the record's detail is %s, want commit %s on lkg/review-1", d, tip)
+	}
+	if want := fmt.Sprintf("lkg: pushed %.12s to branch lkg/review-1 of %s for review; open it from lkg/review-1 into main\n", tip, r.url); log.String() != want {
+		t.Errorf("log = %q, want %q", log.String(), want)
+	}
+
+	// The same name again: the branch has a commit main does not, so a
+	// deploy is refused, exit 2, and the branch is left as it is.
+	_, err = deploy.DeployDigest(ctx, f, &j, image+"@"+good, deploy.Options{Yes: true})
+	if errs.Code(err) != 2 || !strings.Contains(err.Error(), "branch lkg/review-1 exists on "+r.url+" with commits main does not have") {
+		t.Errorf("deploy to the same branch: %v (exit %d), want a refusal, exit 2", err, errs.Code(err))
+	}
+	if _, again := r.branchFile(t, "lkg/review-1"); again != tip {
+		t.Errorf("the review branch moved to %s", again)
+	}
+
+	// Undo reverts on the review branch; main stays.
+	if _, err := deploy.Undo(ctx, f, &j, j.events, deploy.Options{Yes: true}); err != nil {
+		t.Fatalf("undo: %v", err)
+	}
+	if got, _ := r.branchFile(t, "lkg/review-1"); got != kust {
+		t.Errorf("after the undo the review branch's file is\n%s\nwant\n%s", got, kust)
+	}
+	if got, _ := r.pull(t); got != kust {
+		t.Errorf("main changed:\n%s", got)
+	}
+}
+
+func TestReviewBranchOfSomeoneElse(t *testing.T) {
+	r := newConfigRepo(t)
+	ctx := context.Background()
+	// Someone's branch of that name, with a commit of theirs.
+	git(t, r.work, "checkout", "-q", "-b", "fix")
+	write(t, r.work, "README", "their fix\n")
+	git(t, r.work, "commit", "-q", "-am", "their fix")
+	git(t, r.work, "push", "-q", "origin", "fix")
+	theirs := git(t, r.work, "rev-parse", "HEAD")
+	// And one made from main with nothing of its own: that one is used.
+	git(t, r.work, "push", "-q", "origin", "main:refs/heads/empty")
+	git(t, r.work, "checkout", "-q", "main")
+
+	f, err := r.target().ForReview("fix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	_, err = deploy.DeployDigest(ctx, f, &memJournal{}, image+"@"+good, deploy.Options{Yes: true})
+	if errs.Code(err) != 2 || !strings.Contains(err.Error(), "lkg never overwrites a branch") {
+		t.Errorf("deploy to their branch: %v (exit %d), want a refusal, exit 2", err, errs.Code(err))
+	}
+	if _, tip := r.branchFile(t, "fix"); tip != theirs {
+		t.Errorf("their branch moved to %s", tip)
+	}
+
+	e, err := r.target().ForReview("empty")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if _, err := deploy.DeployDigest(ctx, e, &memJournal{}, image+"@"+good, deploy.Options{Yes: true}); err != nil {
+		t.Fatalf("deploy to a branch with nothing of its own: %v", err)
+	}
+	if got, _ := r.branchFile(t, "empty"); !strings.Contains(got, "digest: "+good) {
+		t.Errorf("the branch does not pin %s:\n%s", good, got)
+	}
+}
+
+func TestReviewBranchName(t *testing.T) {
+	c := Config{Repo: "/r", Branch: "main", File: file, Image: image}
+	for _, tc := range []struct{ name, err string }{
+		{"lkg/incident-42", ""},
+		{"main", "is the environment's own branch"},
+		{"-x", "is not a branch name"},
+		{"a..b", "is not a branch name"},
+		{"a/", "is not a branch name"},
+		{"a b", "is not a branch name"},
+		{"x.lock", "is not a branch name"},
+	} {
+		c.Review = tc.name
+		err := c.Check()
+		if (tc.err == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("Check with Review %q = %v, want %q", tc.name, err, tc.err)
+		}
 	}
 }
