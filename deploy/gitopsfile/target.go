@@ -66,6 +66,10 @@ type File struct {
 
 	mu sync.Mutex
 	s  *scratch // made on first use
+
+	// step is called in Apply with "committed", once the commit is
+	// written and before it is pushed: tests interrupt there.
+	step func(ctx context.Context, at string)
 }
 
 var _ deploy.Target = (*File)(nil)
@@ -98,7 +102,7 @@ func New(c Config, opts ...Option) *File {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &File{c: c, o: o}
+	return &File{c: c, o: o, step: func(context.Context, string) {}}
 }
 
 // ForReview is f with its commits pushed to branch for review instead of
@@ -109,7 +113,7 @@ func (f *File) ForReview(branch string) (*File, error) {
 	if err := c.Check(); err != nil {
 		return nil, err
 	}
-	return &File{c: c, o: f.o}, nil
+	return &File{c: c, o: f.o, step: f.step}, nil
 }
 
 // String names the target in the journal and history:
@@ -297,6 +301,10 @@ func (f *File) Apply(ctx context.Context, p *deploy.Plan) error {
 		c, err := s.commit(ctx, parent, f.c.File, mode, out, f.message(ctx, s, p, prev, parent))
 		if err != nil {
 			return fmt.Errorf("committing to %s: %w", f, err)
+		}
+		f.step(ctx, "committed")
+		if err := ctx.Err(); err != nil {
+			return err // nothing pushed: the commit stays in lkg's scratch repository only
 		}
 		err = s.push(ctx, c, f.branch())
 		if err == nil {

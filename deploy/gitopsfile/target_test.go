@@ -373,3 +373,66 @@ func TestReviewBranchName(t *testing.T) {
 		}
 	}
 }
+
+// TestInterruptEveryStep interrupts a deploy after the planned line is
+// journaled, once the commit is written but not pushed, and once it is
+// pushed but not yet journaled done: the journal says what the branch
+// pins then, and undo works (or has nothing to do).
+func TestInterruptEveryStep(t *testing.T) {
+	for _, tc := range []struct {
+		step   string
+		pushed bool
+	}{
+		{"journaled", false},
+		{"committed", false},
+		{"moved", true},
+	} {
+		t.Run(tc.step, func(t *testing.T) {
+			r := newConfigRepo(t)
+			f := r.target()
+			defer f.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			interrupt := func(_ context.Context, at string) {
+				if at == tc.step {
+					cancel()
+				}
+			}
+			f.step = interrupt
+			var j memJournal
+			_, err := deploy.DeployDigest(ctx, f, &j, image+"@"+good, deploy.Options{Yes: true, Step: interrupt})
+			if !errors.Is(err, deploy.ErrInterrupted) || errs.Code(err) != 130 {
+				t.Fatalf("deploy: %v (exit %d), want interrupted, exit 130", err, errs.Code(err))
+			}
+			var m journal.Move
+			if err := j.events[len(j.events)-1].DecodeData(&m); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := r.pull(t)
+			want, status, now := kust, journal.StatusFailed, bad
+			if tc.pushed {
+				want, status, now = strings.Replace(kust, bad, good, 1), journal.StatusDone, good
+			}
+			if got != want {
+				t.Errorf("the branch's file is\n%s\nwant\n%s", got, want)
+			}
+			if m.Status != status || m.Now != now {
+				t.Errorf("journaled %s now at %s, want %s at %s", m.Status, m.Now, status, now)
+			}
+			f.step = func(context.Context, string) {}
+			_, err = deploy.Undo(context.Background(), f, &j, j.events, deploy.Options{Yes: true})
+			if !tc.pushed {
+				if !errors.Is(err, deploy.ErrNoDeploy) {
+					t.Errorf("undo: %v, want nothing to undo", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("undo: %v", err)
+			}
+			if got, _ := r.pull(t); got != kust {
+				t.Errorf("after the undo the file is\n%s\nwant\n%s", got, kust)
+			}
+		})
+	}
+}

@@ -55,6 +55,10 @@ type Service struct {
 
 	mu  sync.Mutex
 	eng *artifacts.Engine // connected on first use
+
+	// step is called during Wait, with "updating" once the engine shows
+	// the update rolling out: tests interrupt there.
+	step func(ctx context.Context, at string)
 }
 
 var _ deploy.Target = (*Service)(nil)
@@ -93,7 +97,7 @@ func New(name string, opts ...Option) *Service {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	return &Service{name: name, o: o}
+	return &Service{name: name, o: o, step: func(context.Context, string) {}}
 }
 
 // String is "swarm://SERVICE".
@@ -428,6 +432,7 @@ func (s *Service) Wait(ctx context.Context, p *deploy.Plan) (deploy.State, error
 	}
 	deadline := time.Now().Add(s.o.timeout)
 	var cause string // why the update is being rolled back, once it is
+	updating := false
 	tick := time.NewTicker(s.o.poll)
 	defer tick.Stop()
 	for {
@@ -440,6 +445,10 @@ func (s *Service) Wait(ctx context.Context, p *deploy.Plan) (deploy.State, error
 		var state swarm.UpdateState
 		if fresh {
 			state = st.State
+		}
+		if state == swarm.UpdateStateUpdating && !updating {
+			updating = true
+			s.step(ctx, "updating")
 		}
 		rolling := cause != "" || strings.HasPrefix(string(state), "rollback_")
 		if state == swarm.UpdateStateRollbackStarted && cause == "" {

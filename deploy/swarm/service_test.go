@@ -394,3 +394,95 @@ func TestParseTarget(t *testing.T) {
 		}
 	}
 }
+
+// settled waits until the service's last update is no longer rolling out.
+func (w *world) settled(t *testing.T, name string) {
+	t.Helper()
+	for range 1200 {
+		svc, _, err := w.cli.ServiceInspectWithRaw(context.Background(), name, swarm.ServiceInspectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := svc.UpdateStatus; st == nil || (st.State != swarm.UpdateStateUpdating && st.State != swarm.UpdateStateRollbackStarted) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s never settled", name)
+}
+
+// TestInterruptEveryStep interrupts a deploy once its plan is printed,
+// once the planned line is journaled (before the service update), right
+// after the engine accepted the update, and while it rolls out: the
+// journal says what the spec names then, the service ends on that build,
+// and undo puts the old one back (or has nothing to do).
+func TestInterruptEveryStep(t *testing.T) {
+	w := newWorld(t)
+	for _, tc := range []struct {
+		step    string
+		updated bool
+	}{
+		{"planned", false},
+		{"journaled", false},
+		{"moved", true},
+		{"updating", true},
+	} {
+		t.Run(tc.step, func(t *testing.T) {
+			name, port := w.service(t, w.v1, "")
+			s := New(name, WithPoll(100*time.Millisecond))
+			defer s.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			interrupt := func(_ context.Context, at string) {
+				if at == tc.step {
+					cancel()
+				}
+			}
+			s.step = interrupt
+			var j journalOf
+			_, err := deploy.DeployDigest(ctx, s, &j, w.v2, deploy.Options{Yes: true, Step: interrupt})
+			if !errors.Is(err, deploy.ErrInterrupted) || errs.Code(err) != 130 {
+				t.Fatalf("deploy: %v (exit %d), want interrupted, exit 130", err, errs.Code(err))
+			}
+			want, status := w.v1, journal.StatusFailed
+			if tc.updated {
+				want, status = w.v2, journal.StatusDone
+			}
+			if len(j.events) > 0 {
+				if m := j.last(t); m.Status != status || m.Now != digestOf(want) {
+					t.Errorf("journaled %s now at %s, want %s at %s", m.Status, m.Now, status, digestOf(want))
+				}
+			} else if tc.step != "planned" {
+				t.Fatal("nothing journaled")
+			}
+			w.settled(t, name)
+			if got := answer(t, port); got != versionOf(w, want) {
+				t.Errorf("the service answers %q, want %s's", got, want)
+			}
+			s.step = func(context.Context, string) {}
+			_, err = deploy.Undo(context.Background(), s, &j, j.events, deploy.Options{Yes: true})
+			if !tc.updated {
+				if !errors.Is(err, deploy.ErrNoDeploy) {
+					t.Errorf("undo: %v, want nothing to undo", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("undo: %v", err)
+			}
+			if got := answer(t, port); got != "v1" {
+				t.Errorf("after the undo the service answers %q, want v1", got)
+			}
+		})
+	}
+}
+
+func versionOf(w *world, image string) string {
+	switch image {
+	case w.v1:
+		return "v1"
+	case w.v2:
+		return "v2"
+	}
+	return ""
+}
