@@ -120,7 +120,7 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// scriptCondition answers [git] and [docker-engine] conditions. A missing
+// scriptCondition answers [git], [docker-engine] and [docker-compose] conditions. A missing
 // engine makes the suite skip, unless integration is required, when it
 // fails the script instead. There is no registry condition: the registry
 // command falls back to the in-process registry when Debian's
@@ -132,6 +132,12 @@ func scriptCondition(cond string) (bool, error) {
 		_, err := exec.LookPath("git")
 		if err != nil && requireIntegration {
 			return false, constError("LKG_REQUIRE_INTEGRATION=1 but git is not on PATH")
+		}
+		return err == nil, nil
+	case "docker-compose":
+		_, err := exec.LookPath("docker-compose")
+		if err != nil && requireIntegration {
+			return false, constError("LKG_REQUIRE_INTEGRATION=1 but docker-compose is not on PATH")
 		}
 		return err == nil, nil
 	case "docker-engine":
