@@ -157,7 +157,7 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 	d.from = cur
 	d.rec0.Previous, d.rec0.PreviousImage, d.rec0.PreviousDetail = cur.Digest, cur.Image, cur.Detail
 	if d.expect != nil && cur.Digest != *d.expect {
-		return nil, errs.Hinted(fmt.Errorf("%s is at %s, not at %s where the last deploy put it: %w", d.name(), orAbsent(cur.Digest), *d.expect, ErrTargetMoved),
+		return nil, errs.Hinted(fmt.Errorf("%s is at %s, not at %s where the last deploy put it: %w", d.name(), d.orNone(cur.Digest), *d.expect, ErrTargetMoved),
 			"Someone moved it since; nothing was changed. Deploy the build you want explicitly")
 	}
 	if d.plan, err = d.prepare(ctx); err != nil {
@@ -190,7 +190,7 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 	// depends on it, so a journal that cannot be written stops here.
 	d.rec0.Status = journal.StatusPlanned
 	if err := d.journal(""); err != nil {
-		return nil, errs.Hinted(err, fmt.Sprintf("Nothing was changed; %s is still at %s. Make the repository's .git writable, or run from a writable clone with -C", d.name(), orAbsent(cur.Digest)))
+		return nil, errs.Hinted(err, fmt.Sprintf("Nothing was changed; %s is still at %s. Make the repository's .git writable, or run from a writable clone with -C", d.name(), d.orNone(cur.Digest)))
 	}
 	d.o.Step(ctx, "journaled")
 	moveErr := ctx.Err()
@@ -218,12 +218,12 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 	if err := d.journal(warning); err != nil {
 		// The target did move: say so, and fail so nobody believes the
 		// journal is complete.
-		return nil, errs.Hinted(err, fmt.Sprintf("%s DID move to %s (it was %s); record that by hand", d.name(), d.rec0.Digest, orAbsent(d.rec0.Previous)))
+		return nil, errs.Hinted(err, fmt.Sprintf("%s DID move to %s (it was %s); record that by hand", d.name(), d.orNone(d.rec0.Digest), d.orNone(d.rec0.Previous)))
 	}
 	if warning != "" {
 		fmt.Fprintf(d.o.Log, "lkg: warning: %s; %s reads back at %s: the write took effect\n", warning, d.name(), d.rec0.Digest)
 	}
-	msg := fmt.Sprintf("Done: %s is now at %s (was %s).", d.name(), d.rec0.Digest, orAbsent(d.rec0.Previous))
+	msg := fmt.Sprintf("Done: %s is now at %s (was %s).", d.name(), d.orNone(d.rec0.Digest), d.orNone(d.rec0.Previous))
 	switch {
 	case d.undoHint() != "":
 		msg += "\n" + strings.TrimSpace(d.undoHint())
@@ -243,7 +243,7 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 	}
 	if v.Interrupted() {
 		return d.outcome(msg), errs.Coded(130, fmt.Errorf("%w while verifying %s", ErrInterrupted, redact.URL(d.o.VerifyURL)),
-			fmt.Sprintf("%s is at %s (was %s).%s", d.name(), d.rec0.Digest, orAbsent(d.rec0.Previous), d.undoHint()))
+			fmt.Sprintf("%s is at %s (was %s).%s", d.name(), d.orNone(d.rec0.Digest), d.orNone(d.rec0.Previous), d.undoHint()))
 	}
 	if v.OK {
 		msg += fmt.Sprintf("\nVerified: %s answered %d after %dms.", redact.URL(d.o.VerifyURL), v.Status, v.ElapsedMS)
@@ -260,7 +260,7 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 		why = fmt.Sprintf("no answer within %s: %s", d.o.VerifyTimeout, v.Error)
 	}
 	verr := fmt.Errorf("verifying %s: %s", redact.URL(d.o.VerifyURL), why)
-	if d.o.AutoRevert && d.kind == journal.KindDeploy && d.rec0.Previous != "" {
+	if d.o.AutoRevert && d.kind == journal.KindDeploy && d.hadPrevious() {
 		out, err := d.autoRevert(ctx, verr)
 		return out, err
 	}
@@ -345,7 +345,7 @@ func (d *deployment) wait(ctx context.Context, warning string) error {
 	}
 	d.rec0.Status, d.rec0.Now = journal.StatusFailed, now.Digest
 	d.journalQuietly(oneLine(err))
-	where := fmt.Sprintf("%s runs %s now (it ran %s before)", d.name(), orAbsent(now.Digest), orAbsent(d.rec0.Previous))
+	where := fmt.Sprintf("%s runs %s now (it ran %s before)", d.name(), d.orNone(now.Digest), d.orNone(d.rec0.Previous))
 	return errs.Hinted(err, upper(where))
 }
 
@@ -353,7 +353,7 @@ func (d *deployment) wait(ctx context.Context, warning string) error {
 // build that did not come up) the previous state is put back once, unless
 // the target put it back itself (a container recreate does).
 func (d *deployment) revertAfter(ctx context.Context, err error) (*Outcome, error) {
-	if d.o.AutoRevert && errors.Is(err, ErrUnhealthy) && d.kind == journal.KindDeploy && d.rec0.Previous != "" && d.rec0.Now != d.rec0.Previous && ctx.Err() == nil {
+	if d.o.AutoRevert && errors.Is(err, ErrUnhealthy) && d.kind == journal.KindDeploy && d.hadPrevious() && d.rec0.Now != d.rec0.Previous && ctx.Err() == nil {
 		return d.autoRevert(ctx, err)
 	}
 	return nil, err
@@ -362,7 +362,7 @@ func (d *deployment) revertAfter(ctx context.Context, err error) (*Outcome, erro
 // autoRevert puts the state journaled before this deploy back, as an undo
 // of its own (journaled, auto_revert true), after cause.
 func (d *deployment) autoRevert(ctx context.Context, cause error) (*Outcome, error) {
-	fmt.Fprintf(d.o.Log, "lkg: %s; --auto-revert puts %s back to %s\n", oneLine(cause), d.name(), orAbsent(d.rec0.Previous))
+	fmt.Fprintf(d.o.Log, "lkg: %s; --auto-revert puts %s back to %s\n", oneLine(cause), d.name(), d.orNone(d.rec0.Previous))
 	deployed := d.rec0
 	u := d.undoOf(deployed, d.rec0.Digest)
 	u.rec0.Reverted = true
@@ -375,7 +375,7 @@ func (d *deployment) autoRevert(ctx context.Context, cause error) (*Outcome, err
 	}
 	msg := fmt.Sprintf("Reverted: %s is back at %s after %s.", d.name(), out.Move.Digest, oneLine(cause))
 	res := d.outcome(msg)
-	return res, errs.Hinted(cause, fmt.Sprintf("%s was put back to %s (--auto-revert); the journal has both moves", d.name(), orAbsent(out.Move.Digest)))
+	return res, errs.Hinted(cause, fmt.Sprintf("%s was put back to %s (--auto-revert); the journal has both moves", d.name(), d.orNone(out.Move.Digest)))
 }
 
 // undoOf is the undo of the deploy recorded in last, expected to leave the
@@ -424,7 +424,7 @@ func (d *deployment) unclean(ctx context.Context, cause error, journaled bool) e
 	}
 	switch {
 	case rerr != nil:
-		where := fmt.Sprintf("could not read %s back within %s: it holds %s (before) or %s (this move)", d.name(), d.o.ReadBack, orAbsent(d.rec0.Previous), orAbsent(d.rec0.Digest))
+		where := fmt.Sprintf("could not read %s back within %s: it holds %s (before) or %s (this move)", d.name(), d.o.ReadBack, d.orNone(d.rec0.Previous), d.orNone(d.rec0.Digest))
 		record(journal.StatusUnknown, "", where)
 		return errs.Coded(code, fmt.Errorf("%w: %s", cause, oneLine(rerr)), upper(where)+". Check it; 'lkg undo "+d.undoFlag()+"' puts it back if it moved")
 	case d.rec0.Digest != "" && now == d.rec0.Digest:
@@ -432,14 +432,14 @@ func (d *deployment) unclean(ctx context.Context, cause error, journaled bool) e
 			d.warning = oneLine(cause)
 			return nil
 		}
-		where := fmt.Sprintf("%s DID move to %s (was %s)", d.name(), now, orAbsent(d.rec0.Previous))
+		where := fmt.Sprintf("%s DID move to %s (was %s)", d.name(), d.orNone(now), d.orNone(d.rec0.Previous))
 		d.rec0.Status, d.rec0.Now = journal.StatusDone, now
 		if journaled {
 			d.journalQuietly(oneLine(cause) + " after the move was written; read back at " + now)
 		}
 		return errs.Coded(code, fmt.Errorf("%w after the move was written", ErrInterrupted), where+"."+d.undoHint())
 	case now == d.rec0.Previous:
-		where := fmt.Sprintf("%s is still at %s (read back); nothing was changed", d.name(), orAbsent(now))
+		where := fmt.Sprintf("%s is still at %s (read back); nothing was changed", d.name(), d.orNone(now))
 		record(journal.StatusFailed, now, where)
 		if interrupted {
 			return errs.Coded(code, ErrInterrupted, upper(where))
@@ -457,7 +457,7 @@ func (d *deployment) unclean(ctx context.Context, cause error, journaled bool) e
 
 // overwritten says the target holds now, another writer's digest.
 func (d *deployment) overwritten(now string) string {
-	return fmt.Sprintf("%s is now at %s, neither where it was (%s) nor this move's %s: another writer moved it", d.name(), orAbsent(now), orAbsent(d.rec0.Previous), orAbsent(d.rec0.Digest))
+	return fmt.Sprintf("%s is now at %s, neither where it was (%s) nor this move's %s: another writer moved it", d.name(), d.orNone(now), d.orNone(d.rec0.Previous), d.orNone(d.rec0.Digest))
 }
 
 // withWhere is cause explained, with where the target is (as read back)
@@ -505,7 +505,7 @@ func (d *deployment) readBack() (string, error) {
 // undoHint is the way back after a deploy moved the target, or "" when
 // undo would refuse (an undo, or a deploy that created the tag).
 func (d *deployment) undoHint() string {
-	if d.kind != journal.KindDeploy || d.rec0.Previous == "" {
+	if d.kind != journal.KindDeploy || !d.hadPrevious() {
 		return ""
 	}
 	return fmt.Sprintf(" Undo with: lkg undo %s", d.undoFlag())
@@ -555,7 +555,7 @@ func (d *deployment) printPlan() {
 	}
 	fmt.Fprintf(w, "%s: %s\n", verb, d.what)
 	fmt.Fprintf(w, "  target    %s\n", d.name())
-	fmt.Fprintf(w, "  now at    %s\n", orAbsent(d.rec0.Previous))
+	fmt.Fprintf(w, "  now at    %s\n", d.orNone(d.rec0.Previous))
 	if d.plan.To.Digest != "" {
 		fmt.Fprintf(w, "  moves to  %s\n", d.plan.To.Digest)
 	} else {
@@ -611,12 +611,22 @@ func upper(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-func orAbsent(d string) string {
-	if d == "" {
-		return "(no such tag)"
+// orNone is a digest the target holds, as the user reads it: "" is a
+// registry tag that holds nothing, or a runtime whose units run different
+// builds (a compose service half moved).
+func (d *deployment) orNone(dg string) string {
+	switch {
+	case dg != "":
+		return dg
+	case strings.Contains(d.name(), "://"):
+		return "(no single build)"
 	}
-	return d
+	return "(no such tag)"
 }
+
+// hadPrevious says the target held something undo can put back: a
+// digest, an image, or a runtime's own record of what each unit ran.
+func (d *deployment) hadPrevious() bool { return d.rec0.HadPrevious() }
 
 func orDigest(image, dg string) string {
 	if image != "" {

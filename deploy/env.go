@@ -45,7 +45,11 @@ func EnvStatus(ctx context.Context, env string, t Target, inspect Inspector, com
 	}
 	st.Digest = now.Digest
 	image := now.Image
-	if image == "" {
+	switch {
+	case image == "" && len(now.Detail) > 0:
+		st.Error = fmt.Sprintf("%s runs no single build: its units run different ones (lkg deploy puts one build on all)", t)
+		return st
+	case image == "":
 		st.Error = fmt.Sprintf("%s runs nothing: no such tag, or nothing deployed", t)
 		return st
 	}

@@ -28,15 +28,18 @@ func Undo(ctx context.Context, t Target, rec Recorder, events []journal.Event, o
 	if err != nil {
 		return nil, err
 	}
-	if last.Previous == "" {
+	if !last.HadPrevious() {
 		return nil, errs.Hinted(fmt.Errorf("the last deploy created %s (it did not exist before): %w", t, ErrNoDeploy),
 			"A registry cannot drop a tag without its manifest; deploy the build you want with 'lkg deploy --good REF'")
 	}
 	d := (&deployment{t: t, rec: rec, o: o}).undoOf(last, last.Digest)
 	d.what = fmt.Sprintf("put %s back to %s, where it was before the last deploy", t, digest.Short(last.Previous))
+	if last.Previous == "" {
+		d.what = fmt.Sprintf("put %s back to what each of its units ran before the last deploy", t)
+	}
 	// Undoing twice is a no-op, not an error: the target is where undo
 	// puts it.
-	if now.Digest == last.Previous {
+	if now.Digest == last.Previous && (now.Digest != "" || string(now.Detail) == string(last.PreviousDetail)) {
 		d.rec0.Target, d.rec0.Previous, d.rec0.Digest, d.rec0.Status = t.String(), now.Digest, now.Digest, journal.StatusUnchanged
 		return d.outcome(fmt.Sprintf("%s is already at %s, where it was before the last deploy; nothing to do.", t, now.Digest)), nil
 	}

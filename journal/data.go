@@ -108,6 +108,14 @@ func (s Status) Finished() bool { return s == StatusDone || s == StatusUnchanged
 // planned line written before it.
 func (s Status) Outcome() bool { return s != StatusPlanned }
 
+// HadPrevious says the target held something before the move that undo
+// can put back: a digest, an image, or a runtime's own record of what each
+// unit ran (replicas on different builds). A registry tag the move created
+// held nothing.
+func (m Move) HadPrevious() bool {
+	return m.Previous != "" || m.PreviousImage != "" || len(m.PreviousDetail) > 0
+}
+
 // Method is how a deploy or undo put the digest under the target.
 type Method string
 
