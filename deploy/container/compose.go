@@ -247,16 +247,24 @@ func (s *Service) Prepare(ctx context.Context, cur deploy.State, b deploy.Build)
 	p := &deploy.Plan{From: cur, Own: sm}
 	var moving, already []string
 	how := ""
+	restores := restoring(b)
 	for i, c := range cs {
 		// An undo restores the service's state: each container from the
 		// state it ran by digest (or image ID), as the journal had it.
-		cp, err := c.Prepare(ctx, states[i], b)
+		cb := b
+		if r, ok := restores[c.name]; ok {
+			cb = deploy.Build{Image: r.Image, Digest: r.Digest, Local: r.Digest == "" && strings.HasPrefix(r.Image, "sha256:"), Restores: b.Restores}
+		}
+		cp, err := c.Prepare(ctx, states[i], cb)
 		if err != nil {
 			return nil, err
 		}
 		sm.names = append(sm.names, c.name)
 		sm.replicas = append(sm.replicas, &replica{c: c, plan: cp})
-		p.To = cp.To // the same build for each
+		p.To = cp.To // the same build for each, but in an undo of containers that disagreed
+		if b.Digest == "" && !b.Local {
+			p.To = b
+		}
 		if cp.Unchanged() {
 			already = append(already, c.name)
 			continue
@@ -287,6 +295,23 @@ func (s *Service) Prepare(ctx context.Context, cur deploy.State, b deploy.Build)
 	w.WriteString("; the old containers are kept, stopped, until every new one is healthy")
 	p.How = w.String()
 	return p, nil
+}
+
+// restoring is, for an undo, what each container ran in the state it
+// puts back, by name; nil for a deploy.
+func restoring(b deploy.Build) map[string]replicaState {
+	if b.Restores == nil || len(b.Restores.Detail) == 0 {
+		return nil
+	}
+	var d composeDetail
+	if json.Unmarshal(b.Restores.Detail, &d) != nil {
+		return nil
+	}
+	m := make(map[string]replicaState, len(d.Containers))
+	for _, r := range d.Containers {
+		m[r.Name] = r
+	}
+	return m
 }
 
 func shortState(st deploy.State) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	ctypes "github.com/docker/docker/api/types/container"
 	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/internal/errs"
+	"github.com/lkg-dev/lkg/journal"
 )
 
 func TestParseCompose(t *testing.T) {
@@ -382,5 +384,42 @@ func TestComposeEvidence(t *testing.T) {
 		if u.Name != r.name || u.State != "running" || !strings.Contains(u.Logs, "listening on "+r.addr) {
 			t.Errorf("unit %d = %+v", i, u)
 		}
+	}
+}
+
+// events keeps what the core journals.
+type events struct{ list []journal.Event }
+
+func (e *events) Record(ev journal.Event) error { e.list = append(e.list, ev); return nil }
+
+// TestComposeMixedUndo: a service whose containers ran different builds
+// is deployed through the core and undone: each container goes back to
+// the build it ran, not to one digest for all.
+func TestComposeMixedUndo(t *testing.T) {
+	t.Parallel()
+	w := setup(t)
+	ctx := context.Background()
+	svc := w.runService(t, w.good1.ref, w.good2.ref)
+	s := w.service(svc.project)
+	rec := &events{}
+	out, err := deploy.DeployDigest(ctx, s, rec, w.good2.pinned(w), deploy.Options{Yes: true, Log: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.Message, "(was (no single build))") || !strings.Contains(out.Message, "lkg undo") {
+		t.Errorf("the deploy says:\n%s\nwant the mixed state named and undo offered", out.Message)
+	}
+	svc.answer(t, w, "v2")
+	if u, err := deploy.Undo(ctx, s, rec, rec.list, deploy.Options{Yes: true, Log: io.Discard}); err != nil {
+		t.Fatalf("undo: %v", err)
+	} else if !strings.Contains(u.Message, "is now at (no single build) (was "+w.good2.digest+")") {
+		t.Errorf("the undo says:\n%s\nwant the containers named as on no single build", u.Message)
+	}
+	now, err := s.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := detailOf(t, now); len(d.Containers) != 2 || d.Containers[0].Digest != w.good1.digest || d.Containers[1].Digest != w.good2.digest {
+		t.Errorf("after undo the containers run %+v, want %s then %s", d.Containers, w.good1.digest, w.good2.digest)
 	}
 }
