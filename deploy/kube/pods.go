@@ -42,15 +42,7 @@ type Pod struct {
 // pods lists the workload's pods (by its selector, owned by it or by its
 // ReplicaSets) and what the container runs in each.
 func (w *Workload) pods(ctx context.Context, v *view, container string) ([]Pod, error) {
-	sel, err := metav1.LabelSelectorAsSelector(v.selector)
-	if err != nil {
-		return nil, fmt.Errorf("%s: its selector: %w", w.Ref, err)
-	}
-	list, err := w.client.CoreV1().Pods(w.Ref.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
-	if err != nil {
-		return nil, w.apiErrorOn(ctx, "list", "", "pods", err)
-	}
-	owners, err := w.owners(ctx, v)
+	list, _, err := w.podObjects(ctx, v)
 	if err != nil {
 		return nil, err
 	}
@@ -61,10 +53,7 @@ func (w *Workload) pods(ctx context.Context, v *view, container string) ([]Pod, 
 		}
 	}
 	var pods []Pod
-	for _, p := range list.Items {
-		if !ownedBy(&p, owners) {
-			continue
-		}
+	for _, p := range list {
 		pod := Pod{Name: p.Name, Node: p.Spec.NodeName, Terminating: p.DeletionTimestamp != nil}
 		for _, c := range p.Spec.Containers {
 			if c.Name == container {
@@ -87,6 +76,30 @@ func (w *Workload) pods(ctx context.Context, v *view, container string) ([]Pod, 
 	sort.Slice(pods, func(i, j int) bool { return pods[i].Name < pods[j].Name })
 	w.warnings(ctx, pods)
 	return pods, nil
+}
+
+// podObjects are the workload's pods as the API server has them, and the
+// UIDs that own them (the workload, its ReplicaSets).
+func (w *Workload) podObjects(ctx context.Context, v *view) ([]corev1.Pod, map[string]bool, error) {
+	sel, err := metav1.LabelSelectorAsSelector(v.selector)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: its selector: %w", w.Ref, err)
+	}
+	list, err := w.client.CoreV1().Pods(w.Ref.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil, nil, w.apiErrorOn(ctx, "list", "", "pods", err)
+	}
+	owners, err := w.owners(ctx, v)
+	if err != nil {
+		return nil, nil, err
+	}
+	var pods []corev1.Pod
+	for _, p := range list.Items {
+		if ownedBy(&p, owners) {
+			pods = append(pods, p)
+		}
+	}
+	return pods, owners, nil
 }
 
 // owners are the UIDs whose pods are the workload's: the workload itself,

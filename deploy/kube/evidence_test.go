@@ -1,0 +1,120 @@
+package kube
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lkg-dev/lkg/internal/kubetest"
+	"github.com/lkg-dev/lkg/journal"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// A crash-looping Deployment, captured before a move: each pod's phase,
+// restarts and last termination, the kubelet's BackOff events and one
+// made on the Deployment, and one line saying the logs could not be read
+// (no kubelet here answers for them). The pods' environment is not in it.
+func TestEvidence(t *testing.T) {
+	c := kubetest.Start(t)
+	t.Parallel()
+	ns := c.Namespace(t)
+	ns.Restarts(imgA, 4)
+	const secret = "s3cr3t-in-the-env"
+	d := ns.Deployment(t, kubetest.Workload{Name: "shop", Image: imgA}, func(d *appsv1.Deployment) {
+		d.Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "DB_PASSWORD", Value: secret}}
+	})
+	ctx := context.Background()
+	now := metav1.Now()
+	if _, err := c.Client.CoreV1().Events(ns.Name).Create(ctx, &corev1.Event{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "shop."},
+		InvolvedObject: corev1.ObjectReference{
+			Kind: "Deployment", APIVersion: "apps/v1", Namespace: ns.Name, Name: "shop", UID: d.UID,
+		},
+		Type: corev1.EventTypeWarning, Reason: "ImagePolicy", Message: "image not signed by the release key",
+		Source: corev1.EventSource{Component: "policy-controller"}, FirstTimestamp: now, LastTimestamp: now, Count: 2,
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tg, err := NewTarget("k8s://"+ns.Name+"/deployment/shop", Config{Options: Options{Kubeconfig: c.Kubeconfig}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The harness reports the restarts in the pods' status, then posts
+	// the kubelet's events for them: both are there before a capture.
+	var ev journal.Evidence
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		ev, err = tg.Evidence(cctx, 1<<20)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if countPrefix(ev.Events, "Pod ") == 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	t.Logf("events %q, notes %q", ev.Events, ev.Notes)
+	if len(ev.Units) != 2 {
+		t.Fatalf("%d units, want the 2 pods: %+v", len(ev.Units), ev.Units)
+	}
+	for _, u := range ev.Units {
+		if !strings.HasPrefix(u.Name, "shop-") || u.State != "Running" || u.Restarts != 4 || u.ExitCode != 1 ||
+			u.Reason != "Error" || u.Health != "ready" || u.Image != imgA {
+			t.Errorf("unit %+v; want a Running pod with 4 restarts, last exit 1 (Error), ready, at %s", u, imgA)
+		}
+	}
+	if countPrefix(ev.Events, "Pod ") != 2 || !strings.Contains(strings.Join(ev.Events, "\n"), "BackOff: Back-off restarting failed container app") {
+		t.Errorf("events %q: want each pod's BackOff", ev.Events)
+	}
+	want := "Deployment shop: ImagePolicy: image not signed by the release key (×2)"
+	if countPrefix(ev.Events, want) != 1 {
+		t.Errorf("events %q: want %q", ev.Events, want)
+	}
+	if len(ev.Notes) != 1 || !strings.HasPrefix(ev.Notes[0], "logs unavailable: pod shop-") || !strings.Contains(ev.Notes[0], "no preferred addresses found") || strings.Contains(ev.Notes[0], "\n") {
+		t.Errorf("notes %q: want one line saying the logs are unavailable", ev.Notes)
+	}
+	data, _ := json.Marshal(ev)
+	if strings.Contains(string(data), secret) || strings.Contains(string(data), "DB_PASSWORD") {
+		t.Errorf("the capture holds the pods' environment: %s", data)
+	}
+
+	// A capture out of time says so, with what it had.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := tg.Evidence(cctx, 1<<20); err == nil {
+		t.Error("a capture with its context ended returned no error")
+	}
+}
+
+// Logs are read first from the pods that restarted most, then from those
+// not ready.
+func TestLogOrder(t *testing.T) {
+	units := []journal.EvidenceUnit{
+		{Name: "a", Restarts: 0, Health: "ready"},
+		{Name: "b", Restarts: 0, Health: "not ready"},
+		{Name: "c", Restarts: 7, Health: "ready"},
+		{Name: "d", Restarts: 2, Health: "not ready"},
+		{Name: "e", Restarts: 7, Health: "not ready"},
+	}
+	if got, want := logOrder(units), []int{4, 2, 3, 1, 0}; !reflect.DeepEqual(got, want) {
+		t.Errorf("logOrder = %v, want %v", got, want)
+	}
+}
+
+func countPrefix(lines []string, prefix string) int {
+	n := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, prefix) {
+			n++
+		}
+	}
+	return n
+}
