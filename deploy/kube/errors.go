@@ -57,7 +57,7 @@ func (w *Workload) apiErrorOn(ctx context.Context, verb, group, resource string,
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s: %w", w.Ref, ctx.Err())
 	case apierrors.IsNotFound(err) && resource == w.Ref.resource():
-		return fmt.Errorf("%w: %s %q is not in namespace %q (%s)", ErrNotFound, w.Ref.Kind, w.Ref.Name, w.Ref.Namespace, w.cluster)
+		return w.notFound(ctx)
 	case apierrors.IsForbidden(err) && !w.allowed(ctx, verb, group, resource):
 		return w.forbidden(ctx, verb, group, resource)
 	case apierrors.IsForbidden(err), apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
@@ -108,4 +108,36 @@ func (w *Workload) forbidden(ctx context.Context, verb, group, resource string) 
 	}
 	return fmt.Errorf("%w: %s may not %s %s in namespace %q (%s). Ask for a Role there that allows %q on %s",
 		ErrForbidden, who, verb, full, w.Ref.Namespace, w.cluster, verb, full)
+}
+
+// notFound is ErrNotFound for the workload, exit 2, naming the nearest
+// workload of its kind in the namespace (or those there are), as every
+// runtime target names the nearest that exists.
+func (w *Workload) notFound(ctx context.Context) error {
+	err := fmt.Errorf("%w: %s %q is not in namespace %q (%s)", ErrNotFound, w.Ref.Kind, w.Ref.Name, w.Ref.Namespace, w.cluster)
+	var names []string
+	apps, ns, opts := w.client.AppsV1(), w.Ref.Namespace, metav1.ListOptions{}
+	switch w.Ref.Kind {
+	case Deployment:
+		if l, lerr := apps.Deployments(ns).List(ctx, opts); lerr == nil {
+			for _, o := range l.Items {
+				names = append(names, o.Name)
+			}
+		}
+	case StatefulSet:
+		if l, lerr := apps.StatefulSets(ns).List(ctx, opts); lerr == nil {
+			for _, o := range l.Items {
+				names = append(names, o.Name)
+			}
+		}
+	case DaemonSet:
+		if l, lerr := apps.DaemonSets(ns).List(ctx, opts); lerr == nil {
+			for _, o := range l.Items {
+				names = append(names, o.Name)
+			}
+		}
+	}
+	prefix := "k8s://" + ns + "/" + w.Ref.Kind + "/"
+	return deploy.NoSuch(err, prefix, w.Ref.Name, names,
+		fmt.Sprintf("Namespace %q has no %ss", ns, w.Ref.Kind), fmt.Sprintf("Its %ss:", w.Ref.Kind))
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lkg-dev/lkg/internal/errs"
 	"github.com/lkg-dev/lkg/internal/kubetest"
 	appsv1 "k8s.io/api/apps/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -395,6 +396,12 @@ func TestNotFoundAndOwners(t *testing.T) {
 	ns.Deployment(t, kubetest.Workload{Name: "shop", Image: imgA, Annotations: map[string]string{
 		"argocd.argoproj.io/tracking-id": "shop:apps/Deployment:" + ns.Name + "/shop",
 	}})
+	// A name one letter off: exit 2, naming the workload there is.
+	_, err = open(t, c.Kubeconfig, ns, "deployment/shp").Read(context.Background())
+	if !errors.Is(err, ErrNotFound) || errs.Code(err) != 2 ||
+		!strings.HasSuffix(err.Error(), "Did you mean k8s://"+ns.Name+"/deployment/shop?") {
+		t.Errorf("a near miss: %v (exit %d), want exit 2 naming deployment/shop", err, errs.Code(err))
+	}
 	s := read(t, open(t, c.Kubeconfig, ns, "deployment/shop"))
 	if len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0], "argocd app set shop --sync-policy none") {
 		t.Errorf("warnings %q", s.Warnings)
