@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lkg-dev/lkg/internal/kubetest"
 	"github.com/lkg-dev/lkg/internal/testenv"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -78,7 +79,7 @@ func TestMain(m *testing.M) {
 		// The scripts mostly wait on lkg, git, the registries, the engine.
 		testenv.WaitingTests()
 	}
-	testscript.Main(m, commands)
+	testscript.Main(kubetest.Wrap(m), commands)
 }
 
 // passEnv are variables a script inherits from the test's environment:
@@ -146,6 +147,8 @@ func scriptCondition(cond string) (bool, error) {
 			return false, errNoEngine
 		}
 		return ok, nil
+	case "kube":
+		return kubeCondition()
 	}
 	return false, fmt.Errorf("unknown condition %q", cond)
 }

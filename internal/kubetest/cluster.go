@@ -65,29 +65,63 @@ var (
 // tests through Main, which stops the control plane at the end.
 func Start(tb testing.TB) *Cluster {
 	tb.Helper()
-	bins, err := binaries()
-	if err != nil {
+	if err := Available(); err != nil {
 		if os.Getenv("LKG_REQUIRE_INTEGRATION") == "1" {
 			tb.Fatalf("kubetest: %v (LKG_REQUIRE_INTEGRATION=1)", err)
 		}
 		tb.Skipf("kubetest: %v", err)
 	}
-	once.Do(func() { shared, sharedErr = start(bins) })
-	if sharedErr != nil {
-		tb.Fatalf("kubetest: starting the control plane: %v", sharedErr)
+	c, err := Shared()
+	if err != nil {
+		tb.Fatalf("kubetest: %v", err)
 	}
-	return shared
+	return c
 }
+
+// Available says why no control plane can be started here (its binaries
+// are missing), or nil.
+func Available() error {
+	_, err := binaries()
+	return err
+}
+
+// Shared is Start for callers without a testing.TB (testscript commands):
+// the test binary's control plane, started on first use. The binary's
+// TestMain must stop it: kubetest.Main, or testscript.Main(kubetest.Wrap(m), ...).
+func Shared() (*Cluster, error) {
+	b, err := binaries()
+	if err != nil {
+		return nil, err
+	}
+	once.Do(func() { shared, sharedErr = start(b) })
+	if sharedErr != nil {
+		return nil, fmt.Errorf("starting the control plane: %w", sharedErr)
+	}
+	return shared, nil
+}
+
+// TestingM is what testscript.Main and Wrap take: a *testing.M.
+type TestingM interface{ Run() int }
+
+type stopping struct{ m TestingM }
+
+func (s stopping) Run() int {
+	code := s.m.Run()
+	if shared != nil {
+		shared.stop()
+	}
+	return code
+}
+
+// Wrap is m, stopping the control plane after its tests, for a TestMain
+// that hands m to another runner (testscript.Main).
+func Wrap(m TestingM) TestingM { return stopping{m} }
 
 // Main runs m's tests, then stops the control plane if a test started
 // one. Call it from TestMain: os.Exit(kubetest.Main(m)).
 func Main(m *testing.M) int {
 	testenv.WaitingTests() // the tests wait on the control plane
-	code := m.Run()
-	if shared != nil {
-		shared.stop()
-	}
-	return code
+	return Wrap(m).Run()
 }
 
 type bins struct{ etcd, apiserver, controllerManager string }

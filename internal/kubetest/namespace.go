@@ -2,6 +2,7 @@ package kubetest
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,16 @@ type Namespace struct {
 // with the test binary.
 func (c *Cluster) Namespace(tb testing.TB) *Namespace {
 	tb.Helper()
+	n, err := c.NewNamespace(tb.Name())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return n
+}
+
+// NewNamespace is Namespace for callers without a testing.TB: a namespace
+// whose name starts with name (made a DNS label).
+func (c *Cluster) NewNamespace(name string) (*Namespace, error) {
 	ctx := context.Background()
 	// A namespace name is a DNS label: the test's name, lower case, with
 	// anything else made a dash.
@@ -40,7 +51,7 @@ func (c *Cluster) Namespace(tb testing.TB) *Namespace {
 			return r
 		}
 		return '-'
-	}, strings.ToLower(tb.Name()))
+	}, strings.ToLower(name))
 	if len(prefix) > 40 {
 		prefix = prefix[:40]
 	}
@@ -48,7 +59,7 @@ func (c *Cluster) Namespace(tb testing.TB) *Namespace {
 		ObjectMeta: metav1.ObjectMeta{GenerateName: strings.Trim(prefix, "-") + "-"},
 	}, metav1.CreateOptions{})
 	if err != nil {
-		tb.Fatalf("creating a namespace: %v", err)
+		return nil, fmt.Errorf("creating a namespace: %w", err)
 	}
 	n := &Namespace{Name: ns.Name, c: c}
 	deadline := time.Now().Add(30 * time.Second)
@@ -58,14 +69,14 @@ func (c *Cluster) Namespace(tb testing.TB) *Namespace {
 			break
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("namespace %s has no default service account: %v", n.Name, err)
+			return nil, fmt.Errorf("namespace %s has no default service account: %w", n.Name, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	c.node.mu.Lock()
 	c.node.rules[n.Name] = &rules{neverReady: map[string]bool{}, restarts: map[string]int32{}, digests: map[string]string{}}
 	c.node.mu.Unlock()
-	return n
+	return n, nil
 }
 
 func (n *Namespace) set(f func(r *rules)) {
@@ -183,6 +194,15 @@ func (w Workload) replicas() *int32 {
 // and waits until its pods are Ready.
 func (n *Namespace) Deployment(tb testing.TB, w Workload, edit ...func(*appsv1.Deployment)) *appsv1.Deployment {
 	tb.Helper()
+	d, err := n.NewDeployment(w, edit...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
+// NewDeployment is Deployment for callers without a testing.TB.
+func (n *Namespace) NewDeployment(w Workload, edit ...func(*appsv1.Deployment)) (*appsv1.Deployment, error) {
 	d := &appsv1.Deployment{ObjectMeta: w.meta(), Spec: appsv1.DeploymentSpec{
 		Replicas: w.replicas(),
 		Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": w.Name}},
@@ -193,26 +213,31 @@ func (n *Namespace) Deployment(tb testing.TB, w Workload, edit ...func(*appsv1.D
 	}
 	ctx := context.Background()
 	if _, err := n.c.Client.AppsV1().Deployments(n.Name).Create(ctx, d, metav1.CreateOptions{}); err != nil {
-		tb.Fatalf("creating deployment %s: %v", w.Name, err)
+		return nil, fmt.Errorf("creating deployment %s: %w", w.Name, err)
 	}
-	n.waitReady(tb, "deployment "+w.Name, func(ctx context.Context) (bool, error) {
+	err := n.c.waitFor(60*time.Second, "deployment "+w.Name, func(ctx context.Context) (bool, error) {
 		got, err := n.c.Client.AppsV1().Deployments(n.Name).Get(ctx, w.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
 		d = got
-		s := got.Status
-		// The controller's last write of a rollout is the Progressing
-		// condition's NewReplicaSetAvailable: after it the Deployment
-		// stays as it is until someone changes it.
-		settled := false
-		for _, c := range s.Conditions {
-			settled = settled || c.Type == appsv1.DeploymentProgressing && c.Reason == "NewReplicaSetAvailable"
-		}
-		return settled && s.ObservedGeneration >= got.Generation && s.UpdatedReplicas == *got.Spec.Replicas &&
-			s.Replicas == s.UpdatedReplicas && s.AvailableReplicas == s.UpdatedReplicas, nil
+		return Settled(got), nil
 	})
-	return d
+	return d, err
+}
+
+// Settled says the Deployment's controller is done with its last change:
+// every replica updated and available, none old, and its last write of a
+// rollout, the Progressing condition's NewReplicaSetAvailable, made (after
+// it the Deployment stays as it is until someone changes it).
+func Settled(d *appsv1.Deployment) bool {
+	s := d.Status
+	settled := false
+	for _, c := range s.Conditions {
+		settled = settled || c.Type == appsv1.DeploymentProgressing && c.Reason == "NewReplicaSetAvailable"
+	}
+	return settled && s.ObservedGeneration >= d.Generation && s.UpdatedReplicas == *d.Spec.Replicas &&
+		s.Replicas == s.UpdatedReplicas && s.AvailableReplicas == s.UpdatedReplicas
 }
 
 // StatefulSet creates a StatefulSet (edit changes it first) and waits
