@@ -72,7 +72,11 @@ func (g *Globals) openTarget(std *IO, to string, settle time.Duration) (deploy.T
 		name, _ := swarm.ParseTarget(to)
 		return swarm.New(name, swarm.WithEngine(g.engineOptions(std)...)), nil
 	case kube.IsTarget(to):
-		cfg := kube.Config{Options: kube.Options{Context: g.KubeContext, RequestTimeout: g.Timeout}, Cause: "lkg deploy"}
+		context := g.KubeContext
+		if c, ok := g.envContexts[to]; ok {
+			context = c // the environment that names this target chose
+		}
+		cfg := kube.Config{Options: kube.Options{Context: context, RequestTimeout: g.Timeout}, Cause: "lkg deploy"}
 		if std.ErrTerminal && !std.Quiet {
 			cfg.Progress = std.Err
 		}
@@ -90,6 +94,18 @@ func (g *Globals) openTarget(std *IO, to string, settle time.Duration) (deploy.T
 // to: as openTarget opens it.
 func (g *Globals) openEnvTarget(std *IO, e config.Environment, settle time.Duration) (deploy.Target, error) {
 	if e.GitOps == nil {
+		if e.Context != "" {
+			// The environment's context is its own: --kube-context is
+			// for --to. find reads the same target again; it is
+			// remembered for that.
+			if g.KubeContext != "" && g.KubeContext != e.Context {
+				std.warnf("environment %s names kube context %q: --kube-context %q applies to --to, not to it", e.Name, e.Context, g.KubeContext)
+			}
+			if g.envContexts == nil {
+				g.envContexts = map[string]string{}
+			}
+			g.envContexts[e.To] = e.Context
+		}
 		return g.openTarget(std, e.To, settle)
 	}
 	c := gitopsfile.Config{Repo: e.GitOps.Repo, Branch: e.GitOps.Branch, File: e.GitOps.File, Image: e.GitOps.Image}

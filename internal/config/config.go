@@ -71,6 +71,10 @@ type Environment struct {
 	Name      string // the key: staging, prod...
 	To        string // to: its production image tag, HOST/REPO:TAG
 	VerifyURL string // verify_url: its health URL, polled after a deploy; "" for none
+	// Context is, for a k8s:// to:, the kubeconfig context its cluster is
+	// reached by ("" for the kubeconfig's current one). It is the
+	// environment's own: --kube-context applies to --to, not to it.
+	Context string
 	// GitOps is, instead of to:, the config repository file Argo CD or
 	// Flux deploys the environment from; nil for none.
 	GitOps *GitOps

@@ -14,6 +14,9 @@ environments:
   staging: {to: reg.example.com/app:staging, verify_url: "https://staging.example.com/health"}
   prod:
     to: reg.example.com/app:prod
+  k8s:
+    to: k8s://shop/deployment/api
+    context: prod-eu
   argo:
     gitops:
       repo: git@example.com:ops/config.git   # URL or local path
@@ -31,13 +34,14 @@ environments:
 		Environments: []Environment{
 			{Name: "staging", To: "reg.example.com/app:staging", VerifyURL: "https://staging.example.com/health"},
 			{Name: "prod", To: "reg.example.com/app:prod"},
+			{Name: "k8s", To: "k8s://shop/deployment/api", Context: "prod-eu"},
 			{Name: "argo", GitOps: &GitOps{Repo: "git@example.com:ops/config.git", Branch: "main", File: "apps/api/kustomization.yaml", Image: "reg.example.com/app"}},
 		},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse = %+v,\nwant %+v", got, want)
 	}
-	if got, want := got.EnvNames(), []string{"staging", "prod", "argo"}; !reflect.DeepEqual(got, want) {
+	if got, want := got.EnvNames(), []string{"staging", "prod", "k8s", "argo"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("EnvNames = %q, want %q", got, want)
 	}
 }
@@ -47,7 +51,9 @@ func TestParseDrillKeyErrors(t *testing.T) {
 		{"pin_pattern: keep", `want a tag holding {tag} once, not "keep"`},
 		{"keep: 0", "want at least 1"},
 		{"environments: [prod]", "want a map of environment names"},
-		{"environments: {prod: {url: x}}", `environment prod: unknown key "url". Valid keys: gitops, to, verify_url`},
+		{"environments: {prod: {url: x}}", `environment prod: unknown key "url". Valid keys: context, gitops, to, verify_url`},
+		{"environments: {prod: {to: a/b:c, context: x}}", `environment prod: context is for a k8s:// target, and to is "a/b:c"`},
+		{"environments: {prod: {to: k8s://a/deployment/b, context: [x]}}", "environment prod: context: want a string"},
 		{"environments: {prod: {gitops: {repo: r, branch: main, file: f}}}", "environment prod: gitops: image is missing"},
 		{"environments: {prod: {gitops: {repo: r, branch: main, file: f, image: i, tag: x}}}", `gitops: unknown key "tag". Valid keys: repo, branch, file, image`},
 		{"environments: {prod: {to: a/b:c, gitops: {repo: r, branch: main, file: f, image: i}}}", "to and gitops both set"},
@@ -69,7 +75,7 @@ func TestPinTagAndNearest(t *testing.T) {
 			t.Errorf("PinTag(%q, %q) = %q, want %q", tc.pattern, tc.tag, got, tc.want)
 		}
 	}
-	names := []string{"staging", "prod", "argo"}
+	names := []string{"staging", "prod", "k8s", "argo"}
 	for _, tc := range []struct{ in, want string }{{"prd", "prod"}, {"stagin", "staging"}, {"qa", ""}} {
 		if got := Nearest(tc.in, names); got != tc.want {
 			t.Errorf("Nearest(%q) = %q, want %q", tc.in, got, tc.want)

@@ -189,7 +189,7 @@ func decodePinPattern(dst *string, n *yaml.Node) error {
 }
 
 // envKeys are the keys one environment may set.
-var envKeys = []string{"gitops", "to", "verify_url"}
+var envKeys = []string{"context", "gitops", "to", "verify_url"}
 
 // gitopsKeys are the keys of an environment's gitops: block, all needed.
 var gitopsKeys = []string{"repo", "branch", "file", "image"}
@@ -236,6 +236,8 @@ func decodeEnvironments(dst *[]Environment, n *yaml.Node) error {
 				dst = &e.To
 			case "verify_url":
 				dst = &e.VerifyURL
+			case "context":
+				dst = &e.Context
 			default:
 				return wrongValue(fk, "environment %s: unknown key %q. Valid keys: %s", kn.Value, fk.Value, strings.Join(envKeys, ", "))
 			}
@@ -249,6 +251,10 @@ func decodeEnvironments(dst *[]Environment, n *yaml.Node) error {
 			return wrongValue(v, "environment %s: to is missing: the image tag it runs, HOST/REPO:TAG (or a gitops: block)", kn.Value)
 		case e.To != "" && e.GitOps != nil:
 			return wrongValue(v, "environment %s: to and gitops both set: keep the one production follows", kn.Value)
+		case e.Context != "" && !strings.HasPrefix(e.To, "k8s://"):
+			// A context chooses a Kubernetes cluster; on any other target
+			// it would be silently ignored.
+			return wrongValue(v, "environment %s: context is for a k8s:// target, and to is %q", kn.Value, e.To)
 		}
 		envs = append(envs, e)
 	}
