@@ -332,7 +332,13 @@ func (d *deployment) wait(ctx context.Context, warning string) error {
 		d.rec0.Detail = now.Detail
 		return nil
 	case ctx.Err() != nil:
-		return d.unclean(ctx, nil, true)
+		// A target that says where its wait was cut off (an
+		// ErrInterrupted of its own: a rollout's pods) has that
+		// journaled; any other error is the interruption itself.
+		if !errors.Is(err, ErrInterrupted) {
+			err = nil
+		}
+		return d.unclean(ctx, err, true)
 	case errors.Is(err, ErrOverwritten):
 		where := d.overwritten(now.Digest)
 		d.rec0.Status, d.rec0.Now = journal.StatusOverwritten, now.Digest

@@ -189,6 +189,48 @@ func (s *State) Problems() []string {
 	return out
 }
 
+// Holds says in one line what the spec names and what the pods run, by
+// template and readiness: "the spec names shop@sha256:bbbbbbbbbbbb; pods:
+// 1 at sha256:bbbbbbbbbbbb not ready, 3 of the old template at
+// sha256:aaaaaaaaaaaa".
+func (s *State) Holds() string {
+	type key struct {
+		current, ready bool
+		digest         string
+	}
+	counts := map[key]int{}
+	var keys []key
+	for _, p := range s.Pods {
+		if p.Terminating {
+			continue
+		}
+		k := key{p.Current, p.Ready, p.Digest}
+		if counts[k] == 0 {
+			keys = append(keys, k)
+		}
+		counts[k]++
+	}
+	sort.SliceStable(keys, func(i, j int) bool { return keys[i].current && !keys[j].current })
+	var parts []string
+	for _, k := range keys {
+		part := fmt.Sprintf("%d at %s", counts[k], shortImage("@" + k.digest)[1:])
+		if k.digest == "" {
+			part = fmt.Sprintf("%d not started", counts[k])
+		}
+		if !k.current {
+			part = strings.Replace(part, " ", " of the old template ", 1)
+		}
+		if !k.ready && k.digest != "" {
+			part += " not ready"
+		}
+		parts = append(parts, part)
+	}
+	if len(parts) == 0 {
+		parts = []string{"none"}
+	}
+	return fmt.Sprintf("the spec names %s; pods: %s", shortImage(s.Image), strings.Join(parts, ", "))
+}
+
 // digestOf is the digest in an image reference or a runtime's imageID
 // ("docker-pullable://repo@sha256:…", "repo@sha256:…"), or "". A bare
 // "sha256:…" imageID is the runtime's image ID (its config's digest), not

@@ -33,6 +33,12 @@ type Config struct {
 type Target struct {
 	w   *Workload
 	cfg Config
+
+	// step, when set, is called with the move's context at each step:
+	// "patching" (the patch is about to be sent), "patched" (the API
+	// server took it), "rolling" (each progress report of the wait).
+	// Tests interrupt the move there.
+	step func(ctx context.Context, at string)
 }
 
 var _ deploy.Target = (*Target)(nil)
@@ -56,7 +62,7 @@ func NewTarget(to string, cfg Config) (*Target, error) {
 	if cfg.Cause == "" {
 		cfg.Cause = "lkg deploy"
 	}
-	return &Target{w: w, cfg: cfg}, nil
+	return &Target{w: w, cfg: cfg, step: func(context.Context, string) {}}, nil
 }
 
 // Workload is the target's workload, for what the deploy core does not ask
@@ -157,8 +163,12 @@ func (t *Target) cause(p *deploy.Plan) string {
 // p.From's image: a change by another writer in between fails with
 // deploy.ErrTargetMoved, having changed nothing.
 func (t *Target) Apply(ctx context.Context, p *deploy.Plan) error {
-	_, err := t.w.SetImage(ctx, p.To.Image, p.From.Image, t.cause(p))
-	return err
+	t.step(ctx, "patching")
+	if _, err := t.w.SetImage(ctx, p.To.Image, p.From.Image, t.cause(p)); err != nil {
+		return err
+	}
+	t.step(ctx, "patched")
+	return nil
 }
 
 // Wait follows the rollout with kubectl's rule, then reads back what the
@@ -166,7 +176,10 @@ func (t *Target) Apply(ctx context.Context, p *deploy.Plan) error {
 // the timeout) is deploy.ErrUnhealthy; a spec that names another image by
 // then is deploy.ErrOverwritten.
 func (t *Target) Wait(ctx context.Context, p *deploy.Plan) (deploy.State, error) {
-	_, werr := t.w.Wait(ctx, t.cfg.Timeout, t.report)
+	_, werr := t.w.Wait(ctx, t.cfg.Timeout, func(p Progress) {
+		t.report(p)
+		t.step(ctx, "rolling")
+	})
 	if t.cfg.Progress != nil {
 		fmt.Fprintln(t.cfg.Progress)
 	}
@@ -182,6 +195,11 @@ func (t *Target) Wait(ctx context.Context, p *deploy.Plan) (deploy.State, error)
 		return deploy.State{}, err
 	}
 	now := t.state(s)
+	if werr != nil && ctx.Err() != nil {
+		// Ctrl-C mid-rollout: the patch stands and the controller goes
+		// on. What the spec and each pod hold goes to the journal.
+		return now, fmt.Errorf("%w while rolling out (%s)", deploy.ErrInterrupted, s.Holds())
+	}
 	if werr != nil {
 		return now, werr
 	}
