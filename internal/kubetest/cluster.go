@@ -107,10 +107,16 @@ type stopping struct{ m TestingM }
 
 func (s stopping) Run() int {
 	code := s.m.Run()
+	StopShared()
+	return code
+}
+
+// StopShared stops the control plane Shared started, if it did, and
+// removes its files.
+func StopShared() {
 	if shared != nil {
 		shared.stop()
 	}
-	return code
 }
 
 // Wrap is m, stopping the control plane after its tests, for a TestMain
