@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/lkg-dev/lkg/journal"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -117,4 +119,119 @@ func countPrefix(lines []string, prefix string) int {
 		}
 	}
 	return n
+}
+
+// With a kubelet answering (the harness's, on LogsNode), the capture reads
+// the logs of at most 5 pods, the crashing ones first, the previous
+// container's beside the current one's, each cut to its end at perUnit
+// bytes. A stuck rollout: 5 old pods at A (healthy) and 3 new ones at B
+// crash-looping.
+func TestEvidenceLogs(t *testing.T) {
+	c := kubetest.Start(t)
+	t.Parallel()
+	ns := c.Namespace(t)
+	var crash strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&crash, "request %d ok\n", i)
+	}
+	crash.WriteString("panic: runtime error: invalid memory address or nil pointer dereference\n")
+	ns.Logs(imgA, "listening on :8080\nGET / 200\n", "")
+	ns.Logs(imgB, "starting v1.1.0\n", crash.String())
+	ns.Restarts(imgB, 5)
+	ns.NeverReady(imgB, true)
+	ns.Deployment(t, kubetest.Workload{Name: "shop", Image: imgA, Replicas: 6})
+	tg, err := NewTarget("k8s://"+ns.Name+"/deployment/shop", Config{Options: Options{Kubeconfig: c.Kubeconfig}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := tg.w.SetImage(ctx, imgB, imgA, "lkg test"); err != nil {
+		t.Fatal(err)
+	}
+	// The controller surges to 8 pods, 3 at B, keeps 5 at A, then waits.
+	var s *State
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s = read(t, tg.w)
+		cur, old := digests(s)
+		if cur[digestOf(imgB)] == 3 && old[digestOf(imgA)] == 5 && len(s.Pods) == 8 { // none terminating
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pods: current %v, old %v; want 3 at B and 5 at A", cur, old)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	const perUnit = 200
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	ev, err := tg.Evidence(cctx, perUnit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("notes %q", ev.Notes)
+	if len(ev.Units) != 8 {
+		t.Fatalf("%d units, want 8", len(ev.Units))
+	}
+	if want := []string{"logs of 5 pod(s) of 8 read, those that restarted most"}; !reflect.DeepEqual(ev.Notes, want) {
+		t.Errorf("notes %q, want %q", ev.Notes, want)
+	}
+	withLogs, crashing := 0, 0
+	for _, u := range ev.Units {
+		if u.Logs != "" {
+			withLogs++
+		}
+		if u.Restarts != 5 {
+			if u.Logs != "" && u.Logs != "listening on :8080\nGET / 200\n" {
+				t.Errorf("healthy pod %s logs %q", u.Name, u.Logs)
+			}
+			continue
+		}
+		crashing++
+		if u.Image != imgB || u.ExitCode != 1 || u.Health != "not ready" {
+			t.Errorf("crashing unit %+v", u)
+		}
+		// The previous container's end (its panic), then the current one.
+		if !u.LogsTruncated || int64(len(u.Logs)) > perUnit+200 ||
+			!strings.Contains(u.Logs, "previous container") ||
+			!strings.Contains(u.Logs, "panic: runtime error: invalid memory address or nil pointer dereference\n--- "+u.Name+", current container ---\nstarting v1.1.0\n") ||
+			strings.Contains(u.Logs, "request 0 ok") {
+			t.Errorf("crashing pod %s logs (truncated %v, %d bytes):\n%s", u.Name, u.LogsTruncated, len(u.Logs), u.Logs)
+		}
+	}
+	if crashing != 3 || withLogs != 5 {
+		t.Errorf("%d crashing pods, %d with logs; want 3, and 5 with logs (the crashing ones among them)", crashing, withLogs)
+	}
+	// The summary the journal keeps counts the panic once per pod.
+	sum := journal.Summarize(ev, "x")
+	if len(sum.ErrorLines) != 1 || sum.ErrorLines[0].Count != 3 || !strings.HasPrefix(sum.ErrorLines[0].Line, "panic: runtime error") {
+		t.Errorf("error lines %+v, want the panic once per crashing pod", sum.ErrorLines)
+	}
+}
+
+// Without the right to read pods/log the capture keeps the pods and
+// events and says why in one note.
+func TestEvidenceNoLogRights(t *testing.T) {
+	c := kubetest.Start(t)
+	t.Parallel()
+	ns := c.Namespace(t)
+	ns.Logs(imgA, "hello\n", "")
+	ns.Deployment(t, kubetest.Workload{Name: "shop", Image: imgA})
+	ns.Grant(t,
+		rbacv1.PolicyRule{APIGroups: []string{"apps"}, Resources: []string{"deployments", "replicasets"}, Verbs: []string{"get", "list"}},
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"pods", "events"}, Verbs: []string{"get", "list"}},
+	)
+	tg, err := NewTarget("k8s://"+ns.Name+"/deployment/shop", Config{Options: Options{Kubeconfig: c.LimitedKubeconfig}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := tg.Evidence(context.Background(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Units) != 2 || len(ev.Notes) != 1 || !strings.HasPrefix(ev.Notes[0], "logs unavailable: pod shop-") ||
+		!strings.Contains(ev.Notes[0], `cannot get resource "pods/log"`) {
+		t.Errorf("units %d, notes %q; want 2 units and one note naming pods/log", len(ev.Units), ev.Notes)
+	}
 }

@@ -74,7 +74,8 @@ func (c *Cluster) NewNamespace(name string) (*Namespace, error) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	c.node.mu.Lock()
-	c.node.rules[n.Name] = &rules{neverReady: map[string]bool{}, restarts: map[string]int32{}, digests: map[string]string{}}
+	c.node.rules[n.Name] = &rules{neverReady: map[string]bool{}, restarts: map[string]int32{}, digests: map[string]string{},
+		logs: map[string]string{}, previous: map[string]string{}}
 	c.node.mu.Unlock()
 	return n, nil
 }
@@ -105,6 +106,18 @@ func (n *Namespace) Restarts(image string, count int32) {
 // needs none.
 func (n *Namespace) Digest(image, digest string) {
 	n.set(func(r *rules) { r.digests[image] = digest })
+}
+
+// Logs makes the namespace's pods run on LogsNode, whose kubelet answers
+// the API server for their logs: current for a container running image,
+// and previous for the one before its last restart (see Restarts). Call
+// it before the workloads are created: pods already placed stay where
+// they are.
+func (n *Namespace) Logs(image, current, previous string) {
+	n.set(func(r *rules) {
+		r.serveLogs = true
+		r.logs[image], r.previous[image] = current, previous
+	})
 }
 
 // Grant binds LimitedUser, in this namespace, a role with rules.

@@ -5,6 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +29,12 @@ import (
 // DaemonSet runs one pod on each.
 var Nodes = []string{"node-a", "node-b"}
 
+// LogsNode is the node whose kubelet answers for logs (the harness serves
+// its API on loopback): the pods of a namespace given Logs go there. Its
+// taint keeps DaemonSets off it; the others have no kubelet address, so
+// the API server cannot get their pods' logs.
+const LogsNode = "node-logs"
+
 // node plays the kubelet of every node: it binds pods, reports them
 // Running (and Ready, unless a namespace's rules say otherwise) and
 // finishes their deletion.
@@ -44,18 +54,33 @@ type rules struct {
 	neverReady map[string]bool
 	restarts   map[string]int32
 	digests    map[string]string
+	// logs and previous are what the kubelet answers for a container
+	// running an image, current and before its last restart; with
+	// serveLogs the namespace's pods go to LogsNode, whose kubelet
+	// answers.
+	serveLogs      bool
+	logs, previous map[string]string
 }
 
 func startNode(ctx context.Context, client kubernetes.Interface) (*node, error) {
-	for _, n := range Nodes {
-		if err := createNode(ctx, client, n); err != nil {
-			return nil, err
-		}
-	}
 	nd := &node{
 		client: client,
 		queue:  workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
 		rules:  map[string]*rules{},
+	}
+	for _, n := range Nodes {
+		if err := createNode(ctx, client, n, 0); err != nil {
+			return nil, err
+		}
+	}
+	kubelet := httptest.NewUnstartedServer(http.HandlerFunc(nd.serveLogs))
+	kubelet.StartTLS()
+	go func() {
+		<-ctx.Done()
+		kubelet.Close()
+	}()
+	if err := createNode(ctx, client, LogsNode, kubelet.Listener.Addr().(*net.TCPAddr).Port); err != nil {
+		return nil, err
 	}
 	factory := informers.NewSharedInformerFactory(client, 0)
 	inf := factory.Core().V1().Pods()
@@ -83,7 +108,10 @@ func startNode(ctx context.Context, client kubernetes.Interface) (*node, error) 
 	return nd, nil
 }
 
-func createNode(ctx context.Context, client kubernetes.Interface, name string) error {
+// createNode makes a Ready node; with a kubeletPort, one whose kubelet
+// listens on 127.0.0.1 there (the API server asks it for logs), tainted
+// so that only the pods the harness places on it run there.
+func createNode(ctx context.Context, client kubernetes.Interface, name string, kubeletPort int) error {
 	n, err := client.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{
 		Name:   name,
 		Labels: map[string]string{"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"},
@@ -100,6 +128,10 @@ func createNode(ctx context.Context, client kubernetes.Interface, name string) e
 		Capacity:    corev1.ResourceList{corev1.ResourcePods: mustQuantity("110")},
 		Allocatable: corev1.ResourceList{corev1.ResourcePods: mustQuantity("110")},
 	}
+	if kubeletPort > 0 {
+		n.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}}
+		n.Status.DaemonEndpoints.KubeletEndpoint.Port = int32(kubeletPort)
+	}
 	if n, err = client.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("marking node %s ready: %w", name, err)
 	}
@@ -107,6 +139,9 @@ func createNode(ctx context.Context, client kubernetes.Interface, name string) e
 	// node lifecycle controller sees it Ready; that controller does not
 	// run here, so the node lifts it itself, or no DaemonSet would run.
 	n.Spec.Taints = nil
+	if kubeletPort > 0 {
+		n.Spec.Taints = []corev1.Taint{{Key: "lkg.dev/logs-only", Value: "true", Effect: corev1.TaintEffectNoSchedule}}
+	}
 	if _, err := client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("untainting node %s: %w", name, err)
 	}
@@ -197,8 +232,61 @@ func (nd *node) place(pod *corev1.Pod) string {
 	}
 	nd.mu.Lock()
 	defer nd.mu.Unlock()
+	if r := nd.rules[pod.Namespace]; r != nil && r.serveLogs {
+		return LogsNode
+	}
 	nd.next++
 	return Nodes[nd.next%len(Nodes)]
+}
+
+// serveLogs is LogsNode's kubelet answering the API server's
+// /containerLogs/NAMESPACE/POD/CONTAINER with what the namespace's rules
+// say the image logged, tailLines honoured; previous=true for a
+// container that never restarted is the kubelet's 400.
+func (nd *node) serveLogs(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/containerLogs/"), "/")
+	if len(parts) != 3 {
+		http.NotFound(w, r)
+		return
+	}
+	ns, podName, container := parts[0], parts[1], parts[2]
+	pod, err := nd.pods.Pods(ns).Get(podName)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	}
+	image := ""
+	for _, c := range pod.Spec.Containers {
+		if c.Name == container {
+			image = c.Image
+		}
+	}
+	nd.mu.Lock()
+	rl := nd.rules[ns]
+	var text string
+	var restarts int32
+	if rl != nil {
+		text, restarts = rl.logs[image], rl.restarts[image]
+		if r.URL.Query().Get("previous") == "true" {
+			text = rl.previous[image]
+		}
+	}
+	nd.mu.Unlock()
+	if r.URL.Query().Get("previous") == "true" && restarts == 0 {
+		http.Error(w, fmt.Sprintf("previous terminated container %q in pod %q not found", container, podName), http.StatusBadRequest)
+		return
+	}
+	if n, err := strconv.Atoi(r.URL.Query().Get("tailLines")); err == nil && n >= 0 {
+		lines := strings.SplitAfter(text, "\n")
+		if lines[len(lines)-1] == "" {
+			lines = lines[:len(lines)-1]
+		}
+		if len(lines) > n {
+			text = strings.Join(lines[len(lines)-n:], "")
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	fmt.Fprint(w, text)
 }
 
 // status is what a kubelet would report for pod now, and the containers
