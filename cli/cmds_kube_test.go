@@ -24,6 +24,7 @@ func init() {
 	scriptCmds["kube-cluster"] = cmdKubeCluster
 	scriptCmds["kube-deployment"] = cmdKubeDeployment
 	scriptCmds["kube-restarts"] = cmdKubeRestarts
+	scriptCmds["kube-logs"] = cmdKubeLogs
 	scriptCmds["kube-runs"] = cmdKubeRuns
 	scriptCmds["kube-contexts"] = cmdKubeContexts
 }
@@ -99,6 +100,23 @@ func cmdKubeRestarts(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: kube-restarts IMAGE COUNT: %v", err)
 	}
 	scriptNamespace(ts).Restarts(args[0], int32(n))
+}
+
+// cmdKubeLogs makes the containers running IMAGE in $NS log the text of
+// file CURRENT, and the one before their last restart the text of
+// PREVIOUS: the harness's kubelet answers the API server's log requests
+// for the namespace's pods. Run it before kube-deployment.
+//
+//	kube-logs IMAGE CURRENT [PREVIOUS]
+func cmdKubeLogs(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: kube-logs IMAGE CURRENT [PREVIOUS]")
+	}
+	previous := ""
+	if len(args) == 3 {
+		previous = ts.ReadFile(args[2])
+	}
+	scriptNamespace(ts).Logs(args[0], ts.ReadFile(args[1]), previous)
 }
 
 // cmdKubeRuns waits (up to a minute) until the Deployment NAME in $NS
