@@ -10,8 +10,11 @@
 # etcd-server), kubectl (Debian's kubernetes-client) and git. bench/kubecluster
 # runs kube-apiserver, kube-controller-manager and the tests' harness, which
 # plays the node (pods are bound, then reported Running and Ready through
-# their status), with a 3-replica Deployment. No image is pulled: the
-# builds are named by digest. Each round moves the Deployment to the other
+# their status, and its kubelet gives the API server their logs), with a
+# 3-replica Deployment whose containers report 2 restarts and have 500 log
+# lines before and after the last one: the evidence capture reads 6 logs
+# through the API server each move. No image is pulled: the builds are
+# named by digest. Each round moves the Deployment to the other
 # build three times, timed:
 #   lkg            lkg deploy --to k8s://NS/deployment/shop --image REPO
 #                  --digest D --yes (plan with the server-side dry run,
@@ -49,7 +52,7 @@ go build -o "$WORK/lkg" .
 go build -o "$WORK/kubecluster" ./bench/kubecluster
 
 echo "--- starting the control plane" >&2
-"$WORK/kubecluster" -name shop -image "$REPO@$A" -replicas 3 >"$WORK/cluster.env" 2>"$WORK/cluster.err" &
+"$WORK/kubecluster" -name shop -image "$REPO@$A" -replicas 3 -crashing "$REPO@$A,$REPO@$B" >"$WORK/cluster.env" 2>"$WORK/cluster.err" &
 CLUSTERPID=$!
 until grep -q '^NS=' "$WORK/cluster.env"; do
 	kill -0 "$CLUSTERPID" 2>/dev/null || { cat "$WORK/cluster.err" >&2; exit 1; }
@@ -87,7 +90,7 @@ L=$(median "${LKG[@]}")
 N=$(median "${NOEV[@]}")
 K=$(median "${KUBECTL[@]}")
 echo
-echo "rollout of a 3-replica Deployment to the other build, to complete, $ROUNDS moves each, $(nproc) cores, $("$LKG_KUBE_BIN/kube-apiserver" --version) control plane, the harness playing the node, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "rollout of a 3-replica Deployment (2 restarts, 500 log lines per container) to the other build, to complete, $ROUNDS moves each, $(nproc) cores, $("$LKG_KUBE_BIN/kube-apiserver" --version) control plane, the harness playing the node, load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-66s %8s\n' "what" "median s"
 printf '%-66s %8.2f\n' "lkg deploy --to k8s://NS/deployment/shop --digest D --yes" "$L"
 printf '%-66s %8.2f\n' "  the same with --no-evidence" "$N"
