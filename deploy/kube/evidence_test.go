@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/internal/kubetest"
 	"github.com/lkg-dev/lkg/journal"
 	appsv1 "k8s.io/api/apps/v1"
@@ -233,5 +234,46 @@ func TestEvidenceNoLogRights(t *testing.T) {
 	if len(ev.Units) != 2 || len(ev.Notes) != 1 || !strings.HasPrefix(ev.Notes[0], "logs unavailable: pod shop-") ||
 		!strings.Contains(ev.Notes[0], `cannot get resource "pods/log"`) {
 		t.Errorf("units %d, notes %q; want 2 units and one note naming pods/log", len(ev.Units), ev.Notes)
+	}
+}
+
+// A kubelet that does not answer for logs: the capture ends with its
+// budget, and the deploy core keeps the pods and events it had, notes the
+// capture incomplete, and moves the workload all the same.
+func TestEvidenceBudget(t *testing.T) {
+	c := kubetest.Start(t)
+	t.Parallel()
+	ns := c.Namespace(t)
+	ns.Logs(imgA, "hello\n", "")
+	ns.LogsHang(true)
+	ns.Restarts(imgA, 2)
+	ns.Deployment(t, kubetest.Workload{Name: "shop", Image: imgA})
+	tg, err := NewTarget("k8s://"+ns.Name+"/deployment/shop", Config{Options: Options{Kubeconfig: c.Kubeconfig}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved []journal.Evidence
+	out, err := deploy.DeployDigest(context.Background(), tg, deploy.RecorderFunc(func(journal.Event) error { return nil }), imgB, deploy.Options{
+		Yes: true,
+		Evidence: deploy.EvidenceOptions{Timeout: time.Second, PerUnit: 1 << 20, Save: func(ev journal.Evidence) (string, error) {
+			saved = append(saved, ev)
+			return "evidence/x.json", nil
+		}},
+	})
+	if err != nil {
+		t.Fatalf("deploy: %v", err)
+	}
+	if out.Move.Status != journal.StatusDone || out.Move.Now != digestOf(imgB) {
+		t.Errorf("move %s at %s, want done at B", out.Move.Status, out.Move.Now)
+	}
+	if len(saved) != 1 {
+		t.Fatalf("%d captures saved, want 1", len(saved))
+	}
+	ev := saved[0]
+	if len(ev.Units) != 2 || ev.Units[0].Restarts != 2 || ev.Units[0].Logs != "" {
+		t.Errorf("units %+v: want the 2 pods, 2 restarts each, no logs", ev.Units)
+	}
+	if len(ev.Notes) != 1 || !strings.HasPrefix(ev.Notes[0], "capture incomplete: ") {
+		t.Errorf("notes %q, want the capture said incomplete", ev.Notes)
 	}
 }

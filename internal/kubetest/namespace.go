@@ -120,6 +120,13 @@ func (n *Namespace) Logs(image, current, previous string) {
 	})
 }
 
+// LogsHang makes LogsNode's kubelet hold the namespace's log requests
+// without answering until the caller gives up (hang true), as a node
+// under pressure does; with false it answers again.
+func (n *Namespace) LogsHang(hang bool) {
+	n.set(func(r *rules) { r.logsHang = hang })
+}
+
 // Grant binds LimitedUser, in this namespace, a role with rules.
 func (n *Namespace) Grant(tb testing.TB, rules ...rbacv1.PolicyRule) {
 	tb.Helper()

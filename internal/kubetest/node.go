@@ -60,6 +60,9 @@ type rules struct {
 	// answers.
 	serveLogs      bool
 	logs, previous map[string]string
+	// logsHang makes the kubelet hold every log request until the API
+	// server gives up on it: a node that answers slowly.
+	logsHang bool
 }
 
 func startNode(ctx context.Context, client kubernetes.Interface) (*node, error) {
@@ -263,6 +266,17 @@ func (nd *node) serveLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	nd.mu.Lock()
 	rl := nd.rules[ns]
+	hang := rl != nil && rl.logsHang
+	nd.mu.Unlock()
+	if hang {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(time.Minute):
+		}
+		http.Error(w, "timed out", http.StatusGatewayTimeout)
+		return
+	}
+	nd.mu.Lock()
 	var text string
 	var restarts int32
 	if rl != nil {
