@@ -47,11 +47,15 @@ func (o *options) namedBad(repo *gitops.Repo) (*badDeploy, error) {
 // unknown and the reason is a warning: find still answers.
 func (o *options) productionBad(ctx context.Context, repo *gitops.Repo, pats []*regexp.Regexp) (*badDeploy, string, error) {
 	target := o.target
+	// from names what production runs, subject who runs it: "production
+	// tag T" is both; a runtime target is "what docker://api runs", which
+	// docker://api itself runs.
 	from := "production tag " + target
+	subject := from
 	var ref imageref.Ref
 	var err error
 	if o.running != "" {
-		from = "what " + target + " runs"
+		from, subject = "what "+target+" runs", target
 		ref, err = imageref.Parse(o.running)
 	} else {
 		var tag imageref.Tag
@@ -94,12 +98,12 @@ func (o *options) productionBad(ctx context.Context, repo *gitops.Repo, pats []*
 		if err := failed[hex]; err != nil {
 			why = text.OneLine(err)
 		}
-		return nil, fmt.Sprintf("%s runs revision %s, which %s: the bad deploy is unknown", from, hex, why), nil
+		return nil, fmt.Sprintf("%s runs revision %s, which %s: the bad deploy is unknown", subject, hex, why), nil
 	}
 	bad := &badDeploy{commit: c, ref: tagAt(repo, c.Hash), from: from}
 	if o.deployed != "" && art.Digest == o.deployed {
 		bad.restored = true
-		return bad, fmt.Sprintf("%s runs %s, which lkg deployed: taken as known good, and only the tags after it are skipped; to go further back, name the bad deploy with --bad REF", from, bad.ref), nil
+		return bad, fmt.Sprintf("%s runs %s, which lkg deployed: taken as known good, and only the tags after it are skipped; to go further back, name the bad deploy with --bad REF", subject, bad.ref), nil
 	}
 	return bad, "", nil
 }
