@@ -159,8 +159,17 @@ func TestRolloutNeverReady(t *testing.T) {
 	if !strings.Contains(err.Error(), "restarted 3 times") || !strings.Contains(err.Error(), "BackOff") {
 		t.Errorf("the error does not say why the pods are not ready: %v", err)
 	}
-	s := read(t, wl)
-	cur, old := digests(s)
+	// A one-second deadline can pass before the controller has made the
+	// new pods (on a loaded machine): wait until some run B.
+	var s *State
+	var cur, old map[string]int
+	for range 300 {
+		s = read(t, wl)
+		if cur, old = digests(s); cur[digestOf(imgB)] > 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if cur[digestOf(imgB)] == 0 || old[digestOf(imgA)] == 0 {
 		t.Errorf("pods: current %v, old %v; want new pods at B and old ones at A", cur, old)
 	}
