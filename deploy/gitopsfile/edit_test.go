@@ -8,6 +8,7 @@ import (
 const dg = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 
 func TestPin(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, src, want, prev, kind string
 	}{
@@ -122,6 +123,7 @@ spec:
 }
 
 func TestPinNoImage(t *testing.T) {
+	t.Parallel()
 	_, _, err := Pin([]byte("image: reg.example.com/shop/web:v1\n"), "reg.example.com/shop/api", dg, "")
 	if !errors.Is(err, ErrNoImage) {
 		t.Fatalf("err = %v, want ErrNoImage", err)

@@ -142,6 +142,7 @@ func (r *configRepo) target() *File {
 }
 
 func TestDeployAndUndo(t *testing.T) {
+	t.Parallel()
 	r := newConfigRepo(t)
 	f := r.target()
 	defer f.Close()
@@ -178,6 +179,7 @@ func TestDeployAndUndo(t *testing.T) {
 }
 
 func TestPushRefusedIsAppliedOnceMore(t *testing.T) {
+	t.Parallel()
 	r := newConfigRepo(t)
 	f := r.target()
 	defer f.Close()
@@ -212,6 +214,7 @@ func TestPushRefusedIsAppliedOnceMore(t *testing.T) {
 }
 
 func TestPinMovedMeanwhileIsRefused(t *testing.T) {
+	t.Parallel()
 	r := newConfigRepo(t)
 	f := r.target()
 	defer f.Close()
@@ -238,6 +241,7 @@ func TestPinMovedMeanwhileIsRefused(t *testing.T) {
 }
 
 func TestUnreachableRepoIsOneLine(t *testing.T) {
+	t.Parallel()
 	r := newConfigRepo(t) // for git on PATH
 	f := New(Config{Repo: r.url + "-missing", Branch: "main", File: file, Image: image})
 	defer f.Close()
@@ -255,6 +259,7 @@ func (r *configRepo) branchFile(t *testing.T, branch string) (content, tip strin
 }
 
 func TestReviewBranch(t *testing.T) {
+	t.Parallel()
 	r := newConfigRepo(t)
 	ctx := context.Background()
 	mainTip := git(t, r.work, "rev-parse", "HEAD")
@@ -317,6 +322,7 @@ func TestReviewBranch(t *testing.T) {
 }
 
 func TestReviewBranchOfSomeoneElse(t *testing.T) {
+	t.Parallel()
 	r := newConfigRepo(t)
 	ctx := context.Background()
 	// Someone's branch of that name, with a commit of theirs.
@@ -356,6 +362,7 @@ func TestReviewBranchOfSomeoneElse(t *testing.T) {
 }
 
 func TestReviewBranchName(t *testing.T) {
+	t.Parallel()
 	c := Config{Repo: "/r", Branch: "main", File: file, Image: image}
 	for _, tc := range []struct{ name, err string }{
 		{"lkg/incident-42", ""},
@@ -379,6 +386,7 @@ func TestReviewBranchName(t *testing.T) {
 // pushed but not yet journaled done: the journal says what the branch
 // pins then, and undo works (or has nothing to do).
 func TestInterruptEveryStep(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		step   string
 		pushed bool
@@ -388,6 +396,7 @@ func TestInterruptEveryStep(t *testing.T) {
 		{"moved", true},
 	} {
 		t.Run(tc.step, func(t *testing.T) {
+			t.Parallel()
 			r := newConfigRepo(t)
 			f := r.target()
 			defer f.Close()
