@@ -144,10 +144,9 @@ for round in $(seq 1 "$ROUNDS"); do
 	echo "round $round: lkg ${LKG[*]: -2} s; by hand ${HAND[*]: -2} s" >&2
 done
 
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-L=$(median "${LKG[@]}")
-N=$(median "${NOEV[@]}")
-H=$(median "${HAND[@]}")
+L=$(median_of "${LKG[@]}")
+N=$(median_of "${NOEV[@]}")
+H=$(median_of "${HAND[@]}")
 echo
 echo "recreate of ${COMPOSE:-1} running container(s) to the other build and verified, $((ROUNDS * 2)) moves each, $(nproc) cores, vfs engine, images in the engine, HEALTHCHECK: $([ -n "$HEALTH" ] && echo yes || echo no)"
 printf '%-60s %8s\n' "what" "median s"

@@ -26,6 +26,7 @@
 # and prints the medians and their ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 ROUNDS=${ROUNDS:-5}
 
@@ -85,10 +86,9 @@ for round in $(seq 1 "$ROUNDS"); do
 	echo "round $round: lkg ${LKG[*]: -1} s, --no-evidence ${NOEV[*]: -1} s, kubectl ${KUBECTL[*]: -1} s" >&2
 done
 
-median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-L=$(median "${LKG[@]}")
-N=$(median "${NOEV[@]}")
-K=$(median "${KUBECTL[@]}")
+L=$(median_of "${LKG[@]}")
+N=$(median_of "${NOEV[@]}")
+K=$(median_of "${KUBECTL[@]}")
 echo
 echo "rollout of a 3-replica Deployment (2 restarts, 500 log lines per container) to the other build, to complete, $ROUNDS moves each, $(nproc) cores, $("$LKG_KUBE_BIN/kube-apiserver" --version) control plane, the harness playing the node, load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-66s %8s\n' "what" "median s"

@@ -54,7 +54,6 @@ now() { date +%s.%N; }
 answers() { # answers VERSION: curl until the server answers VERSION
 	until [ "$(curl -fsS "$URL" 2>/dev/null)" = "$1" ]; do sleep 0.05; done
 }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 answers v1
 : >"$WORK/lkg.times"
@@ -86,8 +85,8 @@ for round in $(seq "$ROUNDS"); do
 	printf 'round %d: lkg %.2fs  --no-evidence %.2fs  docker service update %.2fs\n' "$round" \
 		"$(tail -1 "$WORK/lkg.times")" "$(tail -1 "$WORK/noev.times")" "$(tail -1 "$WORK/docker.times")" >&2
 done
-L=$(median <"$WORK/lkg.times")
-N=$(median <"$WORK/noev.times")
-D=$(median <"$WORK/docker.times")
+L=$(median_of $(cat "$WORK/lkg.times"))
+N=$(median_of $(cat "$WORK/noev.times"))
+D=$(median_of $(cat "$WORK/docker.times"))
 printf 'median of %d: lkg deploy --to swarm:// %.2fs (--no-evidence %.2fs), docker service update --image %.2fs, ratio %.2f, lkg adds %.2fs, the evidence %.2fs\n' \
 	"$ROUNDS" "$L" "$N" "$D" "$(echo "$L / $D" | bc -l)" "$(echo "$L - $D" | bc -l)" "$(echo "$L - $N" | bc -l)"

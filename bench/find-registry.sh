@@ -104,7 +104,8 @@ timed() {
 # median NAME: sets SECS[NAME] to the median of its timed rounds.
 declare -A ALL
 median() {
-	SECS[$1]=$(echo "${ALL[$1]}" | tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+	# shellcheck disable=SC2086 # the rounds, one word each
+	SECS[$1]=$(median_of ${ALL[$1]})
 }
 
 FIND=("$WORK/lkg" find -C "$REPO" --good v1.0.0 --image "$ADDR/app" --no-fetch --json)

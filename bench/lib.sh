@@ -44,3 +44,10 @@ gitgen_repo() {
 	fi
 	rm -rf "$repo/objects/info/commit-graph" "$repo/objects/info/commit-graphs"
 }
+
+# median_of VALUES...: prints the median of the numbers given (the mean of
+# the middle two for an even count), or "-" when there are none.
+median_of() {
+	printf '%s\n' "$@" | sed '/^$/d' | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}

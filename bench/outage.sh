@@ -194,10 +194,8 @@ echo "good prod-7 $GOOD; fork's rebased twin $TWIN; unknown revision $UNKNOWN" >
 # Every measurement NAME collects one value per round in VALS[NAME].
 declare -A VALS
 add() { VALS[$1]="${VALS[$1]:-} $2"; }
-median() {
-	echo "${VALS[$1]:-}" | tr ' ' '\n' | sed '/^$/d' | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
+# shellcheck disable=SC2086 # the values, one word each
+median() { median_of ${VALS[$1]:-}; }
 
 # relay_reset T / relay_down T: zero the counters; wait until the command's
 # connections are closed, then print the bytes sent to the client.

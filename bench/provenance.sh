@@ -88,7 +88,8 @@ run() {
 	ALL[$name]="${ALL[$name]:-} $(echo "$end - $start" | bc)"
 	REQ[$name]=$(grep -c '^lkg: debug: registry: ' "$WORK/$name.err" || true)
 }
-median() { echo "${ALL[$1]}" | tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# shellcheck disable=SC2086 # the rounds, one word each
+median() { median_of ${ALL[$1]}; }
 
 echo "--- warming the registry up (untimed)" >&2
 run warm "${ON[@]}"
