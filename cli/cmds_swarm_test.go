@@ -52,13 +52,22 @@ func cmdSwarmSettled(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-const swarmServiceUsage = "swarm-service NAME IMAGE PORTVAR"
+const swarmServiceUsage = "swarm-service [-monitor DURATION] NAME IMAGE PORTVAR"
 
 // cmdSwarmService creates the Swarm service NAME running IMAGE (the engine
 // made a swarm manager for the script if it is not one) on the host
 // network, and sets $PORTVAR to the port its server answers on. The
-// service is removed when the script ends.
+// service is removed when the script ends. -monitor sets how long the
+// engine watches an updated task for a failure (one second by default).
 func cmdSwarmService(ts *testscript.TestScript, neg bool, args []string) {
+	var monitor time.Duration
+	if len(args) > 1 && args[0] == "-monitor" {
+		d, err := time.ParseDuration(args[1])
+		if err != nil {
+			ts.Fatalf("usage: %s: %v", swarmServiceUsage, err)
+		}
+		monitor, args = d, args[2:]
+	}
 	if neg || len(args) != 3 {
 		ts.Fatalf("usage: %s", swarmServiceUsage)
 	}
@@ -79,7 +88,7 @@ func cmdSwarmService(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	id, err := fixture.CreateService(ctx, eng.Client(), fixture.ServiceSpec{Name: args[0], Image: args[1], Port: port})
+	id, err := fixture.CreateService(ctx, eng.Client(), fixture.ServiceSpec{Name: args[0], Image: args[1], Port: port, Monitor: monitor})
 	if id != "" {
 		ts.Defer(func() { _ = eng.Client().ServiceRemove(context.Background(), id) })
 	}

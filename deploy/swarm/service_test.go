@@ -82,11 +82,19 @@ func newWorld(t *testing.T) *world {
 // it returns the service's name and the port its server answers on.
 func (w *world) service(t *testing.T, image, failureAction string) (string, int) {
 	t.Helper()
+	return w.serviceWith(t, fixture.ServiceSpec{Image: image, FailureAction: failureAction})
+}
+
+// serviceWith is service for a spec of the test's own (its name and port
+// are set here).
+func (w *world) serviceWith(t *testing.T, spec fixture.ServiceSpec) (string, int) {
+	t.Helper()
 	port := freePort(t)
 	name := fmt.Sprintf("lkg-test-%d", port)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	id, err := fixture.CreateService(ctx, w.cli, fixture.ServiceSpec{Name: name, Image: image, Port: port, FailureAction: failureAction})
+	spec.Name, spec.Port = name, port
+	id, err := fixture.CreateService(ctx, w.cli, spec)
 	if id != "" {
 		t.Cleanup(func() { _ = w.cli.ServiceRemove(context.Background(), id) })
 	}
@@ -198,7 +206,9 @@ func TestBrokenBuildRolledBack(t *testing.T) {
 	for _, action := range []string{swarm.UpdateFailureActionRollback, ""} {
 		t.Run("failure action "+action, func(t *testing.T) {
 			t.Parallel()
-			name, port := w.service(t, w.v1, action)
+			// Watched ten seconds: on a loaded engine the broken task may
+			// take more than a second to start and die.
+			name, port := w.serviceWith(t, fixture.ServiceSpec{Image: w.v1, FailureAction: action, Monitor: 10 * time.Second})
 			s := New(name, WithPoll(100*time.Millisecond))
 			defer s.Close()
 			var j journalOf
