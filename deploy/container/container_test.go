@@ -19,7 +19,6 @@ import (
 	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/internal/errs"
 	"github.com/lkg-dev/lkg/internal/fixture"
-	"github.com/lkg-dev/lkg/internal/testenv"
 )
 
 // world is what every engine test shares: one engine, one real registry
@@ -45,7 +44,6 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	testenv.WaitingTests() // the tests wait on the engine
 	code := m.Run()
 	if theWorld != nil {
 		ctx := context.Background()
