@@ -161,11 +161,11 @@ func (d document) writeMarkdown(w io.Writer) {
 
 func writeMDList(w io.Writer, items []item, indent string) {
 	for _, it := range items {
-		label := ""
+		line := mdInline(it.text, false)
 		if it.label != "" {
-			label = "**" + it.label + ":** "
+			line = strings.TrimSuffix("**"+it.label+":** "+line, " ") // a label over a sub-list only
 		}
-		fmt.Fprintf(w, "%s- %s%s\n", indent, label, mdInline(it.text, false))
+		fmt.Fprintf(w, "%s- %s\n", indent, line)
 		writeMDList(w, it.sub, indent+"  ")
 	}
 }

@@ -45,6 +45,11 @@ func TestEvidenceSection(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, out)
 		}
 	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasSuffix(line, " ") {
+			t.Errorf("a line ends in a space: %q", line)
+		}
+	}
 	_, sec, _ := strings.Cut(out, "## What the broken build was doing")
 	sec, _, _ = strings.Cut(sec, "\n## ")
 	if n := strings.Count(sec, "a.json"); n != 1 {
