@@ -109,8 +109,11 @@ func TestCoreAutoRevert(t *testing.T) {
 	t.Parallel()
 	ns := c.Namespace(t)
 	ns.NeverReady(imgB, true)
+	// The deadline fails B's rollout; the revert's rollout to A must make
+	// progress within it too, which one second does not leave a loaded
+	// machine's controller (seen in a CI rehearsal).
 	ns.Deployment(t, kubetest.Workload{Name: "shop", Image: imgA}, func(d *appsv1.Deployment) {
-		d.Spec.ProgressDeadlineSeconds = new(int32(1))
+		d.Spec.ProgressDeadlineSeconds = new(int32(5))
 	})
 	tg := newTarget(t, c, ns, "deployment/shop", Config{})
 	rec := &events{}
