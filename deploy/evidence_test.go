@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/lkg-dev/lkg/finder"
+	"github.com/lkg-dev/lkg/internal/journaltest"
 	"github.com/lkg-dev/lkg/journal"
 	"github.com/lkg-dev/lkg/types"
 )
@@ -48,10 +49,6 @@ func (m *memTarget) Evidence(ctx context.Context, _ int64) (journal.Evidence, er
 	return m.evidence(ctx)
 }
 
-type events struct{ list []journal.Event }
-
-func (e *events) Record(ev journal.Event) error { e.list = append(e.list, ev); return nil }
-
 func goodResult() finder.Result {
 	return finder.Result{Best: &finder.Build{Source: types.SourceRegistry, Repo: "reg.example/api", Image: "reg.example/api:v1", Digest: "sha256:good", GoodTag: "v1", Match: finder.MatchExact}}
 }
@@ -64,7 +61,7 @@ func TestDeployKeepsEvidence(t *testing.T) {
 	m := &memTarget{runs: "sha256:bad", evidence: func(context.Context) (journal.Evidence, error) { return crashing, nil }}
 	var saved []journal.Evidence
 	var log strings.Builder
-	rec := &events{}
+	rec := &journaltest.Recorder{}
 	out, err := Deploy(context.Background(), m, rec, goodResult(), Options{Yes: true, Log: &log, Evidence: EvidenceOptions{
 		Save: func(ev journal.Evidence) (string, error) {
 			saved = append(saved, ev)
@@ -85,7 +82,7 @@ func TestDeployKeepsEvidence(t *testing.T) {
 		t.Fatalf("the move's evidence = %+v, want the path, 7 restarts and one error line seen twice", ev)
 	}
 	// Both journal lines name the capture: planned, and done.
-	for _, e := range rec.list {
+	for _, e := range rec.Events() {
 		var mv journal.Move
 		if err := e.DecodeData(&mv); err != nil || mv.Evidence == nil {
 			t.Errorf("%s %s: no evidence on the journal line", e.Kind, mv.Status)
@@ -111,7 +108,7 @@ func TestEvidenceNeverHoldsTheRestore(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			m := &memTarget{runs: "sha256:bad", evidence: taker}
 			var log strings.Builder
-			out, err := Deploy(context.Background(), m, &events{}, goodResult(), Options{Yes: true, Log: &log, Evidence: EvidenceOptions{
+			out, err := Deploy(context.Background(), m, &journaltest.Recorder{}, goodResult(), Options{Yes: true, Log: &log, Evidence: EvidenceOptions{
 				Timeout: 1, // the shortest budget there is
 				Save:    func(journal.Evidence) (string, error) { t.Error("saved a capture that failed"); return "", nil },
 			}})
@@ -130,7 +127,7 @@ func TestNoEvidence(t *testing.T) {
 		t.Error("asked for evidence with --no-evidence")
 		return journal.Evidence{}, nil
 	}}
-	if _, err := Deploy(context.Background(), m, &events{}, goodResult(), Options{Yes: true, Evidence: EvidenceOptions{Off: true, Save: func(journal.Evidence) (string, error) { return "", nil }}}); err != nil {
+	if _, err := Deploy(context.Background(), m, &journaltest.Recorder{}, goodResult(), Options{Yes: true, Evidence: EvidenceOptions{Off: true, Save: func(journal.Evidence) (string, error) { return "", nil }}}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lkg-dev/lkg/internal/journaltest"
 	"github.com/lkg-dev/lkg/journal"
 )
 
@@ -48,7 +49,7 @@ func (p *pairTarget) Wait(ctx context.Context, _ *Plan) (State, error) { return 
 // and undo puts each replica back on its own build.
 func TestMixedStateDeployAndUndo(t *testing.T) {
 	p := &pairTarget{runs: [2]string{"sha256:bad", "sha256:older"}}
-	rec := &events{}
+	rec := &journaltest.Recorder{}
 	var log strings.Builder
 	out, err := Deploy(context.Background(), p, rec, goodResult(), Options{Yes: true, Log: &log})
 	if err != nil {
@@ -63,15 +64,14 @@ func TestMixedStateDeployAndUndo(t *testing.T) {
 	if !strings.Contains(out.Message, "lkg undo") {
 		t.Errorf("the deploy offers no undo:\n%s", out.Message)
 	}
-	if _, err := Undo(context.Background(), p, rec, rec.list, Options{Yes: true, Log: &log}); err != nil {
+	if _, err := Undo(context.Background(), p, rec, rec.Events(), Options{Yes: true, Log: &log}); err != nil {
 		t.Fatalf("undo: %v", err)
 	}
 	if p.runs != [2]string{"sha256:bad", "sha256:older"} {
 		t.Errorf("after undo the replicas run %v, want each back on its own build", p.runs)
 	}
-	var last journal.Move
-	if err := rec.list[len(rec.list)-1].DecodeData(&last); err != nil || last.Status != journal.StatusDone {
-		t.Errorf("undo journaled %+v (%v), want done", last, err)
+	if last := rec.Last(t); last.Status != journal.StatusDone {
+		t.Errorf("undo journaled %+v, want done", last)
 	}
 }
 

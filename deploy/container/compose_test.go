@@ -15,7 +15,7 @@ import (
 	ctypes "github.com/docker/docker/api/types/container"
 	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/internal/errs"
-	"github.com/lkg-dev/lkg/journal"
+	"github.com/lkg-dev/lkg/internal/journaltest"
 )
 
 func TestParseCompose(t *testing.T) {
@@ -387,11 +387,6 @@ func TestComposeEvidence(t *testing.T) {
 	}
 }
 
-// events keeps what the core journals.
-type events struct{ list []journal.Event }
-
-func (e *events) Record(ev journal.Event) error { e.list = append(e.list, ev); return nil }
-
 // TestComposeMixedUndo: a service whose containers ran different builds
 // is deployed through the core and undone: each container goes back to
 // the build it ran, not to one digest for all.
@@ -401,7 +396,7 @@ func TestComposeMixedUndo(t *testing.T) {
 	ctx := context.Background()
 	svc := w.runService(t, w.good1.ref, w.good2.ref)
 	s := w.service(svc.project)
-	rec := &events{}
+	rec := &journaltest.Recorder{}
 	out, err := deploy.DeployDigest(ctx, s, rec, w.good2.pinned(w), deploy.Options{Yes: true, Log: io.Discard})
 	if err != nil {
 		t.Fatal(err)
@@ -410,7 +405,7 @@ func TestComposeMixedUndo(t *testing.T) {
 		t.Errorf("the deploy says:\n%s\nwant the mixed state named and undo offered", out.Message)
 	}
 	svc.answer(t, w, "v2")
-	if u, err := deploy.Undo(ctx, s, rec, rec.list, deploy.Options{Yes: true, Log: io.Discard}); err != nil {
+	if u, err := deploy.Undo(ctx, s, rec, rec.Events(), deploy.Options{Yes: true, Log: io.Discard}); err != nil {
 		t.Fatalf("undo: %v", err)
 	} else if !strings.Contains(u.Message, "is now at (no single build) (was "+w.good2.digest+")") {
 		t.Errorf("the undo says:\n%s\nwant the containers named as on no single build", u.Message)

@@ -10,13 +10,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/internal/errs"
+	"github.com/lkg-dev/lkg/internal/journaltest"
 	"github.com/lkg-dev/lkg/journal"
 )
 
@@ -125,18 +125,6 @@ func (r *configRepo) pull(t *testing.T) (content, message string) {
 	return string(b), git(t, r.work, "log", "-1", "--format=%B")
 }
 
-type memJournal struct {
-	mu     sync.Mutex
-	events []journal.Event
-}
-
-func (j *memJournal) Record(e journal.Event) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.events = append(j.events, e)
-	return nil
-}
-
 func (r *configRepo) target() *File {
 	return New(Config{Repo: r.url, Branch: "main", File: file, Image: image}, WithIncident(func() string { return "20261205-1100" }))
 }
@@ -147,7 +135,7 @@ func TestDeployAndUndo(t *testing.T) {
 	f := r.target()
 	defer f.Close()
 	ctx := context.Background()
-	var j memJournal
+	var j journaltest.Recorder
 
 	out, err := deploy.DeployDigest(ctx, f, &j, "127.0.0.1:5000/shop/api@"+good, deploy.Options{Yes: true})
 	if err != nil {
@@ -166,7 +154,7 @@ func TestDeployAndUndo(t *testing.T) {
 		}
 	}
 
-	if _, err := deploy.Undo(ctx, f, &j, j.events, deploy.Options{Yes: true}); err != nil {
+	if _, err := deploy.Undo(ctx, f, &j, j.Events(), deploy.Options{Yes: true}); err != nil {
 		t.Fatalf("undo: %v", err)
 	}
 	got, msg = r.pull(t)
@@ -270,7 +258,7 @@ func TestReviewBranch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var j memJournal
+	var j journaltest.Recorder
 
 	out, err := deploy.DeployDigest(ctx, f, &j, image+"@"+good, deploy.Options{Yes: true})
 	if err != nil {
@@ -310,7 +298,7 @@ func TestReviewBranch(t *testing.T) {
 	}
 
 	// Undo reverts on the review branch; main stays.
-	if _, err := deploy.Undo(ctx, f, &j, j.events, deploy.Options{Yes: true}); err != nil {
+	if _, err := deploy.Undo(ctx, f, &j, j.Events(), deploy.Options{Yes: true}); err != nil {
 		t.Fatalf("undo: %v", err)
 	}
 	if got, _ := r.branchFile(t, "lkg/review-1"); got != kust {
@@ -340,7 +328,7 @@ func TestReviewBranchOfSomeoneElse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	_, err = deploy.DeployDigest(ctx, f, &memJournal{}, image+"@"+good, deploy.Options{Yes: true})
+	_, err = deploy.DeployDigest(ctx, f, &journaltest.Recorder{}, image+"@"+good, deploy.Options{Yes: true})
 	if errs.Code(err) != 2 || !strings.Contains(err.Error(), "lkg never overwrites a branch") {
 		t.Errorf("deploy to their branch: %v (exit %d), want a refusal, exit 2", err, errs.Code(err))
 	}
@@ -353,7 +341,7 @@ func TestReviewBranchOfSomeoneElse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	if _, err := deploy.DeployDigest(ctx, e, &memJournal{}, image+"@"+good, deploy.Options{Yes: true}); err != nil {
+	if _, err := deploy.DeployDigest(ctx, e, &journaltest.Recorder{}, image+"@"+good, deploy.Options{Yes: true}); err != nil {
 		t.Fatalf("deploy to a branch with nothing of its own: %v", err)
 	}
 	if got, _ := r.branchFile(t, "empty"); !strings.Contains(got, "digest: "+good) {
@@ -408,13 +396,13 @@ func TestInterruptEveryStep(t *testing.T) {
 				}
 			}
 			f.step = interrupt
-			var j memJournal
+			var j journaltest.Recorder
 			_, err := deploy.DeployDigest(ctx, f, &j, image+"@"+good, deploy.Options{Yes: true, Step: interrupt})
 			if !errors.Is(err, deploy.ErrInterrupted) || errs.Code(err) != 130 {
 				t.Fatalf("deploy: %v (exit %d), want interrupted, exit 130", err, errs.Code(err))
 			}
 			var m journal.Move
-			if err := j.events[len(j.events)-1].DecodeData(&m); err != nil {
+			if err := j.Events()[len(j.Events())-1].DecodeData(&m); err != nil {
 				t.Fatal(err)
 			}
 			got, _ := r.pull(t)
@@ -429,7 +417,7 @@ func TestInterruptEveryStep(t *testing.T) {
 				t.Errorf("journaled %s now at %s, want %s at %s", m.Status, m.Now, status, now)
 			}
 			f.step = func(context.Context, string) {}
-			_, err = deploy.Undo(context.Background(), f, &j, j.events, deploy.Options{Yes: true})
+			_, err = deploy.Undo(context.Background(), f, &j, j.Events(), deploy.Options{Yes: true})
 			if !tc.pushed {
 				if !errors.Is(err, deploy.ErrNoDeploy) {
 					t.Errorf("undo: %v, want nothing to undo", err)

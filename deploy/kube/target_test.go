@@ -6,29 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lkg-dev/lkg/deploy"
+	"github.com/lkg-dev/lkg/internal/journaltest"
 	"github.com/lkg-dev/lkg/internal/kubetest"
 	"github.com/lkg-dev/lkg/journal"
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
-
-// events is an in-memory incident journal.
-type events struct {
-	mu  sync.Mutex
-	all []journal.Event
-}
-
-func (e *events) Record(ev journal.Event) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.all = append(e.all, ev)
-	return nil
-}
 
 func newTarget(t *testing.T, c *kubetest.Cluster, ns *kubetest.Namespace, target string, cfg Config) *Target {
 	t.Helper()
@@ -57,7 +44,7 @@ func TestCoreDeployAndUndo(t *testing.T) {
 			var progress bytes.Buffer
 			cause := "lkg deploy: incident 7, good tag v1.2.0"
 			tg := newTarget(t, c, ns, kind+"/shop", Config{Cause: cause, Progress: &progress})
-			rec := &events{}
+			rec := &journaltest.Recorder{}
 			ctx := context.Background()
 			out, err := deploy.DeployDigest(ctx, tg, rec, imgB, deploy.Options{Yes: true})
 			if err != nil {
@@ -88,7 +75,7 @@ func TestCoreDeployAndUndo(t *testing.T) {
 				}
 			}
 
-			out, err = deploy.Undo(ctx, tg, rec, rec.all, deploy.Options{Yes: true})
+			out, err = deploy.Undo(ctx, tg, rec, rec.Events(), deploy.Options{Yes: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,13 +103,13 @@ func TestCoreAutoRevert(t *testing.T) {
 		d.Spec.ProgressDeadlineSeconds = new(int32(5))
 	})
 	tg := newTarget(t, c, ns, "deployment/shop", Config{})
-	rec := &events{}
+	rec := &journaltest.Recorder{}
 	_, err := deploy.DeployDigest(context.Background(), tg, rec, imgB, deploy.Options{Yes: true, AutoRevert: true})
 	if !errors.Is(err, deploy.ErrUnhealthy) || !strings.Contains(err.Error(), "progress deadline") {
 		t.Fatalf("deploy of a build that never gets ready: %v", err)
 	}
 	var statuses []string
-	for _, e := range rec.all {
+	for _, e := range rec.Events() {
 		var m journal.Move
 		if e.DecodeData(&m) == nil {
 			statuses = append(statuses, string(e.Kind)+":"+string(m.Status))
@@ -146,7 +133,7 @@ func TestCoreInterruptedWait(t *testing.T) {
 	ns.NeverReady(imgB, true)
 	ns.Deployment(t, kubetest.Workload{Name: "shop", Image: imgA})
 	tg := newTarget(t, c, ns, "deployment/shop", Config{})
-	rec := &events{}
+	rec := &journaltest.Recorder{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, err := deploy.DeployDigest(ctx, tg, rec, imgB, deploy.Options{Yes: true, Step: func(_ context.Context, step string) {
@@ -157,7 +144,7 @@ func TestCoreInterruptedWait(t *testing.T) {
 	if !errors.Is(err, deploy.ErrInterrupted) {
 		t.Fatalf("interrupted deploy: %v", err)
 	}
-	last := rec.all[len(rec.all)-1]
+	last := rec.Events()[len(rec.Events())-1]
 	var m journal.Move
 	if err := last.DecodeData(&m); err != nil {
 		t.Fatal(err)
@@ -166,7 +153,7 @@ func TestCoreInterruptedWait(t *testing.T) {
 		t.Errorf("journaled now %s previous %s", m.Now, m.Previous)
 	}
 	ns.NeverReady(imgB, false)
-	out, err := deploy.Undo(context.Background(), tg, rec, rec.all, deploy.Options{Yes: true})
+	out, err := deploy.Undo(context.Background(), tg, rec, rec.Events(), deploy.Options{Yes: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +171,7 @@ func TestCoreDryRunRefusal(t *testing.T) {
 	ns.Deployment(t, kubetest.Workload{Name: "shop", Image: imgA})
 	pause(t, c, ns)
 	tg := newTarget(t, c, ns, "deployment/shop", Config{})
-	_, err := deploy.DeployDigest(context.Background(), tg, &events{}, imgB, deploy.Options{DryRun: true})
+	_, err := deploy.DeployDigest(context.Background(), tg, &journaltest.Recorder{}, imgB, deploy.Options{DryRun: true})
 	if !errors.Is(err, ErrPaused) || !strings.Contains(err.Error(), "rollout resume deployment/shop") {
 		t.Fatalf("dry run on a paused deployment: %v", err)
 	}

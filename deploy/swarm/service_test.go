@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/lkg-dev/lkg/deploy"
 	"github.com/lkg-dev/lkg/internal/errs"
 	"github.com/lkg-dev/lkg/internal/fixture"
+	"github.com/lkg-dev/lkg/internal/journaltest"
 	"github.com/lkg-dev/lkg/internal/testenv"
 	"github.com/lkg-dev/lkg/journal"
 )
@@ -132,28 +132,6 @@ func answer(t *testing.T, port int) string {
 	return ""
 }
 
-// journalOf keeps the events a move records.
-type journalOf struct {
-	mu     sync.Mutex
-	events []journal.Event
-}
-
-func (j *journalOf) Record(e journal.Event) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.events = append(j.events, e)
-	return nil
-}
-
-func (j *journalOf) last(t *testing.T) journal.Move {
-	t.Helper()
-	var m journal.Move
-	if err := j.events[len(j.events)-1].DecodeData(&m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 func digestOf(image string) string {
 	_, dg, _ := strings.Cut(image, "@")
 	return dg
@@ -166,7 +144,7 @@ func TestDeployAndUndo(t *testing.T) {
 	s := New(name, WithPoll(100*time.Millisecond))
 	defer s.Close()
 	ctx := context.Background()
-	var j journalOf
+	var j journaltest.Recorder
 
 	out, err := deploy.DeployDigest(ctx, s, &j, w.v2, deploy.Options{Yes: true})
 	if err != nil {
@@ -185,7 +163,7 @@ func TestDeployAndUndo(t *testing.T) {
 	if now.Digest != digestOf(w.v2) || now.Image != w.v2 {
 		t.Errorf("read back %+v, want %s", now, w.v2)
 	}
-	out, err = deploy.Undo(ctx, s, &j, j.events, deploy.Options{Yes: true})
+	out, err = deploy.Undo(ctx, s, &j, j.Events(), deploy.Options{Yes: true})
 	if err != nil {
 		t.Fatalf("undo: %v", err)
 	}
@@ -211,12 +189,12 @@ func TestBrokenBuildRolledBack(t *testing.T) {
 			name, port := w.serviceWith(t, fixture.ServiceSpec{Image: w.v1, FailureAction: action, Monitor: 10 * time.Second})
 			s := New(name, WithPoll(100*time.Millisecond))
 			defer s.Close()
-			var j journalOf
+			var j journaltest.Recorder
 			_, err := deploy.DeployDigest(context.Background(), s, &j, w.broken, deploy.Options{Yes: true})
 			if !errors.Is(err, deploy.ErrUnhealthy) {
 				t.Fatalf("err = %v, want ErrUnhealthy", err)
 			}
-			m := j.last(t)
+			m := j.Last(t)
 			if m.Status != journal.StatusFailed || m.Now != digestOf(w.v1) {
 				t.Errorf("journaled %s now at %s, want failed at %s", m.Status, m.Now, digestOf(w.v1))
 			}
@@ -452,7 +430,7 @@ func TestInterruptEveryStep(t *testing.T) {
 				}
 			}
 			s.step = interrupt
-			var j journalOf
+			var j journaltest.Recorder
 			_, err := deploy.DeployDigest(ctx, s, &j, w.v2, deploy.Options{Yes: true, Step: interrupt})
 			if !errors.Is(err, deploy.ErrInterrupted) || errs.Code(err) != 130 {
 				t.Fatalf("deploy: %v (exit %d), want interrupted, exit 130", err, errs.Code(err))
@@ -461,8 +439,8 @@ func TestInterruptEveryStep(t *testing.T) {
 			if tc.updated {
 				want, status = w.v2, journal.StatusDone
 			}
-			if len(j.events) > 0 {
-				if m := j.last(t); m.Status != status || m.Now != digestOf(want) {
+			if len(j.Events()) > 0 {
+				if m := j.Last(t); m.Status != status || m.Now != digestOf(want) {
 					t.Errorf("journaled %s now at %s, want %s at %s", m.Status, m.Now, status, digestOf(want))
 				}
 			} else if tc.step != "planned" {
@@ -475,7 +453,7 @@ func TestInterruptEveryStep(t *testing.T) {
 				t.Errorf("the service answers %q, want %s's", got, want)
 			}
 			s.step = func(context.Context, string) {}
-			_, err = deploy.Undo(context.Background(), s, &j, j.events, deploy.Options{Yes: true})
+			_, err = deploy.Undo(context.Background(), s, &j, j.Events(), deploy.Options{Yes: true})
 			if !tc.updated {
 				if !errors.Is(err, deploy.ErrNoDeploy) {
 					t.Errorf("undo: %v, want nothing to undo", err)
