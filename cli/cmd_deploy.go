@@ -40,7 +40,7 @@ type DeployCmd struct {
 	NoEvidence      bool          `name:"no-evidence" help:"Do not keep what the broken build was doing (states, exit codes, restarts, health, the last log lines, warning events) before a container, service or workload is replaced."`
 	EvidenceTimeout time.Duration `name:"evidence-timeout" default:"3s" placeholder:"D" help:"How long keeping the broken build's evidence may delay the move."`
 	AutoRevert      bool          `name:"auto-revert" help:"When verification fails after the move (or the runtime says the build does not come up), put the previous build back once; journaled as an undo."`
-	Settle          time.Duration `name:"settle" default:"500ms" placeholder:"D" help:"After the move, read a registry tag again after D to catch another writer." env:"LKG_SETTLE"`
+	Settle          time.Duration `name:"settle" default:"500ms" placeholder:"D" help:"After the move, read a registry tag again after D to catch another writer; a new container without a HEALTHCHECK must run D without exiting to count as up." env:"LKG_SETTLE"`
 	JSON            bool          `name:"json" help:"Print exactly one JSON object: what moved, from which digest to which."`
 	GitopsBranch    string        `name:"gitops-branch" placeholder:"NAME" help:"For an --env with a gitops: config repository: push the commit to a new branch NAME (from the environment's branch) for review, instead of to the branch itself. A NAME that exists with other commits is refused."`
 }

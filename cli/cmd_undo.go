@@ -19,7 +19,7 @@ type UndoCmd struct {
 	Yes     bool          `short:"y" help:"Do not ask for confirmation (required when stdin is not a terminal)."`
 	JSON    bool          `name:"json" help:"Print exactly one JSON object: what moved, from which digest to which."`
 	ToEntry int           `name:"to-entry" aliases:"to-revision" placeholder:"N" help:"Put the tag back to what entry N of 'lkg history' put there (like helm rollback N), instead of before the last deploy."`
-	Settle  time.Duration `name:"settle" default:"500ms" placeholder:"D" help:"After the move, read a registry tag again after D to catch another writer." env:"LKG_SETTLE"`
+	Settle  time.Duration `name:"settle" default:"500ms" placeholder:"D" help:"After the move, read a registry tag again after D to catch another writer; a new container without a HEALTHCHECK must run D without exiting to count as up." env:"LKG_SETTLE"`
 	Branch  string        `name:"gitops-branch" placeholder:"NAME" help:"For an --env with a gitops: config repository: push the revert commit to branch NAME for review, instead of to the environment's branch (a new branch from it, or the one an earlier --gitops-branch deploy pushed)."`
 }
 

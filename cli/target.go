@@ -56,7 +56,8 @@ func isRegistryTag(to string) bool { return !strings.Contains(to, "://") }
 
 // openTarget is the deploy target --to names, with the clients it needs
 // built once. settle is how long after a move a registry tag is read once
-// more.
+// more, and how long a new container without a HEALTHCHECK must run to
+// count as up.
 func (g *Globals) openTarget(std *IO, to string, settle time.Duration) (deploy.Target, error) {
 	if err := checkTarget(to); err != nil {
 		return nil, err
@@ -64,10 +65,10 @@ func (g *Globals) openTarget(std *IO, to string, settle time.Duration) (deploy.T
 	switch {
 	case strings.HasPrefix(to, container.Scheme):
 		name, _ := container.ParseTarget(to)
-		return container.Dial(name, g.engineOptions(std), container.WithLog(std.Err)), nil
+		return container.Dial(name, g.engineOptions(std), container.WithLog(std.Err), container.WithGrace(settle)), nil
 	case strings.HasPrefix(to, container.ComposeScheme):
 		project, service, _ := container.ParseCompose(to)
-		return container.DialService(project, service, g.engineOptions(std), container.WithLog(std.Err)), nil
+		return container.DialService(project, service, g.engineOptions(std), container.WithLog(std.Err), container.WithGrace(settle)), nil
 	case strings.HasPrefix(to, swarm.Scheme):
 		name, _ := swarm.ParseTarget(to)
 		return swarm.New(name, swarm.WithEngine(g.engineOptions(std)...)), nil

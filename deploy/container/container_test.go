@@ -410,7 +410,9 @@ func TestFailingBuildPutsOldBack(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			r := w.run(t, w.good1.ref)
-			c := w.target(r.name)
+			// crash has no HEALTHCHECK: with a grace of a minute it is
+			// seen exited first, however loaded the machine.
+			c := New(w.eng, r.name, WithGrace(time.Minute), WithHealthTimeout(30*time.Second))
 			now, err := moveTo(ctx, t, c, registryBuild(w, tc.b()))
 			if !errors.Is(err, deploy.ErrUnhealthy) || !strings.Contains(err.Error(), tc.why) {
 				t.Fatalf("err = %v, want ErrUnhealthy saying %q", err, tc.why)
