@@ -145,7 +145,9 @@ func TestRolloutNeverReady(t *testing.T) {
 	ns.NeverReady(imgB, true)
 	ns.Restarts(imgB, 3)
 	ns.Deployment(t, kubetest.Workload{Name: "shop", Image: imgA, Replicas: 3}, func(d *appsv1.Deployment) {
-		d.Spec.ProgressDeadlineSeconds = new(int32(1))
+		// Long enough for the new pods, and their restarts, to exist
+		// when it passes, however loaded the machine.
+		d.Spec.ProgressDeadlineSeconds = new(int32(5))
 	})
 	wl := open(t, c.Kubeconfig, ns, "deployment/shop")
 	ctx := context.Background()
@@ -159,8 +161,8 @@ func TestRolloutNeverReady(t *testing.T) {
 	if !strings.Contains(err.Error(), "restarted 3 times") || !strings.Contains(err.Error(), "BackOff") {
 		t.Errorf("the error does not say why the pods are not ready: %v", err)
 	}
-	// A one-second deadline can pass before the controller has made the
-	// new pods (on a loaded machine): wait until some run B.
+	// The old pods may still be going away, the new ones coming up:
+	// wait until some run B.
 	var s *State
 	var cur, old map[string]int
 	for range 300 {
