@@ -163,11 +163,12 @@ func (r *Repository) cachedBlob(ctx context.Context, what, digest string, check 
 // Attestations reads the signatures and signed attestations attached to
 // the build at digest: Sigstore bundles among its OCI referrers (the
 // referrers API, or the sha256-<hex> tag a registry without one keeps) and
-// legacy cosign signatures (the sha256-<hex>.sig tag). Nothing is
-// verified here; provenance does that.
+// legacy cosign signatures and attestations (the sha256-<hex>.sig and
+// .att tags). Nothing is verified here; provenance does that.
 //
 // It costs at most one request for a build with nothing attached: the tag
-// list already says whether the signature and fallback tags exist, and a
+// list already says whether the signature, attestation and fallback tags
+// exist, and a
 // registry that answered once that it has no referrers API is not asked
 // again. What is attached is read by digest, and cached.
 func (r *Repository) Attestations(ctx context.Context, digest string) ([]types.Attestation, error) {
@@ -196,13 +197,18 @@ func (r *Repository) Attestations(ctx context.Context, digest string) ([]types.A
 		}
 		out = append(out, atts...)
 	}
-	sigTag := tagBase + ".sig"
-	if has, known := r.hasTag(sigTag); has || !known {
-		atts, err := r.legacySignatures(ctx, sigTag)
-		if err != nil && !errors.Is(err, ErrTagNotFound) {
-			return nil, fmt.Errorf("reading %s:%s: %w", r.name, sigTag, err)
+	for _, c := range []struct{ suffix, mediaType string }{
+		{".sig", provenance.MediaTypeSimpleSigning},
+		{".att", provenance.MediaTypeDSSE},
+	} {
+		tag := tagBase + c.suffix
+		if has, known := r.hasTag(tag); has || !known {
+			atts, err := r.cosignTag(ctx, tag, c.mediaType)
+			if err != nil && !errors.Is(err, ErrTagNotFound) {
+				return nil, fmt.Errorf("reading %s:%s: %w", r.name, tag, err)
+			}
+			out = append(out, atts...)
 		}
-		out = append(out, atts...)
 	}
 	return out, nil
 }
@@ -313,11 +319,12 @@ func (r *Repository) bundles(ctx context.Context, digest string) ([]types.Attest
 	return out, nil
 }
 
-// legacySignatures reads cosign's signature tag: one layer per signature,
-// the payload its blob, the signature and certificate its annotations.
-// The tag moves as signatures are added, so its manifest is read each
-// time; the payloads are cached by digest.
-func (r *Repository) legacySignatures(ctx context.Context, tag string) ([]types.Attestation, error) {
+// cosignTag reads cosign's signature (.sig) or attestation (.att) tag:
+// one layer of mediaType per signature, the signed payload (or DSSE
+// envelope) its blob, the signature, certificate and Rekor entry its
+// annotations. The tag moves as signatures are added, so its manifest is
+// read each time; the payloads are cached by digest.
+func (r *Repository) cosignTag(ctx context.Context, tag, mediaType string) ([]types.Attestation, error) {
 	ref, err := name.NewTag(r.name+":"+tag, r.nopts...)
 	if err != nil {
 		return nil, err
@@ -332,7 +339,9 @@ func (r *Repository) legacySignatures(ctx context.Context, tag string) ([]types.
 	}
 	var out []types.Attestation
 	for _, l := range m.Layers {
-		if string(l.MediaType) != provenance.MediaTypeSimpleSigning || len(out) >= maxAttestations {
+		// An attestation larger than a config is an SBOM or a scan
+		// report, not what says where the build came from: left unread.
+		if string(l.MediaType) != mediaType || l.Size > maxConfigSize || len(out) >= maxAttestations {
 			continue
 		}
 		payload, err := r.cachedBlob(ctx, "signature payload", l.Digest.String(), func([]byte) error { return nil })

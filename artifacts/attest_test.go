@@ -11,6 +11,7 @@ import (
 	ggcrtypes "github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/lkg-dev/lkg/internal/fixture"
+	"github.com/lkg-dev/lkg/provenance"
 	"github.com/lkg-dev/lkg/types"
 )
 
@@ -94,6 +95,30 @@ func TestInspectProvenanceForAnotherImage(t *testing.T) {
 	}
 }
 
+// TestAttestationsSkipLarge: cosign's .att tag also holds SBOMs; one
+// larger than a config is left unread, and the provenance beside it read.
+func TestAttestationsSkipLarge(t *testing.T) {
+	reg := startRegistry(t)
+	ctx := context.Background()
+	signed, _ := pushAttested(t, reg, "signed")
+	sbom := fixture.LegacySignature{Payload: append([]byte(`{"payload":"`), bytes.Repeat([]byte("A"), maxConfigSize)...)}
+	prov := fixture.LegacySignature{Payload: []byte(`{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"sig":"c2ln"}]}`)}
+	if err := fixture.PushLegacyAttestations(ctx, reg.Addr+"/app", signed, []fixture.LegacySignature{sbom, prov}); err != nil {
+		t.Fatal(err)
+	}
+	r := newRepo(t, reg, t.TempDir())
+	if _, err := r.Tags(ctx); err != nil {
+		t.Fatal(err)
+	}
+	atts, err := r.Attestations(ctx, signed)
+	if err != nil {
+		t.Fatalf("Attestations: %v, want the large layer skipped", err)
+	}
+	if len(atts) != 1 || !bytes.Equal(atts[0].Payload, prov.Payload) {
+		t.Errorf("Attestations = %d, want only the small one", len(atts))
+	}
+}
+
 func TestAttestations(t *testing.T) {
 	for _, api := range []bool{true, false} {
 		name := "fallback tag"
@@ -115,6 +140,10 @@ func TestAttestations(t *testing.T) {
 			if err := fixture.PushLegacySignatures(ctx, reg.Addr+"/app", signed, []fixture.LegacySignature{sig}); err != nil {
 				t.Fatal(err)
 			}
+			att := fixture.LegacySignature{Payload: []byte(`{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"sig":"c2ln"}]}`), Annotations: map[string]string{"predicateType": fixture.SLSAProvenanceV02}}
+			if err := fixture.PushLegacyAttestations(ctx, reg.Addr+"/app", signed, []fixture.LegacySignature{att}); err != nil {
+				t.Fatal(err)
+			}
 			r := newRepo(t, reg, t.TempDir())
 			tags, err := r.Tags(ctx)
 			if err != nil {
@@ -124,8 +153,11 @@ func TestAttestations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(atts) != 2 {
-				t.Fatalf("Attestations = %+v, want the bundle and the legacy signature (tags %v)", atts, tags)
+			if len(atts) != 3 {
+				t.Fatalf("Attestations = %+v, want the bundle, the legacy signature and attestation (tags %v)", atts, tags)
+			}
+			if !bytes.Equal(atts[2].Payload, att.Payload) || atts[2].MediaType != provenance.MediaTypeDSSE || atts[2].Where != "tag "+strings.Replace(signed, ":", "-", 1)+".att" {
+				t.Errorf("attestation 2 = %+v, want the legacy attestation", atts[2])
 			}
 			if !bytes.Equal(atts[0].Bundle, bundle) || !strings.HasPrefix(atts[0].Where, "referrer sha256:") {
 				t.Errorf("attestation 0 = %+v, want the bundle as pushed", atts[0])

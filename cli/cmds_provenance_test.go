@@ -120,11 +120,13 @@ func cmdKeygen(ts *testscript.TestScript, neg bool, args []string) {
 	signers.Unlock()
 }
 
-const attestUsage = "attest (-key NAME | -identity SUBJECT -issuer ISSUER) [-expired] [-tamper COMMIT] [-for DIGEST] HOST/REPO DIGEST COMMIT REPO_URL"
+const attestUsage = "attest (-key NAME | -identity SUBJECT -issuer ISSUER) [-legacy] [-expired] [-tamper COMMIT] [-for DIGEST] HOST/REPO DIGEST COMMIT REPO_URL"
 
 // cmdAttest signs GitHub's SLSA provenance for DIGEST (built from COMMIT
 // of REPO_URL) with a generated key or keyless from the virtual Sigstore,
-// and pushes the bundle as an OCI referrer of DIGEST. -expired logs it
+// and pushes the bundle as an OCI referrer of DIGEST, or with -legacy as
+// `cosign attest` without the bundle format does: a DSSE envelope in the
+// tag sha256-<hex>.att (logged when keyless). -expired logs it
 // after its certificate expired; -tamper swaps in a statement naming
 // another commit after signing; -for signs a statement about another
 // digest.
@@ -139,8 +141,9 @@ func cmdAttest(ts *testscript.TestScript, neg bool, args []string) {
 	expired := fs.Bool("expired", false, "")
 	tamper := fs.String("tamper", "", "")
 	forDigest := fs.String("for", "", "")
+	legacy := fs.Bool("legacy", false, "")
 	rest := scriptFlags(ts, attestUsage, fs, args)
-	if len(rest) != 4 || (*key == "") == (*identity == "") {
+	if len(rest) != 4 || (*key == "") == (*identity == "") || *legacy && (*expired || *tamper != "") {
 		ts.Fatalf("usage: %s", attestUsage)
 	}
 	repo, digest, commit, url := rest[0], rest[1], rest[2], rest[3]
@@ -152,15 +155,27 @@ func cmdAttest(ts *testscript.TestScript, neg bool, args []string) {
 	signers.Lock()
 	ss, k := signers.sigstore[ts], signers.keys[ts][*key]
 	signers.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	var bundle []byte
 	var err error
 	switch {
 	case *key != "" && k == nil:
 		ts.Fatalf("no key %s: run keygen %s first", *key, *key)
+	case *key == "" && ss == nil:
+		ts.Fatalf("no virtual Sigstore: run sigstore FILE first")
+	case *legacy:
+		var att fixture.LegacySignature
+		if *key != "" {
+			att, err = k.AttestLegacy(stmt)
+		} else {
+			att, err = ss.AttestLegacy(*identity, *issuer, stmt)
+		}
+		ts.Check(err)
+		ts.Check(fixture.PushLegacyAttestations(ctx, repo, digest, []fixture.LegacySignature{att}))
+		return
 	case *key != "":
 		bundle, err = k.Attest(stmt)
-	case ss == nil:
-		ts.Fatalf("no virtual Sigstore: run sigstore FILE first")
 	case *expired:
 		bundle, err = ss.AttestExpired(*identity, *issuer, stmt)
 	default:
@@ -171,8 +186,6 @@ func cmdAttest(ts *testscript.TestScript, neg bool, args []string) {
 		bundle, err = signing.Tamper(bundle, fixture.GitHubStatement(subject, url, *tamper))
 		ts.Check(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	_, err = fixture.PushReferrer(ctx, repo, digest, types.OCIImageIndex, 0, fixture.SLSAProvenanceV1, bundle)
 	ts.Check(err)
 }

@@ -14,10 +14,12 @@ import (
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/lkg-dev/lkg/internal/text"
 	"github.com/lkg-dev/lkg/types"
@@ -30,6 +32,9 @@ const (
 	MediaTypeBundle = "application/vnd.dev.sigstore.bundle"
 	// MediaTypeSimpleSigning is a legacy cosign signature's layer.
 	MediaTypeSimpleSigning = "application/vnd.dev.cosign.simplesigning.v1+json"
+	// MediaTypeDSSE is a legacy cosign attestation's layer (`cosign
+	// attest` without the bundle format): one DSSE envelope.
+	MediaTypeDSSE = "application/vnd.dsse.envelope.v1+json"
 )
 
 // Annotations of a legacy cosign signature layer.
@@ -82,9 +87,11 @@ func (p *Policy) verifyOne(digest string, a types.Attestation) (types.Trust, err
 	var (
 		b        *bundle.Bundle
 		artifact verify.ArtifactPolicyOption
+		readOnce bool // artifact is a reader: one key can be tried
 		stmt     *Statement
 	)
-	if a.Bundle != nil {
+	switch {
+	case a.Bundle != nil:
 		b = &bundle.Bundle{Bundle: new(protobundle.Bundle)}
 		if err := b.UnmarshalJSON(a.Bundle); err != nil {
 			return types.Trust{}, fmt.Errorf("not a Sigstore bundle: %s", text.OneLine(err))
@@ -106,7 +113,23 @@ func (p *Policy) verifyOne(digest string, a types.Attestation) (types.Trust, err
 			return types.Trust{}, fmt.Errorf("attestation is for %s, not this build", orNone(stmt.SubjectDigests()))
 		}
 		artifact = verify.WithArtifactDigest("sha256", sum)
-	} else {
+	case a.MediaType == MediaTypeDSSE:
+		env := new(protodsse.Envelope)
+		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(a.Payload, env); err != nil || len(env.Signatures) == 0 {
+			return types.Trust{}, errors.New("attestation layer is not a signed DSSE envelope")
+		}
+		var err error
+		if stmt, err = ParseStatement(env.Payload); err != nil {
+			return types.Trust{}, err
+		}
+		if !stmt.Names(digest) {
+			return types.Trust{}, fmt.Errorf("attestation is for %s, not this build", orNone(stmt.SubjectDigests()))
+		}
+		if b, err = legacyBundle(a, &protobundle.Bundle{Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: env}}); err != nil {
+			return types.Trust{}, err
+		}
+		artifact = verify.WithArtifactDigest("sha256", sum)
+	default:
 		named, err := simpleSigningDigest(a.Payload)
 		if err != nil {
 			return types.Trust{}, err
@@ -114,10 +137,20 @@ func (p *Policy) verifyOne(digest string, a types.Attestation) (types.Trust, err
 		if named != digest {
 			return types.Trust{}, fmt.Errorf("signed payload names %s, not this build", named)
 		}
-		if b, err = legacyBundle(a); err != nil {
+		sig, err := base64.StdEncoding.DecodeString(a.Annotations[AnnotationSignature])
+		if err != nil || len(sig) == 0 {
+			return types.Trust{}, errors.New("signature layer carries no base64 signature annotation")
+		}
+		hash := sha256.Sum256(a.Payload)
+		if b, err = legacyBundle(a, &protobundle.Bundle{Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
+			MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: hash[:]},
+			Signature:     sig,
+		}}}); err != nil {
 			return types.Trust{}, err
 		}
+		// The verifier reads the payload itself, once.
 		artifact = verify.WithArtifact(bytes.NewReader(a.Payload))
+		readOnce = true
 	}
 
 	vc, err := b.VerificationContent()
@@ -128,7 +161,7 @@ func (p *Policy) verifyOne(digest string, a types.Attestation) (types.Trust, err
 	if vc.Certificate() != nil {
 		t, err = p.verifyKeyless(b, artifact)
 	} else {
-		t, err = p.verifyKeyed(b, artifact, a.Bundle == nil)
+		t, err = p.verifyKeyed(b, artifact, readOnce)
 	}
 	if err != nil {
 		return types.Trust{}, err
@@ -250,26 +283,16 @@ func simpleSigningDigest(payload []byte) (string, error) {
 	return ss.Critical.Image.Digest, nil
 }
 
-// legacyBundle rebuilds a legacy cosign signature (the annotations of a
-// sha256-<hex>.sig layer) into a Sigstore bundle, so one verifier checks
-// both: the signature over the payload, the certificate or key hint, the
+// legacyBundle completes pb, which holds the signed content of a legacy
+// cosign signature or attestation (a layer of the sha256-<hex>.sig or
+// .att tag), into a Sigstore bundle from the layer's annotations, so one
+// verifier checks all: the signature, the certificate or key hint, the
 // Rekor entry cosign kept as its "bundle" annotation, the RFC 3161
 // timestamp.
-func legacyBundle(a types.Attestation) (*bundle.Bundle, error) {
-	sig, err := base64.StdEncoding.DecodeString(a.Annotations[AnnotationSignature])
-	if err != nil || len(sig) == 0 {
-		return nil, errors.New("signature layer carries no base64 signature annotation")
-	}
-	sum := sha256.Sum256(a.Payload)
-	pb := &protobundle.Bundle{
-		MediaType: "application/vnd.dev.sigstore.bundle+json;version=0.1",
-		Content: &protobundle.Bundle_MessageSignature{MessageSignature: &protocommon.MessageSignature{
-			MessageDigest: &protocommon.HashOutput{Algorithm: protocommon.HashAlgorithm_SHA2_256, Digest: sum[:]},
-			Signature:     sig,
-		}},
-		VerificationMaterial: &protobundle.VerificationMaterial{},
-	}
-	vm := pb.VerificationMaterial
+func legacyBundle(a types.Attestation, pb *protobundle.Bundle) (*bundle.Bundle, error) {
+	pb.MediaType = "application/vnd.dev.sigstore.bundle+json;version=0.1"
+	vm := &protobundle.VerificationMaterial{}
+	pb.VerificationMaterial = vm
 	if certPEM := a.Annotations[AnnotationCertificate]; certPEM != "" {
 		var chain []*protocommon.X509Certificate
 		rest := []byte(certPEM + "\n" + a.Annotations[AnnotationChain])

@@ -1,6 +1,7 @@
 package provenance_test
 
 import (
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,6 +72,11 @@ func bundleOf(b []byte) types.Attestation {
 	return types.Attestation{Where: "referrer", MediaType: fixture.MediaTypeBundleV03, Bundle: b}
 }
 
+// attOf is a layer of cosign's sha256-<hex>.att tag.
+func attOf(l fixture.LegacySignature) types.Attestation {
+	return types.Attestation{Where: "tag", MediaType: provenance.MediaTypeDSSE, Payload: l.Payload, Annotations: l.Annotations}
+}
+
 func TestVerify(t *testing.T) {
 	e := newEnv(t)
 	stmt := fixture.GitHubStatement(digest, repo, commit)
@@ -86,6 +92,10 @@ func TestVerify(t *testing.T) {
 	must(t, err)
 	legacy, err := e.key.SignLegacy(fixture.SimpleSigningPayload("127.0.0.1/shop/api", digest))
 	must(t, err)
+	attKeyless, err := e.ss.AttestLegacy(identity, issuer, stmt)
+	must(t, err)
+	attKeyed, err := e.key.AttestLegacy(stmt)
+	must(t, err)
 
 	for _, tc := range []struct {
 		name     string
@@ -99,6 +109,8 @@ func TestVerify(t *testing.T) {
 		{"statement revision wins over certificate's", bundleOf(withSource), "identity " + identity, strings.Repeat("f", 40), repo + "#refs/heads/main"},
 		{"certificate source digest", bundleOf(plain), "identity " + identity, commit, repo},
 		{"legacy .sig rebuilt into a bundle", types.Attestation{Where: "tag", Payload: legacy.Payload, Annotations: legacy.Annotations}, "key ", "", ""},
+		{"keyless legacy .att, logged", attOf(attKeyless), "identity " + identity, commit, repo + "@refs/heads/main"},
+		{"legacy .att with a key", attOf(attKeyed), "key ", commit, repo + "@refs/heads/main"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := e.policy.Verify(digest, []types.Attestation{tc.att})
@@ -134,6 +146,13 @@ func TestVerifyRefuses(t *testing.T) {
 	legacyTampered, err := e.key.SignLegacy(fixture.SimpleSigningPayload("127.0.0.1/shop/api", digest))
 	must(t, err)
 	legacyTampered.Payload = fixture.SimpleSigningPayload("127.0.0.1/shop/apx", digest)
+	attOther, err := e.ss.AttestLegacy(identity, issuer, fixture.GitHubStatement(other, repo, commit))
+	must(t, err)
+	attTampered, err := e.ss.AttestLegacy(identity, issuer, stmt)
+	must(t, err)
+	attTampered.Payload = []byte(strings.Replace(string(attTampered.Payload), `"payload":"`, `"payload":"`+base64.StdEncoding.EncodeToString(fixture.GitHubStatement(digest, repo, strings.Repeat("e", 40)))+`","was":"`, 1))
+	attStranger, err := e.ss.AttestLegacy("https://github.com/evil/fork/.github/workflows/x.yml@refs/heads/main", issuer, stmt)
+	must(t, err)
 
 	for _, tc := range []struct {
 		name string
@@ -148,6 +167,10 @@ func TestVerifyRefuses(t *testing.T) {
 		{"legacy signature for another digest", types.Attestation{Where: "tag", Payload: legacyOther.Payload, Annotations: legacyOther.Annotations}, "signed payload names " + other + ", not this build"},
 		{"legacy tampered payload", types.Attestation{Where: "tag", Payload: legacyTampered.Payload, Annotations: legacyTampered.Annotations}, "signature does not verify with key"},
 		{"not a bundle", bundleOf([]byte(`{"mediaType":"x"}`)), "not a Sigstore bundle"},
+		{"legacy .att for another digest", attOf(attOther), "attestation is for " + other + ", not this build"},
+		{"legacy .att tampered payload", attOf(attTampered), "signature does not match"},
+		{"legacy .att wrong identity", attOf(attStranger), "certificate identity is not trusted"},
+		{"legacy .att not an envelope", attOf(fixture.LegacySignature{Payload: []byte(`{"payload":"x"}`)}), "not a signed DSSE envelope"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := e.policy.Verify(digest, []types.Attestation{tc.att})

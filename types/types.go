@@ -143,17 +143,19 @@ type Provenance struct {
 
 // Attestation is one signature or signed attestation attached to a build,
 // as the registry holds it: a Sigstore bundle (an OCI referrer, as cosign
-// and GitHub push them) or a legacy cosign signature (a layer of the
-// sha256-<hex>.sig tag). Nothing in it is verified yet.
+// and GitHub push them) or a legacy cosign signature or attestation (a
+// layer of the sha256-<hex>.sig or .att tag). Nothing in it is verified
+// yet.
 type Attestation struct {
 	Where     string // "referrer sha256:...", "tag sha256-<hex>.sig"
-	MediaType string // the bundle's or the signature layer's media type
+	MediaType string // the bundle's or the layer's media type
 	// Bundle is a Sigstore bundle in its JSON form; nil for a legacy
-	// signature.
+	// signature or attestation.
 	Bundle []byte
-	// Payload and Annotations are a legacy cosign signature: the signed
-	// payload (simple signing JSON) and the layer's annotations (signature,
-	// certificate, chain, Rekor bundle, timestamp).
+	// Payload and Annotations are a legacy cosign layer: the signed
+	// payload (simple signing JSON for a .sig, a DSSE envelope for an
+	// .att) and the layer's annotations (signature, certificate, chain,
+	// Rekor bundle, timestamp).
 	Payload     []byte
 	Annotations map[string]string
 }
