@@ -120,13 +120,14 @@ func cmdKeygen(ts *testscript.TestScript, neg bool, args []string) {
 	signers.Unlock()
 }
 
-const attestUsage = "attest (-key NAME | -identity SUBJECT -issuer ISSUER) [-legacy] [-expired] [-tamper COMMIT] [-for DIGEST] HOST/REPO DIGEST COMMIT REPO_URL"
+const attestUsage = "attest (-key NAME | -identity SUBJECT -issuer ISSUER) [-legacy] [-expired | -no-sct] [-tamper COMMIT] [-for DIGEST] HOST/REPO DIGEST COMMIT REPO_URL"
 
 // cmdAttest signs GitHub's SLSA provenance for DIGEST (built from COMMIT
 // of REPO_URL) with a generated key or keyless from the virtual Sigstore,
 // and pushes the bundle as an OCI referrer of DIGEST, or with -legacy as
 // `cosign attest` without the bundle format does: a DSSE envelope in the
-// tag sha256-<hex>.att (logged when keyless). -expired logs it
+// tag sha256-<hex>.att (logged when keyless). -no-sct gives the keyless
+// certificate no SCT from the CT log; -expired logs it
 // after its certificate expired; -tamper swaps in a statement naming
 // another commit after signing; -for signs a statement about another
 // digest.
@@ -142,8 +143,9 @@ func cmdAttest(ts *testscript.TestScript, neg bool, args []string) {
 	tamper := fs.String("tamper", "", "")
 	forDigest := fs.String("for", "", "")
 	legacy := fs.Bool("legacy", false, "")
+	noSCT := fs.Bool("no-sct", false, "")
 	rest := scriptFlags(ts, attestUsage, fs, args)
-	if len(rest) != 4 || (*key == "") == (*identity == "") || *legacy && (*expired || *tamper != "") {
+	if len(rest) != 4 || (*key == "") == (*identity == "") || *legacy && (*expired || *noSCT || *tamper != "") || *expired && *noSCT {
 		ts.Fatalf("usage: %s", attestUsage)
 	}
 	repo, digest, commit, url := rest[0], rest[1], rest[2], rest[3]
@@ -178,6 +180,8 @@ func cmdAttest(ts *testscript.TestScript, neg bool, args []string) {
 		bundle, err = k.Attest(stmt)
 	case *expired:
 		bundle, err = ss.AttestExpired(*identity, *issuer, stmt)
+	case *noSCT:
+		bundle, err = ss.AttestWithoutSCT(*identity, *issuer, stmt)
 	default:
 		bundle, err = ss.Attest(*identity, *issuer, stmt)
 	}

@@ -219,6 +219,13 @@ func (p *Policy) verifyKeyless(b *bundle.Bundle, artifact verify.ArtifactPolicyO
 	if entries, _ := b.TlogEntries(); len(entries) > 0 {
 		opts = []verify.VerifierOption{verify.WithTransparencyLog(1), verify.WithObserverTimestamps(1)}
 	}
+	// Fulcio logs every certificate it issues: where the trusted root
+	// names CT logs (the public-good instance), the certificate must carry
+	// an SCT from one of them, as cosign requires. GitHub's own instance
+	// names none.
+	if len(p.Root.CTLogs()) > 0 {
+		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
+	}
 	v, err := verify.NewVerifier(p.Root, opts...)
 	if err != nil {
 		return types.Trust{}, err
@@ -247,6 +254,8 @@ func reason(err error) string {
 	switch {
 	case strings.Contains(msg, "certificate has expired or is not yet valid"), strings.Contains(msg, "outside certificate validity"):
 		return "certificate was not valid when it signed (expired or not yet valid): " + msg
+	case strings.Contains(msg, "SCT entries"):
+		return "certificate carries no SCT from a CT log the trusted root names (not logged as Fulcio logs its certificates): " + msg
 	case strings.Contains(msg, "no matching CertificateIdentity"):
 		return "certificate identity is not trusted: " + msg
 	case strings.Contains(msg, "does not match envelope payload hash") ||

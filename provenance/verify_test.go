@@ -151,6 +151,8 @@ func TestVerifyRefuses(t *testing.T) {
 	attTampered, err := e.ss.AttestLegacy(identity, issuer, stmt)
 	must(t, err)
 	attTampered.Payload = []byte(strings.Replace(string(attTampered.Payload), `"payload":"`, `"payload":"`+base64.StdEncoding.EncodeToString(fixture.GitHubStatement(digest, repo, strings.Repeat("e", 40)))+`","was":"`, 1))
+	noSCT, err := e.ss.AttestWithoutSCT(identity, issuer, stmt)
+	must(t, err)
 	attStranger, err := e.ss.AttestLegacy("https://github.com/evil/fork/.github/workflows/x.yml@refs/heads/main", issuer, stmt)
 	must(t, err)
 
@@ -167,6 +169,7 @@ func TestVerifyRefuses(t *testing.T) {
 		{"legacy signature for another digest", types.Attestation{Where: "tag", Payload: legacyOther.Payload, Annotations: legacyOther.Annotations}, "signed payload names " + other + ", not this build"},
 		{"legacy tampered payload", types.Attestation{Where: "tag", Payload: legacyTampered.Payload, Annotations: legacyTampered.Annotations}, "signature does not verify with key"},
 		{"not a bundle", bundleOf([]byte(`{"mediaType":"x"}`)), "not a Sigstore bundle"},
+		{"certificate without an SCT", bundleOf(noSCT), "certificate carries no SCT"},
 		{"legacy .att for another digest", attOf(attOther), "attestation is for " + other + ", not this build"},
 		{"legacy .att tampered payload", attOf(attTampered), "signature does not match"},
 		{"legacy .att wrong identity", attOf(attStranger), "certificate identity is not trusted"},
@@ -181,6 +184,26 @@ func TestVerifyRefuses(t *testing.T) {
 				t.Errorf("a failed verdict names revision %s", got.Revision)
 			}
 		})
+	}
+}
+
+// TestVerifyWithoutCTLogs: a trusted root naming no CT log (GitHub's own
+// Sigstore instance) asks no SCT of a certificate.
+func TestVerifyWithoutCTLogs(t *testing.T) {
+	e := newEnv(t)
+	rootJSON, err := e.ss.TrustedRootWithoutCT()
+	must(t, err)
+	file := filepath.Join(t.TempDir(), "trusted_root.json")
+	must(t, os.WriteFile(file, rootJSON, 0o644))
+	p, err := provenance.LoadPolicy(provenance.PolicyFiles{
+		Identities:  []provenance.Identity{{Issuer: issuer, SubjectRegex: `^https://github\.com/shop/api/`}},
+		TrustedRoot: file,
+	})
+	must(t, err)
+	noSCT, err := e.ss.AttestWithoutSCT(identity, issuer, fixture.GitHubStatement(digest, repo, commit))
+	must(t, err)
+	if got := p.Verify(digest, []types.Attestation{bundleOf(noSCT)}); got.State != types.TrustVerified || got.Revision != commit {
+		t.Errorf("Verify = %+v, want verified at %s", got, commit)
 	}
 }
 
