@@ -104,13 +104,8 @@ func (p *Policy) verifyOne(digest string, a types.Attestation) (types.Trust, err
 		if err != nil {
 			return types.Trust{}, fmt.Errorf("envelope payload: %s", text.OneLine(err))
 		}
-		// Read before verifying, for a clear reason; Verify checks the
-		// subject again on the verified bytes.
-		if stmt, err = ParseStatement(payload); err != nil {
+		if stmt, err = statementFor(payload, digest); err != nil {
 			return types.Trust{}, err
-		}
-		if !stmt.Names(digest) {
-			return types.Trust{}, fmt.Errorf("attestation is for %s, not this build", orNone(stmt.SubjectDigests()))
 		}
 		artifact = verify.WithArtifactDigest("sha256", sum)
 	case a.MediaType == MediaTypeDSSE:
@@ -119,11 +114,8 @@ func (p *Policy) verifyOne(digest string, a types.Attestation) (types.Trust, err
 			return types.Trust{}, errors.New("attestation layer is not a signed DSSE envelope")
 		}
 		var err error
-		if stmt, err = ParseStatement(env.Payload); err != nil {
+		if stmt, err = statementFor(env.Payload, digest); err != nil {
 			return types.Trust{}, err
-		}
-		if !stmt.Names(digest) {
-			return types.Trust{}, fmt.Errorf("attestation is for %s, not this build", orNone(stmt.SubjectDigests()))
 		}
 		if b, err = legacyBundle(a, &protobundle.Bundle{Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: env}}); err != nil {
 			return types.Trust{}, err
@@ -175,6 +167,20 @@ func (p *Policy) verifyOne(digest string, a types.Attestation) (types.Trust, err
 		}
 	}
 	return t, nil
+}
+
+// statementFor parses a signed statement and checks that it names the
+// build digest. It is read before verifying, for a clear reason; the
+// verifier checks the subject again on the verified bytes.
+func statementFor(payload []byte, digest string) (*Statement, error) {
+	stmt, err := ParseStatement(payload)
+	if err != nil {
+		return nil, err
+	}
+	if !stmt.Names(digest) {
+		return nil, fmt.Errorf("attestation is for %s, not this build", orNone(stmt.SubjectDigests()))
+	}
+	return stmt, nil
 }
 
 // verifyKeyed tries each trusted key in turn.
