@@ -65,8 +65,12 @@ func TestGitopsOwners(t *testing.T) {
 			want: []string{"Argo CD application shop", "argocd app set shop --sync-policy none", "gitops: target"}},
 		{name: "argo app in another namespace", annotations: map[string]string{"argocd.argoproj.io/tracking-id": "team_shop:apps/Deployment:prod/web"},
 			want: []string{"argocd app set team/shop --sync-policy none"}},
+		{name: "argo tracking id is certain", annotations: map[string]string{"argocd.argoproj.io/tracking-id": "shop:apps/Deployment:prod/web"},
+			want: []string{"deployment/web is managed by Argo CD"}},
+		// Argo CD's label tracking sets only the plain instance label,
+		// which kustomize and many charts set too: a guess, said as one.
 		{name: "argo instance label", labels: map[string]string{"app.kubernetes.io/instance": "shop"},
-			want: []string{"argocd app set shop --sync-policy none"}},
+			want: []string{"may be managed by Argo CD application shop", "app.kubernetes.io/instance=shop", "If it is", "argocd app set shop --sync-policy none"}},
 		{name: "helm instance label is not argo", labels: map[string]string{"app.kubernetes.io/instance": "shop", "app.kubernetes.io/managed-by": "Helm"}},
 		{name: "flux kustomization", labels: map[string]string{"kustomize.toolkit.fluxcd.io/name": "apps", "kustomize.toolkit.fluxcd.io/namespace": "flux-system"},
 			want: []string{"Flux kustomization flux-system/apps", "flux suspend kustomization apps -n flux-system", "gitops: target"}},
