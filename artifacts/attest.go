@@ -168,9 +168,8 @@ func (r *Repository) cachedBlob(ctx context.Context, what, digest string, check 
 //
 // It costs at most one request for a build with nothing attached: the tag
 // list already says whether the signature, attestation and fallback tags
-// exist, and a
-// registry that answered once that it has no referrers API is not asked
-// again. What is attached is read by digest, and cached.
+// exist, and a registry that answered once that it has no referrers API is
+// not asked again. What is attached is read by digest, and cached.
 func (r *Repository) Attestations(ctx context.Context, digest string) ([]types.Attestation, error) {
 	if !validDigest(digest) {
 		return nil, nil // a local image ID, or junk: nothing can refer to it
