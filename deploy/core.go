@@ -618,16 +618,16 @@ func upper(s string) string {
 }
 
 // orNone is a digest the target holds, as the user reads it: "" is a
-// registry tag that holds nothing, or a runtime whose units run different
-// builds (a compose service half moved).
+// registry tag (the one Stager) that holds nothing, or a runtime whose
+// units run different builds (a compose service half moved).
 func (d *deployment) orNone(dg string) string {
-	switch {
-	case dg != "":
+	if dg != "" {
 		return dg
-	case strings.Contains(d.name(), "://"):
-		return "(no single build)"
 	}
-	return "(no such tag)"
+	if _, tag := d.t.(Stager); tag {
+		return "(no such tag)"
+	}
+	return "(no single build)"
 }
 
 // hadPrevious says the target held something undo can put back: a
