@@ -71,9 +71,6 @@ type Globals struct {
 	trace *artifacts.Tracer
 	// copy is the registry copier, once built (copier).
 	copy *artifacts.Copier
-	// envContexts are the kube contexts of the environments opened so
-	// far, by their to: (openEnvTarget), for the target opened again.
-	envContexts map[string]string
 }
 
 // cacheDir is --cache-dir, else config.DefaultCacheDir; "" (no cache)

@@ -103,7 +103,7 @@ func (c *CheckCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *
 // check and pin run the search.
 func findKnownGood(ctx context.Context, g *Globals, std *IO, repo *gitops.Repo, f FindFlags, keep int) (finder.Result, error) {
 	f.Depth = keep
-	return runFind(ctx, g, std, repo, f)
+	return runFind(ctx, g, std, repo, f, nil)
 }
 
 // deepenForDrill fetches, into a shallow clone, the known-good tags and

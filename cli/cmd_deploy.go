@@ -212,7 +212,7 @@ func (c *DeployCmd) Run(ctx context.Context, g *Globals, std *IO) error {
 	if c.Digest != "" {
 		move, err = c.digestMover(ctx, g, std, envs)
 	} else {
-		move, err = c.findMover(ctx, g, std, envs)
+		move, err = c.findMover(ctx, g, std, envs, stages[len(stages)-1].Target)
 	}
 	if err != nil {
 		return err
@@ -270,8 +270,9 @@ func (c *DeployCmd) moveOptions(g *Globals, std *IO, gitDir string, s deploy.Sta
 	return o
 }
 
-// findMover runs find and moves its best build (or a rebuild).
-func (c *DeployCmd) findMover(ctx context.Context, g *Globals, std *IO, envs []config.Environment) (mover, error) {
+// findMover runs find, reading the bad deploy from last (the target
+// closest to production), and moves its best build (or a rebuild).
+func (c *DeployCmd) findMover(ctx context.Context, g *Globals, std *IO, envs []config.Environment, last deploy.Target) (mover, error) {
 	repo, err := c.ProvideRepo(g, std)
 	if err != nil {
 		return nil, err
@@ -280,7 +281,7 @@ func (c *DeployCmd) findMover(ctx context.Context, g *Globals, std *IO, envs []c
 	if err != nil {
 		return nil, err
 	}
-	res, err := runFind(ctx, g, std, repo, c.FindFlags)
+	res, err := runFind(ctx, g, std, repo, c.FindFlags, last)
 	if err != nil {
 		return nil, err
 	}

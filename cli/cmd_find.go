@@ -109,7 +109,7 @@ exit codes are documented in docs/json.md.`
 
 // Run prints the ranked builds and sources, and exits by what was found.
 func (c *FindCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *IO) error {
-	res, err := runFind(ctx, g, std, repo, c.FindFlags)
+	res, err := runFind(ctx, g, std, repo, c.FindFlags, nil)
 	if err != nil {
 		return err
 	}
@@ -132,19 +132,23 @@ func (c *FindCmd) Run(ctx context.Context, g *Globals, repo *gitops.Repo, std *I
 // runFind is the one find pipeline of find, deploy, check and pin:
 // credentials refused in image references, the scan with progress on a
 // terminal, credentials taken out of what it found, warnings capped.
-func runFind(ctx context.Context, g *Globals, std *IO, repo *gitops.Repo, f FindFlags) (finder.Result, error) {
+// running is the runtime target f.To names when the caller has it open
+// already (deploy, in its environment's kube context); nil opens it.
+func runFind(ctx context.Context, g *Globals, std *IO, repo *gitops.Repo, f FindFlags, running deploy.Target) (finder.Result, error) {
 	if err := refuseCredentials("--image", f.Images...); err != nil {
 		return finder.Result{}, err
 	}
 	opts, done := f.options(g, std, repo)
 	if f.To != "" && !isRegistryTag(f.To) {
 		// A runtime target: the bad deploy is what it runs now.
-		t, err := g.openTarget(std, f.To, 0)
-		if err != nil {
-			done()
-			return finder.Result{}, err
+		if running == nil {
+			var err error
+			if running, err = g.openTarget(std, f.To, 0); err != nil {
+				done()
+				return finder.Result{}, err
+			}
 		}
-		now, err := t.Read(ctx)
+		now, err := running.Read(ctx)
 		switch {
 		case err != nil:
 			std.warnf("reading what %s runs, to name the bad deploy: %s", f.To, text.OneLine(err))

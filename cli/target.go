@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"strings"
 	"time"
 
@@ -59,6 +60,12 @@ func isRegistryTag(to string) bool { return !strings.Contains(to, "://") }
 // more, and how long a new container without a HEALTHCHECK must run to
 // count as up.
 func (g *Globals) openTarget(std *IO, to string, settle time.Duration) (deploy.Target, error) {
+	return g.openTargetIn(std, to, settle, g.KubeContext)
+}
+
+// openTargetIn is openTarget with a k8s:// target in kubeconfig context
+// kubeContext ("" for the current one).
+func (g *Globals) openTargetIn(std *IO, to string, settle time.Duration, kubeContext string) (deploy.Target, error) {
 	if err := checkTarget(to); err != nil {
 		return nil, err
 	}
@@ -73,11 +80,7 @@ func (g *Globals) openTarget(std *IO, to string, settle time.Duration) (deploy.T
 		name, _ := swarm.ParseTarget(to)
 		return swarm.New(name, swarm.WithEngine(g.engineOptions(std)...)), nil
 	case kube.IsTarget(to):
-		context := g.KubeContext
-		if c, ok := g.envContexts[to]; ok {
-			context = c // the environment that names this target chose
-		}
-		cfg := kube.Config{Options: kube.Options{Context: context, RequestTimeout: g.Timeout}, Cause: "lkg deploy"}
+		cfg := kube.Config{Options: kube.Options{Context: kubeContext, RequestTimeout: g.Timeout}, Cause: "lkg deploy"}
 		if std.ErrTerminal && !std.Quiet {
 			cfg.Progress = std.Err
 		}
@@ -95,19 +98,11 @@ func (g *Globals) openTarget(std *IO, to string, settle time.Duration) (deploy.T
 // to: as openTarget opens it.
 func (g *Globals) openEnvTarget(std *IO, e config.Environment, settle time.Duration) (deploy.Target, error) {
 	if e.GitOps == nil {
-		if e.Context != "" {
-			// The environment's context is its own: --kube-context is
-			// for --to. find reads the same target again; it is
-			// remembered for that.
-			if g.KubeContext != "" && g.KubeContext != e.Context {
-				std.warnf("environment %s names kube context %q: --kube-context %q applies to --to, not to it", e.Name, e.Context, g.KubeContext)
-			}
-			if g.envContexts == nil {
-				g.envContexts = map[string]string{}
-			}
-			g.envContexts[e.To] = e.Context
+		// The environment's context is its own: --kube-context is for --to.
+		if e.Context != "" && g.KubeContext != "" && g.KubeContext != e.Context {
+			std.warnf("environment %s names kube context %q: --kube-context %q applies to --to, not to it", e.Name, e.Context, g.KubeContext)
 		}
-		return g.openTarget(std, e.To, settle)
+		return g.openTargetIn(std, e.To, settle, cmp.Or(e.Context, g.KubeContext))
 	}
 	c := gitopsfile.Config{Repo: e.GitOps.Repo, Branch: e.GitOps.Branch, File: e.GitOps.File, Image: e.GitOps.Image}
 	if err := c.Check(); err != nil {
