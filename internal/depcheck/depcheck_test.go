@@ -1,4 +1,8 @@
-package main
+// Package depcheck holds the layout's import rules as a test. It sits in
+// a package of its own, importing nothing of lkg, so its test binary is
+// small: in package main it linked all of lkg and was linked again after
+// every change anywhere.
+package depcheck
 
 import (
 	"bufio"
@@ -138,13 +142,14 @@ func TestImportRules(t *testing.T) {
 	if err != nil {
 		t.Skip("no go command")
 	}
+	root := moduleRoot(t, goTool)
 	for _, rule := range importRules {
 		name := strings.TrimSuffix(strings.TrimPrefix(rule.pkgs, "./"), "/...")
 		if name == "." {
 			name = "lkg"
 		}
 		t.Run(name, func(t *testing.T) {
-			deps := listDeps(t, goTool, rule.pkgs)
+			deps := listDeps(t, goTool, root, rule.pkgs)
 			for path, d := range deps {
 				bad := hasPrefix(path, rule.forbid)
 				if rule.stdlib != nil && !d.std && !hasPrefix(path, rule.stdlib) {
@@ -163,12 +168,24 @@ type dep struct {
 	imports []string
 }
 
-// listDeps is `go list -deps pattern`: every package the pattern's
-// packages build with, themselves included. A pattern that matches no
-// package (a directory not there yet) gives none.
-func listDeps(t *testing.T, goTool, pattern string) map[string]dep {
+// moduleRoot is the directory of lkg's go.mod, where the rules' patterns
+// are relative to.
+func moduleRoot(t *testing.T, goTool string) string {
+	t.Helper()
+	out, err := exec.Command(goTool, "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		t.Fatalf("go list -m: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// listDeps is `go list -deps pattern` in the module's root: every package
+// the pattern's packages build with, themselves included. A pattern that
+// matches no package (a directory not there yet) fails the rule.
+func listDeps(t *testing.T, goTool, root, pattern string) map[string]dep {
 	t.Helper()
 	cmd := exec.Command(goTool, "list", "-deps", "-f", `{{.ImportPath}} {{.Standard}} {{join .Imports ","}}`, pattern)
+	cmd.Dir = root
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
