@@ -108,7 +108,6 @@ for i in "${!NAMES[@]}"; do
 done
 LISTEN=${LISTENS[${NAMES[-1]}]}
 
-now() { date +%s.%N; }
 declare -a LKG NOEV HAND
 for round in $(seq 1 "$ROUNDS"); do
 	for dg in "$GOOD" "$BAD"; do
@@ -116,7 +115,7 @@ for round in $(seq 1 "$ROUNDS"); do
 		"$WORK/lkg" deploy -C "$REPO" --to "$TARGET" --digest "$dg" --image "$ADDR/shop/api" \
 			--yes --verify-url "http://$LISTEN/" >"$WORK/lkg.out" 2>"$WORK/lkg.err" || {
 			echo "lkg deploy failed:" >&2; cat "$WORK/lkg.out" "$WORK/lkg.err" >&2; exit 1; }
-		LKG+=("$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')")
+		LKG+=("$(since "$t0")")
 	done
 	# The same moves without keeping the broken build's evidence: what the
 	# capture adds to the restore.
@@ -125,7 +124,7 @@ for round in $(seq 1 "$ROUNDS"); do
 		"$WORK/lkg" deploy -C "$REPO" --to "$TARGET" --digest "$dg" --image "$ADDR/shop/api" \
 			--yes --no-evidence --verify-url "http://$LISTEN/" >"$WORK/lkg.out" 2>"$WORK/lkg.err" || {
 			echo "lkg deploy --no-evidence failed:" >&2; cat "$WORK/lkg.out" "$WORK/lkg.err" >&2; exit 1; }
-		NOEV+=("$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')")
+		NOEV+=("$(since "$t0")")
 	done
 	for dg in "$GOOD" "$BAD"; do
 		t0=$(now)
@@ -139,7 +138,7 @@ for round in $(seq 1 "$ROUNDS"); do
 				until [ "$(docker inspect -f '{{.State.Health.Status}}' "$n")" = healthy ]; do sleep 0.1; done
 			fi
 		done
-		HAND+=("$(awk -v a="$(now)" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')")
+		HAND+=("$(since "$t0")")
 	done
 	echo "round $round: lkg ${LKG[*]: -2} s; by hand ${HAND[*]: -2} s" >&2
 done

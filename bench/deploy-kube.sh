@@ -67,8 +67,6 @@ GIT=$WORK/repo
 git init -q -b main "$GIT"
 git -C "$GIT" -c user.name=Bench -c user.email=bench@example.com commit -q --allow-empty -m 'release 1'
 
-now() { date +%s.%N; }
-since() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.3f", a - b }'; }
 other() { if [ "$CUR" = "$A" ]; then echo "$B"; else echo "$A"; fi; }
 CUR=$A
 lkg() {

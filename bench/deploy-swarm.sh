@@ -50,7 +50,6 @@ docker service create -q --name "$SVC" --network host --env "LISTEN=127.0.0.1:$P
 git init -q "$WORK/repo"
 git -C "$WORK/repo" -c user.name=bench -c user.email=bench@example.com commit -q --allow-empty -m bench
 
-now() { date +%s.%N; }
 answers() { # answers VERSION: curl until the server answers VERSION
 	until [ "$(curl -fsS "$URL" 2>/dev/null)" = "$1" ]; do sleep 0.05; done
 }
@@ -69,18 +68,18 @@ by_hand() { # by_hand DIGEST VERSION: docker service update, timed to VERSION an
 	t0=$(now)
 	docker service update -q --image "$ADDR/bench/api@$1" "$SVC" >/dev/null
 	answers "$2"
-	echo "$(now) - $t0" | bc -l >>"$WORK/docker.times"
+	echo "$(since "$t0")" >>"$WORK/docker.times"
 }
 for round in $(seq "$ROUNDS"); do
 	t0=$(now)
 	lkgto "$V2"
 	answers v2
-	echo "$(now) - $t0" | bc -l >>"$WORK/lkg.times"
+	echo "$(since "$t0")" >>"$WORK/lkg.times"
 	by_hand "$V1" v1
 	t0=$(now)
 	lkgto "$V2" --no-evidence
 	answers v2
-	echo "$(now) - $t0" | bc -l >>"$WORK/noev.times"
+	echo "$(since "$t0")" >>"$WORK/noev.times"
 	by_hand "$V1" v1
 	printf 'round %d: lkg %.2fs  --no-evidence %.2fs  docker service update %.2fs\n' "$round" \
 		"$(tail -1 "$WORK/lkg.times")" "$(tail -1 "$WORK/noev.times")" "$(tail -1 "$WORK/docker.times")" >&2

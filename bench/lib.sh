@@ -51,3 +51,8 @@ median_of() {
 	printf '%s\n' "$@" | sed '/^$/d' | sort -g |
 		awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
+
+# now: the time in seconds, to the nanosecond. since T0: seconds from T0
+# (a now) to now, three decimals.
+now() { date +%s.%N; }
+since() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.3f", a - b }'; }
