@@ -260,7 +260,7 @@ func (d *deployment) run(ctx context.Context) (*Outcome, error) {
 		why = fmt.Sprintf("no answer within %s: %s", d.o.VerifyTimeout, v.Error)
 	}
 	verr := fmt.Errorf("verifying %s: %s", redact.URL(d.o.VerifyURL), why)
-	if d.o.AutoRevert && d.kind == journal.KindDeploy && d.hadPrevious() {
+	if d.o.AutoRevert && d.kind == journal.KindDeploy && d.rec0.HadPrevious() {
 		out, err := d.autoRevert(ctx, verr)
 		return out, err
 	}
@@ -359,7 +359,7 @@ func (d *deployment) wait(ctx context.Context, warning string) error {
 // build that did not come up) the previous state is put back once, unless
 // the target put it back itself (a container recreate does).
 func (d *deployment) revertAfter(ctx context.Context, err error) (*Outcome, error) {
-	if d.o.AutoRevert && errors.Is(err, ErrUnhealthy) && d.kind == journal.KindDeploy && d.hadPrevious() && d.rec0.Now != d.rec0.Previous && ctx.Err() == nil {
+	if d.o.AutoRevert && errors.Is(err, ErrUnhealthy) && d.kind == journal.KindDeploy && d.rec0.HadPrevious() && d.rec0.Now != d.rec0.Previous && ctx.Err() == nil {
 		return d.autoRevert(ctx, err)
 	}
 	return nil, err
@@ -511,7 +511,7 @@ func (d *deployment) readBack() (string, error) {
 // undoHint is the way back after a deploy moved the target, or "" when
 // undo would refuse (an undo, or a deploy that created the tag).
 func (d *deployment) undoHint() string {
-	if d.kind != journal.KindDeploy || !d.hadPrevious() {
+	if d.kind != journal.KindDeploy || !d.rec0.HadPrevious() {
 		return ""
 	}
 	return fmt.Sprintf(" Undo with: lkg undo %s", d.undoFlag())
@@ -629,10 +629,6 @@ func (d *deployment) orNone(dg string) string {
 	}
 	return "(no single build)"
 }
-
-// hadPrevious says the target held something undo can put back: a
-// digest, an image, or a runtime's own record of what each unit ran.
-func (d *deployment) hadPrevious() bool { return d.rec0.HadPrevious() }
 
 func orDigest(image, dg string) string {
 	if image != "" {
