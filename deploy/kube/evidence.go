@@ -1,9 +1,11 @@
 package kube
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -131,7 +133,7 @@ func unitOf(p *corev1.Pod, container string) journal.EvidenceUnit {
 		if cs.Name != container {
 			continue
 		}
-		if cs.ImageID != "" && digestOf(cs.ImageID) != "" {
+		if digestOf(cs.ImageID) != "" {
 			u.Image = cs.ImageID
 		}
 		u.Restarts = int(cs.RestartCount)
@@ -167,10 +169,7 @@ func (w *Workload) warningEvents(ctx context.Context, owners map[string]bool, po
 	if err != nil {
 		return nil, w.apiErrorOn(ctx, "list", "", "events", err)
 	}
-	ours := map[string]bool{}
-	for uid := range owners {
-		ours[uid] = true
-	}
+	ours := maps.Clone(owners)
 	for i := range pods {
 		ours[string(pods[i].UID)] = true
 	}
@@ -251,7 +250,7 @@ func (w *Workload) containerLog(ctx context.Context, p *corev1.Pod, container st
 	}
 	if limit > 0 && int64(len(raw)) > limit {
 		raw = raw[int64(len(raw))-limit:]
-		if i := strings.IndexByte(string(raw), '\n'); i >= 0 && i < len(raw)-1 {
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 && i < len(raw)-1 {
 			raw = raw[i+1:] // whole lines
 		}
 		return string(raw), true, nil
